@@ -1,0 +1,64 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Append only:
+//! a released migration is never edited.
+
+use rusqlite::Connection;
+
+use super::CatalogError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: added torrents and their files.
+    "CREATE TABLE torrents (
+        info_hash TEXT PRIMARY KEY NOT NULL,
+        name      TEXT NOT NULL,
+        source    TEXT,
+        torrent   BLOB NOT NULL,
+        added_at  INTEGER NOT NULL
+    );
+    CREATE TABLE files (
+        info_hash  TEXT NOT NULL REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        file_index INTEGER NOT NULL,
+        path       TEXT NOT NULL,
+        length     INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        PRIMARY KEY (info_hash, file_index)
+    );",
+];
+
+pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(CatalogError::TooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_once_and_refuses_newer() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.len() as i64);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(CatalogError::TooNew { found: 99, .. })
+        ));
+    }
+}

@@ -1,0 +1,311 @@
+//! The catalog: swarmcast's own record of what the user added, in SQLite
+//! (bundled, WAL, versioned migrations in `migrations`). Torrents with their
+//! source (magnet/URL) and .torrent bytes, and their files with media kind.
+//!
+//! The catalog is the source of truth for what is listed; the engine's own
+//! session files only speed up resuming. Nothing here knows about HTTP or UPnP.
+
+mod migrations;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+
+use crate::media::{self, MediaKind};
+use crate::torrent::{InfoHash, TorrentInfo};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("catalog database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("catalog database is from a newer swarmcast (schema {found}, this build knows up to {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("catalog: {0}")]
+    Sql(#[from] rusqlite::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogTorrent {
+    pub info_hash: InfoHash,
+    pub name: String,
+    /// What the user gave: a magnet link or an http(s) URL; `None` for an uploaded .torrent.
+    pub source: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub added_at: i64,
+    pub files: Vec<CatalogFile>,
+    #[serde(skip)]
+    pub torrent_bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CatalogFile {
+    pub index: usize,
+    pub path: String,
+    pub length: u64,
+    pub kind: MediaKind,
+}
+
+impl CatalogFile {
+    pub fn file_name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+}
+
+pub struct Catalog {
+    conn: Mutex<Connection>,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Catalog {
+    /// Open (creating if needed) and migrate the catalog at `path`.
+    pub fn open(path: &Path) -> Result<Catalog, CatalogError> {
+        let open_err = |source| CatalogError::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        migrations::migrate(&mut conn)?;
+        Ok(Catalog {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while holding the lock cannot leave SQLite half-written
+        // (every write is one transaction), so a poisoned lock is still usable.
+        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Record a torrent and its files; a torrent already present keeps its
+    /// `added_at` and source, and gets its metadata refreshed.
+    pub fn upsert_torrent(
+        &self,
+        info: &TorrentInfo,
+        source: Option<&str>,
+    ) -> Result<CatalogTorrent, CatalogError> {
+        let ih = info.info_hash.to_string();
+        {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT INTO torrents (info_hash, name, source, torrent, added_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT(info_hash) DO UPDATE SET
+                   name = excluded.name,
+                   torrent = excluded.torrent,
+                   source = COALESCE(torrents.source, excluded.source)",
+                params![ih, info.name, source, &info.torrent_bytes[..], now()],
+            )?;
+            tx.execute("DELETE FROM files WHERE info_hash = ?1", params![ih])?;
+            {
+                let mut ins = tx.prepare(
+                    "INSERT INTO files (info_hash, file_index, path, length, kind)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                for f in &info.files {
+                    ins.execute(params![
+                        ih,
+                        f.index as i64,
+                        f.path,
+                        f.length as i64,
+                        media::kind_of(&f.path).as_str()
+                    ])?;
+                }
+            }
+            tx.commit()?;
+        }
+        Ok(self
+            .torrent(&info.info_hash)?
+            .expect("row written in the transaction above"))
+    }
+
+    pub fn torrent(&self, info_hash: &InfoHash) -> Result<Option<CatalogTorrent>, CatalogError> {
+        let conn = self.conn();
+        let row = conn
+            .query_row(
+                "SELECT name, source, added_at, torrent FROM torrents WHERE info_hash = ?1",
+                params![info_hash.to_string()],
+                |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((name, source, added_at, torrent_bytes)) = row else {
+            return Ok(None);
+        };
+        let files = Self::files_of(&conn, info_hash)?;
+        Ok(Some(CatalogTorrent {
+            info_hash: *info_hash,
+            name,
+            source,
+            added_at,
+            files,
+            torrent_bytes,
+        }))
+    }
+
+    fn files_of(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT file_index, path, length, kind FROM files
+             WHERE info_hash = ?1 ORDER BY file_index",
+        )?;
+        let rows = stmt.query_map(params![info_hash.to_string()], |r| {
+            Ok(CatalogFile {
+                index: r.get::<_, i64>(0)? as usize,
+                path: r.get(1)?,
+                length: r.get::<_, i64>(2)? as u64,
+                kind: MediaKind::parse(&r.get::<_, String>(3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One file of a torrent.
+    pub fn file(
+        &self,
+        info_hash: &InfoHash,
+        index: usize,
+    ) -> Result<Option<CatalogFile>, CatalogError> {
+        let conn = self.conn();
+        conn.query_row(
+            "SELECT path, length, kind FROM files WHERE info_hash = ?1 AND file_index = ?2",
+            params![info_hash.to_string(), index as i64],
+            |r| {
+                Ok(CatalogFile {
+                    index,
+                    path: r.get(0)?,
+                    length: r.get::<_, i64>(1)? as u64,
+                    kind: MediaKind::parse(&r.get::<_, String>(2)?),
+                })
+            },
+        )
+        .optional()
+        .map_err(Into::into)
+    }
+
+    /// Every torrent, newest first.
+    pub fn torrents(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
+        let hashes: Vec<String> = {
+            let conn = self.conn();
+            let mut stmt =
+                conn.prepare("SELECT info_hash FROM torrents ORDER BY added_at DESC, name")?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut out = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            // Rows are written by us; a malformed hash would be a bug, skip it.
+            if let Some(t) = InfoHash::parse(&h).and_then(|ih| self.torrent(&ih).transpose()) {
+                out.push(t?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Remove a torrent and its files; `false` when it was not there.
+    pub fn remove_torrent(&self, info_hash: &InfoHash) -> Result<bool, CatalogError> {
+        let n = self.conn().execute(
+            "DELETE FROM torrents WHERE info_hash = ?1",
+            params![info_hash.to_string()],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Fold the WAL into the main file (at shutdown).
+    pub fn checkpoint(&self) -> Result<(), CatalogError> {
+        self.conn()
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::torrent::TorrentFile;
+
+    fn info(name: &str, byte: u8) -> TorrentInfo {
+        TorrentInfo {
+            info_hash: InfoHash([byte; 20]),
+            name: name.into(),
+            files: vec![
+                TorrentFile {
+                    index: 0,
+                    path: format!("{name}/movie.mkv"),
+                    length: 1000,
+                },
+                TorrentFile {
+                    index: 1,
+                    path: format!("{name}/movie.en.srt"),
+                    length: 10,
+                },
+            ],
+            torrent_bytes: bytes::Bytes::from_static(b"d4:infod4:name1:xee"),
+        }
+    }
+
+    #[test]
+    fn round_trip_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.sqlite");
+        {
+            let c = Catalog::open(&path).unwrap();
+            let t = c
+                .upsert_torrent(&info("Tom & Jerry", 1), Some("magnet:?x"))
+                .unwrap();
+            assert_eq!(t.files.len(), 2);
+            assert_eq!(t.files[0].kind, MediaKind::Video);
+            assert_eq!(t.files[1].kind, MediaKind::Subtitle);
+            c.upsert_torrent(&info("Second", 2), None).unwrap();
+            c.checkpoint().unwrap();
+        }
+        let c = Catalog::open(&path).unwrap();
+        let all = c.torrents().unwrap();
+        assert_eq!(all.len(), 2);
+        let t = c.torrent(&InfoHash([1; 20])).unwrap().unwrap();
+        assert_eq!(t.name, "Tom & Jerry");
+        assert_eq!(t.source.as_deref(), Some("magnet:?x"));
+        assert_eq!(t.torrent_bytes, b"d4:infod4:name1:xee");
+        assert_eq!(c.file(&InfoHash([1; 20]), 1).unwrap().unwrap().length, 10);
+        assert!(c.file(&InfoHash([1; 20]), 2).unwrap().is_none());
+    }
+
+    #[test]
+    fn upsert_keeps_source_and_remove_cascades() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let first = c
+            .upsert_torrent(&info("A", 3), Some("magnet:?first"))
+            .unwrap();
+        let again = c.upsert_torrent(&info("A", 3), None).unwrap();
+        assert_eq!(again.source.as_deref(), Some("magnet:?first"));
+        assert_eq!(again.added_at, first.added_at);
+        assert!(c.remove_torrent(&InfoHash([3; 20])).unwrap());
+        assert!(!c.remove_torrent(&InfoHash([3; 20])).unwrap());
+        assert!(c.file(&InfoHash([3; 20]), 0).unwrap().is_none());
+    }
+}

@@ -1,0 +1,657 @@
+//! The one `Config`: built-in defaults < TOML file < `SWARMCAST_*` environment < CLI flags.
+//!
+//! Owns parsing, layering and `validate()`. Every key of the documented config
+//! is accepted from the first release (keys whose feature comes later are
+//! validated and documented as such), so a config file never breaks between
+//! releases. Errors name the offending key. Nothing here does I/O except
+//! reading the config file itself.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+/// Environment prefix for overrides: `SWARMCAST_TORRENT__MAX_STREAMS=4` sets
+/// `torrent.max-streams` (sections and keys separated by `__`, `_` inside a key
+/// stands for `-`).
+pub const ENV_PREFIX: &str = "SWARMCAST_";
+/// Environment variable naming the config file.
+pub const ENV_CONFIG_FILE: &str = "SWARMCAST_CONFIG";
+/// Config file used when neither `--config` nor `$SWARMCAST_CONFIG` is given and it exists.
+pub const SYSTEM_CONFIG_FILE: &str = "/etc/swarmcast/config.toml";
+/// Env vars with our prefix that are not config keys.
+const ENV_NOT_KEYS: &[&str] = &["SWARMCAST_CONFIG", "SWARMCAST_LOG"];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("config key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub storage: StorageConfig,
+    pub torrent: TorrentConfig,
+    pub search: SearchConfig,
+    pub subtitles: SubtitlesConfig,
+    pub web: WebConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Name TVs show for this server.
+    pub friendly_name: String,
+    /// The one HTTP listener: UPnP, media, web UI and API.
+    pub listen: SocketAddr,
+    /// Interface names or IPv4 addresses SSDP runs on; empty = every up,
+    /// multicast-capable, non-loopback interface. (Used by the DLNA server.)
+    pub ssdp_interfaces: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Catalog database, engine session state, UDN.
+    pub state_dir: PathBuf,
+    /// Where torrent data is written.
+    pub download_dir: PathBuf,
+    /// Disk budget for downloads (LRU eviction of finished, unkept torrents; not enforced yet).
+    pub max_disk_usage: ByteSize,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct TorrentConfig {
+    /// BitTorrent TCP listen port; 0 = random.
+    pub listen_port: u16,
+    pub dht: bool,
+    pub local_peer_discovery: bool,
+    /// UPnP IGD port forwarding on the router.
+    pub port_forwarding: bool,
+    /// Concurrent HTTP media streams; more evicts the oldest idle stream of
+    /// the same client, else answers 503.
+    pub max_streams: usize,
+    /// How long adding a magnet may wait for metadata from peers.
+    #[serde(deserialize_with = "de_duration")]
+    pub metadata_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SearchConfig {
+    #[serde(deserialize_with = "de_duration")]
+    pub timeout: Duration,
+    pub torznab: Vec<TorznabConfig>,
+    pub internet_archive: InternetArchiveConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct TorznabConfig {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub api_key: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct InternetArchiveConfig {
+    pub enabled: bool,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct SubtitlesConfig {
+    pub languages: Vec<String>,
+    pub opensubtitles: OpenSubtitlesConfig,
+    pub podnapisi: PodnapisiConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct OpenSubtitlesConfig {
+    /// Empty = provider off.
+    pub api_key: String,
+    pub username: String,
+    pub password: String,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct PodnapisiConfig {
+    pub enabled: bool,
+    pub base_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Who may change things: `lan`, `loopback` or CIDRs.
+    pub allow: Vec<String>,
+    /// Optional bearer token for the API.
+    pub token: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            friendly_name: "swarmcast".into(),
+            listen: SocketAddr::from(([0, 0, 0, 0], 8740)),
+            ssdp_interfaces: Vec::new(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        let xdg = |dir: Option<PathBuf>, fallback: &str| {
+            dir.map(|d| d.join("swarmcast"))
+                .unwrap_or_else(|| PathBuf::from(fallback))
+        };
+        Self {
+            state_dir: xdg(dirs::data_dir(), "/var/lib/swarmcast"),
+            download_dir: xdg(dirs::cache_dir(), "/var/cache/swarmcast"),
+            max_disk_usage: ByteSize(50 * 1024 * 1024 * 1024),
+        }
+    }
+}
+
+impl Default for TorrentConfig {
+    fn default() -> Self {
+        Self {
+            listen_port: 4240,
+            dht: true,
+            local_peer_discovery: false,
+            port_forwarding: false,
+            max_streams: 16,
+            metadata_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            torznab: Vec::new(),
+            internet_archive: InternetArchiveConfig::default(),
+        }
+    }
+}
+
+impl Default for InternetArchiveConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            base_url: "https://archive.org".into(),
+        }
+    }
+}
+
+impl Default for SubtitlesConfig {
+    fn default() -> Self {
+        Self {
+            languages: vec!["en".into()],
+            opensubtitles: OpenSubtitlesConfig::default(),
+            podnapisi: PodnapisiConfig::default(),
+        }
+    }
+}
+
+impl Default for OpenSubtitlesConfig {
+    fn default() -> Self {
+        Self {
+            api_key: String::new(),
+            username: String::new(),
+            password: String::new(),
+            base_url: "https://api.opensubtitles.com/api/v1".into(),
+        }
+    }
+}
+
+impl Default for PodnapisiConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            base_url: "https://www.podnapisi.net".into(),
+        }
+    }
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            allow: vec!["lan".into(), "loopback".into()],
+            token: String::new(),
+        }
+    }
+}
+
+/// A byte count written as `"50 GiB"`, `"700MB"`, `"1024"` or a plain integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSize(pub u64);
+
+impl std::str::FromStr for ByteSize {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
+        let (num, unit) = s.split_at(split);
+        let num: f64 = num
+            .parse()
+            .map_err(|_| format!("{s:?} is not a size like \"50 GiB\""))?;
+        let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1,
+            "k" | "kb" => 1000,
+            "m" | "mb" => 1000_u64.pow(2),
+            "g" | "gb" => 1000_u64.pow(3),
+            "t" | "tb" => 1000_u64.pow(4),
+            "kib" => 1 << 10,
+            "mib" => 1 << 20,
+            "gib" => 1 << 30,
+            "tib" => 1 << 40,
+            other => {
+                return Err(format!(
+                    "unknown size unit {other:?} (use B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+                ))
+            }
+        };
+        let bytes = num * mult as f64;
+        if !bytes.is_finite() || bytes < 0.0 || bytes > u64::MAX as f64 {
+            return Err(format!("{s:?} is out of range"));
+        }
+        Ok(ByteSize(bytes as u64))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => Ok(ByteSize(n)),
+            Raw::Text(s) => s.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration like \"10s\": {e}")))
+}
+
+/// Command-line overrides, the last layer.
+#[derive(Debug, Default, Clone)]
+pub struct CliOverrides {
+    pub listen: Option<SocketAddr>,
+    pub ssdp_interfaces: Vec<String>,
+    pub state_dir: Option<PathBuf>,
+    pub download_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Which config file applies: `--config`, else `$SWARMCAST_CONFIG`, else
+    /// the system file when it exists, else none (built-in defaults).
+    pub fn locate(cli: Option<&Path>) -> Option<PathBuf> {
+        if let Some(p) = cli {
+            return Some(p.to_owned());
+        }
+        if let Some(p) = std::env::var_os(ENV_CONFIG_FILE).filter(|p| !p.is_empty()) {
+            return Some(PathBuf::from(p));
+        }
+        let system = Path::new(SYSTEM_CONFIG_FILE);
+        system.exists().then(|| system.to_owned())
+    }
+
+    /// Load every layer and validate.
+    pub fn load(file: Option<&Path>, cli: &CliOverrides) -> Result<Config, ConfigError> {
+        let text = match file {
+            Some(path) => Some((
+                path,
+                std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })?,
+            )),
+            None => None,
+        };
+        let env: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        Self::from_layers(text.as_ref().map(|(p, t)| (*p, t.as_str())), &env, cli)
+    }
+
+    /// The layering itself, without touching the process environment or disk.
+    pub fn from_layers(
+        file: Option<(&Path, &str)>,
+        env: &[(String, String)],
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some((path, text)) => {
+                toml::from_str::<toml::Table>(text).map_err(|e| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        // Check the file on its own first, so its errors carry line numbers.
+        if let Some((path, text)) = file {
+            toml::from_str::<Config>(text).map_err(|e| ConfigError::Parse {
+                path: path.to_owned(),
+                message: e.to_string(),
+            })?;
+        }
+        for (var, raw) in env {
+            if ENV_NOT_KEYS.contains(&var.as_str()) {
+                continue;
+            }
+            apply_env(&mut table, var, raw)?;
+            // Deserialize after each variable so an error names the variable.
+            toml::Value::Table(table.clone())
+                .try_into::<Config>()
+                .map_err(|e| ConfigError::Env {
+                    var: var.clone(),
+                    message: e.message().to_owned(),
+                })?;
+        }
+        let mut config: Config =
+            toml::Value::Table(table)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: file.map(|(p, _)| p.to_owned()).unwrap_or_default(),
+                    message: e.message().to_owned(),
+                })?;
+        if let Some(listen) = cli.listen {
+            config.server.listen = listen;
+        }
+        if !cli.ssdp_interfaces.is_empty() {
+            config.server.ssdp_interfaces = cli.ssdp_interfaces.clone();
+        }
+        if let Some(dir) = &cli.state_dir {
+            config.storage.state_dir = dir.clone();
+        }
+        if let Some(dir) = &cli.download_dir {
+            config.storage.download_dir = dir.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what types alone cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let name = self.server.friendly_name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(invalid(
+                "server.friendly-name",
+                "must be 1 to 64 characters",
+            ));
+        }
+        for (i, iface) in self.server.ssdp_interfaces.iter().enumerate() {
+            if iface.trim().is_empty() || iface.len() > 64 {
+                return Err(invalid(
+                    &format!("server.ssdp-interfaces[{i}]"),
+                    "must be an interface name or an IPv4 address",
+                ));
+            }
+        }
+        for (key, dir) in [
+            ("storage.state-dir", &self.storage.state_dir),
+            ("storage.download-dir", &self.storage.download_dir),
+        ] {
+            if dir.as_os_str().is_empty() {
+                return Err(invalid(key, "must not be empty"));
+            }
+        }
+        if self.storage.max_disk_usage.0 < 1024 * 1024 {
+            return Err(invalid("storage.max-disk-usage", "must be at least 1 MiB"));
+        }
+        if !(1..=1024).contains(&self.torrent.max_streams) {
+            return Err(invalid("torrent.max-streams", "must be between 1 and 1024"));
+        }
+        if self.torrent.metadata_timeout < Duration::from_secs(1)
+            || self.torrent.metadata_timeout > Duration::from_secs(3600)
+        {
+            return Err(invalid(
+                "torrent.metadata-timeout",
+                "must be between 1s and 1h",
+            ));
+        }
+        if self.search.timeout.is_zero() || self.search.timeout > Duration::from_secs(300) {
+            return Err(invalid("search.timeout", "must be between 1ms and 5m"));
+        }
+        for (i, t) in self.search.torznab.iter().enumerate() {
+            if t.name.trim().is_empty() {
+                return Err(invalid(
+                    &format!("search.torznab[{i}].name"),
+                    "must not be empty",
+                ));
+            }
+            check_url(&format!("search.torznab[{i}].url"), &t.url)?;
+        }
+        check_url(
+            "search.internet-archive.base-url",
+            &self.search.internet_archive.base_url,
+        )?;
+        for (i, lang) in self.subtitles.languages.iter().enumerate() {
+            let ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
+            if !ok {
+                return Err(invalid(
+                    &format!("subtitles.languages[{i}]"),
+                    format!("{lang:?} is not a 2- or 3-letter lowercase ISO 639 code"),
+                ));
+            }
+        }
+        check_url(
+            "subtitles.opensubtitles.base-url",
+            &self.subtitles.opensubtitles.base_url,
+        )?;
+        check_url(
+            "subtitles.podnapisi.base-url",
+            &self.subtitles.podnapisi.base_url,
+        )?;
+        for (i, rule) in self.web.allow.iter().enumerate() {
+            if rule != "lan" && rule != "loopback" && parse_cidr(rule).is_none() {
+                return Err(invalid(
+                    &format!("web.allow[{i}]"),
+                    format!("{rule:?} is not `lan`, `loopback` or a CIDR like 192.168.1.0/24"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
+    match url::Url::parse(value) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
+        Ok(_) => Err(invalid(key, format!("{value:?} must be an http(s) URL"))),
+        Err(e) => Err(invalid(key, format!("{value:?} is not a URL: {e}"))),
+    }
+}
+
+/// `addr/prefix` with an IPv4 or IPv6 address.
+pub fn parse_cidr(s: &str) -> Option<(std::net::IpAddr, u8)> {
+    let (addr, prefix) = s.split_once('/')?;
+    let addr: std::net::IpAddr = addr.parse().ok()?;
+    let prefix: u8 = prefix.parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    (prefix <= max).then_some((addr, prefix))
+}
+
+/// `SWARMCAST_TORRENT__MAX_STREAMS=4` → `torrent.max-streams = 4`.
+fn apply_env(table: &mut toml::Table, var: &str, raw: &str) -> Result<(), ConfigError> {
+    let env_err = |message: String| ConfigError::Env {
+        var: var.to_owned(),
+        message,
+    };
+    let path: Vec<String> = var[ENV_PREFIX.len()..]
+        .split("__")
+        .map(|p| p.to_ascii_lowercase().replace('_', "-"))
+        .collect();
+    if path.len() < 2 || path.iter().any(|p| p.is_empty()) {
+        return Err(env_err(
+            "expected SWARMCAST_<SECTION>__<KEY>, e.g. SWARMCAST_TORRENT__MAX_STREAMS".into(),
+        ));
+    }
+    // A TOML literal (number, bool, array) when it parses as one, else a string.
+    let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let mut node = table;
+    for part in &path[..path.len() - 1] {
+        node = node
+            .entry(part.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| env_err(format!("`{part}` is not a section")))?;
+    }
+    node.insert(path[path.len() - 1].clone(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_layers(
+            Some((Path::new("test.toml"), text)),
+            &[],
+            &CliOverrides::default(),
+        )
+    }
+
+    #[test]
+    fn empty_file_gives_defaults() {
+        let c = load("").unwrap();
+        assert_eq!(c.server.listen, "0.0.0.0:8740".parse().unwrap());
+        assert_eq!(c.torrent.max_streams, 16);
+        assert_eq!(c.storage.max_disk_usage, ByteSize(50 << 30));
+        assert!(c.storage.state_dir.ends_with("swarmcast"));
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = load("[torrent]\nmax-streams = \"many\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max-streams"), "{e}");
+    }
+
+    #[test]
+    fn unknown_key_is_rejected_by_name() {
+        let e = load("[torrent]\nmax-stream = 3\n").unwrap_err().to_string();
+        assert!(e.contains("max-stream"), "{e}");
+        let e = load("[bogus]\n").unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let e = load("[torrent]\nmax-streams = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("torrent.max-streams"), "{e}");
+        let e = load("[web]\nallow = [\"lan\", \"10.0.0.0/33\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("web.allow[1]"), "{e}");
+        let e = load("[storage]\nmax-disk-usage = \"12 parsecs\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("max-disk-usage"), "{e}");
+        let e = load("[search]\ntimeout = \"soon\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeout"), "{e}");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let env = vec![
+            ("SWARMCAST_TORRENT__MAX_STREAMS".to_owned(), "7".to_owned()),
+            (
+                "SWARMCAST_SERVER__FRIENDLY_NAME".to_owned(),
+                "Den".to_owned(),
+            ),
+            ("SWARMCAST_CONFIG".to_owned(), "/ignored".to_owned()),
+        ];
+        let cli = CliOverrides {
+            listen: Some("127.0.0.1:9".parse().unwrap()),
+            ..Default::default()
+        };
+        let c = Config::from_layers(
+            Some((
+                Path::new("t.toml"),
+                "[server]\nlisten = \"127.0.0.1:1\"\nfriendly-name = \"File\"\n[torrent]\nmax-streams = 3\ndht = false\n",
+            )),
+            &env,
+            &cli,
+        )
+        .unwrap();
+        assert_eq!(c.torrent.max_streams, 7);
+        assert_eq!(c.server.friendly_name, "Den");
+        assert_eq!(c.server.listen, "127.0.0.1:9".parse().unwrap());
+        assert!(!c.torrent.dht);
+    }
+
+    #[test]
+    fn bad_env_names_the_variable() {
+        let env = vec![(
+            "SWARMCAST_TORRENT__MAX_STREAMS".to_owned(),
+            "lots".to_owned(),
+        )];
+        let e = Config::from_layers(None, &env, &CliOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SWARMCAST_TORRENT__MAX_STREAMS"), "{e}");
+        let env = vec![("SWARMCAST_NOSECTION".to_owned(), "1".to_owned())];
+        let e = Config::from_layers(None, &env, &CliOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("SWARMCAST_NOSECTION"), "{e}");
+    }
+
+    #[test]
+    fn byte_sizes() {
+        assert_eq!("50 GiB".parse::<ByteSize>().unwrap(), ByteSize(50 << 30));
+        assert_eq!("700MB".parse::<ByteSize>().unwrap(), ByteSize(700_000_000));
+        assert_eq!("1.5 KiB".parse::<ByteSize>().unwrap(), ByteSize(1536));
+        assert!("-1 GB".parse::<ByteSize>().is_err());
+        assert!("GB".parse::<ByteSize>().is_err());
+        assert!("1e400 GB".parse::<ByteSize>().is_err());
+    }
+}

@@ -1,0 +1,150 @@
+//! JSON API for torrents: list, add (magnet/URL as JSON, or a .torrent body),
+//! show, delete. Thin: parse the request, call `AppState`, shape the answer.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::media::media_url;
+use super::ApiError;
+use crate::app::AppState;
+use crate::catalog::CatalogTorrent;
+use crate::media::{mime_of, MediaKind};
+use crate::torrent::{AddSource, InfoHash, Progress};
+
+#[derive(Debug, Serialize)]
+pub struct TorrentView {
+    pub info_hash: InfoHash,
+    pub name: String,
+    pub source: Option<String>,
+    pub added_at: i64,
+    /// `None` while the engine does not have the torrent loaded.
+    pub progress: Option<Progress>,
+    pub files: Vec<FileView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileView {
+    pub index: usize,
+    pub path: String,
+    pub length: u64,
+    pub kind: MediaKind,
+    pub mime: &'static str,
+    /// Stream URL, relative to the server.
+    pub url: String,
+}
+
+fn view(state: &AppState, t: CatalogTorrent) -> TorrentView {
+    let progress = state.engine.progress(&t.info_hash);
+    let files = t
+        .files
+        .iter()
+        .map(|f| FileView {
+            index: f.index,
+            path: f.path.clone(),
+            length: f.length,
+            kind: f.kind,
+            mime: mime_of(&f.path),
+            url: media_url(&t.info_hash, f.index, f.file_name()),
+        })
+        .collect();
+    TorrentView {
+        info_hash: t.info_hash,
+        name: t.name,
+        source: t.source,
+        added_at: t.added_at,
+        progress,
+        files,
+    }
+}
+
+pub fn parse_info_hash(s: &str) -> Result<InfoHash, ApiError> {
+    InfoHash::parse(s).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "{:?} is not an info hash (40 hex characters)",
+            s.chars().take(64).collect::<String>()
+        ))
+    })
+}
+
+pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Vec<TorrentView>>, ApiError> {
+    let torrents = state.catalog.torrents()?;
+    Ok(Json(
+        torrents.into_iter().map(|t| view(&state, t)).collect(),
+    ))
+}
+
+pub async fn show(
+    State(state): State<Arc<AppState>>,
+    Path(info_hash): Path<String>,
+) -> Result<Json<TorrentView>, ApiError> {
+    let ih = parse_info_hash(&info_hash)?;
+    let t = state
+        .catalog
+        .torrent(&ih)?
+        .ok_or_else(|| ApiError::NotFound(format!("no torrent with info hash {ih}")))?;
+    Ok(Json(view(&state, t)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddRequest {
+    uri: String,
+}
+
+/// `{"uri": "magnet:…" | "https://…/x.torrent"}` or a .torrent file as the body.
+pub async fn add(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let first = body.iter().copied().find(|b| !b.is_ascii_whitespace());
+    let (source, label) = if content_type.starts_with("application/json") || first == Some(b'{') {
+        let req: AddRequest = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!("expected {{\"uri\": \"magnet:…\"}}: {e}"))
+        })?;
+        let source = AddSource::parse_uri(&req.uri)?;
+        (source, Some(req.uri.trim().to_owned()))
+    } else if body.is_empty() {
+        return Err(ApiError::BadRequest(
+            "send {\"uri\": \"magnet:…\"} as JSON, or a .torrent file as the body".into(),
+        ));
+    } else {
+        (AddSource::TorrentBytes(body), None)
+    };
+    // A URL is a source worth remembering; a magnet is kept as given (with peer hints).
+    let (t, created) = state.add_torrent(source, label.as_deref()).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(view(&state, t))).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct RemoveQuery {
+    /// Keep the downloaded data on disk (default: delete it).
+    #[serde(default)]
+    keep_data: bool,
+}
+
+pub async fn remove(
+    State(state): State<Arc<AppState>>,
+    Path(info_hash): Path<String>,
+    Query(q): Query<RemoveQuery>,
+) -> Result<StatusCode, ApiError> {
+    let ih = parse_info_hash(&info_hash)?;
+    state.remove_torrent(&ih, !q.keep_data).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

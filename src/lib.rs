@@ -1,0 +1,9 @@
+//! swarmcast: a DLNA/UPnP media server that streams torrents while they
+//! download. This file is the module map and nothing else.
+
+pub mod app;
+pub mod catalog;
+pub mod config;
+pub mod http;
+pub mod media;
+pub mod torrent;

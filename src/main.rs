@@ -1,0 +1,190 @@
+//! The `swarmcast` binary: parse the command line, load config, run.
+//! Errors end here as one readable line (anyhow) and a non-zero exit.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use swarmcast::app::App;
+use swarmcast::config::{CliOverrides, Config};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+#[command(
+    name = "swarmcast",
+    version,
+    about = "DLNA/UPnP media server that streams torrents while they download",
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// `swarmcast` alone runs `serve` with these options.
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve(ServeArgs),
+    /// Check a config file; exit 0, or print what is wrong and with which key.
+    CheckConfig {
+        /// Config file (else $SWARMCAST_CONFIG, else /etc/swarmcast/config.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Add a magnet link, an http(s) URL of a .torrent, or a .torrent file to a running server.
+    Add {
+        /// magnet:?xt=urn:btih:…, https://…/file.torrent, or a path to a .torrent file
+        uri_or_file: String,
+        /// The running server.
+        #[arg(long, default_value = "http://127.0.0.1:8740")]
+        server: String,
+    },
+}
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// Config file (else $SWARMCAST_CONFIG, else /etc/swarmcast/config.toml if present,
+    /// else built-in defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// HTTP listen address (server.listen), e.g. 0.0.0.0:8740.
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Interface name or IPv4 address for SSDP (server.ssdp-interfaces); repeatable.
+    #[arg(long = "ssdp-interface")]
+    ssdp_interfaces: Vec<String>,
+    /// State directory: catalog, engine session (storage.state-dir).
+    #[arg(long)]
+    state_dir: Option<PathBuf>,
+    /// Download directory (storage.download-dir).
+    #[arg(long)]
+    download_dir: Option<PathBuf>,
+}
+
+fn load_config(file: Option<&Path>, cli: &CliOverrides) -> anyhow::Result<Config> {
+    let file = Config::locate(file);
+    Ok(Config::load(file.as_deref(), cli)?)
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::CheckConfig { config }) => check_config(config),
+        Some(Command::Add {
+            uri_or_file,
+            server,
+        }) => add(&uri_or_file, &server),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("swarmcast: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_config(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let file = Config::locate(config.as_deref());
+    Config::load(file.as_deref(), &CliOverrides::default())?;
+    match file {
+        Some(f) => println!("{}: ok", f.display()),
+        None => println!("no config file; built-in defaults are ok"),
+    }
+    Ok(())
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let overrides = CliOverrides {
+        listen: args.listen,
+        ssdp_interfaces: args.ssdp_interfaces,
+        state_dir: args.state_dir,
+        download_dir: args.download_dir,
+    };
+    let config = load_config(args.config.as_deref(), &overrides)?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SWARMCAST_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,librqbit=warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    runtime()?.block_on(async move {
+        let shutdown = CancellationToken::new();
+        let app = App::start(config, shutdown.clone()).await?;
+        // Under systemd (Type=notify) this says we are up; elsewhere it is a no-op.
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+        let signals = tokio::spawn(wait_for_signal(shutdown.clone()));
+        app.run_until_stopped().await;
+        signals.abort();
+        Ok(())
+    })
+}
+
+async fn wait_for_signal(shutdown: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot install signal handlers; stop with SIGKILL");
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    shutdown.cancel();
+}
+
+fn add(uri_or_file: &str, server: &str) -> anyhow::Result<()> {
+    let base =
+        url::Url::parse(server).with_context(|| format!("--server {server:?} is not a URL"))?;
+    let endpoint = base.join("/api/torrents")?;
+    let path = Path::new(uri_or_file);
+    let client = reqwest::Client::builder()
+        // The server waits up to torrent.metadata-timeout for peers.
+        .timeout(Duration::from_secs(3600))
+        .build()?;
+    let request = if !uri_or_file.contains(':') || path.is_file() {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read .torrent file {}", path.display()))?;
+        client
+            .post(endpoint.clone())
+            .header("content-type", "application/x-bittorrent")
+            .body(bytes)
+    } else {
+        client
+            .post(endpoint.clone())
+            .json(&serde_json::json!({ "uri": uri_or_file }))
+    };
+    runtime()?.block_on(async move {
+        let resp = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach swarmcast at {endpoint}"))?;
+        let status = resp.status();
+        let body: serde_json::Value = resp
+            .json()
+            .await
+            .with_context(|| format!("unexpected answer from {endpoint} ({status})"))?;
+        if !status.is_success() {
+            let msg = body["error"].as_str().unwrap_or("unknown error");
+            bail!("{msg} (HTTP {status})");
+        }
+        println!("{}", serde_json::to_string_pretty(&body)?);
+        Ok(())
+    })
+}

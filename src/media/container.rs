@@ -1,0 +1,747 @@
+//! Container index locator: finds where an MP4's `moov` or a Matroska file's
+//! `Cues` lives (and the duration, when the header says it), from a few reads.
+//! Pure: bytes in, offsets out; no I/O. A sans-IO state machine, because each
+//! read may wait for a torrent piece: `next_step` says which bytes it needs,
+//! `feed` gives them, and finally `Step::Done` says which ranges hold the index.
+//!
+//! Anything unexpected (hostile sizes, garbage, truncation) falls back to the
+//! file's tail; nothing here panics or loops without bound.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Mp4,
+    Matroska,
+    Other,
+}
+
+impl Container {
+    /// From a file name's extension (case-insensitive).
+    pub fn from_name(name: &str) -> Container {
+        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
+        match ext.to_ascii_lowercase().as_str() {
+            "mp4" | "m4v" | "mov" | "m4a" | "3gp" => Container::Mp4,
+            "mkv" | "mka" | "webm" => Container::Matroska,
+            _ => Container::Other,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Read `len` bytes at `offset` (fewer if the file ends) and call `feed`.
+    Read { offset: u64, len: u64 },
+    /// Finished: these byte ranges hold the index; prefetch them.
+    Done(IndexInfo),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndexInfo {
+    /// Non-empty ranges, clipped to the file, sorted.
+    pub index: Vec<Range<u64>>,
+    /// How the index was found: "moov", "cues" or "tail" (fallback).
+    pub how: &'static str,
+    /// Duration in milliseconds when the header says it; never guessed.
+    pub duration_ms: Option<u64>,
+}
+
+/// Fallback: the last `TAIL_LEN` bytes (or the whole file if smaller).
+pub const TAIL_LEN: u64 = 2 * 1024 * 1024;
+/// A `moov` this small is read whole for its duration.
+const MOOV_READ_MAX: u64 = 8 * 1024 * 1024;
+/// Bytes of a Matroska head (or Info element) read at once.
+const MKV_HEAD: u64 = 64 * 1024;
+/// Top-level MP4 boxes walked before giving up.
+const MAX_BOXES: u32 = 64;
+/// Reads before giving up.
+const MAX_STEPS: u32 = 32;
+
+const EBML: u32 = 0x1A45_DFA3;
+const SEGMENT: u32 = 0x1853_8067;
+const SEEK_HEAD: u32 = 0x114D_9B74;
+const SEEK: u32 = 0x4DBB;
+const SEEK_ID: u32 = 0x53AB;
+const SEEK_POSITION: u32 = 0x53AC;
+const INFO: u32 = 0x1549_A966;
+const TIMECODE_SCALE: u32 = 0x2A_D7B1;
+const DURATION: u32 = 0x4489;
+const CUES: u32 = 0x1C53_BB6B;
+const CLUSTER: u32 = 0x1F43_B675;
+
+#[derive(Debug, Clone)]
+enum State {
+    Mp4Box {
+        pos: u64,
+        boxes: u32,
+    },
+    Mp4Moov {
+        start: u64,
+        size: u64,
+    },
+    MkvHead,
+    MkvInfo {
+        at: u64,
+        seg: u64,
+        cues: Option<u64>,
+    },
+    MkvCues {
+        at: u64,
+    },
+    Done(IndexInfo),
+}
+
+pub struct IndexLocator {
+    len: u64,
+    steps: u32,
+    duration_ms: Option<u64>,
+    state: State,
+}
+
+impl IndexLocator {
+    pub fn new(container: Container, file_len: u64) -> Self {
+        let mut me = IndexLocator {
+            len: file_len,
+            steps: 0,
+            duration_ms: None,
+            state: State::MkvHead,
+        };
+        me.state = if file_len == 0 {
+            State::Done(IndexInfo {
+                index: Vec::new(),
+                how: "tail",
+                duration_ms: None,
+            })
+        } else {
+            match container {
+                Container::Mp4 => State::Mp4Box { pos: 0, boxes: 0 },
+                Container::Matroska => State::MkvHead,
+                Container::Other => me.tail(),
+            }
+        };
+        me
+    }
+
+    /// What to do next. Calling it again without `feed` returns the same step.
+    pub fn next_step(&self) -> Step {
+        let read = |offset: u64, want: u64| Step::Read {
+            offset,
+            len: want.min(self.len.saturating_sub(offset)),
+        };
+        match &self.state {
+            State::Done(info) => Step::Done(info.clone()),
+            State::Mp4Box { pos, .. } => read(*pos, 16),
+            State::Mp4Moov { start, size } => read(*start, *size),
+            State::MkvHead => read(0, MKV_HEAD),
+            State::MkvInfo { at, .. } => read(*at, MKV_HEAD),
+            State::MkvCues { at } => read(*at, 12),
+        }
+    }
+
+    /// Feed the bytes read for the last `Step::Read`.
+    pub fn feed(&mut self, offset: u64, data: &[u8]) {
+        let expected = match self.next_step() {
+            Step::Read { offset, .. } => offset,
+            Step::Done(_) => return,
+        };
+        self.steps += 1;
+        let next = if offset != expected || self.steps > MAX_STEPS {
+            None
+        } else {
+            match self.state.clone() {
+                State::Mp4Box { pos, boxes } => self.mp4_box(pos, boxes, data),
+                State::Mp4Moov { start, size } => {
+                    self.duration_ms = mvhd_duration(data);
+                    Some(self.done(start..start + size, "moov"))
+                }
+                State::MkvHead => self.mkv_head(data),
+                State::MkvInfo { seg, cues, .. } => {
+                    self.duration_ms = info_duration(data);
+                    Some(self.after_info(seg, cues))
+                }
+                State::MkvCues { at } => read_element(data, 0)
+                    .filter(|e| e.id == CUES)
+                    .and_then(|e| e.size.map(|s| e.header as u64 + s))
+                    .and_then(|total| at.checked_add(total))
+                    .map(|end| self.done(at..end.min(self.len), "cues")),
+                State::Done(_) => return,
+            }
+        };
+        self.state = next.unwrap_or_else(|| self.tail());
+    }
+
+    fn done(&self, range: Range<u64>, how: &'static str) -> State {
+        let range = range.start.min(self.len)..range.end.min(self.len);
+        State::Done(IndexInfo {
+            index: if range.is_empty() {
+                Vec::new()
+            } else {
+                vec![range]
+            },
+            how,
+            duration_ms: self.duration_ms,
+        })
+    }
+
+    fn tail(&self) -> State {
+        self.done(self.len.saturating_sub(TAIL_LEN)..self.len, "tail")
+    }
+
+    fn mp4_box(&self, pos: u64, boxes: u32, data: &[u8]) -> Option<State> {
+        let size32 = u32::from_be_bytes(data.get(0..4)?.try_into().ok()?);
+        let kind = data.get(4..8)?;
+        if !kind.iter().all(|b| (0x20..=0x7e).contains(b)) {
+            return None;
+        }
+        let (size, header) = match size32 {
+            0 => (self.len - pos, 8),
+            1 => (u64::from_be_bytes(data.get(8..16)?.try_into().ok()?), 16),
+            n => (u64::from(n), 8),
+        };
+        if size < header {
+            return None;
+        }
+        let end = pos.checked_add(size)?;
+        if kind == b"moov" {
+            if end > self.len {
+                return None;
+            }
+            return Some(if size <= MOOV_READ_MAX {
+                State::Mp4Moov { start: pos, size }
+            } else {
+                self.done(pos..end, "moov")
+            });
+        }
+        if end >= self.len || boxes + 1 >= MAX_BOXES {
+            return None; // walked off the end without a moov
+        }
+        Some(State::Mp4Box {
+            pos: end,
+            boxes: boxes + 1,
+        })
+    }
+
+    fn mkv_head(&mut self, data: &[u8]) -> Option<State> {
+        let ebml = read_element(data, 0).filter(|e| e.id == EBML)?;
+        let seg_at = ebml.header.checked_add(usize::try_from(ebml.size?).ok()?)?;
+        let seg = read_element(data, seg_at).filter(|e| e.id == SEGMENT)?;
+        let seg_start = seg_at + seg.header;
+        let mut cues = None;
+        let mut info_at = None;
+        let mut cues_inline = None;
+        let mut at = seg_start;
+        while let Some(e) = read_element(data, at) {
+            match e.id {
+                SEEK_HEAD => {
+                    for (id, pos) in seek_entries(&data[at..]) {
+                        match id {
+                            CUES => cues = Some(pos),
+                            INFO => info_at = Some(pos),
+                            _ => {}
+                        }
+                    }
+                }
+                INFO => {
+                    info_at = None; // have it here
+                    self.duration_ms = info_duration(&data[at..]);
+                }
+                CUES => cues_inline = Some((at, e)),
+                CLUSTER => break,
+                _ => {}
+            }
+            let Some(size) = e.size else { break };
+            match usize::try_from(size)
+                .ok()
+                .and_then(|s| (at + e.header).checked_add(s))
+            {
+                Some(next) if next < data.len() => at = next,
+                _ => break,
+            }
+        }
+        let seg = seg_start as u64;
+        if let Some((at, e)) = cues_inline {
+            let end = (at as u64)
+                .checked_add(e.header as u64)?
+                .checked_add(e.size?)?;
+            return Some(self.done(at as u64..end, "cues"));
+        }
+        if let Some(info_rel) = info_at.filter(|_| self.duration_ms.is_none()) {
+            return Some(State::MkvInfo {
+                at: seg.checked_add(info_rel)?,
+                seg,
+                cues,
+            });
+        }
+        Some(self.after_info(seg, cues))
+    }
+
+    fn after_info(&self, seg: u64, cues: Option<u64>) -> State {
+        match cues.and_then(|rel| seg.checked_add(rel)) {
+            Some(at) if at < self.len => State::MkvCues { at },
+            _ => self.tail(),
+        }
+    }
+}
+
+/// A parsed EBML element header.
+#[derive(Debug, Clone, Copy)]
+struct Element {
+    id: u32,
+    /// `None` = unknown size.
+    size: Option<u64>,
+    header: usize,
+}
+
+/// The element header at `at`, if `data` holds all of it.
+fn read_element(data: &[u8], at: usize) -> Option<Element> {
+    let first = *data.get(at)?;
+    let id_len = first.leading_zeros() as usize + 1;
+    if id_len > 4 {
+        return None;
+    }
+    let id = data
+        .get(at..at + id_len)?
+        .iter()
+        .fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
+    let size_at = at + id_len;
+    let first = *data.get(size_at)?;
+    let size_len = first.leading_zeros() as usize + 1;
+    if size_len > 8 {
+        return None;
+    }
+    let bytes = data.get(size_at..size_at + size_len)?;
+    let mask = if size_len == 8 { 0 } else { 0xFFu8 >> size_len };
+    let mut value = u64::from(bytes[0] & mask);
+    for b in &bytes[1..] {
+        value = (value << 8) | u64::from(*b);
+    }
+    let all_ones = (1u64 << (7 * size_len)) - 1;
+    Some(Element {
+        id,
+        size: (value != all_ones).then_some(value),
+        header: id_len + size_len,
+    })
+}
+
+/// Children of a body: (id, body) for each child fully present.
+fn children(body: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        let e = read_element(body, at)?;
+        let size = usize::try_from(e.size?).ok()?;
+        let start = at + e.header;
+        let end = start.checked_add(size)?;
+        let child = body.get(start..end)?;
+        at = end;
+        Some((e.id, child))
+    })
+}
+
+fn uint(bytes: &[u8]) -> Option<u64> {
+    (bytes.len() <= 8).then(|| bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+}
+
+/// Seek entries of a SeekHead element starting at `data[0]`: (target id, position).
+fn seek_entries(data: &[u8]) -> Vec<(u32, u64)> {
+    let Some(head) = read_element(data, 0) else {
+        return Vec::new();
+    };
+    let end = head
+        .size
+        .and_then(|s| usize::try_from(s).ok())
+        .map_or(data.len(), |s| (head.header + s).min(data.len()));
+    let body = &data[head.header.min(end)..end];
+    children(body)
+        .filter(|(id, _)| *id == SEEK)
+        .filter_map(|(_, seek)| {
+            let mut target = None;
+            let mut pos = None;
+            for (id, v) in children(seek) {
+                match id {
+                    SEEK_ID => target = uint(v).and_then(|v| u32::try_from(v).ok()),
+                    SEEK_POSITION => pos = uint(v),
+                    _ => {}
+                }
+            }
+            Some((target?, pos?))
+        })
+        .collect()
+}
+
+/// Duration in ms from an Info element starting at `data[0]`.
+fn info_duration(data: &[u8]) -> Option<u64> {
+    let info = read_element(data, 0).filter(|e| e.id == INFO)?;
+    let end = info
+        .size
+        .and_then(|s| usize::try_from(s).ok())
+        .map_or(data.len(), |s| (info.header + s).min(data.len()));
+    let body = data.get(info.header..end)?;
+    let mut scale = 1_000_000u64;
+    let mut duration = None;
+    for (id, v) in children(body) {
+        match id {
+            TIMECODE_SCALE => scale = uint(v).filter(|s| *s > 0)?,
+            DURATION => {
+                duration = match v.len() {
+                    4 => Some(f64::from(f32::from_be_bytes(v.try_into().ok()?))),
+                    8 => Some(f64::from_be_bytes(v.try_into().ok()?)),
+                    _ => None,
+                }
+            }
+            _ => {}
+        }
+    }
+    let ms = duration? * scale as f64 / 1e6;
+    (0.0..1e15).contains(&ms).then(|| ms.round() as u64)
+}
+
+/// Duration in ms from a whole `moov` box (header included).
+fn mvhd_duration(moov: &[u8]) -> Option<u64> {
+    let mut at = 8usize;
+    while at + 8 <= moov.len() {
+        let size = u32::from_be_bytes(moov[at..at + 4].try_into().ok()?) as usize;
+        if size < 8 {
+            return None;
+        }
+        if &moov[at + 4..at + 8] == b"mvhd" {
+            let body = moov.get(at + 8..(at + size).min(moov.len()))?;
+            let (timescale, duration) = match *body.first()? {
+                // version, flags(3), creation(4), modification(4), timescale(4), duration(4)
+                0 => {
+                    let d = u64::from(u32::from_be_bytes(body.get(16..20)?.try_into().ok()?));
+                    let ts = u32::from_be_bytes(body.get(12..16)?.try_into().ok()?);
+                    (ts, (d != u64::from(u32::MAX)).then_some(d)?)
+                }
+                // version, flags(3), creation(8), modification(8), timescale(4), duration(8)
+                1 => {
+                    let ts = u32::from_be_bytes(body.get(20..24)?.try_into().ok()?);
+                    let d = u64::from_be_bytes(body.get(24..32)?.try_into().ok()?);
+                    (ts, (d != u64::MAX).then_some(d)?)
+                }
+                _ => return None,
+            };
+            if timescale == 0 {
+                return None;
+            }
+            let ms = u128::from(duration) * 1000 / u128::from(timescale);
+            return u64::try_from(ms).ok();
+        }
+        at = at.checked_add(size)?;
+    }
+    None
+}
+
+/// Drive a locator over a complete file held in memory.
+pub fn locate_in_memory(container: Container, file: &[u8]) -> IndexInfo {
+    let mut loc = IndexLocator::new(container, file.len() as u64);
+    loop {
+        match loc.next_step() {
+            Step::Done(info) => return info,
+            Step::Read { offset, len } => {
+                let start = offset.min(file.len() as u64) as usize;
+                let end = offset.saturating_add(len).min(file.len() as u64) as usize;
+                loc.feed(offset, &file[start..end]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::single_range_in_vec_init)] // one index range is the usual answer
+mod tests {
+    use super::*;
+
+    fn bx(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+        let mut v = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend_from_slice(kind);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn mvhd_v0(timescale: u32, duration: u32) -> Vec<u8> {
+        let mut p = vec![0u8; 4 + 4 + 4];
+        p.extend_from_slice(&timescale.to_be_bytes());
+        p.extend_from_slice(&duration.to_be_bytes());
+        p.extend_from_slice(&[0u8; 80]);
+        bx(b"mvhd", &p)
+    }
+
+    fn mvhd_v1(timescale: u32, duration: u64) -> Vec<u8> {
+        let mut p = vec![1u8, 0, 0, 0];
+        p.extend_from_slice(&[0u8; 16]);
+        p.extend_from_slice(&timescale.to_be_bytes());
+        p.extend_from_slice(&duration.to_be_bytes());
+        p.extend_from_slice(&[0u8; 80]);
+        bx(b"mvhd", &p)
+    }
+
+    /// Drive the locator, recording every read; `file` may be sparse
+    /// (missing bytes read as zeros) but reads must stay inside `allowed`.
+    fn run(container: Container, file: &[u8]) -> (IndexInfo, Vec<(u64, u64)>) {
+        let mut loc = IndexLocator::new(container, file.len() as u64);
+        let mut reads = Vec::new();
+        loop {
+            match loc.next_step() {
+                Step::Done(info) => return (info, reads),
+                Step::Read { offset, len } => {
+                    reads.push((offset, len));
+                    let end = (offset + len) as usize;
+                    loc.feed(offset, &file[offset as usize..end]);
+                }
+            }
+            assert!(reads.len() <= MAX_STEPS as usize + 1);
+        }
+    }
+
+    #[test]
+    fn mp4_moov_at_end_reads_only_headers() {
+        let ftyp = bx(b"ftyp", b"isom\0\0\x02\0isommp41");
+        let free = bx(b"free", &[0; 8]);
+        let mdat = bx(b"mdat", &vec![7u8; 5_000_000]);
+        let moov = bx(b"moov", &mvhd_v0(1000, 62_500));
+        let file = [ftyp.clone(), free.clone(), mdat.clone(), moov.clone()].concat();
+        let (info, reads) = run(Container::Mp4, &file);
+        let moov_at = (ftyp.len() + free.len() + mdat.len()) as u64;
+        assert_eq!(info.how, "moov");
+        assert_eq!(info.index, vec![moov_at..file.len() as u64]);
+        assert_eq!(info.duration_ms, Some(62_500));
+        assert_eq!(
+            reads,
+            vec![
+                (0, 16),
+                (ftyp.len() as u64, 16),
+                ((ftyp.len() + free.len()) as u64, 16),
+                (moov_at, 16),
+                (moov_at, moov.len() as u64),
+            ]
+        );
+    }
+
+    #[test]
+    fn mp4_moov_first_and_v1_duration() {
+        let moov = bx(
+            b"moov",
+            &[bx(b"udta", &[1, 2, 3]), mvhd_v1(90_000, 90_000 * 3600)].concat(),
+        );
+        let file = [bx(b"ftyp", b"isom"), moov.clone(), bx(b"mdat", &[0; 1000])].concat();
+        let info = locate_in_memory(Container::Mp4, &file);
+        assert_eq!(info.how, "moov");
+        assert_eq!(info.index, vec![12..12 + moov.len() as u64]);
+        assert_eq!(info.duration_ms, Some(3_600_000));
+    }
+
+    #[test]
+    fn mp4_largesize_and_size_zero() {
+        // mdat with a 64-bit size, then a moov that runs to the end (size 0).
+        let mut mdat = 1u32.to_be_bytes().to_vec();
+        mdat.extend_from_slice(b"mdat");
+        mdat.extend_from_slice(&(16u64 + 100).to_be_bytes());
+        mdat.extend_from_slice(&[0; 100]);
+        let mut moov = 0u32.to_be_bytes().to_vec();
+        moov.extend_from_slice(b"moov");
+        moov.extend_from_slice(&mvhd_v0(600, 6000));
+        let file = [bx(b"ftyp", b"isom"), mdat.clone(), moov].concat();
+        let info = locate_in_memory(Container::Mp4, &file);
+        assert_eq!(info.how, "moov");
+        assert_eq!(info.index, vec![12 + mdat.len() as u64..file.len() as u64]);
+        assert_eq!(info.duration_ms, Some(10_000));
+    }
+
+    #[test]
+    fn mp4_garbage_and_truncation_fall_back_to_tail() {
+        let garbage = vec![0xABu8; 3_000_000];
+        let info = locate_in_memory(Container::Mp4, &garbage);
+        assert_eq!(info.how, "tail");
+        assert_eq!(info.index, vec![3_000_000 - TAIL_LEN..3_000_000]);
+        // A box claiming to run past the end.
+        let mut file = bx(b"ftyp", b"isom");
+        file.extend_from_slice(&u32::MAX.to_be_bytes());
+        file.extend_from_slice(b"mdat");
+        file.extend_from_slice(&[0; 100]);
+        assert_eq!(locate_in_memory(Container::Mp4, &file).how, "tail");
+        // Truncated header, size smaller than a header, no moov at all.
+        assert_eq!(locate_in_memory(Container::Mp4, &[0, 0, 0]).how, "tail");
+        assert_eq!(
+            locate_in_memory(Container::Mp4, &[0, 0, 0, 4, b'f', b't', b'y', b'p']).how,
+            "tail"
+        );
+        let no_moov = [bx(b"ftyp", b"isom"), bx(b"mdat", &[0; 50])].concat();
+        let info = locate_in_memory(Container::Mp4, &no_moov);
+        assert_eq!(
+            (info.how, info.index),
+            ("tail", vec![0..no_moov.len() as u64])
+        );
+        // Empty file.
+        assert_eq!(locate_in_memory(Container::Mp4, &[]).index, vec![]);
+    }
+
+    // --- Matroska ---
+
+    fn vint_size(n: u64) -> Vec<u8> {
+        // Always 8 bytes: 0x01 marker then 7 bytes of value.
+        let mut v = vec![0x01];
+        v.extend_from_slice(&n.to_be_bytes()[1..]);
+        v
+    }
+
+    fn el(id: u32, body: &[u8]) -> Vec<u8> {
+        let id_bytes: Vec<u8> = id
+            .to_be_bytes()
+            .into_iter()
+            .skip_while(|b| *b == 0)
+            .collect();
+        [id_bytes, vint_size(body.len() as u64), body.to_vec()].concat()
+    }
+
+    fn seek(id: u32, pos: u64) -> Vec<u8> {
+        el(
+            SEEK,
+            &[
+                el(SEEK_ID, &id.to_be_bytes()),
+                el(SEEK_POSITION, &pos.to_be_bytes()),
+            ]
+            .concat(),
+        )
+    }
+
+    fn info_el(duration: Vec<u8>) -> Vec<u8> {
+        el(
+            INFO,
+            &[
+                el(TIMECODE_SCALE, &[0x0F, 0x42, 0x40]),
+                el(DURATION, &duration),
+            ]
+            .concat(),
+        )
+    }
+
+    /// EBML header, Segment (known or unknown size) with SeekHead, Info,
+    /// a big Cluster, Cues at the end.
+    fn mkv(
+        unknown_segment_size: bool,
+        duration: Vec<u8>,
+        with_seekhead: bool,
+    ) -> (Vec<u8>, Range<u64>) {
+        let ebml = el(EBML, &el(0x4282, b"matroska"));
+        let info = info_el(duration);
+        let cluster = el(CLUSTER, &vec![0u8; 300_000]);
+        let cues = el(CUES, &[0x55u8; 5000]);
+        // SeekHead size is fixed, so positions can be computed up front.
+        let sh_len = el(SEEK_HEAD, &[seek(INFO, 0), seek(CUES, 0)].concat()).len() as u64;
+        let info_pos = if with_seekhead { sh_len } else { 0 };
+        let cues_pos = info_pos + info.len() as u64 + cluster.len() as u64;
+        let seekhead = el(
+            SEEK_HEAD,
+            &[seek(INFO, info_pos), seek(CUES, cues_pos)].concat(),
+        );
+        let mut body = Vec::new();
+        if with_seekhead {
+            body.extend_from_slice(&seekhead);
+        }
+        body.extend_from_slice(&info);
+        body.extend_from_slice(&cluster);
+        body.extend_from_slice(&cues);
+        let mut seg = vec![0x18, 0x53, 0x80, 0x67];
+        if unknown_segment_size {
+            seg.push(0xFF);
+        } else {
+            seg.extend_from_slice(&vint_size(body.len() as u64));
+        }
+        let seg_start = (ebml.len() + seg.len()) as u64;
+        let file = [ebml, seg, body].concat();
+        let cues_at = seg_start + cues_pos;
+        (file, cues_at..cues_at + cues.len() as u64)
+    }
+
+    #[test]
+    fn mkv_seekhead_points_at_cues() {
+        let (file, cues) = mkv(false, 5400.5f64.to_be_bytes().to_vec(), true);
+        let (info, reads) = run(Container::Matroska, &file);
+        assert_eq!(info.how, "cues");
+        assert_eq!(info.index, vec![cues.clone()]);
+        assert_eq!(info.duration_ms, Some(5401));
+        assert_eq!(reads, vec![(0, MKV_HEAD), (cues.start, 12)]);
+    }
+
+    #[test]
+    fn mkv_unknown_segment_size_and_f32_duration() {
+        let (file, cues) = mkv(true, 1234.0f32.to_be_bytes().to_vec(), true);
+        let info = locate_in_memory(Container::Matroska, &file);
+        assert_eq!((info.how, info.index), ("cues", vec![cues]));
+        assert_eq!(info.duration_ms, Some(1234));
+    }
+
+    #[test]
+    fn mkv_without_seekhead_falls_back_to_tail_keeping_duration() {
+        let (file, _) = mkv(false, 2000.0f64.to_be_bytes().to_vec(), false);
+        let info = locate_in_memory(Container::Matroska, &file);
+        assert_eq!(info.how, "tail");
+        assert_eq!(info.duration_ms, Some(2000));
+    }
+
+    #[test]
+    fn mkv_garbage_falls_back_to_tail() {
+        assert_eq!(
+            locate_in_memory(Container::Matroska, &[0u8; 1000]).how,
+            "tail"
+        );
+        assert_eq!(
+            locate_in_memory(Container::Matroska, &[0x1A, 0x45, 0xDF, 0xA3, 0xFF]).how,
+            "tail"
+        );
+        assert_eq!(
+            locate_in_memory(Container::Other, &[1u8; 10]).index,
+            vec![0..10]
+        );
+    }
+
+    #[test]
+    fn hostile_bytes_always_terminate() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..10_000u64 {
+            let container = [Container::Mp4, Container::Matroska][(i % 2) as usize];
+            let len = next() % (1 << 40);
+            let mut loc = IndexLocator::new(container, len);
+            let mut steps = 0;
+            loop {
+                match loc.next_step() {
+                    Step::Done(info) => {
+                        for r in &info.index {
+                            assert!(r.start < r.end && r.end <= len);
+                        }
+                        break;
+                    }
+                    Step::Read { offset, len: want } => {
+                        assert!(offset.saturating_add(want) <= len);
+                        let n = (next() % 64) as usize;
+                        let mut data: Vec<u8> = (0..n).map(|_| next() as u8).collect();
+                        // Sometimes plausible headers, to get deeper.
+                        if i % 3 == 0 && data.len() >= 8 {
+                            data[4..8].copy_from_slice(b"mdat");
+                        }
+                        if i % 5 == 0 && data.len() >= 4 {
+                            data[..4].copy_from_slice(&[0x1A, 0x45, 0xDF, 0xA3]);
+                        }
+                        loc.feed(offset, &data);
+                    }
+                }
+                steps += 1;
+                assert!(steps <= MAX_STEPS + 1, "no end after {steps} steps");
+            }
+        }
+    }
+
+    #[test]
+    fn container_from_name() {
+        assert_eq!(Container::from_name("a.MP4"), Container::Mp4);
+        assert_eq!(Container::from_name("x/y.webm"), Container::Matroska);
+        assert_eq!(Container::from_name("noext"), Container::Other);
+        assert_eq!(Container::from_name("a.avi"), Container::Other);
+    }
+}

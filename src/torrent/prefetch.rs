@@ -1,0 +1,169 @@
+//! Head-and-index prefetch: the first time a file is requested, fetch the
+//! bytes a player needs before it can start — the container index (MP4
+//! `moov`, wherever it is; Matroska `Cues` via the SeekHead; else the tail)
+//! and the head — ahead of everything else.
+//!
+//! librqbit moves a piece to the front when a stream waits on it, so a
+//! prefetch is a short-lived background reader: open, seek, read, drop. The
+//! container walk itself is the pure `media::container::IndexLocator`; this
+//! module only drives it with reads. Readers in front of active streams are
+//! the engine's own (a read-ahead window per stream).
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use super::{EngineError, InfoHash, MediaStream, TorrentEngine};
+use crate::media::container::{Container, IndexInfo, IndexLocator, Step};
+
+/// Bytes of the head fetched after the index.
+pub const HEAD_LEN: u64 = 512 * 1024;
+/// Prefetch jobs running at once (each holds one engine stream).
+const MAX_JOBS: usize = 4;
+/// A prefetch that has not got its bytes after this long gives up.
+const JOB_TIMEOUT: Duration = Duration::from_secs(600);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrefetchState {
+    Running,
+    Done(IndexInfo),
+    Failed(String),
+}
+
+pub struct Prefetcher {
+    engine: Arc<dyn TorrentEngine>,
+    jobs: Mutex<HashMap<(InfoHash, usize), PrefetchState>>,
+    slots: Arc<Semaphore>,
+    shutdown: CancellationToken,
+}
+
+impl Prefetcher {
+    pub fn new(engine: Arc<dyn TorrentEngine>, shutdown: CancellationToken) -> Arc<Self> {
+        Arc::new(Prefetcher {
+            engine,
+            jobs: Mutex::new(HashMap::new()),
+            slots: Arc::new(Semaphore::new(MAX_JOBS)),
+            shutdown,
+        })
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<(InfoHash, usize), PrefetchState>> {
+        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Where the prefetch of a file stands (`None`: never requested).
+    pub fn state(&self, info_hash: &InfoHash, index: usize) -> Option<PrefetchState> {
+        self.jobs().get(&(*info_hash, index)).cloned()
+    }
+
+    /// Forget a torrent's jobs (it was deleted).
+    pub fn forget(&self, info_hash: &InfoHash) {
+        self.jobs().retain(|(ih, _), _| ih != info_hash);
+    }
+
+    /// A file was requested: start its prefetch unless it ran already.
+    pub fn on_request(self: &Arc<Self>, info_hash: InfoHash, index: usize, name: &str, len: u64) {
+        {
+            let mut jobs = self.jobs();
+            if jobs.contains_key(&(info_hash, index)) {
+                return;
+            }
+            jobs.insert((info_hash, index), PrefetchState::Running);
+        }
+        let this = self.clone();
+        let container = Container::from_name(name);
+        tokio::spawn(async move {
+            let job = async {
+                let _slot = this.slots.clone().acquire_owned().await.ok();
+                tokio::time::timeout(JOB_TIMEOUT, this.run(info_hash, index, container, len)).await
+            };
+            let state = tokio::select! {
+                r = job => match r {
+                    Ok(Ok(info)) => PrefetchState::Done(info),
+                    Ok(Err(e)) => PrefetchState::Failed(e.to_string()),
+                    Err(_) => PrefetchState::Failed("timed out".into()),
+                },
+                _ = this.shutdown.cancelled() => PrefetchState::Failed("shut down".into()),
+            };
+            match &state {
+                PrefetchState::Done(info) => tracing::debug!(
+                    %info_hash, index, how = info.how, ranges = ?info.index, "head and index fetched"
+                ),
+                PrefetchState::Failed(e) => {
+                    tracing::debug!(%info_hash, index, "prefetch ended early: {e}")
+                }
+                PrefetchState::Running => {}
+            }
+            this.jobs().insert((info_hash, index), state);
+        });
+    }
+
+    async fn run(
+        &self,
+        info_hash: InfoHash,
+        index: usize,
+        container: Container,
+        len: u64,
+    ) -> Result<IndexInfo, EngineError> {
+        let mut stream = None;
+        let mut locator = IndexLocator::new(container, len);
+        let info = loop {
+            match locator.next_step() {
+                Step::Read { offset, len: want } => {
+                    let s = match &mut stream {
+                        Some(s) => s,
+                        None => stream.insert(self.engine.open(&info_hash, index).await?),
+                    };
+                    let data = read_at(s, offset, want).await?;
+                    locator.feed(offset, &data);
+                }
+                Step::Done(info) => break info,
+            }
+        };
+        drop(stream);
+        let head = 0..HEAD_LEN.min(len);
+        for range in info.index.iter().cloned().chain(std::iter::once(head)) {
+            if self.engine.has_bytes(&info_hash, index, range.clone()) {
+                continue;
+            }
+            let mut s = self.engine.open(&info_hash, index).await?;
+            drain(&mut s, range).await?;
+        }
+        Ok(info)
+    }
+}
+
+fn io_err(e: std::io::Error) -> EngineError {
+    EngineError::Engine(format!("prefetch read: {e}"))
+}
+
+/// Read up to `len` bytes at `offset` (fewer at the end of the file).
+async fn read_at(s: &mut MediaStream, offset: u64, len: u64) -> Result<Vec<u8>, EngineError> {
+    s.seek(std::io::SeekFrom::Start(offset))
+        .await
+        .map_err(io_err)?;
+    let mut data = Vec::new();
+    (&mut *s)
+        .take(len)
+        .read_to_end(&mut data)
+        .await
+        .map_err(io_err)?;
+    Ok(data)
+}
+
+/// Read a range and throw the bytes away: the engine keeps them.
+async fn drain(s: &mut MediaStream, range: Range<u64>) -> Result<(), EngineError> {
+    s.seek(std::io::SeekFrom::Start(range.start))
+        .await
+        .map_err(io_err)?;
+    let mut sink = tokio::io::sink();
+    tokio::io::copy(&mut (&mut *s).take(range.end - range.start), &mut sink)
+        .await
+        .map_err(io_err)?;
+    Ok(())
+}

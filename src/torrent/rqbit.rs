@@ -1,0 +1,394 @@
+//! The librqbit implementation of `TorrentEngine`.
+//!
+//! Owns the librqbit `Session` and every decision about its options: explicit
+//! folders, persistence + fastresume (restart without re-hashing), DHT / local
+//! discovery / port forwarding from config, and a blocking-permit pool sized
+//! well above the number of streams we ever open (each librqbit `FileStream`
+//! holds one permit; with the default 8 a TV's abandoned connections would
+//! stall every download — see `streams` for our own cap).
+
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use librqbit::api::TorrentIdOrHash;
+use librqbit::{
+    AddTorrent, AddTorrentOptions, AddTorrentResponse, Api, ListenerMode, ListenerOptions,
+    ManagedTorrent, Session, SessionOptions, SessionPersistenceConfig, TorrentStatsState,
+};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    AddSource, EngineError, InfoHash, MediaStream, Progress, TorrentEngine, TorrentFile,
+    TorrentInfo,
+};
+use crate::config::Config;
+
+/// Largest .torrent we accept, from a URL or a request body.
+pub const MAX_TORRENT_FILE_BYTES: usize = 16 * 1024 * 1024;
+/// How long fetching a .torrent over http(s) may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub download_dir: PathBuf,
+    /// Engine session state (torrent list, fastresume bitfields, DHT table).
+    pub state_dir: PathBuf,
+    /// Peer listener address; port 0 = random; `None` = no incoming peers.
+    pub listen: Option<SocketAddr>,
+    pub dht: bool,
+    pub local_peer_discovery: bool,
+    pub port_forwarding: bool,
+    pub metadata_timeout: Duration,
+    /// Our own stream cap; the engine's permit pool is sized from it.
+    pub max_streams: usize,
+}
+
+impl EngineOptions {
+    pub fn from_config(config: &Config) -> Self {
+        EngineOptions {
+            download_dir: config.storage.download_dir.clone(),
+            state_dir: config.storage.state_dir.join("engine"),
+            listen: Some(SocketAddr::new(
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                config.torrent.listen_port,
+            )),
+            dht: config.torrent.dht,
+            local_peer_discovery: config.torrent.local_peer_discovery,
+            port_forwarding: config.torrent.port_forwarding,
+            metadata_timeout: config.torrent.metadata_timeout,
+            max_streams: config.torrent.max_streams,
+        }
+    }
+
+    /// Permits for concurrent librqbit streams and blocking work: our client
+    /// streams, one prefetch reader per stream, and headroom for the engine's
+    /// own blocking work (which shares the pool).
+    pub fn permit_pool(&self) -> usize {
+        (self.max_streams * 4).max(64)
+    }
+}
+
+pub struct RqbitEngine {
+    session: Arc<Session>,
+    api: Api,
+    opts: EngineOptions,
+    http: reqwest::Client,
+}
+
+impl RqbitEngine {
+    pub async fn start(
+        opts: EngineOptions,
+        cancel: CancellationToken,
+    ) -> Result<Self, EngineError> {
+        let eng = |e: anyhow::Error| EngineError::Engine(format!("{e:#}"));
+        for dir in [&opts.download_dir, &opts.state_dir] {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                EngineError::Engine(format!("cannot create {}: {e}", dir.display()))
+            })?;
+        }
+        let dht = opts.dht.then(|| librqbit::DhtSessionConfig {
+            persistence: Some(librqbit::dht::DhtPersistenceConfig {
+                config_filename: Some(opts.state_dir.join("dht.json")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let listen = opts.listen.map(|listen_addr| ListenerOptions {
+            mode: ListenerMode::TcpOnly,
+            listen_addr,
+            enable_upnp_port_forwarding: opts.port_forwarding,
+            ..Default::default()
+        });
+        let session = Session::new_with_opts(
+            opts.download_dir.clone(),
+            SessionOptions {
+                dht,
+                fastresume: true,
+                persistence: Some(SessionPersistenceConfig::Json {
+                    folder: Some(opts.state_dir.join("session")),
+                }),
+                listen,
+                disable_local_service_discovery: !opts.local_peer_discovery,
+                runtime_worker_threads: Some(opts.permit_pool()),
+                cancellation_token: Some(cancel),
+                client_name_and_version: Some(format!("swarmcast {}", env!("CARGO_PKG_VERSION"))),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(eng)?;
+        let api = Api::new(session.clone(), None);
+        let http = reqwest::Client::builder()
+            .timeout(FETCH_TIMEOUT)
+            .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| EngineError::Engine(e.to_string()))?;
+        Ok(RqbitEngine {
+            session,
+            api,
+            opts,
+            http,
+        })
+    }
+
+    /// The address peers connect to, once listening.
+    pub fn peer_listen_addr(&self) -> Option<SocketAddr> {
+        self.session.listen_addr()
+    }
+
+    /// The librqbit session, for benchmarks that compare against it directly.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    fn handle(&self, info_hash: &InfoHash) -> Option<Arc<ManagedTorrent>> {
+        self.session
+            .get(TorrentIdOrHash::Hash(librqbit::dht::Id20::new(info_hash.0)))
+    }
+
+    async fn fetch_torrent(&self, url: &url::Url) -> Result<Bytes, EngineError> {
+        let fetch = |e: reqwest::Error| EngineError::Fetch(format!("{url}: {e}"));
+        let mut resp = self.http.get(url.clone()).send().await.map_err(fetch)?;
+        if !resp.status().is_success() {
+            return Err(EngineError::Fetch(format!("{url}: HTTP {}", resp.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
+            if body.len() + chunk.len() > MAX_TORRENT_FILE_BYTES {
+                return Err(EngineError::Fetch(format!(
+                    "{url}: larger than {} MiB, not a .torrent",
+                    MAX_TORRENT_FILE_BYTES >> 20
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.into())
+    }
+
+    async fn add_inner(&self, source: AddSource) -> Result<TorrentInfo, EngineError> {
+        let mut options = AddTorrentOptions {
+            // Data already on disk for this torrent is ours: verify and reuse it.
+            overwrite: true,
+            ..Default::default()
+        };
+        let mut hints = Vec::new();
+        let add = match source {
+            AddSource::Magnet(m) => {
+                hints = m.peers.clone();
+                if !m.peers.is_empty() {
+                    options.initial_peers = Some(m.peers.clone());
+                }
+                if let Some(info) = self.info(&m.info_hash) {
+                    return Ok(info);
+                }
+                AddTorrent::from_url(m.to_engine_uri())
+            }
+            AddSource::TorrentBytes(bytes) => AddTorrent::from_bytes(check_torrent(bytes)?),
+            AddSource::Url(url) => {
+                AddTorrent::from_bytes(check_torrent(self.fetch_torrent(&url).await?)?)
+            }
+        };
+        let timeout = self.opts.metadata_timeout;
+        let resp = tokio::time::timeout(timeout, self.session.add_torrent(add, Some(options)))
+            .await
+            .map_err(|_| EngineError::MetadataTimeout(timeout))?
+            .map_err(|e| add_error(e, &hints))?;
+        let handle = match resp {
+            AddTorrentResponse::Added(_, h) | AddTorrentResponse::AlreadyManaged(_, h) => h,
+            AddTorrentResponse::ListOnly(_) => {
+                return Err(EngineError::Engine("engine answered list-only".into()))
+            }
+        };
+        info_of(&handle).ok_or_else(|| EngineError::Engine("metadata missing after add".into()))
+    }
+}
+
+/// librqbit reports "nobody to ask" only as text; name it for the user.
+fn add_error(e: anyhow::Error, hints: &[SocketAddr]) -> EngineError {
+    let text = format!("{e:#}");
+    if text.contains("input address stream exhausted") {
+        let tried: Vec<String> = hints.iter().map(|a| a.to_string()).collect();
+        EngineError::NoPeers(format!(
+            "every peer tried ({}) was unreachable",
+            tried.join(", ")
+        ))
+    } else if text.contains("no known way to resolve peers") {
+        EngineError::NoPeers("the magnet has no peer hints or trackers and the DHT is off".into())
+    } else {
+        EngineError::Engine(text)
+    }
+}
+
+/// Reject what is not a torrent before the engine sees it, with a clear message.
+fn check_torrent(bytes: Bytes) -> Result<Bytes, EngineError> {
+    if bytes.len() > MAX_TORRENT_FILE_BYTES {
+        return Err(EngineError::BadSource(format!(
+            "a .torrent larger than {} MiB is not accepted",
+            MAX_TORRENT_FILE_BYTES >> 20
+        )));
+    }
+    let parsed = librqbit::torrent_from_bytes(&bytes)
+        .map_err(|e| EngineError::BadSource(format!("not a .torrent file: {e}")))?;
+    parsed
+        .info
+        .data
+        .validate()
+        .map_err(|e| EngineError::BadSource(format!("invalid .torrent: {e}")))?;
+    Ok(bytes)
+}
+
+fn info_of(handle: &ManagedTorrent) -> Option<TorrentInfo> {
+    let info_hash = InfoHash(handle.info_hash().0);
+    handle
+        .with_metadata(|m| {
+            let files = m
+                .file_infos
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| !f.attrs.padding)
+                .map(|(index, f)| TorrentFile {
+                    index,
+                    path: f
+                        .relative_filename
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/"),
+                    length: f.len,
+                })
+                .collect();
+            let name = m
+                .info
+                .name()
+                .map(|n| n.into_owned())
+                .unwrap_or_else(|| info_hash.to_string());
+            TorrentInfo {
+                info_hash,
+                name,
+                files,
+                torrent_bytes: m.torrent_bytes.clone(),
+            }
+        })
+        .ok()
+}
+
+impl TorrentEngine for RqbitEngine {
+    fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        self.add_inner(source).boxed()
+    }
+
+    fn list(&self) -> Vec<InfoHash> {
+        self.session
+            .with_torrents(|torrents| torrents.map(|(_, t)| InfoHash(t.info_hash().0)).collect())
+    }
+
+    fn info(&self, info_hash: &InfoHash) -> Option<TorrentInfo> {
+        info_of(&*self.handle(info_hash)?)
+    }
+
+    fn progress(&self, info_hash: &InfoHash) -> Option<Progress> {
+        let stats = self.handle(info_hash)?.stats();
+        let state = match stats.state {
+            TorrentStatsState::Initializing { .. } => "initializing",
+            TorrentStatsState::Live => "live",
+            TorrentStatsState::Paused => "paused",
+            TorrentStatsState::Error => "error",
+        };
+        let live = stats.live.as_ref();
+        Some(Progress {
+            state: state.into(),
+            bytes_done: stats.progress_bytes,
+            bytes_total: stats.total_bytes,
+            finished: stats.finished,
+            peers: live.map_or(0, |l| l.snapshot.peer_stats.live),
+            download_bytes_per_sec: live.map_or(0, |l| l.download_speed.as_bytes()),
+            upload_bytes_per_sec: live.map_or(0, |l| l.upload_speed.as_bytes()),
+            error: stats.error,
+        })
+    }
+
+    fn has_bytes(&self, info_hash: &InfoHash, index: usize, range: Range<u64>) -> bool {
+        if range.is_empty() {
+            return true;
+        }
+        let Some(handle) = self.handle(info_hash) else {
+            return false;
+        };
+        let Ok(Some((offset, piece_len))) = handle.with_metadata(|m| {
+            let f = m.file_infos.get(index)?;
+            (range.end <= f.len).then(|| {
+                (
+                    f.offset_in_torrent,
+                    u64::from(m.info.lengths().default_piece_length()),
+                )
+            })
+        }) else {
+            return false;
+        };
+        let Ok((haves, _)) = self
+            .api
+            .api_dump_haves(TorrentIdOrHash::Hash(handle.info_hash()))
+        else {
+            return false;
+        };
+        let first = (offset + range.start) / piece_len;
+        let last = (offset + range.end - 1) / piece_len;
+        (first..=last).all(|p| usize::try_from(p).is_ok_and(|p| p < haves.len() && haves[p]))
+    }
+
+    fn open(
+        &self,
+        info_hash: &InfoHash,
+        index: usize,
+    ) -> BoxFuture<'_, Result<MediaStream, EngineError>> {
+        let info_hash = *info_hash;
+        async move {
+            let handle = self
+                .handle(&info_hash)
+                .ok_or(EngineError::NotFound(info_hash))?;
+            let valid = handle
+                .with_metadata(|m| m.file_infos.get(index).is_some_and(|f| !f.attrs.padding))
+                .unwrap_or(false);
+            if !valid {
+                return Err(EngineError::NoSuchFile { info_hash, index });
+            }
+            let stream = handle
+                .stream(index)
+                .await
+                .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
+            Ok(Box::new(stream) as MediaStream)
+        }
+        .boxed()
+    }
+
+    fn delete(
+        &self,
+        info_hash: &InfoHash,
+        with_data: bool,
+    ) -> BoxFuture<'_, Result<(), EngineError>> {
+        let info_hash = *info_hash;
+        async move {
+            if self.handle(&info_hash).is_none() {
+                return Err(EngineError::NotFound(info_hash));
+            }
+            self.session
+                .delete(
+                    TorrentIdOrHash::Hash(librqbit::dht::Id20::new(info_hash.0)),
+                    with_data,
+                )
+                .await
+                .map_err(|e| EngineError::Engine(format!("{e:#}")))
+        }
+        .boxed()
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        async move { self.session.stop().await }.boxed()
+    }
+}

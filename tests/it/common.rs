@@ -1,0 +1,246 @@
+//! Shared fixtures: an in-process librqbit seeder on 127.0.0.1 (DHT, local
+//! discovery, port forwarding and trackers off) and a swarmcast server on
+//! 127.0.0.1:0 with temp dirs.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use librqbit::{
+    AddTorrent, AddTorrentOptions, CreateTorrentOptions, ListenerMode, ListenerOptions, Session,
+    SessionOptions,
+};
+use swarmcast::app::App;
+use swarmcast::config::Config;
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+
+/// Deterministic bytes that differ at every offset (xorshift).
+pub fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+pub struct Seeder {
+    pub session: Arc<Session>,
+    pub addr: SocketAddr,
+    pub info_hash: String,
+    /// Keeps the seeded files alive.
+    _dir: TempDir,
+}
+
+pub async fn seeder_session(dir: &Path, upload_bps: Option<u32>) -> Arc<Session> {
+    Session::new_with_opts(
+        dir.to_owned(),
+        SessionOptions {
+            dht: None,
+            disable_trackers: true,
+            disable_local_service_discovery: true,
+            persistence: None,
+            ratelimits: librqbit::limits::LimitsConfig {
+                upload_bps: upload_bps.and_then(std::num::NonZeroU32::new),
+                download_bps: None,
+            },
+            listen: Some(ListenerOptions {
+                mode: ListenerMode::TcpOnly,
+                listen_addr: "127.0.0.1:0".parse().unwrap(),
+                enable_upnp_port_forwarding: false,
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("seeder session")
+}
+
+impl Seeder {
+    /// Seed `files` (relative path, bytes) as one torrent named `name`.
+    /// `corrupt_from`: overwrite the data from this offset of the first file
+    /// with zeros after making the torrent, so the seeder has only the pieces
+    /// before it (a swarm where the rest never arrives).
+    pub async fn start(
+        name: &str,
+        files: &[(&str, &[u8])],
+        piece_length: u32,
+        corrupt_from: Option<usize>,
+    ) -> Seeder {
+        Self::start_throttled(name, files, piece_length, corrupt_from, None).await
+    }
+
+    /// As `start`, uploading at most `upload_bps` bytes per second.
+    pub async fn start_throttled(
+        name: &str,
+        files: &[(&str, &[u8])],
+        piece_length: u32,
+        corrupt_from: Option<usize>,
+        upload_bps: Option<u32>,
+    ) -> Seeder {
+        let dir = tempfile::tempdir().unwrap();
+        let root: PathBuf = dir.path().join(name);
+        for (path, data) in files {
+            let p = if files.len() == 1 {
+                root.clone()
+            } else {
+                root.join(path)
+            };
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(&p, data).unwrap();
+        }
+        let session = seeder_session(&dir.path().join("session"), upload_bps).await;
+        let created = librqbit::create_torrent(
+            &root,
+            CreateTorrentOptions {
+                name: Some(name),
+                trackers: vec![],
+                piece_length: Some(piece_length),
+            },
+            &librqbit::spawn_utils::BlockingSpawner::new(4),
+        )
+        .await
+        .expect("create torrent");
+        let torrent_bytes = created.as_bytes().unwrap();
+        if let Some(from) = corrupt_from {
+            let (path, data) = files[0];
+            let p = if files.len() == 1 {
+                root.clone()
+            } else {
+                root.join(path)
+            };
+            let mut bad = data.to_vec();
+            bad[from..].fill(0);
+            std::fs::write(&p, bad).unwrap();
+        }
+        let handle = session
+            .add_torrent(
+                AddTorrent::from_bytes(torrent_bytes.clone()),
+                Some(AddTorrentOptions {
+                    overwrite: true,
+                    output_folder: Some(created.output_folder.to_str().unwrap().to_owned()),
+                    ..Default::default()
+                }),
+            )
+            .await
+            .expect("seed")
+            .into_handle()
+            .unwrap();
+        if corrupt_from.is_none() {
+            tokio::time::timeout(Duration::from_secs(30), handle.wait_until_completed())
+                .await
+                .expect("seeder verifies its data within 30 s")
+                .unwrap();
+        } else {
+            tokio::time::timeout(Duration::from_secs(30), handle.wait_until_initialized())
+                .await
+                .expect("seeder checks its data within 30 s")
+                .unwrap();
+        }
+        let addr = session.listen_addr().expect("seeder listens");
+        let addr = SocketAddr::new("127.0.0.1".parse().unwrap(), addr.port());
+        Seeder {
+            info_hash: created.info_hash().as_string(),
+            session,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    pub fn magnet(&self) -> String {
+        format!(
+            "magnet:?xt=urn:btih:{}&dn=fixture&x.pe={}",
+            self.info_hash, self.addr
+        )
+    }
+
+    pub async fn stop(self) {
+        self.session.stop().await;
+    }
+}
+
+pub fn test_config(state: &Path, downloads: &Path) -> Config {
+    let mut c = Config::default();
+    c.server.listen = "127.0.0.1:0".parse().unwrap();
+    c.server.ssdp_interfaces = vec!["lo".into()];
+    c.storage.state_dir = state.to_owned();
+    c.storage.download_dir = downloads.to_owned();
+    c.torrent.listen_port = 0;
+    c.torrent.dht = false;
+    c.torrent.local_peer_discovery = false;
+    c.torrent.port_forwarding = false;
+    c.torrent.metadata_timeout = Duration::from_secs(20);
+    c
+}
+
+pub struct Server {
+    pub app: App,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start(config: Config) -> Server {
+        config.validate().unwrap();
+        let app = App::start(config, CancellationToken::new())
+            .await
+            .expect("server starts");
+        let base = format!("http://{}", app.local_addr());
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        Server { app, base, http }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// POST /api/torrents with a magnet; returns (status, json).
+    pub async fn add_uri(&self, uri: &str) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url("/api/torrents"))
+            .json(&serde_json::json!({ "uri": uri }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
+    pub async fn torrent(&self, info_hash: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(&format!("/api/torrents/{info_hash}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Wait (bounded) until the torrent reports finished.
+    pub async fn wait_finished(&self, info_hash: &str, within: Duration) -> serde_json::Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let t = self.torrent(info_hash).await;
+            if t["progress"]["finished"] == true {
+                return t;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not finished within {within:?}: {t}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}

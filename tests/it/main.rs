@@ -1,0 +1,8 @@
+//! Hermetic integration tests: a real swarmcast server and a real librqbit
+//! seeder, both on 127.0.0.1, talking over real sockets.
+
+mod common;
+mod errors;
+mod priority;
+mod restart;
+mod streaming;

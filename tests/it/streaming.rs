@@ -1,0 +1,223 @@
+//! Add by magnet with `x.pe`, then read ranges: exactly the source bytes.
+
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
+
+use crate::common::{content, test_config, Seeder, Server};
+
+const PIECE: u32 = 256 * 1024;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn magnet_with_peer_hint_streams_exact_ranges() {
+    let len = 3 * 1024 * 1024 + 12_345;
+    let data = content(len, 7);
+    let seeder = Seeder::start("clip.mp4", &[("clip.mp4", &data)], PIECE, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    assert_eq!(t["info_hash"], seeder.info_hash);
+    assert_eq!(t["files"][0]["length"], len as u64);
+    assert_eq!(t["files"][0]["kind"], "video");
+    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    assert!(url.ends_with("/0/clip.mp4"), "{url}");
+
+    // Adding it again is not an error and does not duplicate it.
+    let (status, _) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 200);
+
+    let head = server.http.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), 200);
+    assert_eq!(head.headers()[CONTENT_LENGTH], len.to_string().as_str());
+    assert_eq!(head.headers()[ACCEPT_RANGES], "bytes");
+    assert_eq!(head.headers()[CONTENT_TYPE], "video/mp4");
+
+    let get = |range: Option<String>| {
+        let mut req = server.http.get(&url);
+        if let Some(r) = range {
+            req = req.header(RANGE, r);
+        }
+        req.send()
+    };
+    let cases: Vec<(&str, usize, usize)> = vec![
+        ("bytes=0-999", 0, 1000),
+        ("bytes=1572864-1600000", 1_572_864, 1_600_001),
+        ("bytes=-5000", len - 5000, len),
+        ("bytes=3000000-", 3_000_000, len),
+        ("bytes=3100000-99999999999", 3_100_000, len),
+    ];
+    for (range, start, end) in cases {
+        let r = get(Some(range.into())).await.unwrap();
+        assert_eq!(r.status(), 206, "{range}");
+        assert_eq!(
+            r.headers()[CONTENT_RANGE],
+            format!("bytes {}-{}/{}", start, end - 1, len).as_str(),
+            "{range}"
+        );
+        let body = r.bytes().await.unwrap();
+        assert!(body[..] == data[start..end], "{range}: bytes differ");
+    }
+
+    let r = get(Some(format!("bytes={len}-"))).await.unwrap();
+    assert_eq!(r.status(), 416);
+    assert_eq!(
+        r.headers()[CONTENT_RANGE],
+        format!("bytes */{len}").as_str()
+    );
+
+    let r = get(None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.bytes().await.unwrap()[..] == data[..],
+        "full body differs"
+    );
+
+    // Malformed Range: ignored, whole body.
+    let r = get(Some("bytes=oops".into())).await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), len);
+
+    let listed: serde_json::Value = server
+        .http
+        .get(server.url("/api/torrents"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    let t = server
+        .wait_finished(&seeder.info_hash, Duration::from_secs(30))
+        .await;
+    assert_eq!(t["progress"]["bytes_done"], len as u64);
+
+    server.app.stop().await;
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn multi_file_torrent_serves_each_file() {
+    let a = content(700_001, 1);
+    let b = content(1_300_003, 2);
+    let seeder = Seeder::start(
+        "Show S01",
+        &[("Show.S01E01.mkv", &a), ("Subs/Show.S01E01.en.srt", &b)],
+        PIECE,
+        None,
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let files = t["files"].as_array().unwrap();
+    assert_eq!(files.len(), 2);
+    for f in files {
+        let expected = if f["path"].as_str().unwrap().ends_with(".mkv") {
+            assert_eq!(f["kind"], "video");
+            &a
+        } else {
+            assert_eq!(f["kind"], "subtitle");
+            &b
+        };
+        let url = server.url(f["url"].as_str().unwrap());
+        let body = server
+            .http
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert!(body[..] == expected[..], "{url}");
+    }
+    server.app.stop().await;
+    seeder.stop().await;
+}
+
+/// TVs open many connections and abandon them. Open three times the engine's
+/// permit count of streams that wait on pieces nobody has: our cap keeps the
+/// engine's pool free, so another torrent still downloads and the API answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn abandoned_streams_cannot_deadlock_the_engine() {
+    let len = 4 * 1024 * 1024 + 99;
+    let stuck_data = content(len, 3);
+    // The stuck seeder has only the first half.
+    let stuck = Seeder::start(
+        "stuck.mkv",
+        &[("stuck.mkv", &stuck_data)],
+        PIECE,
+        Some(len / 2),
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.torrent.max_streams = 4;
+    let pool = swarmcast::torrent::rqbit::EngineOptions::from_config(&config).permit_pool();
+    let server = Server::start(config).await;
+    let (status, t) = server.add_uri(&stuck.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+
+    let opens = 3 * pool;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let mut held = Vec::new();
+    let started = Instant::now();
+    for i in 0..opens {
+        let resp = client
+            .get(&url)
+            .header(RANGE, format!("bytes={}-", len - 1000 - i))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("request {i} of {opens} not answered: {e}"));
+        // 206 (the oldest stream of ours was evicted to make room) or 503.
+        assert!(
+            resp.status() == 206 || resp.status() == 503,
+            "request {i}: {}",
+            resp.status()
+        );
+        held.push(resp);
+    }
+    assert!(server.app.state.streams.active() <= 4);
+    assert!(server.app.state.streams.evicted() as usize >= opens - 4);
+    eprintln!("{opens} stuck streams opened in {:?}", started.elapsed());
+
+    // Another torrent still downloads completely.
+    let other_data = content(2 * 1024 * 1024 + 5, 4);
+    let other = Seeder::start("other.mp4", &[("other.mp4", &other_data)], PIECE, None).await;
+    let (status, t) = server.add_uri(&other.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    server
+        .wait_finished(&other.info_hash, Duration::from_secs(30))
+        .await;
+    let r = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // A client that goes away releases its stream at once.
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.app.state.streams.active() > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "{} streams still open 5 s after their clients left",
+            server.app.state.streams.active()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.app.stop().await;
+    stuck.stop().await;
+    other.stop().await;
+}
