@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Every test swarmcast has: installs the tools the end-to-end suite needs
+# (Debian packages; idempotent), then unit + integration tests, then the
+# end-to-end suite against the freshly built binary, then the systemd unit check.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash tests/e2e/install-deps.sh
+cargo test --locked --all-targets
+cargo build --locked --bin swarmcast
+bash tests/e2e/run.sh target/debug/swarmcast
+bash tests/e2e/verify-systemd.sh target/debug/swarmcast
+echo "all tests passed"

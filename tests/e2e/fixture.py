@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Small helpers for the end-to-end suite, standard library only.
+
+  fixture.py infohash FILE.torrent   -> prints the v1 info hash (hex)
+  fixture.py layout FILE.mp4         -> prints the top-level MP4 boxes; exits 1
+                                        unless moov comes after mdat
+  fixture.py port                    -> prints a free TCP port on 127.0.0.1
+  fixture.py json-get KEY.PATH       -> reads JSON on stdin, prints a field
+                                        (e.g. files.0.url)
+"""
+import hashlib
+import json
+import socket
+import struct
+import sys
+
+
+def bdecode_info_span(data: bytes):
+    """Return (start, end) of the raw top-level `info` value inside a .torrent."""
+
+    def skip(i):
+        c = data[i:i + 1]
+        if c == b"i":
+            return data.index(b"e", i) + 1
+        if c in (b"l", b"d"):
+            i += 1
+            while data[i:i + 1] != b"e":
+                i = skip(i)
+            return i + 1
+        if c.isdigit():
+            colon = data.index(b":", i)
+            return colon + 1 + int(data[i:colon])
+        raise ValueError(f"bad bencode at {i}")
+
+    if data[:1] != b"d":
+        raise ValueError("not a bencoded dict")
+    i = 1
+    while data[i:i + 1] != b"e":
+        key_end = skip(i)
+        key = data[data.index(b":", i) + 1:key_end]
+        value_end = skip(key_end)
+        if key == b"info":
+            return key_end, value_end
+        i = value_end
+    raise ValueError("no info dict")
+
+
+def infohash(path):
+    data = open(path, "rb").read()
+    start, end = bdecode_info_span(data)
+    print(hashlib.sha1(data[start:end]).hexdigest())
+
+
+def layout(path):
+    boxes = []
+    with open(path, "rb") as f:
+        f.seek(0, 2)
+        size = f.tell()
+        pos = 0
+        while pos < size:
+            f.seek(pos)
+            head = f.read(16)
+            n, kind = struct.unpack(">I4s", head[:8])
+            if n == 1:
+                n = struct.unpack(">Q", head[8:16])[0]
+            elif n == 0:
+                n = size - pos
+            boxes.append((kind.decode("latin-1"), pos, n))
+            pos += n
+    print(" ".join(f"{k}@{p}+{n}" for k, p, n in boxes))
+    kinds = [k for k, _, _ in boxes]
+    ok = "moov" in kinds and "mdat" in kinds and kinds.index("moov") > kinds.index("mdat")
+    sys.exit(0 if ok else 1)
+
+
+def port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    print(s.getsockname()[1])
+    s.close()
+
+
+def json_get(path):
+    v = json.load(sys.stdin)
+    for part in path.split("."):
+        v = v[int(part)] if isinstance(v, list) else v[part]
+    print(v)
+
+
+if __name__ == "__main__":
+    cmd, *args = sys.argv[1:]
+    {"infohash": infohash, "layout": layout, "port": port, "json-get": json_get}[cmd](*args)

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs the outside programs the end-to-end suite and benchmarks use, from
+# Debian packages. Idempotent: a fast no-op when everything is there.
+set -euo pipefail
+
+# command → Debian package
+declare -A NEED=(
+  [ffmpeg]=ffmpeg
+  [ffprobe]=ffmpeg
+  [mpv]=mpv
+  [aria2c]=aria2
+  [mktorrent]=mktorrent
+  [curl]=curl
+  [python3]=python3
+  [systemd-analyze]=systemd
+)
+
+missing=()
+for cmd in "${!NEED[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "need root (or sudo) to install: ${missing[*]}" >&2; exit 1; }
+  SUDO=sudo
+fi
+
+# Never start daemons that packages bring along.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+  $SUDO chmod +x /usr/sbin/policy-rc.d
+fi
+
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "installing: ${pkgs[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null

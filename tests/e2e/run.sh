@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# End-to-end: swarmcast against outside programs only.
+#   an MP4 with the moov atom at the end (ffmpeg), seeded by aria2c on
+#   127.0.0.1, added to swarmcast by magnet with an x.pe peer hint; ffprobe
+#   reads its duration and mpv plays 5 s of it from the stream URL; curl checks
+#   byte ranges; SIGTERM stops the server cleanly.
+# Usage: bash tests/e2e/run.sh [PATH_TO_SWARMCAST]   (default target/debug/swarmcast)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=$(realpath "${1:-target/debug/swarmcast}")
+FIX="python3 $(pwd)/tests/e2e/fixture.py"
+[ -x "$BIN" ] || { echo "no swarmcast binary at $BIN (cargo build first)" >&2; exit 1; }
+
+WORK=$(mktemp -d /tmp/swarmcast-e2e.XXXXXX)
+PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ $rc -ne 0 ]; then
+    for log in "$WORK"/*.log; do [ -f "$log" ] && { echo "--- $log"; tail -n 40 "$log"; }; done
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+
+step() { echo "== $*"; }
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Wait (bounded) until a command succeeds.
+wait_for() {
+  local secs=$1; shift
+  local end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || return 1
+    sleep 0.2
+  done
+}
+
+step "make a 20 s MP4 with the moov atom at the end"
+mkdir -p "$WORK/seed"
+ffmpeg -v error -f lavfi -i testsrc=duration=20:size=640x360:rate=25 \
+  -f lavfi -i sine=frequency=440:duration=20 -vf noise=alls=30:allf=t \
+  -c:v libx264 -preset ultrafast -b:v 5M -maxrate 5M -bufsize 2M -pix_fmt yuv420p \
+  -c:a aac -shortest "$WORK/seed/clip.mp4"
+$FIX layout "$WORK/seed/clip.mp4" || fail "moov is not after mdat"
+SRC_DURATION=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$WORK/seed/clip.mp4")
+pass "clip.mp4: $(stat -c %s "$WORK/seed/clip.mp4") bytes, ${SRC_DURATION}s, moov at the end"
+
+step "seed it with aria2c on 127.0.0.1"
+mktorrent -l 18 -o "$WORK/clip.torrent" "$WORK/seed/clip.mp4" >/dev/null
+INFO_HASH=$($FIX infohash "$WORK/clip.torrent")
+SEED_PORT=$($FIX port)
+aria2c --no-conf --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
+  --enable-peer-exchange=false --bt-exclude-tracker='*' --disable-ipv6=true \
+  --bt-external-ip=127.0.0.1 --listen-port="$SEED_PORT" --seed-ratio=0.0 \
+  --check-integrity=true --bt-seed-unverified=false --summary-interval=0 \
+  --console-log-level=warn -d "$WORK/seed" "$WORK/clip.torrent" >"$WORK/aria2c.log" 2>&1 &
+PIDS+=($!)
+wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SEED_PORT" || fail "aria2c does not listen on $SEED_PORT"
+pass "aria2c seeds $INFO_HASH on 127.0.0.1:$SEED_PORT"
+
+step "start swarmcast"
+HTTP_PORT=$($FIX port)
+PEER_PORT=$($FIX port)
+cat >"$WORK/config.toml" <<TOML
+[server]
+listen = "127.0.0.1:$HTTP_PORT"
+ssdp-interfaces = ["lo"]
+[storage]
+state-dir = "$WORK/state"
+download-dir = "$WORK/downloads"
+[torrent]
+listen-port = $PEER_PORT
+dht = false
+local-peer-discovery = false
+port-forwarding = false
+TOML
+"$BIN" check-config --config "$WORK/config.toml" >/dev/null || fail "check-config rejects the test config"
+"$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
+SERVER_PID=$!
+PIDS+=($SERVER_PID)
+BASE="http://127.0.0.1:$HTTP_PORT"
+wait_for 30 curl -fsS "$BASE/healthz" || fail "swarmcast did not come up"
+pass "swarmcast up at $BASE"
+
+step "add the magnet with swarmcast add"
+MAGNET="magnet:?xt=urn:btih:$INFO_HASH&dn=clip.mp4&x.pe=127.0.0.1:$SEED_PORT"
+"$BIN" add "$MAGNET" --server "$BASE" >"$WORK/added.json" || fail "swarmcast add failed"
+URL="$BASE$($FIX json-get files.0.url <"$WORK/added.json")"
+[ "$($FIX json-get info_hash <"$WORK/added.json")" = "$INFO_HASH" ] || fail "wrong info hash"
+pass "added; stream at $URL"
+
+step "ffprobe reads the duration from the stream"
+DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$URL") || fail "ffprobe failed"
+python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); sys.exit(abs(a-b) > 1)" "$DURATION" "$SRC_DURATION" \
+  || fail "duration $DURATION, expected $SRC_DURATION"
+pass "ffprobe: ${DURATION}s"
+
+step "mpv plays 5 s of the stream"
+timeout 90 mpv --no-config --vo=null --ao=null --length=5 --really-quiet "$URL" >"$WORK/mpv.log" 2>&1 \
+  || fail "mpv could not play the stream"
+pass "mpv played 5 s"
+
+step "byte ranges"
+curl -fsS -r 1000-1999 "$URL" -o "$WORK/range.bin"
+cmp <(dd if="$WORK/seed/clip.mp4" bs=1000 skip=1 count=1 status=none) "$WORK/range.bin" || fail "bytes 1000-1999 differ"
+SIZE=$(stat -c %s "$WORK/seed/clip.mp4")
+curl -fsS -H "Range: bytes=-4096" "$URL" -o "$WORK/tail.bin"
+cmp <(tail -c 4096 "$WORK/seed/clip.mp4") "$WORK/tail.bin" || fail "suffix range differs"
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -H "Range: bytes=$SIZE-" "$URL")
+[ "$CODE" = 416 ] || fail "range past the end gave $CODE, expected 416"
+curl -fsS "$URL" -o "$WORK/full.bin"
+cmp "$WORK/seed/clip.mp4" "$WORK/full.bin" || fail "full body differs"
+pass "ranges exact, past-the-end 416, full body identical"
+
+step "SIGTERM stops swarmcast cleanly"
+kill -TERM "$SERVER_PID"
+for _ in $(seq 150); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$SERVER_PID" 2>/dev/null && fail "still running 15 s after SIGTERM"
+wait "$SERVER_PID" && RC=0 || RC=$?
+[ "$RC" = 0 ] || fail "exit code $RC after SIGTERM"
+pass "stopped with exit code 0"
+echo "e2e: all passed"
