@@ -93,10 +93,19 @@ async fn first_chunk(server: &Server, url: &str, from: u64) -> Duration {
     t0.elapsed()
 }
 
+/// Our config for a fresh server; `BENCH_WINDOW` overrides torrent.request-window.
+fn config(dir: &std::path::Path) -> swarmcast::config::Config {
+    let mut c = test_config(&dir.join("s"), &dir.join("d"));
+    if let Ok(w) = std::env::var("BENCH_WINDOW") {
+        c.torrent.request_window = w.parse().expect("BENCH_WINDOW is a number");
+    }
+    c
+}
+
 /// Ours: the whole server, over HTTP.
 async fn ours_first_bytes(seeder: &Seeder, len: u64) -> Trial {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(test_config(&dir.path().join("s"), &dir.path().join("d"))).await;
+    let server = Server::start(config(dir.path())).await;
     let (status, t) = server.add_uri(&seeder.magnet()).await;
     assert_eq!(status, 201);
     let url = server.url(t["files"][0]["url"].as_str().unwrap());
@@ -133,7 +142,7 @@ async fn raw_download_secs(seeder: &Seeder) -> f64 {
 
 async fn ours_download_secs(seeder: &Seeder, len: u64) -> f64 {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(test_config(&dir.path().join("s"), &dir.path().join("d"))).await;
+    let server = Server::start(config(dir.path())).await;
     let t0 = Instant::now();
     let (status, t) = server.add_uri(&seeder.magnet()).await;
     assert_eq!(status, 201);

@@ -94,6 +94,11 @@ pub struct TorrentConfig {
     /// How long adding a magnet may wait for metadata from peers.
     #[serde(deserialize_with = "de_duration")]
     pub metadata_timeout: Duration,
+    /// 16 KiB block requests kept outstanding per peer. A piece a player
+    /// needs now (after a seek, the index) is requested behind these, so a
+    /// small window makes seeks and start-up fast; a large one helps
+    /// throughput from distant peers.
+    pub request_window: usize,
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -188,6 +193,7 @@ impl Default for TorrentConfig {
             port_forwarding: false,
             max_streams: 16,
             metadata_timeout: Duration::from_secs(60),
+            request_window: 32,
         }
     }
 }
@@ -439,6 +445,9 @@ impl Config {
         }
         if !(1..=1024).contains(&self.torrent.max_streams) {
             return Err(invalid("torrent.max-streams", "must be between 1 and 1024"));
+        }
+        if !(1..=1024).contains(&self.torrent.request_window) {
+            return Err(invalid("torrent.request-window", "must be between 1 and 1024"));
         }
         if self.torrent.metadata_timeout < Duration::from_secs(1)
             || self.torrent.metadata_timeout > Duration::from_secs(3600)

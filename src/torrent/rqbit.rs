@@ -47,6 +47,8 @@ pub struct EngineOptions {
     pub metadata_timeout: Duration,
     /// Our own stream cap; the engine's permit pool is sized from it.
     pub max_streams: usize,
+    /// Block requests kept outstanding per peer.
+    pub request_window: usize,
 }
 
 impl EngineOptions {
@@ -63,6 +65,7 @@ impl EngineOptions {
             port_forwarding: config.torrent.port_forwarding,
             metadata_timeout: config.torrent.metadata_timeout,
             max_streams: config.torrent.max_streams,
+            request_window: config.torrent.request_window,
         }
     }
 
@@ -114,6 +117,13 @@ impl RqbitEngine {
                     folder: Some(opts.state_dir.join("session")),
                 }),
                 listen,
+                connect: Some(librqbit::ConnectionOptions {
+                    peer_opts: Some(librqbit::PeerConnectionOptions {
+                        max_request_window: Some(opts.request_window),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }),
                 disable_local_service_discovery: !opts.local_peer_discovery,
                 runtime_worker_threads: Some(opts.permit_pool()),
                 cancellation_token: Some(cancel),
