@@ -34,6 +34,7 @@ pub struct Seeder {
     pub session: Arc<Session>,
     pub addr: SocketAddr,
     pub info_hash: String,
+    pub torrent_bytes: bytes::Bytes,
     /// Keeps the seeded files alive.
     _dir: TempDir,
 }
@@ -150,6 +151,7 @@ impl Seeder {
             info_hash: created.info_hash().as_string(),
             session,
             addr,
+            torrent_bytes,
             _dir: dir,
         }
     }

@@ -5,4 +5,5 @@ mod common;
 mod errors;
 mod priority;
 mod restart;
+mod sources;
 mod streaming;
