@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Environment prefix for overrides: `SWARMCAST_TORRENT__MAX_STREAMS=4` sets
 /// `torrent.max-streams` (sections and keys separated by `__`, `_` inside a key
@@ -45,7 +45,7 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -56,7 +56,7 @@ pub struct Config {
     pub web: WebConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct ServerConfig {
     /// Name TVs show for this server.
@@ -68,7 +68,7 @@ pub struct ServerConfig {
     pub ssdp_interfaces: Vec<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct StorageConfig {
     /// Catalog database, engine session state, UDN.
@@ -79,7 +79,7 @@ pub struct StorageConfig {
     pub max_disk_usage: ByteSize,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct TorrentConfig {
     /// BitTorrent TCP listen port; 0 = random.
@@ -92,7 +92,7 @@ pub struct TorrentConfig {
     /// the same client, else answers 503.
     pub max_streams: usize,
     /// How long adding a magnet may wait for metadata from peers.
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub metadata_timeout: Duration,
     /// 16 KiB block requests kept outstanding per peer. A piece a player
     /// needs now (after a seek, the index) is requested behind these, so a
@@ -101,16 +101,16 @@ pub struct TorrentConfig {
     pub request_window: usize,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SearchConfig {
-    #[serde(deserialize_with = "de_duration")]
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub timeout: Duration,
     pub torznab: Vec<TorznabConfig>,
     pub internet_archive: InternetArchiveConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TorznabConfig {
     pub name: String,
@@ -119,14 +119,14 @@ pub struct TorznabConfig {
     pub api_key: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct InternetArchiveConfig {
     pub enabled: bool,
     pub base_url: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SubtitlesConfig {
     pub languages: Vec<String>,
@@ -134,7 +134,7 @@ pub struct SubtitlesConfig {
     pub podnapisi: PodnapisiConfig,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct OpenSubtitlesConfig {
     /// Empty = provider off.
@@ -144,14 +144,14 @@ pub struct OpenSubtitlesConfig {
     pub base_url: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct PodnapisiConfig {
     pub enabled: bool,
     pub base_url: String,
 }
 
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct WebConfig {
     /// Who may change things: `lan`, `loopback` or CIDRs.
@@ -310,6 +310,16 @@ impl<'de> Deserialize<'de> for ByteSize {
     }
 }
 
+fn ser_duration<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_duration(*d))
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_duration(&s)
@@ -447,7 +457,10 @@ impl Config {
             return Err(invalid("torrent.max-streams", "must be between 1 and 1024"));
         }
         if !(1..=1024).contains(&self.torrent.request_window) {
-            return Err(invalid("torrent.request-window", "must be between 1 and 1024"));
+            return Err(invalid(
+                "torrent.request-window",
+                "must be between 1 and 1024",
+            ));
         }
         if self.torrent.metadata_timeout < Duration::from_secs(1)
             || self.torrent.metadata_timeout > Duration::from_secs(3600)
@@ -652,6 +665,45 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("SWARMCAST_NOSECTION"), "{e}");
+    }
+
+    /// Every key of `Config` appears in contrib/config.example.toml (which
+    /// `check-config` accepts — tested in tests/it), so the example documents
+    /// them all.
+    #[test]
+    fn example_config_lists_every_key() {
+        fn keys(prefix: &str, t: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in t {
+                let key = format!("{prefix}{k}");
+                match v {
+                    toml::Value::Table(sub) => keys(&format!("{key}."), sub, out),
+                    _ => out.push(key),
+                }
+            }
+        }
+        let text = include_str!("../contrib/config.example.toml");
+        // The Torznab table is an example commented out (the default is none).
+        let uncommented = text
+            .replace("# [[search.torznab]]", "[[search.torznab]]")
+            .replace("# name = ", "name = ")
+            .replace("# url = ", "url = ")
+            .replace("# api-key = ", "api-key = ");
+        let example: toml::Table = toml::from_str(&uncommented).unwrap();
+        let mut documented = Vec::new();
+        keys("", &example, &mut documented);
+        let mut all = Vec::new();
+        keys(
+            "",
+            &toml::Table::try_from(Config::default()).unwrap(),
+            &mut all,
+        );
+        for key in all {
+            assert!(
+                documented.contains(&key),
+                "{key} is not in contrib/config.example.toml"
+            );
+        }
+        assert!(documented.contains(&"search.torznab".to_owned()));
     }
 
     #[test]
