@@ -49,9 +49,25 @@ pub struct AppState {
     pub streams: Arc<StreamLimiter>,
     pub prefetch: Arc<Prefetcher>,
     pub shutdown: CancellationToken,
+    /// Our UPnP device UDN (without `uuid:`), stable across restarts.
+    pub udn: String,
+    /// The HTTP listener's address.
+    pub local_addr: SocketAddr,
 }
 
 impl AppState {
+    /// An address to put in URLs when the client gave no Host header.
+    pub fn advertised_addr(&self) -> SocketAddr {
+        if self.local_addr.ip().is_unspecified() {
+            let ip = crate::upnp::ssdp::driver::interfaces(&self.config.server.ssdp_interfaces)
+                .first()
+                .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |i| i.addr.into());
+            SocketAddr::new(ip, self.local_addr.port())
+        } else {
+            self.local_addr
+        }
+    }
+
     /// Add a torrent and record it. `Ok((torrent, true))` when it is new.
     pub async fn add_torrent(
         &self,
@@ -120,10 +136,38 @@ impl AppState {
     }
 }
 
+/// The device UDN, created once and kept in the state directory.
+fn load_or_create_udn(state_dir: &std::path::Path) -> Result<String, StartError> {
+    let path = state_dir.join("udn");
+    let io = |source| StartError::Dir {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(u) = uuid::Uuid::parse_str(text.trim()) {
+            return Ok(u.to_string());
+        }
+        tracing::warn!("{} is not a UUID; making a new one", path.display());
+    }
+    let udn = uuid::Uuid::new_v4().to_string();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{udn}\n")).map_err(io)?;
+    std::fs::rename(&tmp, &path).map_err(io)?;
+    Ok(udn)
+}
+
+/// BOOTID.UPNP.ORG: grows with every start.
+fn boot_id() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_secs() as u32)
+}
+
 pub struct App {
     pub state: Arc<AppState>,
     addr: SocketAddr,
     server: JoinHandle<std::io::Result<()>>,
+    ssdp: JoinHandle<()>,
     engine: Arc<RqbitEngine>,
 }
 
@@ -137,22 +181,12 @@ impl App {
             })?;
         }
         let catalog = Catalog::open(&config.storage.state_dir.join("catalog.sqlite"))?;
+        let udn = load_or_create_udn(&config.storage.state_dir)?;
         let engine = Arc::new(
             RqbitEngine::start(EngineOptions::from_config(&config), shutdown.child_token()).await?,
         );
         let dyn_engine: Arc<dyn TorrentEngine> = engine.clone();
-        let state = Arc::new(AppState {
-            streams: StreamLimiter::new(config.torrent.max_streams),
-            prefetch: Prefetcher::new(dyn_engine.clone(), shutdown.clone()),
-            engine: dyn_engine,
-            catalog,
-            config,
-            shutdown: shutdown.clone(),
-        });
-        if let Err(e) = state.reconcile().await {
-            tracing::warn!("catalog and engine could not be reconciled: {e}");
-        }
-        let listen = state.config.server.listen;
+        let listen = config.server.listen;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|source| StartError::Listen {
@@ -163,6 +197,24 @@ impl App {
             addr: listen,
             source,
         })?;
+        let state = Arc::new(AppState {
+            streams: StreamLimiter::new(config.torrent.max_streams),
+            prefetch: Prefetcher::new(dyn_engine.clone(), shutdown.clone()),
+            engine: dyn_engine,
+            catalog,
+            config,
+            shutdown: shutdown.clone(),
+            udn,
+            local_addr: addr,
+        });
+        if let Err(e) = state.reconcile().await {
+            tracing::warn!("catalog and engine could not be reconciled: {e}");
+        }
+        let ssdp = tokio::spawn(crate::upnp::ssdp::driver::run(
+            state.config.server.ssdp_interfaces.clone(),
+            crate::upnp::ssdp::responder::Responder::new(&state.udn, addr.port(), boot_id()),
+            shutdown.child_token(),
+        ));
         let router = http::router(state.clone());
         let stop = shutdown.clone();
         let server = tokio::spawn(async move {
@@ -178,6 +230,7 @@ impl App {
             state,
             addr,
             server,
+            ssdp,
             engine,
         })
     }
@@ -202,6 +255,8 @@ impl App {
     /// Stop now (cancels the shutdown token if nobody did).
     pub async fn stop(self) {
         self.state.shutdown.cancel();
+        // byebye first, so TVs drop us before the streams end.
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.ssdp).await;
         match tokio::time::timeout(DRAIN_TIMEOUT, self.server).await {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::warn!("HTTP server ended with an error: {e}"),

@@ -5,5 +5,7 @@ pub mod app;
 pub mod catalog;
 pub mod config;
 pub mod http;
+pub mod library;
 pub mod media;
 pub mod torrent;
+pub mod upnp;

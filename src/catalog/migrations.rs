@@ -22,6 +22,17 @@ const MIGRATIONS: &[&str] = &[
         kind       TEXT NOT NULL,
         PRIMARY KEY (info_hash, file_index)
     );",
+    // 2: Samsung resume bookmarks, and counters such as SystemUpdateID.
+    "CREATE TABLE bookmarks (
+        object_id   TEXT PRIMARY KEY NOT NULL,
+        position_ms INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL
+    );
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+    );
+    INSERT INTO counters (name, value) VALUES ('system_update_id', 1);",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -103,6 +103,15 @@ impl Catalog {
         source: Option<&str>,
     ) -> Result<CatalogTorrent, CatalogError> {
         let ih = info.info_hash.to_string();
+        let before = self.torrent(&info.info_hash)?;
+        let changed = before.as_ref().is_none_or(|b| {
+            b.name != info.name
+                || b.files.len() != info.files.len()
+                || b.files
+                    .iter()
+                    .zip(&info.files)
+                    .any(|(a, f)| a.index != f.index || a.path != f.path || a.length != f.length)
+        });
         {
             let mut conn = self.conn();
             let tx = conn.transaction()?;
@@ -130,6 +139,9 @@ impl Catalog {
                         media::kind_of(&f.path).as_str()
                     ])?;
                 }
+            }
+            if changed {
+                bump_update_id(&tx)?;
             }
             tx.commit()?;
         }
@@ -228,11 +240,51 @@ impl Catalog {
 
     /// Remove a torrent and its files; `false` when it was not there.
     pub fn remove_torrent(&self, info_hash: &InfoHash) -> Result<bool, CatalogError> {
-        let n = self.conn().execute(
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
             "DELETE FROM torrents WHERE info_hash = ?1",
             params![info_hash.to_string()],
         )?;
+        if n > 0 {
+            bump_update_id(&tx)?;
+        }
+        tx.commit()?;
         Ok(n > 0)
+    }
+
+    /// ContentDirectory's SystemUpdateID: bumped in the same transaction as
+    /// every change of the tree, kept across restarts.
+    pub fn system_update_id(&self) -> Result<u32, CatalogError> {
+        let v: i64 = self.conn().query_row(
+            "SELECT value FROM counters WHERE name = 'system_update_id'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(v as u32)
+    }
+
+    /// Store a resume position (Samsung X_SetBookmark).
+    pub fn set_bookmark(&self, object_id: &str, position_ms: u64) -> Result<(), CatalogError> {
+        self.conn().execute(
+            "INSERT INTO bookmarks (object_id, position_ms, updated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(object_id) DO UPDATE SET position_ms = excluded.position_ms,
+                                                  updated_at = excluded.updated_at",
+            params![object_id, position_ms as i64, now()],
+        )?;
+        Ok(())
+    }
+
+    pub fn bookmark(&self, object_id: &str) -> Result<Option<u64>, CatalogError> {
+        self.conn()
+            .query_row(
+                "SELECT position_ms FROM bookmarks WHERE object_id = ?1",
+                params![object_id],
+                |r| r.get::<_, i64>(0),
+            )
+            .optional()
+            .map(|v| v.map(|ms| ms as u64))
+            .map_err(Into::into)
     }
 
     /// Fold the WAL into the main file (at shutdown).
@@ -241,6 +293,15 @@ impl Catalog {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// SystemUpdateID wraps at u32 like the UPnP variable (ui4).
+fn bump_update_id(tx: &rusqlite::Transaction<'_>) -> Result<(), CatalogError> {
+    tx.execute(
+        "UPDATE counters SET value = (value % 4294967295) + 1 WHERE name = 'system_update_id'",
+        [],
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -304,8 +365,17 @@ mod tests {
         let again = c.upsert_torrent(&info("A", 3), None).unwrap();
         assert_eq!(again.source.as_deref(), Some("magnet:?first"));
         assert_eq!(again.added_at, first.added_at);
+        let id = c.system_update_id().unwrap();
+        c.upsert_torrent(&info("A", 3), None).unwrap();
+        assert_eq!(c.system_update_id().unwrap(), id, "no change, no bump");
         assert!(c.remove_torrent(&InfoHash([3; 20])).unwrap());
+        assert_eq!(c.system_update_id().unwrap(), id + 1);
         assert!(!c.remove_torrent(&InfoHash([3; 20])).unwrap());
+        assert_eq!(c.system_update_id().unwrap(), id + 1);
+        c.set_bookmark("t/x/0", 61_000).unwrap();
+        c.set_bookmark("t/x/0", 62_000).unwrap();
+        assert_eq!(c.bookmark("t/x/0").unwrap(), Some(62_000));
+        assert_eq!(c.bookmark("t/x/1").unwrap(), None);
         assert!(c.file(&InfoHash([3; 20]), 0).unwrap().is_none());
     }
 }

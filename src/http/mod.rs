@@ -6,13 +6,14 @@
 pub mod api;
 pub mod media;
 pub mod range;
+pub mod upnp;
 
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 
 use crate::app::AppState;
@@ -30,6 +31,13 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(api::show).merge(delete(api::remove)),
         )
         .route("/media/{info_hash}/{index}/{name}", get(media::serve))
+        .route("/upnp/description.xml", get(upnp::description))
+        .route("/upnp/icons/{name}", get(upnp::icon))
+        .route("/upnp/{service}/scpd.xml", get(upnp::scpd))
+        .route(
+            "/upnp/{service}/control",
+            post(upnp::control).layer(DefaultBodyLimit::max(1024 * 1024)),
+        )
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(MAX_TORRENT_FILE_BYTES + 64 * 1024))
         .with_state(state)

@@ -2,6 +2,7 @@
 //! where its container keeps the index (`container`). Pure; no I/O.
 
 pub mod container;
+pub mod names;
 
 use serde::Serialize;
 
@@ -44,7 +45,7 @@ impl MediaKind {
 
 /// (extension, kind, MIME type). MIME types are the plain ones; per-TV
 /// overrides belong to the DLNA quirks table, not here.
-const TYPES: &[(&str, MediaKind, &str)] = &[
+pub const TYPES: &[(&str, MediaKind, &str)] = &[
     ("mp4", MediaKind::Video, "video/mp4"),
     ("m4v", MediaKind::Video, "video/mp4"),
     ("mkv", MediaKind::Video, "video/x-matroska"),

@@ -61,6 +61,14 @@ impl Prefetcher {
         self.jobs().get(&(*info_hash, index)).cloned()
     }
 
+    /// A file's duration, when its container header said it.
+    pub fn duration_ms(&self, info_hash: &InfoHash, index: usize) -> Option<u64> {
+        match self.jobs().get(&(*info_hash, index)) {
+            Some(PrefetchState::Done(info)) => info.duration_ms,
+            _ => None,
+        }
+    }
+
     /// Forget a torrent's jobs (it was deleted).
     pub fn forget(&self, info_hash: &InfoHash) {
         self.jobs().retain(|(ih, _), _| ih != info_hash);

@@ -126,8 +126,10 @@ async fn binary_defaults_and_cli_add() {
         .env("HOME", home.path())
         .env("XDG_DATA_HOME", home.path().join("data"))
         .env("XDG_CACHE_HOME", home.path().join("cache"))
-        // No DHT and no fixed peer port in a test; everything else built in.
+        // No DHT, no fixed peer port and SSDP on loopback only in a test;
+        // everything else built in.
         .env("SWARMCAST_TORRENT__DHT", "false")
+        .env("SWARMCAST_SERVER__SSDP_INTERFACES", r#"["lo"]"#)
         .env("SWARMCAST_TORRENT__LISTEN_PORT", "0")
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .kill_on_drop(true)

@@ -1,0 +1,276 @@
+//! The virtual tree TVs browse: domain (catalog torrents and files) → UPnP
+//! objects. The one place object ids are minted and parsed; ids are stable
+//! strings because TVs store them (bookmarks, favourites):
+//!
+//! `0` root → `added` → `t/{infohash}` (a torrent) → `t/{infohash}/{index}` (a file).
+//!
+//! Only playable media (video, audio, images) is shown. No XML here: `upnp::didl`
+//! writes these objects.
+
+use std::fmt;
+
+use crate::catalog::{Catalog, CatalogError, CatalogFile, CatalogTorrent};
+use crate::http::media::media_url;
+use crate::media::names::clean_title;
+use crate::media::{mime_of, MediaKind};
+use crate::torrent::InfoHash;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObjectId {
+    Root,
+    Added,
+    Torrent(InfoHash),
+    Item(InfoHash, usize),
+}
+
+impl ObjectId {
+    pub fn parse(s: &str) -> Option<ObjectId> {
+        match s {
+            "0" => return Some(ObjectId::Root),
+            "added" => return Some(ObjectId::Added),
+            _ => {}
+        }
+        let rest = s.strip_prefix("t/")?;
+        match rest.split_once('/') {
+            None => Some(ObjectId::Torrent(InfoHash::parse(rest)?)),
+            Some((ih, index)) => {
+                if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
+                    return None;
+                }
+                Some(ObjectId::Item(InfoHash::parse(ih)?, index.parse().ok()?))
+            }
+        }
+    }
+
+    /// The parent's id; the root's parent is `-1` in DIDL.
+    pub fn parent(&self) -> Option<ObjectId> {
+        match self {
+            ObjectId::Root => None,
+            ObjectId::Added => Some(ObjectId::Root),
+            ObjectId::Torrent(_) => Some(ObjectId::Added),
+            ObjectId::Item(ih, _) => Some(ObjectId::Torrent(*ih)),
+        }
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObjectId::Root => f.write_str("0"),
+            ObjectId::Added => f.write_str("added"),
+            ObjectId::Torrent(ih) => write!(f, "t/{ih}"),
+            ObjectId::Item(ih, i) => write!(f, "t/{ih}/{i}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Container {
+    pub id: ObjectId,
+    pub title: String,
+    pub child_count: usize,
+    /// Seconds since the Unix epoch.
+    pub date: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item {
+    pub id: ObjectId,
+    pub title: String,
+    pub kind: MediaKind,
+    pub mime: &'static str,
+    pub size: u64,
+    /// Path of the stream on our HTTP server (`/media/…`).
+    pub path: String,
+    pub duration_ms: Option<u64>,
+    pub date: Option<i64>,
+    pub bookmark_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Object {
+    Container(Container),
+    Item(Item),
+}
+
+impl Object {
+    pub fn id(&self) -> &ObjectId {
+        match self {
+            Object::Container(c) => &c.id,
+            Object::Item(i) => &i.id,
+        }
+    }
+    pub fn title(&self) -> &str {
+        match self {
+            Object::Container(c) => &c.title,
+            Object::Item(i) => &i.title,
+        }
+    }
+    pub fn date(&self) -> Option<i64> {
+        match self {
+            Object::Container(c) => c.date,
+            Object::Item(i) => i.date,
+        }
+    }
+    pub fn is_container(&self) -> bool {
+        matches!(self, Object::Container(_))
+    }
+}
+
+/// Durations known from the container probe (never guessed).
+pub type DurationLookup<'a> = &'a dyn Fn(&InfoHash, usize) -> Option<u64>;
+
+pub struct Library<'a> {
+    pub catalog: &'a Catalog,
+    pub root_title: &'a str,
+    pub durations: DurationLookup<'a>,
+}
+
+fn playable(t: &CatalogTorrent) -> impl Iterator<Item = &CatalogFile> {
+    t.files.iter().filter(|f| f.kind.is_playable())
+}
+
+impl Library<'_> {
+    /// The object with this id, if it exists.
+    pub fn object(&self, id: &ObjectId) -> Result<Option<Object>, CatalogError> {
+        Ok(match id {
+            ObjectId::Root => Some(Object::Container(Container {
+                id: ObjectId::Root,
+                title: self.root_title.to_owned(),
+                child_count: 1,
+                date: None,
+            })),
+            ObjectId::Added => Some(Object::Container(Container {
+                id: ObjectId::Added,
+                title: "Added torrents".into(),
+                child_count: self.shown_torrents()?.len(),
+                date: None,
+            })),
+            ObjectId::Torrent(ih) => self
+                .catalog
+                .torrent(ih)?
+                .filter(|t| playable(t).next().is_some())
+                .map(|t| Object::Container(torrent_container(&t))),
+            ObjectId::Item(ih, index) => self.catalog.torrent(ih)?.and_then(|t| {
+                playable(&t)
+                    .find(|f| f.index == *index)
+                    .map(|f| Object::Item(self.item(&t, f)))
+            }),
+        })
+    }
+
+    /// Direct children of a container (containers first); `None` when `id`
+    /// is not a container.
+    pub fn children(&self, id: &ObjectId) -> Result<Option<Vec<Object>>, CatalogError> {
+        Ok(match id {
+            ObjectId::Root => Some(vec![self.object(&ObjectId::Added)?.expect("always there")]),
+            ObjectId::Added => Some(
+                self.shown_torrents()?
+                    .iter()
+                    .map(|t| Object::Container(torrent_container(t)))
+                    .collect(),
+            ),
+            ObjectId::Torrent(ih) => self
+                .catalog
+                .torrent(ih)?
+                .filter(|t| playable(t).next().is_some())
+                .map(|t| {
+                    playable(&t)
+                        .map(|f| Object::Item(self.item(&t, f)))
+                        .collect()
+                }),
+            ObjectId::Item(..) => None,
+        })
+    }
+
+    /// Every item, for Search.
+    pub fn all_items(&self) -> Result<Vec<Object>, CatalogError> {
+        Ok(self
+            .catalog
+            .torrents()?
+            .iter()
+            .flat_map(|t| {
+                playable(t)
+                    .map(|f| Object::Item(self.item(t, f)))
+                    .collect::<Vec<_>>()
+            })
+            .collect())
+    }
+
+    /// Every container below the root, for Search.
+    pub fn all_containers(&self) -> Result<Vec<Object>, CatalogError> {
+        let mut out = vec![self.object(&ObjectId::Added)?.expect("always there")];
+        out.extend(
+            self.shown_torrents()?
+                .iter()
+                .map(|t| Object::Container(torrent_container(t))),
+        );
+        Ok(out)
+    }
+
+    fn shown_torrents(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
+        Ok(self
+            .catalog
+            .torrents()?
+            .into_iter()
+            .filter(|t| playable(t).next().is_some())
+            .collect())
+    }
+
+    fn item(&self, t: &CatalogTorrent, f: &CatalogFile) -> Item {
+        let id = ObjectId::Item(t.info_hash, f.index);
+        let bookmark_ms = self.catalog.bookmark(&id.to_string()).ok().flatten();
+        Item {
+            title: clean_title(f.file_name()),
+            kind: f.kind,
+            mime: mime_of(&f.path),
+            size: f.length,
+            path: media_url(&t.info_hash, f.index, f.file_name()),
+            duration_ms: (self.durations)(&t.info_hash, f.index),
+            date: Some(t.added_at),
+            bookmark_ms,
+            id,
+        }
+    }
+}
+
+fn torrent_container(t: &CatalogTorrent) -> Container {
+    Container {
+        id: ObjectId::Torrent(t.info_hash),
+        title: clean_title(&t.name),
+        child_count: playable(t).count(),
+        date: Some(t.added_at),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_junk() {
+        let ih = InfoHash([0xab; 20]);
+        for id in [
+            ObjectId::Root,
+            ObjectId::Added,
+            ObjectId::Torrent(ih),
+            ObjectId::Item(ih, 12),
+        ] {
+            assert_eq!(ObjectId::parse(&id.to_string()), Some(id.clone()));
+        }
+        for junk in [
+            "",
+            "1",
+            "t/",
+            "t/xyz",
+            &format!("t/{ih}/"),
+            &format!("t/{ih}/-1"),
+            &format!("t/{ih}/1/2"),
+            "added/x",
+        ] {
+            assert_eq!(ObjectId::parse(junk), None, "{junk}");
+        }
+        assert_eq!(ObjectId::Item(ih, 1).parent(), Some(ObjectId::Torrent(ih)));
+        assert_eq!(ObjectId::Root.parent(), None);
+    }
+}

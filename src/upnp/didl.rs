@@ -1,0 +1,291 @@
+//! DIDL-Lite: library objects → the XML TVs parse. One writer; every text and
+//! attribute goes through `xml::escape`. Also owns the DLNA fourth field of
+//! protocolInfo (the HTTP media headers reuse it) and the H:MM:SS.mmm format.
+
+use std::fmt::Write;
+
+use super::xml::escape;
+use crate::library::{Object, ObjectId};
+use crate::media::MediaKind;
+
+const HEADER: &str = concat!(
+    r#"<DIDL-Lite xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/""#,
+    r#" xmlns:dc="http://purl.org/dc/elements/1.1/""#,
+    r#" xmlns:upnp="urn:schemas-upnp-org:metadata-1-0/upnp/""#,
+    r#" xmlns:dlna="urn:schemas-dlna-org:metadata-1-0/""#,
+    r#" xmlns:sec="http://www.sec.co.kr/""#,
+    r#" xmlns:pv="http://www.pv.com/pvns/">"#
+);
+
+/// DLNA flags: streaming (or interactive for images) + background transfer,
+/// connection stalling, DLNA 1.5. No DLNA.ORG_PN: a wrong profile is worse
+/// than none. OP=01: byte seeks only (TimeSeekRange is not offered).
+pub fn dlna_features(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Image => {
+            "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=00f00000000000000000000000000000"
+        }
+        _ => "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=01700000000000000000000000000000",
+    }
+}
+
+/// `H:MM:SS.mmm`, as DIDL `res@duration` wants it.
+pub fn format_duration(ms: u64) -> String {
+    let (h, rest) = (ms / 3_600_000, ms % 3_600_000);
+    format!(
+        "{h}:{:02}:{:02}.{:03}",
+        rest / 60_000,
+        (rest % 60_000) / 1000,
+        rest % 1000
+    )
+}
+
+/// `YYYY-MM-DD` from seconds since the Unix epoch (UTC).
+pub fn format_date(secs: i64) -> String {
+    // Howard Hinnant's civil-from-days.
+    let z = secs.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Which optional properties the client asked for (`Filter`).
+#[derive(Debug, Clone)]
+pub struct Filter(Option<Vec<String>>);
+
+impl Filter {
+    /// `*` (or empty, which many TVs send meaning "everything") → all.
+    pub fn parse(s: &str) -> Filter {
+        let s = s.trim();
+        if s.is_empty() || s.split(',').any(|p| p.trim() == "*") {
+            return Filter(None);
+        }
+        Filter(Some(s.split(',').map(|p| p.trim().to_owned()).collect()))
+    }
+
+    fn wants(&self, name: &str) -> bool {
+        match &self.0 {
+            None => true,
+            Some(list) => list.iter().any(|p| p == name),
+        }
+    }
+}
+
+/// How one item is presented to this client.
+pub struct Presentation<'a> {
+    /// `http://host:port` the client reached us at.
+    pub base_url: &'a str,
+    /// MIME type to announce (quirks may differ from the plain one).
+    pub mime_for: &'a dyn Fn(MediaKind, &'static str) -> &'static str,
+}
+
+fn upnp_class(kind: MediaKind) -> &'static str {
+    match kind {
+        MediaKind::Video => "object.item.videoItem",
+        MediaKind::Audio => "object.item.audioItem.musicTrack",
+        MediaKind::Image => "object.item.imageItem.photo",
+        _ => "object.item",
+    }
+}
+
+fn parent_of(id: &ObjectId) -> String {
+    id.parent()
+        .map_or_else(|| "-1".to_owned(), |p| p.to_string())
+}
+
+/// A DIDL-Lite document holding `objects`.
+pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> String {
+    let mut out = String::with_capacity(256 + objects.len() * 700);
+    out.push_str(HEADER);
+    for o in objects {
+        match o {
+            Object::Container(c) => {
+                let _ = write!(
+                    out,
+                    r#"<container id="{}" parentID="{}" restricted="1" searchable="1""#,
+                    escape(&c.id.to_string()),
+                    escape(&parent_of(&c.id))
+                );
+                if filter.wants("@childCount") || filter.wants("childCount") {
+                    let _ = write!(out, r#" childCount="{}""#, c.child_count);
+                }
+                let _ = write!(
+                    out,
+                    "><dc:title>{}</dc:title><upnp:class>object.container.storageFolder</upnp:class>",
+                    escape(&c.title)
+                );
+                if let Some(d) = c.date.filter(|_| filter.wants("dc:date")) {
+                    let _ = write!(out, "<dc:date>{}</dc:date>", format_date(d));
+                }
+                out.push_str("</container>");
+            }
+            Object::Item(i) => {
+                let _ = write!(
+                    out,
+                    r#"<item id="{}" parentID="{}" restricted="1"><dc:title>{}</dc:title><upnp:class>{}</upnp:class>"#,
+                    escape(&i.id.to_string()),
+                    escape(&parent_of(&i.id)),
+                    escape(&i.title),
+                    upnp_class(i.kind)
+                );
+                if let Some(d) = i.date.filter(|_| filter.wants("dc:date")) {
+                    let _ = write!(out, "<dc:date>{}</dc:date>", format_date(d));
+                }
+                let mime = (p.mime_for)(i.kind, i.mime);
+                let _ = write!(
+                    out,
+                    r#"<res protocolInfo="{}""#,
+                    escape(&format!("http-get:*:{mime}:{}", dlna_features(i.kind)))
+                );
+                if filter.wants("res@size") {
+                    let _ = write!(out, r#" size="{}""#, i.size);
+                }
+                if let Some(ms) = i.duration_ms.filter(|_| filter.wants("res@duration")) {
+                    let _ = write!(out, r#" duration="{}""#, format_duration(ms));
+                }
+                let _ = write!(out, ">{}{}</res>", escape(p.base_url), escape(&i.path));
+                if let Some(bm) = i.bookmark_ms.filter(|_| filter.wants("sec:dcmInfo")) {
+                    let _ = write!(
+                        out,
+                        "<sec:dcmInfo>{}</sec:dcmInfo>",
+                        escape(&format!("CREATIONDATE=0,BM={}", bm / 1000))
+                    );
+                }
+                out.push_str("</item>");
+            }
+        }
+    }
+    out.push_str("</DIDL-Lite>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::{Container, Item};
+    use crate::torrent::InfoHash;
+
+    fn plain(_: MediaKind, mime: &'static str) -> &'static str {
+        mime
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_duration(0), "0:00:00.000");
+        assert_eq!(format_duration(3_723_004), "1:02:03.004");
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(1_795_478_400), "2026-11-24");
+        assert_eq!(format_date(951_782_400), "2000-02-29");
+    }
+
+    #[test]
+    fn titles_are_escaped_and_parse_back() {
+        let ih = InfoHash([1; 20]);
+        let title = r#"Tom & Jerry <"Best"> — Déjà vu"#;
+        let objects = vec![
+            Object::Container(Container {
+                id: ObjectId::Torrent(ih),
+                title: title.into(),
+                child_count: 1,
+                date: Some(0),
+            }),
+            Object::Item(Item {
+                id: ObjectId::Item(ih, 0),
+                title: title.into(),
+                kind: MediaKind::Video,
+                mime: "video/mp4",
+                size: 42,
+                path: "/media/x/0/a%26b.mp4".into(),
+                duration_ms: Some(61_500),
+                date: None,
+                bookmark_ms: Some(30_000),
+            }),
+        ];
+        let p = Presentation {
+            base_url: "http://10.0.0.1:8740",
+            mime_for: &plain,
+        };
+        let xml = write(&objects, &Filter::parse("*"), &p);
+        let mut reader = quick_xml::Reader::from_str(&xml);
+        let mut titles = Vec::new();
+        let mut res = Vec::new();
+        let mut in_title = false;
+        let mut in_res = false;
+        // Raw text of the current element, references included, unescaped at its end.
+        let mut raw = String::new();
+        loop {
+            match reader.read_event().unwrap() {
+                quick_xml::events::Event::Start(e) => {
+                    in_title = e.name().as_ref() == b"dc:title";
+                    in_res = e.name().as_ref() == b"res";
+                    if in_res {
+                        let attr = e.try_get_attribute("duration").unwrap().unwrap();
+                        let d = String::from_utf8(attr.value.to_vec()).unwrap();
+                        assert_eq!(d, "0:01:01.500");
+                    }
+                }
+                quick_xml::events::Event::Text(t) => raw.push_str(&t.decode().unwrap()),
+                quick_xml::events::Event::GeneralRef(r) => {
+                    raw.push_str(&format!("&{};", r.decode().unwrap()))
+                }
+                quick_xml::events::Event::End(_) => {
+                    let text = quick_xml::escape::unescape(&raw).unwrap().into_owned();
+                    if in_title {
+                        titles.push(text);
+                    } else if in_res {
+                        res.push(text);
+                    }
+                    raw.clear();
+                    in_title = false;
+                    in_res = false;
+                }
+                quick_xml::events::Event::Eof => break,
+                _ => {}
+            }
+        }
+        assert_eq!(titles, vec![title, title]);
+        assert_eq!(res, vec!["http://10.0.0.1:8740/media/x/0/a%26b.mp4"]);
+        assert!(xml.contains(r#"parentID="added""#));
+        assert!(xml.contains("BM=30"));
+        assert!(xml.contains("DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=0170"));
+        assert!(!xml.contains("DLNA.ORG_PN"));
+    }
+
+    #[test]
+    fn filter_drops_optional_properties() {
+        let ih = InfoHash([2; 20]);
+        let item = Object::Item(Item {
+            id: ObjectId::Item(ih, 0),
+            title: "x".into(),
+            kind: MediaKind::Audio,
+            mime: "audio/mpeg",
+            size: 7,
+            path: "/m".into(),
+            duration_ms: Some(1000),
+            date: Some(0),
+            bookmark_ms: None,
+        });
+        let p = Presentation {
+            base_url: "http://h",
+            mime_for: &plain,
+        };
+        let xml = write(
+            std::slice::from_ref(&item),
+            &Filter::parse("dc:title,res"),
+            &p,
+        );
+        assert!(!xml.contains("size="));
+        assert!(!xml.contains("duration="));
+        assert!(!xml.contains("dc:date"));
+        assert!(xml.contains("object.item.audioItem.musicTrack"));
+        let xml = write(&[item], &Filter::parse("res@size, dc:date"), &p);
+        assert!(xml.contains(r#"size="7""#));
+        assert!(xml.contains("<dc:date>1970-01-01</dc:date>"));
+    }
+}
