@@ -53,6 +53,7 @@ pub struct AppState {
     pub udn: String,
     /// The HTTP listener's address.
     pub local_addr: SocketAddr,
+    pub events: Arc<crate::http::events::Events>,
 }
 
 impl AppState {
@@ -85,6 +86,7 @@ impl AppState {
         let existed = self.catalog.torrent(&info.info_hash)?.is_some();
         let t = self.catalog.upsert_torrent(&info, label)?;
         if !existed {
+            self.events.tree_changed(&["added".to_owned()]);
             tracing::info!(info_hash = %info.info_hash, name = %info.name, files = info.files.len(), "torrent added");
         }
         Ok((t, !existed))
@@ -102,7 +104,9 @@ impl AppState {
             Err(EngineError::NotFound(_)) if in_catalog => {}
             Err(e) => return Err(e.into()),
         }
-        self.catalog.remove_torrent(info_hash)?;
+        if self.catalog.remove_torrent(info_hash)? {
+            self.events.tree_changed(&["added".to_owned()]);
+        }
         self.prefetch.forget(info_hash);
         tracing::info!(%info_hash, with_data, "torrent removed");
         Ok(())
@@ -206,7 +210,9 @@ impl App {
             shutdown: shutdown.clone(),
             udn,
             local_addr: addr,
+            events: crate::http::events::Events::new(),
         });
+        tokio::spawn(state.events.clone().run(state.clone(), shutdown.clone()));
         if let Err(e) = state.reconcile().await {
             tracing::warn!("catalog and engine could not be reconciled: {e}");
         }

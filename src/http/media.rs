@@ -4,6 +4,12 @@
 //! The body reads an engine stream that holds a `StreamTicket`; dropping the
 //! body (client gone) or evicting the ticket ends the stream at once. The
 //! first request of a file starts its head/index prefetch.
+//!
+//! DLNA: contentFeatures / transferMode / realTimeInfo on every answer,
+//! Samsung's MediaInfo.sec, 406 for TimeSeekRange (byte seeks only, OP=01).
+//! Thumbnailers (LG's `Lavf/`, `icy-metadata: 1`) are served only what is
+//! already on disk, read from the file itself, so they never move the piece
+//! priority of a playing stream.
 
 use std::io::SeekFrom;
 use std::net::SocketAddr;
@@ -22,8 +28,10 @@ use super::api::parse_info_hash;
 use super::range::{resolve, RangeReply};
 use super::ApiError;
 use crate::app::AppState;
-use crate::media::mime_of;
+use crate::media::{kind_of, mime_of, MediaKind};
 use crate::torrent::InfoHash;
+use crate::upnp::didl::dlna_features;
+use crate::upnp::quirks;
 
 /// Bytes per body chunk.
 const CHUNK: usize = 64 * 1024;
@@ -41,6 +49,36 @@ pub fn media_url(info_hash: &InfoHash, index: usize, file_name: &str) -> String 
         "/media/{info_hash}/{index}/{}",
         utf8_percent_encode(file_name, SEGMENT)
     )
+}
+
+/// For a thumbnailer: the requested span cut down to the bytes already
+/// downloaded from its start (`None`: nothing there yet).
+fn on_disk_part(
+    state: &AppState,
+    ih: &InfoHash,
+    index: usize,
+    reply: RangeReply,
+    len: u64,
+) -> Option<RangeReply> {
+    let (start, end) = reply.span(len)?;
+    let have = |e: u64| state.engine.has_bytes(ih, index, start..e);
+    if start >= end || !have(start + 1) {
+        return None;
+    }
+    // Largest e in (start, end] with start..e on disk (binary search).
+    let (mut lo, mut hi) = (start + 1, end);
+    while lo < hi {
+        let mid = lo + (hi - lo).div_ceil(2);
+        if have(mid) {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    if start == 0 && lo == len {
+        return Some(RangeReply::Full);
+    }
+    Some(RangeReply::Partial { start, end: lo - 1 })
 }
 
 pub async fn serve(
@@ -64,12 +102,51 @@ pub async fn serve(
         .file(&ih, index)?
         .ok_or_else(|| ApiError::NotFound(format!("torrent {ih} has no file {index}")))?;
     let len = file.length;
-    let mime = mime_of(&file.path);
+    let kind = kind_of(&file.path);
+    let ua = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = quirks::for_request(ua).mime(kind, mime_of(&file.path));
+    if headers.contains_key("timeseekrange.dlna.org") {
+        return Err(ApiError::NotAcceptable(
+            "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
+        ));
+    }
+    let thumbnailer = ua.starts_with("Lavf/")
+        || headers
+            .get("icy-metadata")
+            .is_some_and(|v| v.as_bytes() == b"1");
 
-    let reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
+    let mut reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
+    if thumbnailer {
+        reply = on_disk_part(&state, &ih, index, reply, len).ok_or_else(|| {
+            ApiError::NotYet("thumbnails are made from downloaded bytes only; none yet".into())
+        })?;
+    }
+    let transfer_mode = headers
+        .get("transfermode.dlna.org")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| ["Streaming", "Interactive", "Background"].contains(v))
+        .unwrap_or(if kind == MediaKind::Image {
+            "Interactive"
+        } else {
+            "Streaming"
+        });
     let mut resp = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_TYPE, mime);
+        .header(header::CONTENT_TYPE, mime)
+        .header("contentFeatures.dlna.org", dlna_features(kind))
+        .header("transferMode.dlna.org", transfer_mode)
+        .header("realTimeInfo.dlna.org", "DLNA.ORG_TLAG=*");
+    if headers
+        .get("getmediainfo.sec")
+        .is_some_and(|v| v.as_bytes() == b"1")
+    {
+        if let Some(ms) = state.prefetch.duration_ms(&ih, index) {
+            resp = resp.header("MediaInfo.sec", format!("SEC_Duration={ms};"));
+        }
+    }
     let Some((start, end)) = reply.span(len) else {
         let body = format!("range not satisfiable: the file has {len} bytes\n");
         return Ok(resp
@@ -87,12 +164,28 @@ pub async fn serve(
     };
     resp = resp.header(header::CONTENT_LENGTH, end - start);
 
-    // A player that asks about a file is about to play it: fetch what it needs first.
-    state.prefetch.on_request(ih, index, &file.path, len);
-
     if method == Method::HEAD || start == end {
+        if !thumbnailer {
+            state.prefetch.on_request(ih, index, &file.path, len);
+        }
         return Ok(resp.body(Body::empty()).expect("valid headers"));
     }
+    if thumbnailer {
+        let path = state
+            .engine
+            .local_path(&ih, index)
+            .ok_or_else(|| ApiError::NotFound(format!("torrent {ih} has no file {index}")))?;
+        let mut f = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
+        f.seek(SeekFrom::Start(start))
+            .await
+            .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
+        let body = ReaderStream::with_capacity(f.take(end - start), CHUNK);
+        return Ok(resp.body(Body::from_stream(body)).expect("valid headers"));
+    }
+    // A player that asks about a file is about to play it: fetch what it needs first.
+    state.prefetch.on_request(ih, index, &file.path, len);
 
     let ticket = state.streams.acquire(peer.ip(), &state.shutdown)?;
     let mut stream = state.engine.open(&ih, index).await?;

@@ -4,6 +4,7 @@
 //! the pure Range parser.
 
 pub mod api;
+pub mod events;
 pub mod media;
 pub mod range;
 pub mod upnp;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 
 use crate::app::AppState;
@@ -34,6 +35,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/upnp/description.xml", get(upnp::description))
         .route("/upnp/icons/{name}", get(upnp::icon))
         .route("/upnp/{service}/scpd.xml", get(upnp::scpd))
+        .route("/upnp/{service}/event", any(events::handle))
         .route(
             "/upnp/{service}/control",
             post(upnp::control).layer(DefaultBodyLimit::max(1024 * 1024)),
@@ -50,12 +52,17 @@ pub enum ApiError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    NotAcceptable(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
     Catalog(#[from] CatalogError),
     #[error("{0}; try again shortly")]
     Busy(#[from] StreamsBusy),
+    /// The bytes are not downloaded yet and this client must not wait for them.
+    #[error("{0}")]
+    NotYet(String),
 }
 
 impl ApiError {
@@ -63,6 +70,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             ApiError::Engine(e) => match e {
                 EngineError::BadSource(_) => StatusCode::BAD_REQUEST,
                 EngineError::NotFound(_) | EngineError::NoSuchFile { .. } => StatusCode::NOT_FOUND,
@@ -73,7 +81,7 @@ impl ApiError {
                 EngineError::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             ApiError::Catalog(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Busy(_) | ApiError::NotYet(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -89,7 +97,7 @@ impl IntoResponse for ApiError {
             Json(serde_json::json!({ "error": self.to_string() })),
         )
             .into_response();
-        if matches!(self, ApiError::Busy(_)) {
+        if matches!(self, ApiError::Busy(_) | ApiError::NotYet(_)) {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
         }

@@ -195,6 +195,9 @@ pub trait TorrentEngine: Send + Sync + 'static {
     fn progress(&self, info_hash: &InfoHash) -> Option<Progress>;
     /// Are these bytes of the file downloaded and verified?
     fn has_bytes(&self, info_hash: &InfoHash, index: usize, range: Range<u64>) -> bool;
+    /// Where the engine writes a file (verified pieces there can be read
+    /// without asking the engine, and so without moving its priorities).
+    fn local_path(&self, info_hash: &InfoHash, index: usize) -> Option<std::path::PathBuf>;
     /// Open a file as a stream at offset 0. While the stream exists the engine
     /// fetches the pieces ahead of its position first.
     fn open(

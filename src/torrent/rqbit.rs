@@ -352,6 +352,14 @@ impl TorrentEngine for RqbitEngine {
         (first..=last).all(|p| usize::try_from(p).is_ok_and(|p| p < haves.len() && haves[p]))
     }
 
+    fn local_path(&self, info_hash: &InfoHash, index: usize) -> Option<PathBuf> {
+        let handle = self.handle(info_hash)?;
+        let relative = handle
+            .with_metadata(|m| m.file_infos.get(index).map(|f| f.relative_filename.clone()))
+            .ok()??;
+        Some(handle.output_folder().join(relative))
+    }
+
     fn open(
         &self,
         info_hash: &InfoHash,

@@ -7,6 +7,7 @@ pub mod connection_manager;
 pub mod content_directory;
 pub mod description;
 pub mod didl;
+pub mod gena;
 pub mod quirks;
 pub mod registrar;
 pub mod search;

@@ -7,3 +7,4 @@ mod priority;
 mod restart;
 mod sources;
 mod streaming;
+mod upnp;

@@ -1,0 +1,222 @@
+//! GENA driver: SUBSCRIBE / UNSUBSCRIBE on `/upnp/{service}/event`, the
+//! initial event after each new subscription, and moderated change events
+//! (at most one per `MODERATION`) when the content tree changes. Decisions
+//! are `upnp::gena`'s; this module only does the HTTP.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+use crate::catalog::Catalog;
+use crate::upnp::connection_manager::source_protocol_info;
+use crate::upnp::description::Service;
+use crate::upnp::gena::{property_set, Request, Subscriptions};
+
+/// Change events are sent at most this often.
+pub const MODERATION: Duration = Duration::from_secs(2);
+/// How long one NOTIFY may take.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct Events {
+    subs: Mutex<Subscriptions>,
+    changed_containers: Mutex<BTreeSet<String>>,
+    changed: Notify,
+    http: reqwest::Client,
+}
+
+impl Events {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Events {
+            subs: Mutex::new(Subscriptions::default()),
+            changed_containers: Mutex::new(BTreeSet::new()),
+            changed: Notify::new(),
+            http: reqwest::Client::builder()
+                .timeout(NOTIFY_TIMEOUT)
+                .no_proxy()
+                .build()
+                .expect("a plain HTTP client builds"),
+        })
+    }
+
+    fn subs(&self) -> std::sync::MutexGuard<'_, Subscriptions> {
+        self.subs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tree changed under these containers (SystemUpdateID was bumped).
+    pub fn tree_changed(&self, containers: &[String]) {
+        self.changed_containers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(containers.iter().cloned());
+        self.changed.notify_one();
+    }
+
+    /// Every evented variable of a service, now.
+    fn variables(
+        service: Service,
+        catalog: &Catalog,
+        containers: &str,
+    ) -> Vec<(&'static str, String)> {
+        match service {
+            Service::ContentDirectory => vec![
+                (
+                    "SystemUpdateID",
+                    catalog.system_update_id().unwrap_or(0).to_string(),
+                ),
+                ("ContainerUpdateIDs", containers.to_owned()),
+                ("TransferIDs", String::new()),
+            ],
+            Service::ConnectionManager => vec![
+                ("SourceProtocolInfo", source_protocol_info()),
+                ("SinkProtocolInfo", String::new()),
+                ("CurrentConnectionIDs", "0".into()),
+            ],
+            Service::Registrar => vec![
+                ("AuthorizationGrantedUpdateID", "0".into()),
+                ("AuthorizationDeniedUpdateID", "0".into()),
+                ("ValidationSucceededUpdateID", "0".into()),
+                ("ValidationRevokedUpdateID", "0".into()),
+            ],
+        }
+    }
+
+    /// Send one event to one subscription (first callback that answers).
+    async fn send(&self, sid: &str, body: String) {
+        let Some((callbacks, seq)) = self.subs().next_seq(sid) else {
+            return;
+        };
+        let method = Method::from_bytes(b"NOTIFY").expect("valid method");
+        for url in callbacks {
+            let r = self
+                .http
+                .request(method.clone(), url.clone())
+                .header("content-type", "text/xml; charset=\"utf-8\"")
+                .header("nt", "upnp:event")
+                .header("nts", "upnp:propchange")
+                .header("sid", sid)
+                .header("seq", seq.to_string())
+                .body(body.clone())
+                .send()
+                .await;
+            match r {
+                Ok(resp) if resp.status().is_success() => return,
+                Ok(resp) => tracing::debug!(%url, "event answered {}", resp.status()),
+                Err(e) => tracing::debug!(%url, "event not delivered: {e}"),
+            }
+        }
+    }
+
+    /// Send moderated change events until `shutdown`.
+    pub async fn run(self: Arc<Self>, state: Arc<AppState>, shutdown: CancellationToken) {
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = self.changed.notified() => {}
+            }
+            let containers: Vec<String> = std::mem::take(
+                &mut *self
+                    .changed_containers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()),
+            )
+            .into_iter()
+            .collect();
+            let update_id = state.catalog.system_update_id().unwrap_or(0);
+            let ids = containers
+                .iter()
+                .map(|c| format!("{c},{update_id}"))
+                .collect::<Vec<_>>()
+                .join(",");
+            let body = property_set(&Self::variables(
+                Service::ContentDirectory,
+                &state.catalog,
+                &ids,
+            ));
+            let sids = self.subs().of(Service::ContentDirectory, Instant::now());
+            for sid in sids {
+                self.send(&sid, body.clone()).await;
+            }
+            // Moderation: nothing more for a while; changes meanwhile are merged.
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(MODERATION) => {}
+            }
+        }
+    }
+}
+
+fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    h.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// SUBSCRIBE / UNSUBSCRIBE.
+pub async fn handle(
+    State(state): State<Arc<AppState>>,
+    Path(service): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let Some(service) = Service::from_name(&service) else {
+        return (StatusCode::NOT_FOUND, "no such service\n").into_response();
+    };
+    let req = Request {
+        sid: header(&headers, "sid"),
+        nt: header(&headers, "nt"),
+        callback: header(&headers, "callback"),
+        timeout: header(&headers, "timeout"),
+    };
+    let events = &state.events;
+    match method.as_str() {
+        "SUBSCRIBE" => {
+            let result = events.subs().subscribe(service, &req, Instant::now(), || {
+                format!("uuid:{}", uuid::Uuid::new_v4())
+            });
+            match result {
+                Ok((sid, timeout, is_new)) => {
+                    if is_new {
+                        // The initial event: every evented variable, SEQ 0,
+                        // after the client has our answer with its SID.
+                        let body = property_set(&Events::variables(service, &state.catalog, ""));
+                        let events = events.clone();
+                        let sid = sid.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            events.send(&sid, body).await;
+                        });
+                    }
+                    (
+                        StatusCode::OK,
+                        [
+                            ("SID", sid),
+                            ("TIMEOUT", format!("Second-{}", timeout.as_secs())),
+                            ("Content-Length", "0".to_owned()),
+                        ],
+                    )
+                        .into_response()
+                }
+                Err(e) => gena_error(e),
+            }
+        }
+        "UNSUBSCRIBE" => match events.subs().unsubscribe(service, &req) {
+            Ok(()) => StatusCode::OK.into_response(),
+            Err(e) => gena_error(e),
+        },
+        _ => (
+            StatusCode::METHOD_NOT_ALLOWED,
+            "use SUBSCRIBE or UNSUBSCRIBE\n",
+        )
+            .into_response(),
+    }
+}
+
+fn gena_error(e: crate::upnp::gena::GenaError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    (status, format!("{e}\n")).into_response()
+}

@@ -1,0 +1,646 @@
+//! The DLNA MediaServer over real sockets: SSDP discovery on `lo`, SOAP
+//! Browse/Search with paging and faults, GENA events, DLNA media headers.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::HeaderMap;
+
+use crate::common::{content, test_config, Seeder, Server};
+
+const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
+
+async fn soap(server: &Server, service: &str, action: &str, args: &str) -> (u16, String) {
+    let body = format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="urn:schemas-upnp-org:service:{service}:1">{args}</u:{action}></s:Body></s:Envelope>"#
+    );
+    raw_soap(server, service, action, body).await
+}
+
+async fn raw_soap(server: &Server, service: &str, action: &str, body: String) -> (u16, String) {
+    let r = server
+        .http
+        .post(server.url(&format!("/upnp/{service}/control")))
+        .header("content-type", "text/xml; charset=\"utf-8\"")
+        .header("soapaction", format!("\"{CD}#{action}\""))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Text of every `<name>` element (entities resolved), in order.
+fn texts(xml: &str, name: &str) -> Vec<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut out, mut raw, mut inside) = (Vec::new(), String::new(), false);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) if e.name().as_ref() == name.as_bytes() => {
+                inside = true;
+                raw.clear();
+            }
+            quick_xml::events::Event::Empty(e) if e.name().as_ref() == name.as_bytes() => {
+                out.push(String::new())
+            }
+            quick_xml::events::Event::Text(t) if inside => raw.push_str(&t.decode().unwrap()),
+            quick_xml::events::Event::GeneralRef(r) if inside => {
+                raw.push_str(&format!("&{};", r.decode().unwrap()))
+            }
+            quick_xml::events::Event::End(e) if inside && e.name().as_ref() == name.as_bytes() => {
+                inside = false;
+                out.push(quick_xml::escape::unescape(&raw).unwrap().into_owned());
+            }
+            quick_xml::events::Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+fn one(xml: &str, name: &str) -> String {
+    texts(xml, name)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no <{name}> in {xml}"))
+}
+
+fn browse_args(id: &str, flag: &str, start: u32, count: u32, sort: &str) -> String {
+    format!("<ObjectID>{id}</ObjectID><BrowseFlag>{flag}</BrowseFlag><Filter>*</Filter><StartingIndex>{start}</StartingIndex><RequestedCount>{count}</RequestedCount><SortCriteria>{sort}</SortCriteria>")
+}
+
+fn fault_code(body: &str) -> u16 {
+    one(body, "errorCode").parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ssdp_discovery_on_loopback() {
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let udn = server.app.state.udn.clone();
+    let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let s2 = socket2::SockRef::from(&sock);
+    s2.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
+    s2.set_multicast_loop_v4(true).unwrap();
+    let search = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
+    let mut sts = Vec::new();
+    // Garbage first: it must be ignored, not break the responder.
+    sock.send_to(b"\x00\xffnot ssdp", "239.255.255.250:1900")
+        .await
+        .unwrap();
+    sock.send_to(search, "239.255.255.250:1900").await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(4);
+    let mut buf = [0u8; 2048];
+    while Instant::now() < deadline && sts.len() < 6 {
+        let Ok(Ok((n, _))) =
+            tokio::time::timeout(Duration::from_millis(500), sock.recv_from(&mut buf)).await
+        else {
+            continue;
+        };
+        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !text.contains(&udn) {
+            continue; // another server (another test) on this host
+        }
+        let header = |name: &str| {
+            text.lines()
+                .find(|l| l.to_ascii_uppercase().starts_with(&format!("{name}:")))
+                .map(|l| l[name.len() + 1..].trim().to_owned())
+                .unwrap()
+        };
+        assert_eq!(
+            header("LOCATION"),
+            format!(
+                "http://127.0.0.1:{}/upnp/description.xml",
+                server.app.local_addr().port()
+            )
+        );
+        sts.push(header("ST"));
+    }
+    sts.sort();
+    assert_eq!(sts.len(), 6, "{sts:?}");
+    assert!(sts.contains(&"upnp:rootdevice".to_owned()));
+    assert!(sts.contains(&format!("uuid:{udn}")));
+    // The description it points at.
+    let d = server
+        .http
+        .get(server.url("/upnp/description.xml"))
+        .send()
+        .await
+        .unwrap();
+    assert!(d.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/xml"));
+    let d = d.text().await.unwrap();
+    assert_eq!(one(&d, "UDN"), format!("uuid:{udn}"));
+    assert_eq!(one(&d, "dlna:X_DLNADOC"), "DMS-1.50");
+    for icon in texts(&d, "url") {
+        let r = server.http.get(server.url(&icon)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{icon}");
+    }
+    for scpd in texts(&d, "SCPDURL") {
+        let r = server.http.get(server.url(&scpd)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{scpd}");
+        assert!(!texts(&r.text().await.unwrap(), "name").is_empty());
+    }
+    // The UDN survives a restart.
+    server.app.stop().await;
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    assert_eq!(server.app.state.udn, udn);
+    server.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browse_search_and_faults() {
+    let tricky = "Tom & Jerry <\"Best\"> — Déjà vu.mkv";
+    let names: Vec<String> = (1..=24)
+        .map(|i| format!("Show.S01E{i:02}.720p.mkv"))
+        .chain([tricky.to_owned()])
+        .collect();
+    let datas: Vec<Vec<u8>> = (0..names.len())
+        .map(|i| content(1000 + i, i as u64))
+        .collect();
+    let mut files: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(|n| n.as_str())
+        .zip(datas.iter().map(|d| d.as_slice()))
+        .collect();
+    let readme = b"not media".to_vec();
+    files.push(("README.txt", &readme));
+    let seeder = Seeder::start("Show S01", &files, 16 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (_, update0) = soap(&server, "ContentDirectory", "GetSystemUpdateID", "").await;
+    let update0: u32 = one(&update0, "Id").parse().unwrap();
+    let (status, _) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201);
+    let (_, update1) = soap(&server, "ContentDirectory", "GetSystemUpdateID", "").await;
+    assert_eq!(one(&update1, "Id").parse::<u32>().unwrap(), update0 + 1);
+    let ih = &seeder.info_hash;
+
+    // Root → added → torrent.
+    let (status, body) = soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &browse_args("0", "BrowseDirectChildren", 0, 0, ""),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let didl = one(&body, "Result");
+    assert_eq!(texts(&didl, "dc:title"), vec!["Added torrents"]);
+    let (_, body) = soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &browse_args("added", "BrowseDirectChildren", 0, 0, ""),
+    )
+    .await;
+    assert_eq!(one(&body, "TotalMatches"), "1");
+    assert!(one(&body, "Result").contains(&format!(r#"id="t/{ih}""#)));
+
+    // Paging: 25 playable items (README hidden), 5 from index 10, sorted by title.
+    let (_, body) = soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &browse_args(
+            &format!("t/{ih}"),
+            "BrowseDirectChildren",
+            10,
+            5,
+            "+dc:title",
+        ),
+    )
+    .await;
+    assert_eq!(one(&body, "NumberReturned"), "5");
+    assert_eq!(one(&body, "TotalMatches"), "25");
+    let titles = texts(&one(&body, "Result"), "dc:title");
+    assert_eq!(titles.len(), 5);
+    assert!(titles[0].contains("S01E11"), "{titles:?}");
+    let (_, all) = soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &browse_args(
+            &format!("t/{ih}"),
+            "BrowseDirectChildren",
+            0,
+            0,
+            "-dc:title",
+        ),
+    )
+    .await;
+    let all_titles = texts(&one(&all, "Result"), "dc:title");
+    assert_eq!(all_titles.len(), 25);
+    // The tricky name survives the trip through DIDL and SOAP intact.
+    let expected = swarmcast::media::names::clean_title(tricky);
+    assert!(
+        expected.contains('&') && expected.contains('<') && expected.contains("Déjà"),
+        "{expected}"
+    );
+    assert!(all_titles.contains(&expected), "{all_titles:?}");
+    let res = texts(&one(&all, "Result"), "res");
+    assert!(res.iter().all(|r| r.starts_with(&server.base)));
+    // Xbox asks with ContainerID.
+    let (status, body) = soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &browse_args("x", "BrowseMetadata", 0, 0, "").replace(
+            "<ObjectID>x</ObjectID>",
+            &format!("<ContainerID>t/{ih}/3</ContainerID>"),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(one(&body, "NumberReturned"), "1");
+
+    // The res URL plays.
+    let r = server.http.get(&res[0]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["contentfeatures.dlna.org"]
+        .to_str()
+        .unwrap()
+        .starts_with("DLNA.ORG_OP=01"));
+
+    // Search.
+    let search = |crit: &str| {
+        format!("<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>", swarmcast::upnp::xml::escape(crit))
+    };
+    let (status, body) = soap(
+        &server,
+        "ContentDirectory",
+        "Search",
+        &search(r#"upnp:class derivedfrom "object.item.videoItem" and dc:title contains "e05""#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(one(&body, "TotalMatches"), "1");
+    let (_, body) = soap(
+        &server,
+        "ContentDirectory",
+        "Search",
+        &search(r#"upnp:class = "object.container.storageFolder" or dc:title contains "jerry""#),
+    )
+    .await;
+    assert_eq!(one(&body, "TotalMatches"), "3"); // added, the torrent, the tricky file
+    let (_, body) = soap(&server, "ContentDirectory", "Search", &search("*")).await;
+    assert_eq!(one(&body, "TotalMatches"), "27");
+
+    // Bookmarks come back in DIDL.
+    let (status, body) = soap(&server, "ContentDirectory", "X_SetBookmark", &format!("<CategoryType>1</CategoryType><RID>0</RID><ObjectID>t/{ih}/0</ObjectID><PosSecond>95</PosSecond>")).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &browse_args(&format!("t/{ih}/0"), "BrowseMetadata", 0, 0, ""),
+    )
+    .await;
+    assert!(one(&body, "Result").contains("BM=95"));
+    let (status, body) = soap(&server, "ContentDirectory", "X_GetFeatureList", "").await;
+    assert_eq!(status, 200);
+    assert!(one(&body, "FeatureList").contains("samsung.com_BASICVIEW"));
+    for (action, name) in [
+        ("GetSearchCapabilities", "SearchCaps"),
+        ("GetSortCapabilities", "SortCaps"),
+    ] {
+        let (_, body) = soap(&server, "ContentDirectory", action, "").await;
+        assert!(one(&body, name).contains("dc:title"));
+    }
+    let (_, body) = soap(&server, "ConnectionManager", "GetProtocolInfo", "").await;
+    assert!(one(&body, "Source").contains("http-get:*:video/mp4:"));
+    let (_, body) = soap(&server, "ConnectionManager", "GetCurrentConnectionIDs", "").await;
+    assert_eq!(one(&body, "ConnectionIDs"), "0");
+    let (status, _) = soap(
+        &server,
+        "ConnectionManager",
+        "GetCurrentConnectionInfo",
+        "<ConnectionID>0</ConnectionID>",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, body) = soap(
+        &server,
+        "X_MS_MediaReceiverRegistrar",
+        "IsAuthorized",
+        "<DeviceID></DeviceID>",
+    )
+    .await;
+    assert_eq!(one(&body, "Result"), "1");
+
+    // Faults with the right codes.
+    let item = format!("t/{ih}/0");
+    let cases: Vec<(&str, String, u16)> = vec![
+        ("Frobnicate", String::new(), 401),
+        ("Browse", "<ObjectID>0</ObjectID>".into(), 402),
+        ("Browse", browse_args("0", "BrowseEverything", 0, 0, ""), 402),
+        ("Browse", browse_args("0", "BrowseDirectChildren", 0, 0, "").replace("<StartingIndex>0<", "<StartingIndex>-1<"), 402),
+        ("Browse", browse_args("t/0123456789abcdef0123456789abcdef01234567", "BrowseMetadata", 0, 0, ""), 701),
+        ("Browse", browse_args("nonsense", "BrowseDirectChildren", 0, 0, ""), 701),
+        ("Browse", browse_args(&item, "BrowseDirectChildren", 0, 0, ""), 710),
+        ("Browse", browse_args("0", "BrowseDirectChildren", 0, 0, "+upnp:artist"), 709),
+        ("Search", search("dc:creator = \"x\""), 708),
+        ("Search", search("*").replace("<ContainerID>0<", &format!("<ContainerID>{item}<")), 710),
+        ("X_SetBookmark", "<ObjectID>t/0123456789abcdef0123456789abcdef01234567/0</ObjectID><PosSecond>1</PosSecond>".into(), 701),
+    ];
+    for (action, args, code) in cases {
+        let (status, body) = soap(&server, "ContentDirectory", action, &args).await;
+        assert_eq!(status, 500, "{action} {args}: {body}");
+        assert_eq!(fault_code(&body), code, "{action} {args}: {body}");
+    }
+    for bad in [
+        "<not xml",
+        "",
+        "<s:Envelope xmlns:s=\"x\"><s:Body></s:Body></s:Envelope>",
+    ] {
+        let (status, body) = raw_soap(&server, "ContentDirectory", "Browse", bad.into()).await;
+        assert_eq!((status, fault_code(&body)), (500, 401), "{bad}");
+    }
+    let huge = format!("<s:Envelope xmlns:s=\"x\"><s:Body><u:Browse xmlns:u=\"y\"><ObjectID>{}</ObjectID></u:Browse></s:Body></s:Envelope>", "a".repeat(70 * 1024));
+    let (status, body) = raw_soap(&server, "ContentDirectory", "Browse", huge).await;
+    assert_eq!((status, fault_code(&body)), (500, 401));
+    let r = server
+        .http
+        .post(server.url("/upnp/Nope/control"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    server.app.stop().await;
+    seeder.stop().await;
+}
+
+/// Records NOTIFY requests sent to it.
+async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+    let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let g = g.clone();
+        async move {
+            g.lock()
+                .unwrap()
+                .push((headers, String::from_utf8_lossy(&body).into_owned()));
+            ""
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, got)
+}
+
+async fn wait_events(
+    got: &Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    n: usize,
+) -> Vec<(HeaderMap, String)> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = got.lock().unwrap().clone();
+        if v.len() >= n {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {} of {n} events within 10 s",
+            v.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gena_initial_and_change_events() {
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (sink, got) = event_sink().await;
+    let method = |m: &str| reqwest::Method::from_bytes(m.as_bytes()).unwrap();
+    let url = server.url("/upnp/ContentDirectory/event");
+    let r = server
+        .http
+        .request(method("SUBSCRIBE"), &url)
+        .header("CALLBACK", format!("<http://{sink}/cd>"))
+        .header("NT", "upnp:event")
+        .header("TIMEOUT", "Second-300")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let sid = r.headers()["sid"].to_str().unwrap().to_owned();
+    assert!(sid.starts_with("uuid:"));
+    assert_eq!(r.headers()["timeout"], "Second-300");
+
+    let events = wait_events(&got, 1).await;
+    let (h, body) = &events[0];
+    assert_eq!(h["seq"], "0");
+    assert_eq!(h["sid"].to_str().unwrap(), sid);
+    assert_eq!(h["nts"], "upnp:propchange");
+    let initial_id: u32 = one(body, "SystemUpdateID").parse().unwrap();
+    assert_eq!(texts(body, "ContainerUpdateIDs"), vec![""]);
+    assert_eq!(texts(body, "TransferIDs"), vec![""]);
+
+    // A torrent arrives: one moderated event, SEQ 1, the tree's new ids.
+    let data = content(50_001, 77);
+    let seeder = Seeder::start("ev.mp4", &[("ev.mp4", &data)], 16 * 1024, None).await;
+    let (status, _) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201);
+    let events = wait_events(&got, 2).await;
+    let (h, body) = &events[1];
+    assert_eq!(h["seq"], "1");
+    assert_eq!(
+        one(body, "SystemUpdateID").parse::<u32>().unwrap(),
+        initial_id + 1
+    );
+    assert_eq!(
+        one(body, "ContainerUpdateIDs"),
+        format!("added,{}", initial_id + 1)
+    );
+
+    // Renewal, then unsubscribe; errors are 412 / 400.
+    let r = server
+        .http
+        .request(method("SUBSCRIBE"), &url)
+        .header("SID", &sid)
+        .header("TIMEOUT", "Second-1800")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = server
+        .http
+        .request(method("SUBSCRIBE"), &url)
+        .header("SID", &sid)
+        .header("NT", "upnp:event")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = server
+        .http
+        .request(method("SUBSCRIBE"), &url)
+        .header("NT", "upnp:event")
+        .header("CALLBACK", "<http://8.8.8.8/>")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 412);
+    let r = server
+        .http
+        .request(method("SUBSCRIBE"), &url)
+        .header("CALLBACK", format!("<http://{sink}/>"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 412);
+    let r = server
+        .http
+        .request(method("UNSUBSCRIBE"), &url)
+        .header("SID", &sid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = server
+        .http
+        .request(method("UNSUBSCRIBE"), &url)
+        .header("SID", &sid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 412);
+    // ConnectionManager's initial event carries its variables.
+    let r = server
+        .http
+        .request(
+            method("SUBSCRIBE"),
+            server.url("/upnp/ConnectionManager/event"),
+        )
+        .header("CALLBACK", format!("<http://{sink}/cm>"))
+        .header("NT", "upnp:event")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let events = wait_events(&got, 3).await;
+    assert!(one(&events[2].1, "SourceProtocolInfo").contains("video/mp4"));
+    assert_eq!(one(&events[2].1, "CurrentConnectionIDs"), "0");
+    server.app.stop().await;
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dlna_media_headers_and_thumbnailers() {
+    let len = 2 * 1024 * 1024 + 17;
+    let data = content(len, 88);
+    // The seeder has only the first half: the rest never arrives.
+    let seeder = Seeder::start(
+        "half.mkv",
+        &[("half.mkv", &data)],
+        256 * 1024,
+        Some(len / 2),
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201);
+    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let ih = swarmcast::torrent::InfoHash::parse(&seeder.info_hash).unwrap();
+    // Wait until the first piece is here.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !server.app.state.engine.has_bytes(&ih, 0, 0..256 * 1024) {
+        assert!(Instant::now() < deadline, "first piece never arrived");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // A thumbnailer gets only what is on disk, clipped, and never waits.
+    let lavf = "Lavf/58.76.100";
+    let r = server
+        .http
+        .get(&url)
+        .header("user-agent", lavf)
+        .header("range", "bytes=100-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    let cr = r.headers()["content-range"].to_str().unwrap().to_owned();
+    let body = r.bytes().await.unwrap();
+    assert!(
+        body.len() >= 256 * 1024 - 100 && body.len() < len - 100,
+        "{cr}"
+    );
+    assert!(body[..] == data[100..100 + body.len()]);
+    let t0 = Instant::now();
+    let r = server
+        .http
+        .get(&url)
+        .header("user-agent", lavf)
+        .header("range", format!("bytes={}-", len - 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    let r = server
+        .http
+        .get(&url)
+        .header("icy-metadata", "1")
+        .header("range", format!("bytes={}-", len - 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    // ...and did not start a prefetch (which would move priorities).
+    assert!(server.app.state.prefetch.state(&ih, 0).is_none());
+    let r = server
+        .http
+        .head(&url)
+        .header("getcontentFeatures.dlna.org", "1")
+        .header("transferMode.dlna.org", "Streaming")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["contentfeatures.dlna.org"],
+        "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=01700000000000000000000000000000"
+    );
+    assert_eq!(r.headers()["transfermode.dlna.org"], "Streaming");
+    assert_eq!(r.headers()["realtimeinfo.dlna.org"], "DLNA.ORG_TLAG=*");
+    // Samsung gets its MKV type.
+    let r = server
+        .http
+        .head(&url)
+        .header("user-agent", "SEC_HHP_[TV] Samsung/1.0")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["content-type"], "video/x-mkv");
+    // TimeSeekRange: not offered, so 406.
+    let r = server
+        .http
+        .get(&url)
+        .header("TimeSeekRange.dlna.org", "npt=10.0-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 406);
+
+    // HTTP/1.0 HEAD (Samsung) is answered.
+    let http10 = reqwest::Client::builder().http1_only().build().unwrap();
+    let r = http10
+        .head(&url)
+        .version(reqwest::Version::HTTP_10)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.app.stop().await;
+    seeder.stop().await;
+}
