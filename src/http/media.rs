@@ -7,9 +7,11 @@
 //!
 //! DLNA: contentFeatures / transferMode / realTimeInfo on every answer,
 //! Samsung's MediaInfo.sec, 406 for TimeSeekRange (byte seeks only, OP=01).
-//! Thumbnailers (LG's `Lavf/`, `icy-metadata: 1`) are served only what is
-//! already on disk, read from the file itself, so they never move the piece
-//! priority of a playing stream.
+//! While something is playing, thumbnailers (LG's `Lavf/`, `icy-metadata: 1`)
+//! are served only what is already on disk, read from the file itself, so
+//! they never move the piece priority of the playing stream. With nothing
+//! playing, the same User-Agent is a player (ffprobe, ffplay) and is served
+//! like any other.
 
 use std::io::SeekFrom;
 use std::net::SocketAddr;
@@ -113,10 +115,11 @@ pub async fn serve(
             "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
         ));
     }
-    let thumbnailer = ua.starts_with("Lavf/")
+    let thumbnailer = (ua.starts_with("Lavf/")
         || headers
             .get("icy-metadata")
-            .is_some_and(|v| v.as_bytes() == b"1");
+            .is_some_and(|v| v.as_bytes() == b"1"))
+        && state.streams.active() > 0;
 
     let mut reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
     if thumbnailer {

@@ -37,6 +37,7 @@ pub enum PrefetchState {
 
 pub struct Prefetcher {
     engine: Arc<dyn TorrentEngine>,
+    started: std::sync::atomic::AtomicU64,
     jobs: Mutex<HashMap<(InfoHash, usize), PrefetchState>>,
     slots: Arc<Semaphore>,
     shutdown: CancellationToken,
@@ -46,6 +47,7 @@ impl Prefetcher {
     pub fn new(engine: Arc<dyn TorrentEngine>, shutdown: CancellationToken) -> Arc<Self> {
         Arc::new(Prefetcher {
             engine,
+            started: Default::default(),
             jobs: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(MAX_JOBS)),
             shutdown,
@@ -59,6 +61,11 @@ impl Prefetcher {
     /// Where the prefetch of a file stands (`None`: never requested).
     pub fn state(&self, info_hash: &InfoHash, index: usize) -> Option<PrefetchState> {
         self.jobs().get(&(*info_hash, index)).cloned()
+    }
+
+    /// Prefetch jobs started since start-up.
+    pub fn started(&self) -> u64 {
+        self.started.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// A file's duration, when its container header said it.
@@ -83,6 +90,8 @@ impl Prefetcher {
             }
             jobs.insert((info_hash, index), PrefetchState::Running);
         }
+        self.started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let this = self.clone();
         let container = Container::from_name(name);
         tokio::spawn(async move {
@@ -107,7 +116,10 @@ impl Prefetcher {
                 }
                 PrefetchState::Running => {}
             }
-            this.jobs().insert((info_hash, index), state);
+            // Unless the torrent was removed meanwhile.
+            if let Some(entry) = this.jobs().get_mut(&(info_hash, index)) {
+                *entry = state;
+            }
         });
     }
 

@@ -7,6 +7,9 @@
   fixture.py port                    -> prints a free TCP port on 127.0.0.1
   fixture.py json-get KEY.PATH       -> reads JSON on stdin, prints a field
                                         (e.g. files.0.url)
+  fixture.py didl                    -> reads `upnp-client call-action` JSON of
+                                        a Browse on stdin; prints one line per
+                                        object: id, class, title, res URL
 """
 import hashlib
 import json
@@ -87,6 +90,27 @@ def json_get(path):
     print(v)
 
 
+def didl():
+    import xml.etree.ElementTree as ET
+
+    out = json.load(sys.stdin)["out_parameters"]
+    ns = {
+        "d": "urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/",
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "upnp": "urn:schemas-upnp-org:metadata-1-0/upnp/",
+    }
+    root = ET.fromstring(out["Result"])
+    for obj in list(root):
+        res = obj.find("d:res", ns)
+        print("\t".join([
+            obj.get("id"),
+            obj.find("upnp:class", ns).text,
+            obj.find("dc:title", ns).text,
+            res.text if res is not None else "",
+        ]))
+
+
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
-    {"infohash": infohash, "layout": layout, "port": port, "json-get": json_get}[cmd](*args)
+    {"infohash": infohash, "layout": layout, "port": port, "json-get": json_get,
+     "didl": didl}[cmd](*args)

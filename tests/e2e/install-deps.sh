@@ -13,7 +13,14 @@ declare -A NEED=(
   [curl]=curl
   [python3]=python3
   [systemd-analyze]=systemd
+  [gssdp-discover]=gupnp-tools
 )
+
+# PyPI: async-upnp-client's `upnp-client`, a real UPnP control point.
+if ! command -v upnp-client >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'async-upnp-client>=0.40' \
+    || python3 -m pip install --quiet --break-system-packages 'async-upnp-client>=0.40'
+fi
 
 missing=()
 for cmd in "${!NEED[@]}"; do

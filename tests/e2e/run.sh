@@ -116,6 +116,34 @@ curl -fsS "$URL" -o "$WORK/full.bin"
 cmp "$WORK/seed/clip.mp4" "$WORK/full.bin" || fail "full body differs"
 pass "ranges exact, past-the-end 416, full body identical"
 
+step "gssdp-discover finds the MediaServer on lo"
+DESC="$BASE/upnp/description.xml"
+timeout 20 gssdp-discover -i lo -n 3 -t urn:schemas-upnp-org:device:MediaServer:1 >"$WORK/gssdp.log" 2>&1 || true
+grep -q "Location: $DESC" "$WORK/gssdp.log" || fail "gssdp-discover did not find $DESC"
+pass "gssdp-discover: $(grep -m1 USN "$WORK/gssdp.log" | xargs)"
+
+step "async-upnp-client: search, Browse down to the file, subscribe"
+timeout 20 upnp-client --timeout 3 search --bind 127.0.0.1 \
+  --search_target urn:schemas-upnp-org:device:MediaServer:1 >"$WORK/search.log" 2>&1 || true
+grep -q "\"location\": \"$DESC\"" "$WORK/search.log" || fail "upnp-client search did not find $DESC"
+browse() {
+  timeout 30 upnp-client --timeout 5 call-action "$DESC" ContentDirectory/Browse ObjectID="$1" \
+    BrowseFlag=BrowseDirectChildren Filter='*' StartingIndex=0 RequestedCount=0 SortCriteria= \
+    | $FIX didl
+}
+browse 0 >"$WORK/b0.txt"; grep -q "^added" "$WORK/b0.txt" || fail "root has no 'added' container"
+browse added >"$WORK/b1.txt"; grep -q "^t/$INFO_HASH" "$WORK/b1.txt" || fail "'added' lacks the torrent"
+browse "t/$INFO_HASH" >"$WORK/b2.txt"
+RES_URL=$(awk -F'\t' '$2 == "object.item.videoItem" {print $4; exit}' "$WORK/b2.txt")
+[ -n "$RES_URL" ] || fail "no video item under t/$INFO_HASH: $(cat "$WORK/b2.txt")"
+timeout 15 upnp-client --timeout 3 subscribe "$DESC" ContentDirectory >"$WORK/subscribe.log" 2>&1 || true
+grep -q '"SystemUpdateID"' "$WORK/subscribe.log" || fail "no initial event: $(cat "$WORK/subscribe.log")"
+pass "browsed 0 → added → t/$INFO_HASH → $RES_URL; initial event received"
+
+step "ffprobe plays the res URL taken from the DIDL"
+DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$RES_URL") || fail "ffprobe on the res URL failed"
+pass "ffprobe on the DIDL res URL: ${DURATION}s"
+
 step "SIGTERM stops swarmcast cleanly"
 kill -TERM "$SERVER_PID"
 for _ in $(seq 150); do kill -0 "$SERVER_PID" 2>/dev/null || break; sleep 0.1; done

@@ -557,8 +557,33 @@ async fn dlna_media_headers_and_thumbnailers() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // A thumbnailer gets only what is on disk, clipped, and never waits.
+    // With nothing playing, a Lavf client is a player (ffprobe) and is served.
     let lavf = "Lavf/58.76.100";
+    let r = server
+        .http
+        .get(&url)
+        .header("user-agent", lavf)
+        .header("range", "bytes=0-999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert!(r.bytes().await.unwrap()[..] == data[..1000]);
+    assert!(
+        server.app.state.prefetch.state(&ih, 0).is_some(),
+        "a player's request prefetches"
+    );
+    // A TV plays (a stream waiting on bytes nobody has)...
+    let playing = server
+        .http
+        .get(&url)
+        .header("range", format!("bytes={}-", len - 5000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(playing.status(), 206);
+    let prefetches = server.app.state.prefetch.started();
+    // ...and its thumbnailer gets only what is on disk, clipped, and never waits.
     let r = server
         .http
         .get(&url)
@@ -597,7 +622,8 @@ async fn dlna_media_headers_and_thumbnailers() {
         .unwrap();
     assert_eq!(r.status(), 503);
     // ...and did not start a prefetch (which would move priorities).
-    assert!(server.app.state.prefetch.state(&ih, 0).is_none());
+    assert_eq!(server.app.state.prefetch.started(), prefetches);
+    drop(playing);
     let r = server
         .http
         .head(&url)
