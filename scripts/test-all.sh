@@ -9,5 +9,6 @@ bash tests/e2e/install-deps.sh
 cargo test --locked --all-targets
 cargo build --locked --bin swarmcast
 bash tests/e2e/run.sh target/debug/swarmcast
+bash tests/e2e/renderer.sh target/debug/swarmcast
 bash tests/e2e/verify-systemd.sh target/debug/swarmcast
 echo "all tests passed"

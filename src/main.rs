@@ -118,7 +118,12 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = load_config(args.config.as_deref(), &overrides)?;
     let filter = tracing_subscriber::EnvFilter::try_from_env("SWARMCAST_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,librqbit=warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // Colours only on a terminal: not in journald or log files.
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
 
     runtime()?.block_on(async move {
         let shutdown = CancellationToken::new();

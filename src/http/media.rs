@@ -53,6 +53,27 @@ pub fn media_url(info_hash: &InfoHash, index: usize, file_name: &str) -> String 
     )
 }
 
+/// Holds a stream's ticket and says how much it served when it ends.
+struct StreamLog {
+    ticket: crate::torrent::streams::StreamTicket,
+    client: SocketAddr,
+    info_hash: InfoHash,
+    index: usize,
+    sent: u64,
+}
+
+impl Drop for StreamLog {
+    fn drop(&mut self) {
+        tracing::info!(
+            client = %self.client,
+            info_hash = %self.info_hash,
+            index = self.index,
+            bytes = self.sent,
+            "stream closed"
+        );
+    }
+}
+
 /// For a thumbnailer: the requested span cut down to the bytes already
 /// downloaded from its start (`None`: nothing there yet).
 fn on_disk_part(
@@ -197,10 +218,21 @@ pub async fn serve(
         .await
         .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
     let cancelled = ticket.cancelled();
+    tracing::info!(client = %peer, %ih, index, start, end, "stream opened");
+    // The ticket lives exactly as long as the body.
+    let mut log = StreamLog {
+        ticket,
+        client: peer,
+        info_hash: ih,
+        index,
+        sent: 0,
+    };
     let body = ReaderStream::with_capacity(stream.take(end - start), CHUNK)
         .map(move |chunk| {
-            // The ticket lives exactly as long as the body.
-            ticket.touch();
+            if let Ok(c) = &chunk {
+                log.sent += c.len() as u64;
+                log.ticket.touch();
+            }
             chunk
         })
         .take_until(cancelled.cancelled_owned());

@@ -14,6 +14,8 @@ declare -A NEED=(
   [python3]=python3
   [systemd-analyze]=systemd
   [gssdp-discover]=gupnp-tools
+  [gmediarender]=gmediarender
+  [ip]=iproute2
 )
 
 # PyPI: async-upnp-client's `upnp-client`, a real UPnP control point.
@@ -25,6 +27,11 @@ fi
 missing=()
 for cmd in "${!NEED[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEED[$cmd]}")
+done
+# Libraries without a command: gmediarender reports PLAYING without decoding
+# H.264/AAC unless the GStreamer plugins are there.
+for pkg in gstreamer1.0-libav gstreamer1.0-plugins-bad gstreamer1.0-plugins-good gstreamer1.0-plugins-base; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# End-to-end with a real UPnP renderer as the "TV": gmediarender in its own
+# network namespace, swarmcast in another, joined by a veth pair. swarmcast's
+# item is handed to the renderer with SetAVTransportURI + our DIDL metadata,
+# then Play; the renderer must reach PLAYING with its position moving, and
+# swarmcast must have served it bytes.
+# Usage: bash tests/e2e/renderer.sh [PATH_TO_SWARMCAST]   (needs root: ip netns)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BIN=$(realpath "${1:-target/debug/swarmcast}")
+FIX="python3 $(pwd)/tests/e2e/fixture.py"
+[ -x "$BIN" ] || { echo "no swarmcast binary at $BIN" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || { echo "renderer.sh needs root for ip netns" >&2; exit 1; }
+
+TAG=$(( $$ % 200 + 20 ))
+NS_S="swcS$$"; NS_T="swcT$$"
+IF_S="vs$$"; IF_T="vt$$"
+IP_S="10.199.$TAG.1"; IP_T="10.199.$TAG.2"
+WORK=$(mktemp -d /tmp/swarmcast-renderer.XXXXXX)
+PIDS=()
+cleanup() {
+  local rc=$?
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  ip netns del "$NS_S" 2>/dev/null || true
+  ip netns del "$NS_T" 2>/dev/null || true
+  if [ $rc -ne 0 ]; then
+    for log in "$WORK"/*.log; do [ -f "$log" ] && { echo "--- $log"; tail -n 30 "$log"; }; done
+  fi
+  rm -rf "$WORK"
+  exit $rc
+}
+trap cleanup EXIT
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*" >&2; exit 1; }
+in_s() { ip netns exec "$NS_S" "$@"; }
+in_t() { ip netns exec "$NS_T" "$@"; }
+
+echo "== two hosts: $NS_S ($IP_S, swarmcast) and $NS_T ($IP_T, the TV)"
+ip netns add "$NS_S"; ip netns add "$NS_T"
+ip -n "$NS_S" link add "$IF_S" type veth peer name "$IF_T" netns "$NS_T"
+ip -n "$NS_S" addr add "$IP_S/24" dev "$IF_S"; ip -n "$NS_T" addr add "$IP_T/24" dev "$IF_T"
+for ns in "$NS_S" "$NS_T"; do ip -n "$ns" link set lo up; done
+ip -n "$NS_S" link set "$IF_S" up multicast on; ip -n "$NS_T" link set "$IF_T" up multicast on
+ip -n "$NS_S" route add 239.0.0.0/8 dev "$IF_S"; ip -n "$NS_T" route add 239.0.0.0/8 dev "$IF_T"
+
+echo "== media, seeder and swarmcast in $NS_S"
+mkdir -p "$WORK/seed"
+ffmpeg -v error -f lavfi -i testsrc=duration=30:size=640x360:rate=25 \
+  -f lavfi -i sine=frequency=440:duration=30 -c:v libx264 -preset ultrafast -b:v 2M \
+  -pix_fmt yuv420p -c:a aac -shortest "$WORK/seed/tv.mp4"
+mktorrent -l 18 -o "$WORK/tv.torrent" "$WORK/seed/tv.mp4" >/dev/null
+INFO_HASH=$($FIX infohash "$WORK/tv.torrent")
+in_s aria2c --no-conf --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
+  --enable-peer-exchange=false --bt-exclude-tracker='*' --disable-ipv6=true \
+  --bt-external-ip=127.0.0.1 --listen-port=46881 --seed-ratio=0.0 --check-integrity=true \
+  --bt-seed-unverified=false --summary-interval=0 --console-log-level=warn \
+  -d "$WORK/seed" "$WORK/tv.torrent" >"$WORK/aria2c.log" 2>&1 &
+PIDS+=($!)
+cat >"$WORK/config.toml" <<TOML
+[server]
+friendly-name = "swarmcast e2e"
+listen = "$IP_S:8740"
+ssdp-interfaces = ["$IF_S"]
+[storage]
+state-dir = "$WORK/state"
+download-dir = "$WORK/downloads"
+[torrent]
+listen-port = 46882
+dht = false
+local-peer-discovery = false
+port-forwarding = false
+TOML
+in_s "$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
+PIDS+=($!)
+BASE="http://$IP_S:8740"
+for _ in $(seq 150); do in_s curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+in_s curl -fsS "$BASE/healthz" >/dev/null || fail "swarmcast did not come up in $NS_S"
+for _ in $(seq 150); do in_s bash -c "exec 3<>/dev/tcp/127.0.0.1/46881" 2>/dev/null && break; sleep 0.2; done
+in_s "$BIN" add "magnet:?xt=urn:btih:$INFO_HASH&dn=tv.mp4&x.pe=127.0.0.1:46881" --server "$BASE" >/dev/null \
+  || fail "add failed"
+pass "swarmcast serves $INFO_HASH at $BASE"
+
+echo "== gmediarender in $NS_T"
+in_t gmediarender -I "$IF_T" -f "e2e TV" -p 49494 -u "e2e-tv-$$" \
+  --gstout-videopipe="fakesink sync=true" --gstout-audiopipe="fakesink sync=true" \
+  --logfile stdout >"$WORK/gmediarender.log" 2>&1 &
+PIDS+=($!)
+RDESC=""
+for _ in $(seq 20); do
+  RDESC=$(in_s timeout 10 upnp-client --timeout 2 search --bind "$IP_S" \
+    --search_target urn:schemas-upnp-org:device:MediaRenderer:1 2>/dev/null \
+    | python3 -c 'import json,sys
+for l in sys.stdin:
+    try: print(json.loads(l)["location"]); break
+    except Exception: pass' || true)
+  [ -n "$RDESC" ] && break
+  sleep 0.5
+done
+[ -n "$RDESC" ] || fail "the renderer was not found by M-SEARCH from $NS_S"
+pass "renderer at $RDESC"
+
+echo "== the TV finds swarmcast over SSDP from its namespace"
+in_t timeout 20 upnp-client --timeout 3 search --bind "$IP_T" \
+  --search_target urn:schemas-upnp-org:device:MediaServer:1 >"$WORK/tvsearch.log" 2>&1 || true
+grep -q "\"location\": \"$BASE/upnp/description.xml\"" "$WORK/tvsearch.log" \
+  || fail "swarmcast not discovered from $NS_T (LOCATION must carry $IP_S)"
+pass "discovered from the TV's namespace with LOCATION $BASE/upnp/description.xml"
+
+echo "== hand the item to the renderer: SetAVTransportURI + DIDL metadata, Play"
+DESC="$BASE/upnp/description.xml"
+ITEM="t/$INFO_HASH/0"
+META_JSON=$(in_s timeout 30 upnp-client --timeout 5 call-action "$DESC" ContentDirectory/Browse \
+  ObjectID="$ITEM" BrowseFlag=BrowseMetadata Filter='*' StartingIndex=0 RequestedCount=0 SortCriteria=)
+RES=$(printf '%s' "$META_JSON" | $FIX didl | cut -f4)
+DIDL=$(printf '%s' "$META_JSON" | python3 -c 'import json,sys; print(json.load(sys.stdin)["out_parameters"]["Result"])')
+[ -n "$RES" ] || fail "no res URL for $ITEM"
+in_s timeout 30 upnp-client --timeout 5 call-action "$RDESC" AVTransport/SetAVTransportURI \
+  InstanceID=0 CurrentURI="$RES" CurrentURIMetaData="$DIDL" >/dev/null || fail "SetAVTransportURI failed"
+in_s timeout 30 upnp-client --timeout 5 call-action "$RDESC" AVTransport/Play InstanceID=0 Speed=1 >/dev/null \
+  || fail "Play failed"
+STATE=""; POS=""
+for _ in $(seq 60); do
+  STATE=$(in_s timeout 10 upnp-client --timeout 3 call-action "$RDESC" AVTransport/GetTransportInfo InstanceID=0 \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["out_parameters"]["CurrentTransportState"])' || true)
+  POS=$(in_s timeout 10 upnp-client --timeout 3 call-action "$RDESC" AVTransport/GetPositionInfo InstanceID=0 \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["out_parameters"]["RelTime"])' || true)
+  if [ "$STATE" = PLAYING ] && [ -n "$POS" ] && [ "$POS" != "0:00:00" ] && [ "$POS" != "00:00:00" ]; then break; fi
+  sleep 0.5
+done
+[ "$STATE" = PLAYING ] || fail "renderer state $STATE, expected PLAYING"
+[ -n "$POS" ] && [ "$POS" != "0:00:00" ] && [ "$POS" != "00:00:00" ] || fail "renderer position did not move ($POS)"
+grep -q "stream opened.*client=$IP_T" "$WORK/swarmcast.log" || fail "swarmcast served nothing to $IP_T"
+pass "renderer PLAYING at $POS; swarmcast streamed to $IP_T"
+echo "renderer e2e: all passed"
