@@ -33,6 +33,11 @@ const MIGRATIONS: &[&str] = &[
         value INTEGER NOT NULL
     );
     INSERT INTO counters (name, value) VALUES ('system_update_id', 1);",
+    // 3: clean titles stored at add time (parsing 10 000 names per Browse is
+    // too slow), and an index for paging a torrent's files by title.
+    "ALTER TABLE torrents ADD COLUMN title TEXT NOT NULL DEFAULT '';
+    ALTER TABLE files ADD COLUMN title TEXT NOT NULL DEFAULT '';
+    CREATE INDEX files_by_title ON files (info_hash, title COLLATE NOCASE, file_index);",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use crate::media::names::clean_title;
 use crate::media::{self, MediaKind};
 use crate::torrent::{InfoHash, TorrentInfo};
 
@@ -34,6 +35,8 @@ pub enum CatalogError {
 pub struct CatalogTorrent {
     pub info_hash: InfoHash,
     pub name: String,
+    /// A clean title for TVs, parsed from the name when it was added.
+    pub title: String,
     /// What the user gave: a magnet link or an http(s) URL; `None` for an uploaded .torrent.
     pub source: Option<String>,
     /// Seconds since the Unix epoch.
@@ -47,6 +50,8 @@ pub struct CatalogTorrent {
 pub struct CatalogFile {
     pub index: usize,
     pub path: String,
+    /// A clean title for TVs, parsed from the file name when it was added.
+    pub title: String,
     pub length: u64,
     pub kind: MediaKind,
 }
@@ -84,6 +89,7 @@ impl Catalog {
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
         migrations::migrate(&mut conn)?;
+        backfill_titles(&mut conn)?;
         Ok(Catalog {
             conn: Mutex::new(conn),
         })
@@ -116,19 +122,27 @@ impl Catalog {
             let mut conn = self.conn();
             let tx = conn.transaction()?;
             tx.execute(
-                "INSERT INTO torrents (info_hash, name, source, torrent, added_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO torrents (info_hash, name, source, torrent, added_at, title)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                  ON CONFLICT(info_hash) DO UPDATE SET
                    name = excluded.name,
+                   title = excluded.title,
                    torrent = excluded.torrent,
                    source = COALESCE(torrents.source, excluded.source)",
-                params![ih, info.name, source, &info.torrent_bytes[..], now()],
+                params![
+                    ih,
+                    info.name,
+                    source,
+                    &info.torrent_bytes[..],
+                    now(),
+                    clean_title(&info.name)
+                ],
             )?;
             tx.execute("DELETE FROM files WHERE info_hash = ?1", params![ih])?;
             {
                 let mut ins = tx.prepare(
-                    "INSERT INTO files (info_hash, file_index, path, length, kind)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO files (info_hash, file_index, path, length, kind, title)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 )?;
                 for f in &info.files {
                     ins.execute(params![
@@ -136,7 +150,8 @@ impl Catalog {
                         f.index as i64,
                         f.path,
                         f.length as i64,
-                        media::kind_of(&f.path).as_str()
+                        media::kind_of(&f.path).as_str(),
+                        clean_title(f.file_name())
                     ])?;
                 }
             }
@@ -154,7 +169,7 @@ impl Catalog {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT name, source, added_at, torrent FROM torrents WHERE info_hash = ?1",
+                "SELECT name, source, added_at, torrent, title FROM torrents WHERE info_hash = ?1",
                 params![info_hash.to_string()],
                 |r| {
                     Ok((
@@ -162,17 +177,19 @@ impl Catalog {
                         r.get::<_, Option<String>>(1)?,
                         r.get::<_, i64>(2)?,
                         r.get::<_, Vec<u8>>(3)?,
+                        r.get::<_, String>(4)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((name, source, added_at, torrent_bytes)) = row else {
+        let Some((name, source, added_at, torrent_bytes, title)) = row else {
             return Ok(None);
         };
         let files = Self::files_of(&conn, info_hash)?;
         Ok(Some(CatalogTorrent {
             info_hash: *info_hash,
             name,
+            title,
             source,
             added_at,
             files,
@@ -180,20 +197,70 @@ impl Catalog {
         }))
     }
 
+    /// A torrent without its file list (cheap for huge torrents).
+    pub fn torrent_header(
+        &self,
+        info_hash: &InfoHash,
+    ) -> Result<Option<CatalogTorrent>, CatalogError> {
+        self.conn()
+            .query_row(
+                "SELECT name, source, added_at, title FROM torrents WHERE info_hash = ?1",
+                params![info_hash.to_string()],
+                |r| {
+                    Ok(CatalogTorrent {
+                        info_hash: *info_hash,
+                        name: r.get(0)?,
+                        source: r.get(1)?,
+                        added_at: r.get(2)?,
+                        title: r.get(3)?,
+                        files: Vec::new(),
+                        torrent_bytes: Vec::new(),
+                    })
+                },
+            )
+            .optional()
+            .map_err(Into::into)
+    }
+
     fn files_of(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
         let mut stmt = conn.prepare_cached(
-            "SELECT file_index, path, length, kind FROM files
+            "SELECT file_index, path, length, kind, title FROM files
              WHERE info_hash = ?1 ORDER BY file_index",
         )?;
-        let rows = stmt.query_map(params![info_hash.to_string()], |r| {
-            Ok(CatalogFile {
-                index: r.get::<_, i64>(0)? as usize,
-                path: r.get(1)?,
-                length: r.get::<_, i64>(2)? as u64,
-                kind: MediaKind::parse(&r.get::<_, String>(3)?),
-            })
-        })?;
+        let rows = stmt.query_map(params![info_hash.to_string()], file_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One page of a torrent's playable files and how many there are, in
+    /// file order or by title (`Some(true)` ascending). Cost does not grow
+    /// with the page's position beyond SQLite skipping rows.
+    pub fn playable_files_page(
+        &self,
+        info_hash: &InfoHash,
+        title_ascending: Option<bool>,
+        offset: usize,
+        limit: Option<usize>,
+    ) -> Result<(Vec<CatalogFile>, usize), CatalogError> {
+        let conn = self.conn();
+        let ih = info_hash.to_string();
+        let total: i64 = conn.query_row(
+            "SELECT COUNT(*) FROM files WHERE info_hash = ?1 AND kind IN ('video', 'audio', 'image')",
+            params![ih],
+            |r| r.get(0),
+        )?;
+        let order = match title_ascending {
+            None => "file_index",
+            Some(true) => "title COLLATE NOCASE, file_index",
+            Some(false) => "title COLLATE NOCASE DESC, file_index",
+        };
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT file_index, path, length, kind, title FROM files
+             WHERE info_hash = ?1 AND kind IN ('video', 'audio', 'image')
+             ORDER BY {order} LIMIT ?2 OFFSET ?3"
+        ))?;
+        let limit = limit.map_or(-1, |l| l as i64);
+        let rows = stmt.query_map(params![ih, limit, offset as i64], file_row)?;
+        Ok((rows.collect::<Result<_, _>>()?, total as usize))
     }
 
     /// One file of a torrent.
@@ -204,16 +271,10 @@ impl Catalog {
     ) -> Result<Option<CatalogFile>, CatalogError> {
         let conn = self.conn();
         conn.query_row(
-            "SELECT path, length, kind FROM files WHERE info_hash = ?1 AND file_index = ?2",
+            "SELECT file_index, path, length, kind, title FROM files
+             WHERE info_hash = ?1 AND file_index = ?2",
             params![info_hash.to_string(), index as i64],
-            |r| {
-                Ok(CatalogFile {
-                    index,
-                    path: r.get(0)?,
-                    length: r.get::<_, i64>(1)? as u64,
-                    kind: MediaKind::parse(&r.get::<_, String>(2)?),
-                })
-            },
+            file_row,
         )
         .optional()
         .map_err(Into::into)
@@ -295,6 +356,47 @@ impl Catalog {
     }
 }
 
+fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogFile> {
+    Ok(CatalogFile {
+        index: r.get::<_, i64>(0)? as usize,
+        path: r.get(1)?,
+        length: r.get::<_, i64>(2)? as u64,
+        kind: MediaKind::parse(&r.get::<_, String>(3)?),
+        title: r.get(4)?,
+    })
+}
+
+/// Titles for rows written before titles were stored (schema 3).
+fn backfill_titles(conn: &mut Connection) -> Result<(), CatalogError> {
+    let tx = conn.transaction()?;
+    {
+        let mut pick = tx.prepare("SELECT info_hash, name FROM torrents WHERE title = ''")?;
+        let rows: Vec<(String, String)> = pick
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        for (ih, name) in rows {
+            tx.execute(
+                "UPDATE torrents SET title = ?2 WHERE info_hash = ?1",
+                params![ih, clean_title(&name)],
+            )?;
+        }
+        let mut pick =
+            tx.prepare("SELECT info_hash, file_index, path FROM files WHERE title = ''")?;
+        let rows: Vec<(String, i64, String)> = pick
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        for (ih, index, path) in rows {
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            tx.execute(
+                "UPDATE files SET title = ?3 WHERE info_hash = ?1 AND file_index = ?2",
+                params![ih, index, clean_title(name)],
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// SystemUpdateID wraps at u32 like the UPnP variable (ui4).
 fn bump_update_id(tx: &rusqlite::Transaction<'_>) -> Result<(), CatalogError> {
     tx.execute(
@@ -353,6 +455,64 @@ mod tests {
         assert_eq!(t.torrent_bytes, b"d4:infod4:name1:xee");
         assert_eq!(c.file(&InfoHash([1; 20]), 1).unwrap().unwrap().length, 10);
         assert!(c.file(&InfoHash([1; 20]), 2).unwrap().is_none());
+    }
+
+    #[test]
+    fn pages_playable_files_by_title() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let mut t = info("Big", 9);
+        t.files = (0..30)
+            .map(|i| TorrentFile {
+                index: i,
+                path: format!("Big/{}.mkv", ["b", "A", "c"][i % 3].repeat(i + 1)),
+                length: 1,
+            })
+            .chain([TorrentFile {
+                index: 30,
+                path: "Big/notes.txt".into(),
+                length: 1,
+            }])
+            .collect();
+        c.upsert_torrent(&t, None).unwrap();
+        let (page, total) = c
+            .playable_files_page(&t.info_hash, None, 28, Some(5))
+            .unwrap();
+        assert_eq!(total, 30, "the .txt is not playable");
+        assert_eq!(
+            page.iter().map(|f| f.index).collect::<Vec<_>>(),
+            vec![28, 29]
+        );
+        let (page, _) = c
+            .playable_files_page(&t.info_hash, Some(true), 0, Some(3))
+            .unwrap();
+        assert!(page.iter().all(|f| f.title.starts_with('A')), "{page:?}");
+        let (page, _) = c
+            .playable_files_page(&t.info_hash, Some(false), 0, None)
+            .unwrap();
+        assert_eq!(page.len(), 30);
+        assert!(page[0].title.starts_with('c'));
+        assert_eq!(
+            c.torrent_header(&t.info_hash).unwrap().unwrap().title,
+            "Big"
+        );
+    }
+
+    #[test]
+    fn titles_are_backfilled_for_old_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let c = Catalog::open(&path).unwrap();
+        c.upsert_torrent(&info("The.Matrix.1999.1080p", 4), None)
+            .unwrap();
+        c.conn()
+            .execute_batch("UPDATE torrents SET title = ''; UPDATE files SET title = '';")
+            .unwrap();
+        drop(c);
+        let c = Catalog::open(&path).unwrap();
+        let t = c.torrent(&InfoHash([4; 20])).unwrap().unwrap();
+        assert_eq!(t.title, "The Matrix (1999)");
+        assert!(t.files.iter().all(|f| !f.title.is_empty()));
     }
 
     #[test]

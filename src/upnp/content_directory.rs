@@ -88,18 +88,33 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
                 .ok_or_else(|| UpnpError::no_such_object(raw_id))?;
             (vec![o], 1)
         }
-        "BrowseDirectChildren" => {
-            let mut children = match ctx.library.children(&id).map_err(failed)? {
-                Some(c) => c,
-                None if ctx.library.object(&id).map_err(failed)?.is_some() => {
-                    return Err(UpnpError::no_such_container(raw_id))
-                }
-                None => return Err(UpnpError::no_such_object(raw_id)),
-            };
-            sort.apply(&mut children);
-            let total = children.len();
-            (page(children, start, count), total)
-        }
+        "BrowseDirectChildren" => match &id {
+            // A torrent may hold thousands of files: page in the catalog.
+            ObjectId::Torrent(ih) => {
+                let limit = (count > 0).then_some(count as usize);
+                ctx.library
+                    .items_page(
+                        ih,
+                        sort.title_order_among_equal_dates(),
+                        start as usize,
+                        limit,
+                    )
+                    .map_err(failed)?
+                    .ok_or_else(|| UpnpError::no_such_object(raw_id))?
+            }
+            _ => {
+                let mut children = match ctx.library.children(&id).map_err(failed)? {
+                    Some(c) => c,
+                    None if ctx.library.object(&id).map_err(failed)?.is_some() => {
+                        return Err(UpnpError::no_such_container(raw_id))
+                    }
+                    None => return Err(UpnpError::no_such_object(raw_id)),
+                };
+                sort.apply(&mut children);
+                let total = children.len();
+                (page(children, start, count), total)
+            }
+        },
         other => {
             return Err(UpnpError::invalid_args(format!(
                 "BrowseFlag {other:?} is neither BrowseMetadata nor BrowseDirectChildren"

@@ -274,6 +274,15 @@ impl Sort {
         Ok(Sort(keys))
     }
 
+    /// The order of a torrent's files (all with the same date): the first
+    /// title key's direction, or `None` for file order.
+    pub fn title_order_among_equal_dates(&self) -> Option<bool> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == SortKey::Title)
+            .map(|(_, asc)| *asc)
+    }
+
     /// Containers first, then the criteria in order (stable).
     pub fn apply(&self, objects: &mut [Object]) {
         objects.sort_by(|a, b| {
