@@ -142,19 +142,20 @@ impl Library<'_> {
             ObjectId::Added => Some(Object::Container(Container {
                 id: ObjectId::Added,
                 title: "Added torrents".into(),
-                child_count: self.shown_torrents()?.len(),
+                child_count: self.catalog.shown_torrent_headers()?.len(),
                 date: None,
             })),
             ObjectId::Torrent(ih) => self
-                .catalog
-                .torrent(ih)?
-                .filter(|t| playable(t).next().is_some())
+                .shown_header(ih)?
                 .map(|t| Object::Container(torrent_container(&t))),
-            ObjectId::Item(ih, index) => self.catalog.torrent(ih)?.and_then(|t| {
-                playable(&t)
-                    .find(|f| f.index == *index)
-                    .map(|f| Object::Item(self.item(&t, f)))
-            }),
+            ObjectId::Item(ih, index) => match self.shown_header(ih)? {
+                None => None,
+                Some(t) => self
+                    .catalog
+                    .file(ih, *index)?
+                    .filter(|f| f.kind.is_playable())
+                    .map(|f| Object::Item(self.item(&t, &f))),
+            },
         })
     }
 
@@ -164,20 +165,13 @@ impl Library<'_> {
         Ok(match id {
             ObjectId::Root => Some(vec![self.object(&ObjectId::Added)?.expect("always there")]),
             ObjectId::Added => Some(
-                self.shown_torrents()?
+                self.catalog
+                    .shown_torrent_headers()?
                     .iter()
                     .map(|t| Object::Container(torrent_container(t)))
                     .collect(),
             ),
-            ObjectId::Torrent(ih) => self
-                .catalog
-                .torrent(ih)?
-                .filter(|t| playable(t).next().is_some())
-                .map(|t| {
-                    playable(&t)
-                        .map(|f| Object::Item(self.item(&t, f)))
-                        .collect()
-                }),
+            ObjectId::Torrent(ih) => self.items_page(ih, None, 0, None)?.map(|(items, _)| items),
             ObjectId::Item(..) => None,
         })
     }
@@ -192,22 +186,31 @@ impl Library<'_> {
         offset: usize,
         limit: Option<usize>,
     ) -> Result<Option<(Vec<Object>, usize)>, CatalogError> {
-        let Some(t) = self.catalog.torrent_header(info_hash)? else {
+        let Some(t) = self.shown_header(info_hash)? else {
             return Ok(None);
         };
-        let (files, total) =
-            self.catalog
-                .playable_files_page(info_hash, title_ascending, offset, limit)?;
-        if total == 0 {
-            return Ok(None);
-        }
+        let files = self.catalog.playable_files_page(
+            info_hash,
+            t.playable_count,
+            title_ascending,
+            offset,
+            limit,
+        )?;
         Ok(Some((
             files
                 .iter()
                 .map(|f| Object::Item(self.item(&t, f)))
                 .collect(),
-            total,
+            t.playable_count,
         )))
+    }
+
+    /// A torrent's header, if it is shown (has playable files).
+    fn shown_header(&self, info_hash: &InfoHash) -> Result<Option<CatalogTorrent>, CatalogError> {
+        Ok(self
+            .catalog
+            .torrent_header(info_hash)?
+            .filter(|t| t.playable_count > 0))
     }
 
     /// Every item, for Search.
@@ -228,20 +231,12 @@ impl Library<'_> {
     pub fn all_containers(&self) -> Result<Vec<Object>, CatalogError> {
         let mut out = vec![self.object(&ObjectId::Added)?.expect("always there")];
         out.extend(
-            self.shown_torrents()?
+            self.catalog
+                .shown_torrent_headers()?
                 .iter()
                 .map(|t| Object::Container(torrent_container(t))),
         );
         Ok(out)
-    }
-
-    fn shown_torrents(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
-        Ok(self
-            .catalog
-            .torrents()?
-            .into_iter()
-            .filter(|t| playable(t).next().is_some())
-            .collect())
     }
 
     fn item(&self, t: &CatalogTorrent, f: &CatalogFile) -> Item {
@@ -265,7 +260,7 @@ fn torrent_container(t: &CatalogTorrent) -> Container {
     Container {
         id: ObjectId::Torrent(t.info_hash),
         title: t.title.clone(),
-        child_count: playable(t).count(),
+        child_count: t.playable_count,
         date: Some(t.added_at),
     }
 }

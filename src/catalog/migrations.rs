@@ -38,6 +38,17 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE torrents ADD COLUMN title TEXT NOT NULL DEFAULT '';
     ALTER TABLE files ADD COLUMN title TEXT NOT NULL DEFAULT '';
     CREATE INDEX files_by_title ON files (info_hash, title COLLATE NOCASE, file_index);",
+    // 4: each playable file's position in file order and in title order, and
+    // each torrent's playable count, written at add time: a page at
+    // StartingIndex 9 950 is then an index seek, not 9 950 rows skipped, and
+    // childCount is not a count over every file. NULL = not computed yet
+    // (filled in when the catalog opens).
+    "ALTER TABLE torrents ADD COLUMN playable_count INTEGER;
+    ALTER TABLE files ADD COLUMN file_pos INTEGER;
+    ALTER TABLE files ADD COLUMN title_pos INTEGER;
+    DROP INDEX files_by_title;
+    CREATE INDEX files_by_file_pos ON files (info_hash, file_pos);
+    CREATE INDEX files_by_title_pos ON files (info_hash, title_pos);",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

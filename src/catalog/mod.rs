@@ -41,6 +41,9 @@ pub struct CatalogTorrent {
     pub source: Option<String>,
     /// Seconds since the Unix epoch.
     pub added_at: i64,
+    /// How many of its files are playable media (what a TV is shown).
+    pub playable_count: usize,
+    /// Every file; empty in a header (`torrent_header`, `torrent_headers`).
     pub files: Vec<CatalogFile>,
     #[serde(skip)]
     pub torrent_bytes: Vec<u8>,
@@ -90,6 +93,7 @@ impl Catalog {
             .map_err(open_err)?;
         migrations::migrate(&mut conn)?;
         backfill_titles(&mut conn)?;
+        backfill_positions(&mut conn)?;
         Ok(Catalog {
             conn: Mutex::new(conn),
         })
@@ -155,6 +159,7 @@ impl Catalog {
                     ])?;
                 }
             }
+            write_positions(&tx, &ih)?;
             if changed {
                 bump_update_id(&tx)?;
             }
@@ -169,7 +174,8 @@ impl Catalog {
         let conn = self.conn();
         let row = conn
             .query_row(
-                "SELECT name, source, added_at, torrent, title FROM torrents WHERE info_hash = ?1",
+                "SELECT name, source, added_at, torrent, title, playable_count
+                 FROM torrents WHERE info_hash = ?1",
                 params![info_hash.to_string()],
                 |r| {
                     Ok((
@@ -178,11 +184,12 @@ impl Catalog {
                         r.get::<_, i64>(2)?,
                         r.get::<_, Vec<u8>>(3)?,
                         r.get::<_, String>(4)?,
+                        r.get::<_, Option<i64>>(5)?,
                     ))
                 },
             )
             .optional()?;
-        let Some((name, source, added_at, torrent_bytes, title)) = row else {
+        let Some((name, source, added_at, torrent_bytes, title, playable_count)) = row else {
             return Ok(None);
         };
         let files = Self::files_of(&conn, info_hash)?;
@@ -192,6 +199,7 @@ impl Catalog {
             title,
             source,
             added_at,
+            playable_count: playable_count.unwrap_or(0) as usize,
             files,
             torrent_bytes,
         }))
@@ -203,23 +211,21 @@ impl Catalog {
         info_hash: &InfoHash,
     ) -> Result<Option<CatalogTorrent>, CatalogError> {
         self.conn()
-            .query_row(
-                "SELECT name, source, added_at, title FROM torrents WHERE info_hash = ?1",
-                params![info_hash.to_string()],
-                |r| {
-                    Ok(CatalogTorrent {
-                        info_hash: *info_hash,
-                        name: r.get(0)?,
-                        source: r.get(1)?,
-                        added_at: r.get(2)?,
-                        title: r.get(3)?,
-                        files: Vec::new(),
-                        torrent_bytes: Vec::new(),
-                    })
-                },
-            )
+            .prepare_cached(&format!("{HEADER_SELECT} WHERE info_hash = ?1"))?
+            .query_row(params![info_hash.to_string()], header_row)
             .optional()
             .map_err(Into::into)
+    }
+
+    /// Every torrent with at least one playable file, without file lists,
+    /// newest first.
+    pub fn shown_torrent_headers(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{HEADER_SELECT} WHERE playable_count > 0 ORDER BY added_at DESC, name"
+        ))?;
+        let rows = stmt.query_map([], header_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn files_of(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
@@ -231,36 +237,38 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// One page of a torrent's playable files and how many there are, in
-    /// file order or by title (`Some(true)` ascending). Cost does not grow
-    /// with the page's position beyond SQLite skipping rows.
+    /// One page of a torrent's playable files, in file order or by title
+    /// (`Some(true)` ascending). `total` is the torrent's `playable_count`.
+    /// An index seek on the stored positions: the cost does not depend on
+    /// `offset`.
     pub fn playable_files_page(
         &self,
         info_hash: &InfoHash,
+        total: usize,
         title_ascending: Option<bool>,
         offset: usize,
         limit: Option<usize>,
-    ) -> Result<(Vec<CatalogFile>, usize), CatalogError> {
-        let conn = self.conn();
-        let ih = info_hash.to_string();
-        let total: i64 = conn.query_row(
-            "SELECT COUNT(*) FROM files WHERE info_hash = ?1 AND kind IN ('video', 'audio', 'image')",
-            params![ih],
-            |r| r.get(0),
-        )?;
-        let order = match title_ascending {
-            None => "file_index",
-            Some(true) => "title COLLATE NOCASE, file_index",
-            Some(false) => "title COLLATE NOCASE DESC, file_index",
+    ) -> Result<Vec<CatalogFile>, CatalogError> {
+        if offset >= total {
+            return Ok(Vec::new());
+        }
+        let limit = limit.map_or(-1, |l| l as i64);
+        // Descending by title = ascending from the other end.
+        let (sql, from) = match title_ascending {
+            None => ("file_pos >= ?2 ORDER BY file_pos", offset),
+            Some(true) => ("title_pos >= ?2 ORDER BY title_pos", offset),
+            Some(false) => (
+                "title_pos <= ?2 ORDER BY title_pos DESC",
+                total - 1 - offset,
+            ),
         };
+        let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
             "SELECT file_index, path, length, kind, title FROM files
-             WHERE info_hash = ?1 AND kind IN ('video', 'audio', 'image')
-             ORDER BY {order} LIMIT ?2 OFFSET ?3"
+             WHERE info_hash = ?1 AND {sql} LIMIT ?3"
         ))?;
-        let limit = limit.map_or(-1, |l| l as i64);
-        let rows = stmt.query_map(params![ih, limit, offset as i64], file_row)?;
-        Ok((rows.collect::<Result<_, _>>()?, total as usize))
+        let rows = stmt.query_map(params![info_hash.to_string(), from as i64, limit], file_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// One file of a torrent.
@@ -338,11 +346,8 @@ impl Catalog {
 
     pub fn bookmark(&self, object_id: &str) -> Result<Option<u64>, CatalogError> {
         self.conn()
-            .query_row(
-                "SELECT position_ms FROM bookmarks WHERE object_id = ?1",
-                params![object_id],
-                |r| r.get::<_, i64>(0),
-            )
+            .prepare_cached("SELECT position_ms FROM bookmarks WHERE object_id = ?1")?
+            .query_row(params![object_id], |r| r.get::<_, i64>(0))
             .optional()
             .map(|v| v.map(|ms| ms as u64))
             .map_err(Into::into)
@@ -392,6 +397,65 @@ fn backfill_titles(conn: &mut Connection) -> Result<(), CatalogError> {
                 params![ih, index, clean_title(name)],
             )?;
         }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+const HEADER_SELECT: &str =
+    "SELECT info_hash, name, source, added_at, title, playable_count FROM torrents";
+
+fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogTorrent> {
+    let ih: String = r.get(0)?;
+    Ok(CatalogTorrent {
+        // Rows are written by us from a parsed hash.
+        info_hash: InfoHash::parse(&ih).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                0,
+                rusqlite::types::Type::Text,
+                format!("bad info hash {ih:?} in catalog").into(),
+            )
+        })?,
+        name: r.get(1)?,
+        source: r.get(2)?,
+        added_at: r.get(3)?,
+        title: r.get(4)?,
+        playable_count: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as usize,
+        files: Vec::new(),
+        torrent_bytes: Vec::new(),
+    })
+}
+
+/// Number a torrent's playable files in file order and in title order, and
+/// store how many there are (see migration 4). Non-playable files get NULL.
+fn write_positions(tx: &rusqlite::Transaction<'_>, info_hash: &str) -> Result<(), CatalogError> {
+    tx.execute(
+        "UPDATE files SET file_pos = r.fp, title_pos = r.tp
+         FROM (SELECT file_index,
+                      ROW_NUMBER() OVER (ORDER BY file_index) - 1 AS fp,
+                      ROW_NUMBER() OVER (ORDER BY title COLLATE NOCASE, file_index) - 1 AS tp
+               FROM files WHERE info_hash = ?1 AND kind IN ('video', 'audio', 'image')) AS r
+         WHERE files.info_hash = ?1 AND files.file_index = r.file_index",
+        params![info_hash],
+    )?;
+    tx.execute(
+        "UPDATE torrents SET playable_count =
+           (SELECT COUNT(*) FROM files WHERE info_hash = ?1 AND file_pos IS NOT NULL)
+         WHERE info_hash = ?1",
+        params![info_hash],
+    )?;
+    Ok(())
+}
+
+/// Positions for torrents recorded before migration 4 (after titles exist).
+fn backfill_positions(conn: &mut Connection) -> Result<(), CatalogError> {
+    let tx = conn.transaction()?;
+    let todo: Vec<String> = tx
+        .prepare("SELECT info_hash FROM torrents WHERE playable_count IS NULL")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for ih in todo {
+        write_positions(&tx, &ih)?;
     }
     tx.commit()?;
     Ok(())
@@ -475,23 +539,42 @@ mod tests {
             }])
             .collect();
         c.upsert_torrent(&t, None).unwrap();
-        let (page, total) = c
-            .playable_files_page(&t.info_hash, None, 28, Some(5))
-            .unwrap();
+        let total = c
+            .torrent_header(&t.info_hash)
+            .unwrap()
+            .unwrap()
+            .playable_count;
         assert_eq!(total, 30, "the .txt is not playable");
+        let page = c
+            .playable_files_page(&t.info_hash, total, None, 28, Some(5))
+            .unwrap();
         assert_eq!(
             page.iter().map(|f| f.index).collect::<Vec<_>>(),
             vec![28, 29]
         );
-        let (page, _) = c
-            .playable_files_page(&t.info_hash, Some(true), 0, Some(3))
+        let page = c
+            .playable_files_page(&t.info_hash, total, Some(true), 0, Some(3))
             .unwrap();
         assert!(page.iter().all(|f| f.title.starts_with('A')), "{page:?}");
-        let (page, _) = c
-            .playable_files_page(&t.info_hash, Some(false), 0, None)
+        let page = c
+            .playable_files_page(&t.info_hash, total, Some(false), 0, None)
             .unwrap();
         assert_eq!(page.len(), 30);
         assert!(page[0].title.starts_with('c'));
+        // Descending pages continue where the last one stopped, and a page
+        // past the end is empty.
+        let second = c
+            .playable_files_page(&t.info_hash, total, Some(false), 25, Some(10))
+            .unwrap();
+        assert_eq!(second, page[25..].to_vec());
+        let ascending = c
+            .playable_files_page(&t.info_hash, total, Some(true), 0, None)
+            .unwrap();
+        assert_eq!(ascending.iter().rev().cloned().collect::<Vec<_>>(), page);
+        assert!(c
+            .playable_files_page(&t.info_hash, total, None, 30, Some(5))
+            .unwrap()
+            .is_empty());
         assert_eq!(
             c.torrent_header(&t.info_hash).unwrap().unwrap().title,
             "Big"
@@ -499,20 +582,28 @@ mod tests {
     }
 
     #[test]
-    fn titles_are_backfilled_for_old_rows() {
+    fn titles_and_positions_are_backfilled_for_old_rows() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.sqlite");
         let c = Catalog::open(&path).unwrap();
         c.upsert_torrent(&info("The.Matrix.1999.1080p", 4), None)
             .unwrap();
         c.conn()
-            .execute_batch("UPDATE torrents SET title = ''; UPDATE files SET title = '';")
+            .execute_batch(
+                "UPDATE torrents SET title = '', playable_count = NULL;
+                 UPDATE files SET title = '', file_pos = NULL, title_pos = NULL;",
+            )
             .unwrap();
         drop(c);
         let c = Catalog::open(&path).unwrap();
         let t = c.torrent(&InfoHash([4; 20])).unwrap().unwrap();
         assert_eq!(t.title, "The Matrix (1999)");
         assert!(t.files.iter().all(|f| !f.title.is_empty()));
+        assert_eq!(t.playable_count, 1, "the .srt is not playable");
+        let page = c
+            .playable_files_page(&t.info_hash, 1, Some(true), 0, None)
+            .unwrap();
+        assert_eq!(page, vec![t.files[0].clone()]);
     }
 
     #[test]
