@@ -85,6 +85,7 @@ async fn ssdp_discovery_on_loopback() {
     s2.set_multicast_loop_v4(true).unwrap();
     let search = b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 1\r\nST: ssdp:all\r\n\r\n";
     let mut sts = Vec::new();
+    let mut location = None;
     // Garbage first: it must be ignored, not break the responder.
     sock.send_to(b"\x00\xffnot ssdp", "239.255.255.250:1900")
         .await
@@ -115,12 +116,14 @@ async fn ssdp_discovery_on_loopback() {
                 server.app.local_addr().port()
             )
         );
+        location = Some(header("LOCATION"));
         sts.push(header("ST"));
     }
     sts.sort();
     assert_eq!(sts.len(), 6, "{sts:?}");
     assert!(sts.contains(&"upnp:rootdevice".to_owned()));
     assert!(sts.contains(&format!("uuid:{udn}")));
+    control_point_at(&location.expect("LOCATION seen"), &udn).await;
     // The description it points at.
     let d = server
         .http
@@ -149,6 +152,98 @@ async fn ssdp_discovery_on_loopback() {
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
     assert_eq!(server.app.state.udn, udn);
     server.app.stop().await;
+}
+
+/// rupnp, an independent UPnP control point, reads the description and every
+/// SCPD from the LOCATION we announced and calls actions of all three services.
+async fn control_point_at(location: &str, udn: &str) {
+    use rupnp::ssdp::URN;
+    let url: axum::http::Uri = location.parse().unwrap();
+    let device = rupnp::Device::from_url_and_properties(url, &["UDN"])
+        .await
+        .expect("description parses");
+    assert_eq!(device.friendly_name(), "swarmcast");
+    assert_eq!(
+        device.get_extra_property("UDN"),
+        Some(&*format!("uuid:{udn}"))
+    );
+    assert_eq!(
+        device.device_type(),
+        &URN::device("schemas-upnp-org", "MediaServer", 1)
+    );
+    let cd = URN::service("schemas-upnp-org", "ContentDirectory", 1);
+    let cm = URN::service("schemas-upnp-org", "ConnectionManager", 1);
+    let mrr = URN::service("microsoft.com", "X_MS_MediaReceiverRegistrar", 1);
+    for urn in [&cd, &cm, &mrr] {
+        let service = device
+            .find_service(urn)
+            .unwrap_or_else(|| panic!("{urn} listed"));
+        let scpd = service.scpd(device.url()).await.expect("SCPD parses");
+        assert!(!scpd.actions().is_empty(), "{urn}");
+        // Every argument refers to a declared state variable (rupnp checks
+        // that while parsing); the evented ones are the ones we send.
+        let evented: Vec<&str> = scpd
+            .state_variables()
+            .iter()
+            .filter(|v| v.sends_events())
+            .map(|v| v.name())
+            .collect();
+        assert!(!evented.is_empty() || urn == &mrr, "{urn}: {evented:?}");
+    }
+    let cd = device.find_service(&cd).unwrap();
+    let out = cd
+        .action(device.url(), "GetSystemUpdateID", "")
+        .await
+        .unwrap();
+    assert!(out["Id"].parse::<u32>().is_ok(), "{out:?}");
+    let out = cd
+        .action(device.url(), "GetSortCapabilities", "")
+        .await
+        .unwrap();
+    assert!(out["SortCaps"].contains("dc:title"), "{out:?}");
+    let browse = |id: &str| {
+        format!(
+            "<ObjectID>{id}</ObjectID><BrowseFlag>BrowseDirectChildren</BrowseFlag>\
+             <Filter>*</Filter><StartingIndex>0</StartingIndex>\
+             <RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>"
+        )
+    };
+    let out = cd
+        .action(device.url(), "Browse", &browse("0"))
+        .await
+        .unwrap();
+    assert_eq!(out["NumberReturned"], "1");
+    assert_eq!(texts(&out["Result"], "dc:title"), vec!["Added torrents"]);
+    // Faults come as HTTP 500 (UDA 1.0 §3.2.2); rupnp reports the status
+    // and parses a fault body only from a 200. The codes in the body are
+    // checked in `browse_search_and_faults`.
+    let missing = format!("t/{}", "ab".repeat(20));
+    for (action, args) in [
+        ("Browse", browse(&missing)),
+        ("NoSuchAction", String::new()),
+    ] {
+        match cd.action(device.url(), action, &args).await {
+            Err(rupnp::Error::HttpErrorCode(s)) => assert_eq!(s.as_u16(), 500, "{action}"),
+            other => panic!("{action}: expected a fault, got {other:?}"),
+        }
+    }
+    let cm = device.find_service(&cm).unwrap();
+    let out = cm
+        .action(device.url(), "GetProtocolInfo", "")
+        .await
+        .unwrap();
+    assert!(out["Source"].contains("http-get:*:video/mp4:"), "{out:?}");
+    let out = cm
+        .action(device.url(), "GetCurrentConnectionIDs", "")
+        .await
+        .unwrap();
+    assert_eq!(out["ConnectionIDs"], "0");
+    let mrr = device.find_service(&mrr).unwrap();
+    let out = mrr
+        .action(device.url(), "IsAuthorized", "<DeviceID></DeviceID>")
+        .await
+        .unwrap();
+    assert_eq!(out["Result"], "1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
