@@ -126,21 +126,14 @@ pub async fn serve(
         .ok_or_else(|| ApiError::NotFound(format!("torrent {ih} has no file {index}")))?;
     let len = file.length;
     let kind = kind_of(&file.path);
-    let ua = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let mime = quirks::for_request(ua).mime(kind, mime_of(&file.path));
+    let quirks = quirks::for_request(&headers);
+    let mime = quirks.mime(kind, mime_of(&file.path));
     if headers.contains_key("timeseekrange.dlna.org") {
         return Err(ApiError::NotAcceptable(
             "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
         ));
     }
-    let thumbnailer = (ua.starts_with("Lavf/")
-        || headers
-            .get("icy-metadata")
-            .is_some_and(|v| v.as_bytes() == b"1"))
-        && state.streams.active() > 0;
+    let thumbnailer = quirks.thumbnailer && state.streams.active() > 0;
 
     let mut reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
     if thumbnailer {

@@ -46,15 +46,8 @@ pub fn base_url(headers: &HeaderMap, state: &AppState) -> String {
     }
 }
 
-fn user_agent(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
 pub async fn description(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    let quirks = crate::upnp::quirks::for_request(user_agent(&headers));
+    let quirks = crate::upnp::quirks::for_request(&headers);
     let base = base_url(&headers, &state);
     let body = description::description(&DeviceInfo {
         friendly_name: &state.config.server.friendly_name,
@@ -100,7 +93,7 @@ pub async fn control(
         }
         let result = match service {
             Service::ContentDirectory => {
-                let quirks = crate::upnp::quirks::for_request(user_agent(&headers));
+                let quirks = crate::upnp::quirks::for_request(&headers);
                 let base = base_url(&headers, &state);
                 let prefetch = state.prefetch.clone();
                 let durations = move |ih: &crate::torrent::InfoHash, index: usize| {
@@ -114,6 +107,7 @@ pub async fn control(
                         durations: &durations,
                     },
                     catalog: &state.catalog,
+                    quirks,
                     presentation: Presentation {
                         base_url: &base,
                         mime_for: &mime_for,

@@ -3,17 +3,18 @@
 //! Input: a parsed `ActionCall`; output: out-arguments or a `UpnpError`.
 
 use super::didl::{self, Filter, Presentation};
+use super::quirks::Quirks;
 use super::search::{Criteria, Sort, SEARCH_CAPS, SORT_CAPS};
 use super::soap::{ActionCall, UpnpError};
 use crate::catalog::Catalog;
 use crate::library::{Library, Object, ObjectId};
-use crate::media::MediaKind;
 
 pub const SERVICE_TYPE: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
 
 pub struct Context<'a> {
     pub library: Library<'a>,
     pub catalog: &'a Catalog,
+    pub quirks: Quirks,
     pub presentation: Presentation<'a>,
 }
 
@@ -25,13 +26,8 @@ fn failed(e: impl std::fmt::Display) -> UpnpError {
 
 fn class_of(o: &Object) -> &'static str {
     match o {
-        Object::Container(_) => "object.container.storageFolder",
-        Object::Item(i) => match i.kind {
-            MediaKind::Video => "object.item.videoItem",
-            MediaKind::Audio => "object.item.audioItem.musicTrack",
-            MediaKind::Image => "object.item.imageItem.photo",
-            _ => "object.item",
-        },
+        Object::Container(_) => didl::CONTAINER_CLASS,
+        Object::Item(i) => didl::upnp_class(i.kind),
     }
 }
 
@@ -77,7 +73,12 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let filter = Filter::parse(call.arg("Filter").unwrap_or("*"));
     let start = call.number("StartingIndex")?;
     let count = call.number("RequestedCount")?;
-    let sort = Sort::parse(call.arg("SortCriteria").unwrap_or("")).map_err(UpnpError::bad_sort)?;
+    let sort = Sort::parse(
+        ctx.quirks
+            .sort
+            .criteria(call.arg("SortCriteria").unwrap_or("")),
+    )
+    .map_err(UpnpError::bad_sort)?;
     let id = ObjectId::parse(raw_id.trim()).ok_or_else(|| UpnpError::no_such_object(raw_id))?;
     let (objects, total) = match flag {
         "BrowseMetadata" => {
@@ -160,7 +161,12 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let filter = Filter::parse(call.arg("Filter").unwrap_or("*"));
     let start = call.number("StartingIndex")?;
     let count = call.number("RequestedCount")?;
-    let sort = Sort::parse(call.arg("SortCriteria").unwrap_or("")).map_err(UpnpError::bad_sort)?;
+    let sort = Sort::parse(
+        ctx.quirks
+            .sort
+            .criteria(call.arg("SortCriteria").unwrap_or("")),
+    )
+    .map_err(UpnpError::bad_sort)?;
     let scope =
         ObjectId::parse(raw_id.trim()).ok_or_else(|| UpnpError::no_such_container(raw_id))?;
     if ctx.library.children(&scope).map_err(failed)?.is_none() {

@@ -85,7 +85,9 @@ pub struct Presentation<'a> {
     pub mime_for: &'a dyn Fn(MediaKind, &'static str) -> &'static str,
 }
 
-fn upnp_class(kind: MediaKind) -> &'static str {
+pub const CONTAINER_CLASS: &str = "object.container.storageFolder";
+
+pub fn upnp_class(kind: MediaKind) -> &'static str {
     match kind {
         MediaKind::Video => "object.item.videoItem",
         MediaKind::Audio => "object.item.audioItem.musicTrack",
@@ -117,7 +119,7 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
                 }
                 let _ = write!(
                     out,
-                    "><dc:title>{}</dc:title><upnp:class>object.container.storageFolder</upnp:class>",
+                    "><dc:title>{}</dc:title><upnp:class>{CONTAINER_CLASS}</upnp:class>",
                     escape(&c.title)
                 );
                 if let Some(d) = c.date.filter(|_| filter.wants("dc:date")) {

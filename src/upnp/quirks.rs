@@ -1,8 +1,38 @@
-//! TV quirks: the one table of per-client differences, keyed by User-Agent.
-//! Everything else in the server is the same for every client; a quirk that
-//! is not in this table does not exist.
+//! TV quirks: the one table of per-client differences, keyed by the
+//! request's User-Agent and other headers. Everything else in the server is
+//! the same for every client; a quirk that is not in this table does not
+//! exist. Each row says where its facts come from (the open servers that met
+//! these devices: minidlna's `clients.c`, Universal Media Server's renderer
+//! profiles, Jellyfin's DLNA profiles, gerbera).
+
+use axum::http::HeaderMap;
 
 use crate::media::MediaKind;
+
+/// How a client's SortCriteria is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortRule {
+    /// As the client asks (file order when it asks nothing).
+    AsAsked,
+    /// By title when the client asks nothing (LG lists files in the order it
+    /// gets them and shows them as if they were sorted).
+    TitleWhenUnasked,
+    /// Always by title, whatever it sends (old Panasonic sets send a fixed
+    /// SortCriteria naming properties they never look at).
+    AlwaysTitle,
+}
+
+impl SortRule {
+    /// The SortCriteria to apply for what the client sent.
+    pub fn criteria(self, asked: &str) -> &str {
+        match self {
+            SortRule::AsAsked => asked,
+            SortRule::TitleWhenUnasked if asked.trim().is_empty() => "+dc:title",
+            SortRule::TitleWhenUnasked => asked,
+            SortRule::AlwaysTitle => "+dc:title",
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Quirks {
@@ -10,7 +40,11 @@ pub struct Quirks {
     pub client: &'static str,
     /// Present ourselves as Windows Media Connect (Xbox 360 lists nothing else).
     pub windows_media_connect: bool,
-    /// (plain MIME type, what this client wants instead).
+    /// A thumbnailer, not a player: served from bytes on disk only while
+    /// something plays, so it never moves the piece priority.
+    pub thumbnailer: bool,
+    pub sort: SortRule,
+    /// (plain MIME type, what this client wants instead), in DIDL and HTTP.
     pub mime_overrides: &'static [(&'static str, &'static str)],
 }
 
@@ -27,45 +61,177 @@ impl Quirks {
 const DEFAULT: Quirks = Quirks {
     client: "default",
     windows_media_connect: false,
+    thumbnailer: false,
+    sort: SortRule::AsAsked,
     mime_overrides: &[],
 };
 
+/// What selects a row.
+enum Match {
+    /// The User-Agent contains this.
+    Agent(&'static str),
+    /// The User-Agent starts with this.
+    AgentPrefix(&'static str),
+    /// This header (lower case) contains this (`""`: is present).
+    Header(&'static str, &'static str),
+}
+
+impl Match {
+    fn hits(&self, headers: &HeaderMap, agent: &str) -> bool {
+        match self {
+            Match::Agent(s) => agent.contains(s),
+            Match::AgentPrefix(s) => agent.starts_with(s),
+            Match::Header(name, s) => headers
+                .get(*name)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains(s)),
+        }
+    }
+}
+
 struct Rule {
-    /// Any of these substrings of the User-Agent selects the row.
-    ua_contains: &'static [&'static str],
+    /// Any of these selects the row; the first row that matches wins.
+    any: &'static [Match],
     quirks: Quirks,
 }
 
 const TABLE: &[Rule] = &[
-    // Samsung TVs (AllShare/DLNADOC SEC_HHP): older models only play
-    // Matroska and AVI announced with these non-standard types.
+    // LG's media app probes files for thumbnails with FFmpeg (UA `Lavf/…`)
+    // or with `icy-metadata: 1`, many at a time, while it browses (UMS
+    // MediaServerServlet; dlna.md). First, because it rides on any TV.
     Rule {
-        ua_contains: &["SEC_HHP", "SamsungWiselinkPro", "Samsung"],
+        any: &[
+            Match::AgentPrefix("Lavf/"),
+            Match::Header("icy-metadata", "1"),
+        ],
+        quirks: Quirks {
+            client: "thumbnailer",
+            thumbnailer: true,
+            ..DEFAULT
+        },
+    },
+    // Sony sends a generic UA and names itself in X-AV-Client-Info, which
+    // therefore goes before every UA row (minidlna matches it the same way).
+    // PlayStation 3: AVI as video/divx (minidlna EPS3, UMS PS3, Jellyfin PS3).
+    Rule {
+        any: &[
+            Match::Header("x-av-client-info", "PLAYSTATION"),
+            Match::Agent("PLAYSTATION"),
+        ],
+        quirks: Quirks {
+            client: "sony-playstation",
+            mime_overrides: &[("video/x-msvideo", "video/divx")],
+            ..DEFAULT
+        },
+    },
+    // Sony Blu-ray players (mv="2.0") play Matroska only when it is called
+    // DivX (minidlna ESonyBDP: "BDP-S370 won't play MKV unless we pretend
+    // it's a DiVX file").
+    Rule {
+        any: &[
+            Match::Header("x-av-client-info", "Blu-ray Disc Player"),
+            Match::Header("x-av-client-info", "mv=\"2.0\""),
+        ],
+        quirks: Quirks {
+            client: "sony-bluray",
+            mime_overrides: &[("video/x-matroska", "video/divx")],
+            ..DEFAULT
+        },
+    },
+    // Sony Bravia TVs take the standard (minidlna ESonyBravia: FLAG_DLNA
+    // only); the row keeps a Bravia from being taken for anything else.
+    Rule {
+        any: &[Match::Header("x-av-client-info", "Sony")],
+        quirks: Quirks {
+            client: "sony",
+            ..DEFAULT
+        },
+    },
+    // Samsung TVs (AllShare, DLNADOC SEC_HHP): Matroska and AVI only with
+    // these non-standard types (minidlna FLAG_SAMSUNG, FLAG_MIME_AVI_AVI).
+    Rule {
+        any: &[
+            Match::Agent("SEC_HHP"),
+            Match::Agent("SamsungWiselinkPro"),
+            Match::Agent("Samsung"),
+        ],
         quirks: Quirks {
             client: "samsung",
-            windows_media_connect: false,
             mime_overrides: &[
                 ("video/x-matroska", "video/x-mkv"),
                 ("video/x-msvideo", "video/avi"),
             ],
+            ..DEFAULT
         },
     },
-    // Xbox 360 lists only Windows Media Connect servers and wants AVI as video/avi.
+    // LG NetCast and webOS: AVI as video/avi (UMS LG-WebOS), and lists
+    // shown in the order sent, so unsorted requests get title order
+    // (minidlna ELGDevice: "LG TV ordering bug").
     Rule {
-        ua_contains: &["Xbox", "Xenon"],
+        any: &[
+            Match::Agent("LGE_DLNA_SDK"),
+            Match::Agent("LG NetCast"),
+            Match::Agent("WebOS TV"),
+        ],
+        quirks: Quirks {
+            client: "lg",
+            sort: SortRule::TitleWhenUnasked,
+            mime_overrides: &[("video/x-msvideo", "video/avi")],
+            ..DEFAULT
+        },
+    },
+    // Panasonic Viera: a hard-coded SortCriteria (minidlna FLAG_FORCE_SORT,
+    // gerbera ForceSortCriteriaTitle), AVI as video/divx (UMS Viera).
+    Rule {
+        any: &[
+            Match::Agent("Panasonic MIL DLNA"),
+            Match::Header("x-panasonic-dmp-profile", ""),
+        ],
+        quirks: Quirks {
+            client: "panasonic",
+            sort: SortRule::AlwaysTitle,
+            mime_overrides: &[("video/x-msvideo", "video/divx")],
+            ..DEFAULT
+        },
+    },
+    // Xbox 360 lists only Windows Media Connect servers and wants AVI as
+    // video/avi (minidlna EXbox, FLAG_MIME_AVI_AVI).
+    Rule {
+        any: &[Match::Agent("Xbox"), Match::Agent("Xenon")],
         quirks: Quirks {
             client: "xbox",
             windows_media_connect: true,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
+            ..DEFAULT
+        },
+    },
+    // Windows Media Player 11/12 and Windows' own DLNA client: AVI as
+    // video/avi (minidlna's Windows row, FLAG_MIME_AVI_AVI; UMS matches the
+    // same UAs).
+    Rule {
+        any: &[
+            Match::Agent("Windows-Media-Player"),
+            Match::AgentPrefix("NSPlayer/"),
+            Match::Agent("Microsoft-Windows/"),
+            Match::Agent("FDSSDP"),
+        ],
+        quirks: Quirks {
+            client: "windows-media-player",
+            mime_overrides: &[("video/x-msvideo", "video/avi")],
+            ..DEFAULT
         },
     },
 ];
 
-/// The quirks for a request, from its User-Agent.
-pub fn for_request(user_agent: &str) -> Quirks {
+/// The quirks for a request, from its headers.
+pub fn for_request(headers: &HeaderMap) -> Quirks {
+    let agent = headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     TABLE
         .iter()
-        .find(|r| r.ua_contains.iter().any(|s| user_agent.contains(s)))
+        .find(|r| r.any.iter().any(|m| m.hits(headers, agent)))
         .map_or(DEFAULT, |r| r.quirks)
 }
 
@@ -73,33 +239,148 @@ pub fn for_request(user_agent: &str) -> Quirks {
 mod tests {
     use super::*;
 
-    /// User-Agents as real devices send them.
+    /// Headers as a real device sends them (quoted in the sources above).
+    fn request(headers: &[(&'static str, &str)]) -> Quirks {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.insert(*name, value.parse().unwrap());
+        }
+        for_request(&map)
+    }
+
+    fn agent(ua: &str) -> Quirks {
+        request(&[("user-agent", ua)])
+    }
+
+    const MKV: &str = "video/x-matroska";
+    const AVI: &str = "video/x-msvideo";
+
     #[test]
     fn samsung() {
-        let q = for_request("SEC_HHP_[TV] Samsung Q70 Series (55)/1.0 UPnP/1.0");
+        let q = agent("SEC_HHP_[TV] Samsung Q70 Series (55)/1.0 UPnP/1.0");
         assert_eq!(q.client, "samsung");
-        assert_eq!(q.mime(MediaKind::Video, "video/x-matroska"), "video/x-mkv");
+        assert_eq!(q.mime(MediaKind::Video, MKV), "video/x-mkv");
+        assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
         assert_eq!(q.mime(MediaKind::Video, "video/mp4"), "video/mp4");
         assert!(!q.windows_media_connect);
+        assert_eq!(
+            agent("DLNADOC/1.50 SEC_HHP_[TV]UE40D7000/1.0").client,
+            "samsung"
+        );
+    }
+
+    #[test]
+    fn lg() {
+        for ua in [
+            "Linux/2.6.35 UPnP/1.0 DLNADOC/1.50 INTEL_NMPR/2.0 LGE_DLNA_SDK/1.6.0",
+            "Linux/3.10.19-32.afro.4 UPnP/1.0 LGE WebOS TV LGE_DLNA_SDK/1.6.0/04.30.13 DLNADOC/1.50",
+            "GStreamer souphttpsrc (compatible; LG NetCast.TV-2012) libsoup/2.34.2",
+        ] {
+            let q = agent(ua);
+            assert_eq!(q.client, "lg", "{ua}");
+            assert_eq!(q.sort.criteria(""), "+dc:title");
+            assert_eq!(q.sort.criteria("-dc:date"), "-dc:date");
+            assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
+            assert_eq!(q.mime(MediaKind::Video, MKV), MKV);
+        }
+    }
+
+    #[test]
+    fn lg_thumbnailer_is_not_a_player() {
+        let q = agent("Lavf/58.76.100");
+        assert!(q.thumbnailer);
+        assert_eq!(q.client, "thumbnailer");
+        let q = request(&[("user-agent", "LG Player 1.0"), ("icy-metadata", "1")]);
+        assert!(q.thumbnailer);
+        assert!(!agent("mpv 0.35 (Lavf/60)").thumbnailer, "only a Lavf UA");
+        assert!(!request(&[("icy-metadata", "0")]).thumbnailer);
+    }
+
+    #[test]
+    fn sony() {
+        // Bravia: generic UA, named in X-AV-Client-Info.
+        let q = request(&[
+            ("user-agent", "UPnP/1.0 DLNADOC/1.50"),
+            (
+                "x-av-client-info",
+                r#"av=5.0; cn="Sony Corporation"; mn="BRAVIA KDL-40EX503"; mv="1.7";"#,
+            ),
+        ]);
+        assert_eq!(q.client, "sony");
+        assert_eq!(q.mime(MediaKind::Video, MKV), MKV);
+        let q = request(&[(
+            "x-av-client-info",
+            r#"av=5.0; cn="Sony Corporation"; mn="Blu-ray Disc Player"; mv="2.0""#,
+        )]);
+        assert_eq!(q.client, "sony-bluray");
+        assert_eq!(q.mime(MediaKind::Video, MKV), "video/divx");
+        for q in [
+            agent("PLAYSTATION 3"),
+            request(&[(
+                "x-av-client-info",
+                r#"av=5.0; cn="Sony Computer Entertainment Inc."; mn="PLAYSTATION 3"; mv="1.0";"#,
+            )]),
+        ] {
+            assert_eq!(q.client, "sony-playstation");
+            assert_eq!(q.mime(MediaKind::Video, AVI), "video/divx");
+        }
+    }
+
+    #[test]
+    fn panasonic() {
+        for q in [
+            agent("Panasonic MIL DLNA CP UPnP/1.0 DLNADOC/1.50"),
+            request(&[
+                ("user-agent", "UPnP/1.0"),
+                (
+                    "x-panasonic-dmp-profile",
+                    "MPEG_PS_PAL JPEG_SM PV_DIVX_DIV3",
+                ),
+            ]),
+        ] {
+            assert_eq!(q.client, "panasonic");
+            assert_eq!(q.sort.criteria("+upnp:originalTrackNumber"), "+dc:title");
+            assert_eq!(q.sort.criteria(""), "+dc:title");
+            assert_eq!(q.mime(MediaKind::Video, AVI), "video/divx");
+        }
     }
 
     #[test]
     fn xbox() {
-        let q = for_request("Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0");
+        let q = agent("Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0");
         assert_eq!(q.client, "xbox");
         assert!(q.windows_media_connect);
-        assert_eq!(q.mime(MediaKind::Video, "video/x-msvideo"), "video/avi");
+        assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
+    }
+
+    #[test]
+    fn windows_media_player() {
+        for ua in [
+            "Microsoft-Windows/6.1 UPnP/1.0 Windows-Media-Player-DMS/12.0.7601.17514 DLNADOC/1.50",
+            "Microsoft-Windows/6.1 UPnP/1.0 Windows-Media-Player/12.0.7601.18150 DLNADOC/1.50 (MS-DeviceCaps/1024)",
+            "NSPlayer/12.00.7601.17514 WMFSDK/12.00.7601.17514",
+            "Microsoft-Windows/10.0 UPnP/1.0 Microsoft-DLNA DLNADOC/1.50",
+        ] {
+            let q = agent(ua);
+            assert_eq!(q.client, "windows-media-player", "{ua}");
+            assert!(!q.windows_media_connect, "only the Xbox needs that");
+            assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
+            assert_eq!(q.sort, SortRule::AsAsked);
+        }
     }
 
     #[test]
     fn others_get_the_standard() {
-        for ua in ["Linux/3.10 UPnP/1.0 LGE_DLNA_SDK/1.6.0", "mpv 0.35", ""] {
-            let q = for_request(ua);
+        for ua in [
+            "mpv 0.35",
+            "VLC/3.0.18 LibVLC/3.0.18",
+            "BubbleUPnP UPnP/1.1",
+            "",
+        ] {
+            let q = agent(ua);
             assert_eq!(q, DEFAULT, "{ua}");
-            assert_eq!(
-                q.mime(MediaKind::Video, "video/x-matroska"),
-                "video/x-matroska"
-            );
+            assert_eq!(q.mime(MediaKind::Video, MKV), MKV);
+            assert_eq!(q.sort.criteria("-dc:date"), "-dc:date");
         }
     }
 }

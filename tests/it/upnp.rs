@@ -20,9 +20,28 @@ async fn soap(server: &Server, service: &str, action: &str, args: &str) -> (u16,
 }
 
 async fn raw_soap(server: &Server, service: &str, action: &str, body: String) -> (u16, String) {
+    raw_soap_as(server, "swarmcast-tests", service, action, body).await
+}
+
+/// A ContentDirectory action as the client with this User-Agent sends it.
+async fn soap_as(server: &Server, user_agent: &str, action: &str, args: &str) -> (u16, String) {
+    let body = format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="{CD}">{args}</u:{action}></s:Body></s:Envelope>"#
+    );
+    raw_soap_as(server, user_agent, "ContentDirectory", action, body).await
+}
+
+async fn raw_soap_as(
+    server: &Server,
+    user_agent: &str,
+    service: &str,
+    action: &str,
+    body: String,
+) -> (u16, String) {
     let r = server
         .http
         .post(server.url(&format!("/upnp/{service}/control")))
+        .header("user-agent", user_agent)
         .header("content-type", "text/xml; charset=\"utf-8\"")
         .header("soapaction", format!("\"{CD}#{action}\""))
         .body(body)
@@ -336,6 +355,36 @@ async fn browse_search_and_faults() {
         "{expected}"
     );
     assert!(all_titles.contains(&expected), "{all_titles:?}");
+    assert_eq!(all_titles[0], expected, "descending: Tom before Show");
+
+    // Quirks: a Panasonic set's fixed SortCriteria names what we cannot sort
+    // on; it gets title order instead of fault 709, and always ascending.
+    let torrent_id = format!("t/{ih}");
+    let odd_sort = browse_args(
+        &torrent_id,
+        "BrowseDirectChildren",
+        0,
+        0,
+        "+upnp:originalTrackNumber",
+    );
+    let (status, body) = soap(&server, "ContentDirectory", "Browse", &odd_sort).await;
+    assert_eq!((status, fault_code(&body)), (500, 709));
+    let panasonic = "Panasonic MIL DLNA CP UPnP/1.0 DLNADOC/1.50";
+    let (status, body) = soap_as(&server, panasonic, "Browse", &odd_sort).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = soap_as(
+        &server,
+        panasonic,
+        "Browse",
+        &browse_args(&torrent_id, "BrowseDirectChildren", 0, 0, "-dc:title"),
+    )
+    .await;
+    let panasonic_titles = texts(&one(&body, "Result"), "dc:title");
+    assert_eq!(panasonic_titles.len(), 25);
+    assert!(
+        panasonic_titles[0].contains("S01E01"),
+        "{panasonic_titles:?}"
+    );
     let res = texts(&one(&all, "Result"), "res");
     assert!(res.iter().all(|r| r.starts_with(&server.base)));
     // Xbox asks with ContainerID.
