@@ -212,6 +212,7 @@ pub async fn serve(
         .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
     let cancelled = ticket.cancelled();
     tracing::info!(client = %peer, %ih, index, start, end, "stream opened");
+    select_played(&state, ih, index);
     // The ticket lives exactly as long as the body.
     let mut log = StreamLog {
         ticket,
@@ -233,4 +234,39 @@ pub async fn serve(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp.into_response())
+}
+
+/// A file starts playing: a multi-file torrent now downloads in the
+/// background only what has been played, with its subtitles
+/// (`torrent::selection`). Serialised, so two files started at once both
+/// end up selected.
+fn select_played(state: &Arc<AppState>, ih: InfoHash, index: usize) {
+    static SELECTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    if state
+        .engine
+        .selected_files(&ih)
+        .is_some_and(|c| c.contains(&index))
+    {
+        return;
+    }
+    let state = state.clone();
+    tokio::spawn(async move {
+        let _one_at_a_time = SELECTING.lock().await;
+        let Ok(Some(t)) = state.catalog.torrent(&ih) else {
+            return;
+        };
+        let files: Vec<(usize, &str)> =
+            t.files.iter().map(|f| (f.index, f.path.as_str())).collect();
+        let current = state.engine.selected_files(&ih);
+        let Some(next) = crate::torrent::selection::after_play(&files, current.as_deref(), index)
+        else {
+            return;
+        };
+        match state.engine.select_files(&ih, &next).await {
+            Ok(()) => {
+                tracing::info!(%ih, files = ?next, "background download limited to played files")
+            }
+            Err(e) => tracing::warn!(%ih, "could not limit the download to played files: {e}"),
+        }
+    });
 }

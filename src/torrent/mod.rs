@@ -8,6 +8,7 @@
 pub mod magnet;
 pub mod prefetch;
 pub mod rqbit;
+pub mod selection;
 pub mod streams;
 
 use std::fmt;
@@ -209,6 +210,16 @@ pub trait TorrentEngine: Send + Sync + 'static {
         &self,
         info_hash: &InfoHash,
         with_data: bool,
+    ) -> BoxFuture<'_, Result<(), EngineError>>;
+    /// The files downloaded in the background; `None` = every file (or an
+    /// unknown torrent).
+    fn selected_files(&self, info_hash: &InfoHash) -> Option<Vec<usize>>;
+    /// Download only these files in the background (the rest still stream
+    /// when read). Kept across restarts.
+    fn select_files(
+        &self,
+        info_hash: &InfoHash,
+        files: &std::collections::BTreeSet<usize>,
     ) -> BoxFuture<'_, Result<(), EngineError>>;
     /// Stop every torrent and persist the session.
     fn shutdown(&self) -> BoxFuture<'_, ()>;

@@ -406,6 +406,29 @@ impl TorrentEngine for RqbitEngine {
         .boxed()
     }
 
+    fn selected_files(&self, info_hash: &InfoHash) -> Option<Vec<usize>> {
+        self.handle(info_hash)?.only_files()
+    }
+
+    fn select_files(
+        &self,
+        info_hash: &InfoHash,
+        files: &std::collections::BTreeSet<usize>,
+    ) -> BoxFuture<'_, Result<(), EngineError>> {
+        let info_hash = *info_hash;
+        let files: std::collections::HashSet<usize> = files.iter().copied().collect();
+        async move {
+            let handle = self
+                .handle(&info_hash)
+                .ok_or(EngineError::NotFound(info_hash))?;
+            self.session
+                .update_only_files(&handle, &files)
+                .await
+                .map_err(|e| EngineError::Engine(format!("{e:#}")))
+        }
+        .boxed()
+    }
+
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         async move { self.session.stop().await }.boxed()
     }

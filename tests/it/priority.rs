@@ -87,3 +87,120 @@ async fn first_request_fetches_the_moov_at_the_end_first() {
     server.app.stop().await;
     seeder.stop().await;
 }
+
+/// A season pack: playing one episode must not download the others in the
+/// background; playing another adds it (and its subtitles) to the selection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
+    const MIB: usize = 1024 * 1024;
+    let e1 = content(3 * MIB, 31);
+    let e2 = content(3 * MIB, 32);
+    let e3 = content(3 * MIB, 33);
+    let sub = b"1\r\n00:00:01,000 --> 00:00:02,000\r\nHello\r\n".to_vec();
+    let files: Vec<(&str, &[u8])> = vec![
+        ("Show.S01E01.mkv", &e1),
+        ("Show.S01E01.en.srt", &sub),
+        ("Show.S01E02.mkv", &e2),
+        ("Show.S01E03.mkv", &e3),
+    ];
+    let total: u64 = files.iter().map(|(_, d)| d.len() as u64).sum();
+    let seeder =
+        Seeder::start_throttled("Show S01", &files, 64 * 1024, None, Some(2 * MIB as u32)).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let ih = InfoHash::parse(&seeder.info_hash).unwrap();
+    let engine = &server.app.state.engine;
+    // The torrent's file order is its own (create_torrent sorts by name).
+    let index_of = |name: &str| {
+        t["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .map(|f| f["index"].as_u64().unwrap() as usize)
+            .unwrap()
+    };
+    let (i1, i1_sub, i2, i3) = (
+        index_of("E01.mkv"),
+        index_of("E01.en.srt"),
+        index_of("E02.mkv"),
+        index_of("E03.mkv"),
+    );
+    let url_of = |i: usize| server.url(t["files"][i]["url"].as_str().unwrap());
+    assert_eq!(
+        engine.selected_files(&ih),
+        None,
+        "everything until something plays"
+    );
+
+    // Play E02 to the end.
+    let body = server
+        .http
+        .get(url_of(i2))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(body[..] == e2[..], "E02 bytes differ");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.selected_files(&ih) != Some(vec![i2]) {
+        assert!(
+            Instant::now() < deadline,
+            "selection: {:?}",
+            engine.selected_files(&ih)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Nothing else is fetched unasked.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let done = engine.progress(&ih).unwrap().bytes_done;
+    assert!(
+        !engine.has_bytes(&ih, i3, 0..e3.len() as u64),
+        "E03 was downloaded"
+    );
+    assert!(
+        done < total / 2,
+        "{done} of {total} bytes downloaded after playing one of three episodes"
+    );
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let later = engine.progress(&ih).unwrap().bytes_done;
+    assert!(
+        later - done < 256 * 1024,
+        "still downloading: {done} → {later}"
+    );
+
+    // Playing E01 adds it and its subtitle; E03 stays out.
+    let r = server
+        .http
+        .get(url_of(i1))
+        .header("range", "bytes=0-65535")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert!(
+        r.bytes().await.unwrap()[..] == e1[..65536],
+        "E01 head differs"
+    );
+    let mut want = vec![i1, i1_sub, i2];
+    want.sort();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while engine.selected_files(&ih).map(|mut s| {
+        s.sort();
+        s
+    }) != Some(want.clone())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "selection: {:?}",
+            engine.selected_files(&ih)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.app.stop().await;
+    seeder.stop().await;
+}
