@@ -133,7 +133,9 @@ pub async fn serve(
             "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
         ));
     }
-    let thumbnailer = quirks.thumbnailer && state.streams.active() > 0;
+    // A thumbnailer only while a player's stream is open: alone (ffprobe,
+    // even with several connections of its own) the same agent is the player.
+    let thumbnailer = quirks.thumbnailer && state.streams.playing() > 0;
 
     let mut reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
     if thumbnailer {
@@ -204,7 +206,9 @@ pub async fn serve(
     // A player that asks about a file is about to play it: fetch what it needs first.
     state.prefetch.on_request(ih, index, &file.path, len);
 
-    let ticket = state.streams.acquire(peer.ip(), &state.shutdown)?;
+    let ticket = state
+        .streams
+        .acquire_as(peer.ip(), quirks.thumbnailer, &state.shutdown)?;
     let mut stream = state.engine.open(&ih, index).await?;
     stream
         .seek(SeekFrom::Start(start))

@@ -23,6 +23,8 @@ pub struct StreamsBusy(pub usize);
 struct Entry {
     id: u64,
     client: IpAddr,
+    /// Opened by a thumbnailer-like agent (see `upnp::quirks`).
+    probe: bool,
     last_active: Instant,
     cancel: CancellationToken,
 }
@@ -85,6 +87,17 @@ impl StreamLimiter {
         client: IpAddr,
         shutdown: &CancellationToken,
     ) -> Result<StreamTicket, StreamsBusy> {
+        self.acquire_as(client, false, shutdown)
+    }
+
+    /// As `acquire`; `probe` marks a stream opened by an agent that is a
+    /// thumbnailer when something else plays (it does not count as playing).
+    pub fn acquire_as(
+        self: &Arc<Self>,
+        client: IpAddr,
+        probe: bool,
+        shutdown: &CancellationToken,
+    ) -> Result<StreamTicket, StreamsBusy> {
         let now = Instant::now();
         let mut inner = self.lock();
         if inner.active.len() >= self.max {
@@ -100,6 +113,7 @@ impl StreamLimiter {
         inner.active.push(Entry {
             id,
             client,
+            probe,
             last_active: now,
             cancel: cancel.clone(),
         });
@@ -113,6 +127,11 @@ impl StreamLimiter {
     /// Streams open now.
     pub fn active(&self) -> usize {
         self.lock().active.len()
+    }
+
+    /// Streams open now that a player opened (not a probe).
+    pub fn playing(&self) -> usize {
+        self.lock().active.iter().filter(|e| !e.probe).count()
     }
 
     /// Streams evicted since start.
@@ -168,6 +187,20 @@ mod tests {
         let _tv = l.acquire(TV, &shutdown).unwrap();
         assert!(l.acquire(PHONE, &shutdown).is_err());
         assert_eq!(l.active(), 1);
+    }
+
+    #[test]
+    fn probes_do_not_count_as_playing() {
+        let shutdown = CancellationToken::new();
+        let l = StreamLimiter::new(4);
+        let probe = l.acquire_as(TV, true, &shutdown).unwrap();
+        assert_eq!((l.active(), l.playing()), (1, 0));
+        let player = l.acquire(TV, &shutdown).unwrap();
+        assert_eq!((l.active(), l.playing()), (2, 1));
+        drop(player);
+        assert_eq!(l.playing(), 0);
+        drop(probe);
+        assert_eq!(l.active(), 0);
     }
 
     #[test]

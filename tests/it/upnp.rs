@@ -717,6 +717,33 @@ async fn dlna_media_headers_and_thumbnailers() {
         server.app.state.prefetch.state(&ih, 0).is_some(),
         "a player's request prefetches"
     );
+    // ffprobe seeking opens its second connection while the first is still
+    // open: with only Lavf streams active, Lavf is the player and waits for
+    // bytes nobody has yet, instead of being refused as a thumbnailer.
+    let probe_head = server
+        .http
+        .get(&url)
+        .header("user-agent", lavf)
+        .header("range", format!("bytes={}-", len - 5000))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe_head.status(), 206);
+    let probe_seek = server
+        .http
+        .get(&url)
+        .header("user-agent", lavf)
+        .header("range", format!("bytes={}-", len - 10))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(probe_seek.status(), 206);
+    drop((probe_head, probe_seek));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.app.state.streams.active() > 0 {
+        assert!(Instant::now() < deadline, "dropped streams still open");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     // A TV plays (a stream waiting on bytes nobody has)...
     let playing = server
         .http
