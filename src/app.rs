@@ -44,7 +44,7 @@ pub enum StartError {
 /// What every request handler shares.
 pub struct AppState {
     pub config: Config,
-    pub catalog: Catalog,
+    pub catalog: Arc<Catalog>,
     pub engine: Arc<dyn TorrentEngine>,
     pub streams: Arc<StreamLimiter>,
     pub prefetch: Arc<Prefetcher>,
@@ -184,7 +184,9 @@ impl App {
                 source,
             })?;
         }
-        let catalog = Catalog::open(&config.storage.state_dir.join("catalog.sqlite"))?;
+        let catalog = Arc::new(Catalog::open(
+            &config.storage.state_dir.join("catalog.sqlite"),
+        )?);
         let udn = load_or_create_udn(&config.storage.state_dir)?;
         let engine = Arc::new(
             RqbitEngine::start(EngineOptions::from_config(&config), shutdown.child_token()).await?,
@@ -203,7 +205,16 @@ impl App {
         })?;
         let state = Arc::new(AppState {
             streams: StreamLimiter::new(config.torrent.max_streams),
-            prefetch: Prefetcher::new(dyn_engine.clone(), shutdown.clone()),
+            prefetch: Prefetcher::new(dyn_engine.clone(), shutdown.clone(), {
+                let catalog = catalog.clone();
+                Box::new(move |ih, index, info| {
+                    if let Some(ms) = info.duration_ms {
+                        if let Err(e) = catalog.set_duration(ih, index, ms) {
+                            tracing::warn!(%ih, index, "duration not stored: {e}");
+                        }
+                    }
+                })
+            }),
             engine: dyn_engine,
             catalog,
             config,

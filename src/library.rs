@@ -116,13 +116,9 @@ impl Object {
     }
 }
 
-/// Durations known from the container probe (never guessed).
-pub type DurationLookup<'a> = &'a dyn Fn(&InfoHash, usize) -> Option<u64>;
-
 pub struct Library<'a> {
     pub catalog: &'a Catalog,
     pub root_title: &'a str,
-    pub durations: DurationLookup<'a>,
 }
 
 fn playable(t: &CatalogTorrent) -> impl Iterator<Item = &CatalogFile> {
@@ -248,7 +244,7 @@ impl Library<'_> {
             mime: mime_of(&f.path),
             size: f.length,
             path: media_url(&t.info_hash, f.index, f.file_name()),
-            duration_ms: (self.durations)(&t.info_hash, f.index),
+            duration_ms: f.duration_ms,
             date: Some(t.added_at),
             bookmark_ms,
             id,

@@ -49,6 +49,9 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX files_by_title;
     CREATE INDEX files_by_file_pos ON files (info_hash, file_pos);
     CREATE INDEX files_by_title_pos ON files (info_hash, title_pos);",
+    // 5: a file's duration, once its container header was read (never
+    // guessed); kept across restarts so TVs see it before the next play.
+    "ALTER TABLE files ADD COLUMN duration_ms INTEGER;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -57,6 +57,8 @@ pub struct CatalogFile {
     pub title: String,
     pub length: u64,
     pub kind: MediaKind,
+    /// From the container header, once it was read; never guessed.
+    pub duration_ms: Option<u64>,
 }
 
 impl CatalogFile {
@@ -142,11 +144,32 @@ impl Catalog {
                     clean_title(&info.name)
                 ],
             )?;
-            tx.execute("DELETE FROM files WHERE info_hash = ?1", params![ih])?;
             {
+                // Files that are still the same keep what was learnt about
+                // them (their duration); files that are gone are removed.
+                let keep: std::collections::HashSet<i64> =
+                    info.files.iter().map(|f| f.index as i64).collect();
+                let stale: Vec<i64> = tx
+                    .prepare("SELECT file_index FROM files WHERE info_hash = ?1")?
+                    .query_map(params![ih], |r| r.get(0))?
+                    .filter_map(Result::ok)
+                    .filter(|i| !keep.contains(i))
+                    .collect();
+                for i in stale {
+                    tx.execute(
+                        "DELETE FROM files WHERE info_hash = ?1 AND file_index = ?2",
+                        params![ih, i],
+                    )?;
+                }
                 let mut ins = tx.prepare(
                     "INSERT INTO files (info_hash, file_index, path, length, kind, title)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT (info_hash, file_index) DO UPDATE SET
+                       duration_ms = CASE WHEN files.path = excluded.path
+                                           AND files.length = excluded.length
+                                          THEN files.duration_ms END,
+                       path = excluded.path, length = excluded.length,
+                       kind = excluded.kind, title = excluded.title",
                 )?;
                 for f in &info.files {
                     ins.execute(params![
@@ -230,7 +253,7 @@ impl Catalog {
 
     fn files_of(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
         let mut stmt = conn.prepare_cached(
-            "SELECT file_index, path, length, kind, title FROM files
+            "SELECT file_index, path, length, kind, title, duration_ms FROM files
              WHERE info_hash = ?1 ORDER BY file_index",
         )?;
         let rows = stmt.query_map(params![info_hash.to_string()], file_row)?;
@@ -264,7 +287,7 @@ impl Catalog {
         };
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT file_index, path, length, kind, title FROM files
+            "SELECT file_index, path, length, kind, title, duration_ms FROM files
              WHERE info_hash = ?1 AND {sql} LIMIT ?3"
         ))?;
         let rows = stmt.query_map(params![info_hash.to_string(), from as i64, limit], file_row)?;
@@ -279,7 +302,7 @@ impl Catalog {
     ) -> Result<Option<CatalogFile>, CatalogError> {
         let conn = self.conn();
         conn.query_row(
-            "SELECT file_index, path, length, kind, title FROM files
+            "SELECT file_index, path, length, kind, title, duration_ms FROM files
              WHERE info_hash = ?1 AND file_index = ?2",
             params![info_hash.to_string(), index as i64],
             file_row,
@@ -333,6 +356,25 @@ impl Catalog {
         Ok(v as u32)
     }
 
+    /// Record a file's duration, read from its container header.
+    pub fn set_duration(
+        &self,
+        info_hash: &InfoHash,
+        index: usize,
+        duration_ms: u64,
+    ) -> Result<(), CatalogError> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE files SET duration_ms = ?3 WHERE info_hash = ?1 AND file_index = ?2",
+            )?
+            .execute(params![
+                info_hash.to_string(),
+                index as i64,
+                duration_ms as i64
+            ])?;
+        Ok(())
+    }
+
     /// Store a resume position (Samsung X_SetBookmark).
     pub fn set_bookmark(&self, object_id: &str, position_ms: u64) -> Result<(), CatalogError> {
         self.conn().execute(
@@ -368,6 +410,7 @@ fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogFile> {
         length: r.get::<_, i64>(2)? as u64,
         kind: MediaKind::parse(&r.get::<_, String>(3)?),
         title: r.get(4)?,
+        duration_ms: r.get::<_, Option<i64>>(5)?.map(|ms| ms as u64),
     })
 }
 
@@ -604,6 +647,29 @@ mod tests {
             .playable_files_page(&t.info_hash, 1, Some(true), 0, None)
             .unwrap();
         assert_eq!(page, vec![t.files[0].clone()]);
+    }
+
+    #[test]
+    fn durations_survive_a_metadata_refresh_of_the_same_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let mut t = info("Clip", 6);
+        c.upsert_torrent(&t, None).unwrap();
+        c.set_duration(&t.info_hash, 0, 61_500).unwrap();
+        c.upsert_torrent(&t, None).unwrap();
+        assert_eq!(
+            c.file(&t.info_hash, 0).unwrap().unwrap().duration_ms,
+            Some(61_500)
+        );
+        // Another file under the same index: what we knew is gone.
+        t.files[0].length = 2000;
+        t.files.truncate(1);
+        c.upsert_torrent(&t, None).unwrap();
+        assert_eq!(c.file(&t.info_hash, 0).unwrap().unwrap().duration_ms, None);
+        assert!(
+            c.file(&t.info_hash, 1).unwrap().is_none(),
+            "dropped file removed"
+        );
     }
 
     #[test]

@@ -162,7 +162,7 @@ pub async fn serve(
         .get("getmediainfo.sec")
         .is_some_and(|v| v.as_bytes() == b"1")
     {
-        if let Some(ms) = state.prefetch.duration_ms(&ih, index) {
+        if let Some(ms) = file.duration_ms {
             resp = resp.header("MediaInfo.sec", format!("SEC_Duration={ms};"));
         }
     }

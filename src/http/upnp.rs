@@ -95,16 +95,11 @@ pub async fn control(
             Service::ContentDirectory => {
                 let quirks = crate::upnp::quirks::for_request(&headers);
                 let base = base_url(&headers, &state);
-                let prefetch = state.prefetch.clone();
-                let durations = move |ih: &crate::torrent::InfoHash, index: usize| {
-                    prefetch.duration_ms(ih, index)
-                };
                 let mime_for = |kind: MediaKind, mime: &'static str| quirks.mime(kind, mime);
                 let ctx = content_directory::Context {
                     library: Library {
                         catalog: &state.catalog,
                         root_title: &state.config.server.friendly_name,
-                        durations: &durations,
                     },
                     catalog: &state.catalog,
                     quirks,

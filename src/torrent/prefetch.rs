@@ -35,8 +35,12 @@ pub enum PrefetchState {
     Failed(String),
 }
 
+/// Told what a finished prefetch learnt (the catalog stores durations).
+pub type OnFound = Box<dyn Fn(&InfoHash, usize, &IndexInfo) + Send + Sync>;
+
 pub struct Prefetcher {
     engine: Arc<dyn TorrentEngine>,
+    on_found: OnFound,
     started: std::sync::atomic::AtomicU64,
     jobs: Mutex<HashMap<(InfoHash, usize), PrefetchState>>,
     slots: Arc<Semaphore>,
@@ -44,9 +48,14 @@ pub struct Prefetcher {
 }
 
 impl Prefetcher {
-    pub fn new(engine: Arc<dyn TorrentEngine>, shutdown: CancellationToken) -> Arc<Self> {
+    pub fn new(
+        engine: Arc<dyn TorrentEngine>,
+        shutdown: CancellationToken,
+        on_found: OnFound,
+    ) -> Arc<Self> {
         Arc::new(Prefetcher {
             engine,
+            on_found,
             started: Default::default(),
             jobs: Mutex::new(HashMap::new()),
             slots: Arc::new(Semaphore::new(MAX_JOBS)),
@@ -66,14 +75,6 @@ impl Prefetcher {
     /// Prefetch jobs started since start-up.
     pub fn started(&self) -> u64 {
         self.started.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// A file's duration, when its container header said it.
-    pub fn duration_ms(&self, info_hash: &InfoHash, index: usize) -> Option<u64> {
-        match self.jobs().get(&(*info_hash, index)) {
-            Some(PrefetchState::Done(info)) => info.duration_ms,
-            _ => None,
-        }
     }
 
     /// Forget a torrent's jobs (it was deleted).
@@ -108,9 +109,13 @@ impl Prefetcher {
                 _ = this.shutdown.cancelled() => PrefetchState::Failed("shut down".into()),
             };
             match &state {
-                PrefetchState::Done(info) => tracing::debug!(
-                    %info_hash, index, how = info.how, ranges = ?info.index, "head and index fetched"
-                ),
+                PrefetchState::Done(info) => {
+                    tracing::debug!(
+                        %info_hash, index, how = info.how, ranges = ?info.index,
+                        "head and index fetched"
+                    );
+                    (this.on_found)(&info_hash, index, info);
+                }
                 PrefetchState::Failed(e) => {
                     tracing::debug!(%info_hash, index, "prefetch ended early: {e}")
                 }

@@ -88,3 +88,87 @@ async fn catalog_restores_torrents_the_engine_lost() {
     assert!(body[..] == data[..]);
     server.app.stop().await;
 }
+
+fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut b = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend_from_slice(kind);
+    b.extend_from_slice(payload);
+    b
+}
+
+/// ftyp, mdat, then a moov whose mvhd says 61.5 s.
+fn mp4_lasting_61_5_s() -> Vec<u8> {
+    let mut mvhd = vec![0u8; 12]; // version 0, flags, creation, modification
+    mvhd.extend_from_slice(&1000u32.to_be_bytes()); // timescale
+    mvhd.extend_from_slice(&61_500u32.to_be_bytes()); // duration
+    mvhd.extend_from_slice(&[0u8; 80]);
+    [
+        mp4_box(b"ftyp", b"isom\0\0\x02\0isommp41"),
+        mp4_box(b"mdat", &content(600 * 1024, 5)),
+        mp4_box(b"moov", &mp4_box(b"mvhd", &mvhd)),
+    ]
+    .concat()
+}
+
+/// The duration read from a file's container header reaches DIDL and
+/// Samsung's MediaInfo.sec, and is still there after a restart, before
+/// anything is played again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn durations_are_kept_across_restarts() {
+    let data = mp4_lasting_61_5_s();
+    let seeder = Seeder::start("clip.mp4", &[("clip.mp4", &data)], 64 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let server = Server::start(config.clone()).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let path = t["files"][0]["url"].as_str().unwrap().to_owned();
+    let url = server.url(&path);
+    let ih = seeder.info_hash.clone();
+    let browse = |server: &Server| {
+        let body = format!(
+            r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:Browse xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1"><ObjectID>t/{}</ObjectID><BrowseFlag>BrowseDirectChildren</BrowseFlag><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria></u:Browse></s:Body></s:Envelope>"#,
+            ih
+        );
+        server
+            .http
+            .post(server.url("/upnp/ContentDirectory/control"))
+            .header(
+                "soapaction",
+                "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"",
+            )
+            .body(body)
+            .send()
+    };
+    let didl = browse(&server).await.unwrap().text().await.unwrap();
+    assert!(
+        !didl.contains("duration="),
+        "unknown before any play: {didl}"
+    );
+    // A player's first request reads the header.
+    assert_eq!(server.http.head(&url).send().await.unwrap().status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let didl = browse(&server).await.unwrap().text().await.unwrap();
+        if didl.contains("duration=&quot;0:01:01.500&quot;") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no duration in {didl}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.app.stop().await;
+    seeder.stop().await;
+
+    let server = Server::start(config).await;
+    let didl = browse(&server).await.unwrap().text().await.unwrap();
+    assert!(didl.contains("duration=&quot;0:01:01.500&quot;"), "{didl}");
+    let r = server
+        .http
+        .head(server.url(&path))
+        .header("getMediaInfo.sec", "1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["mediainfo.sec"], "SEC_Duration=61500;");
+    server.app.stop().await;
+}
