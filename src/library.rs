@@ -121,10 +121,6 @@ pub struct Library<'a> {
     pub root_title: &'a str,
 }
 
-fn playable(t: &CatalogTorrent) -> impl Iterator<Item = &CatalogFile> {
-    t.files.iter().filter(|f| f.kind.is_playable())
-}
-
 impl Library<'_> {
     /// The object with this id, if it exists.
     pub fn object(&self, id: &ObjectId) -> Result<Option<Object>, CatalogError> {
@@ -211,16 +207,15 @@ impl Library<'_> {
 
     /// Every item, for Search.
     pub fn all_items(&self) -> Result<Vec<Object>, CatalogError> {
-        Ok(self
-            .catalog
-            .torrents()?
-            .iter()
-            .flat_map(|t| {
-                playable(t)
-                    .map(|f| Object::Item(self.item(t, f)))
-                    .collect::<Vec<_>>()
-            })
-            .collect())
+        let mut out = Vec::new();
+        for t in self.catalog.shown_torrent_headers()? {
+            for f in self.catalog.files(&t.info_hash)? {
+                if f.kind.is_playable() {
+                    out.push(Object::Item(self.item(&t, &f)));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Every container below the root, for Search.

@@ -251,6 +251,11 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// A torrent's files in index order (without loading its .torrent bytes).
+    pub fn files(&self, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
+        Self::files_of(&self.conn(), info_hash)
+    }
+
     fn files_of(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
         let mut stmt = conn.prepare_cached(
             "SELECT file_index, path, length, kind, title, duration_ms FROM files

@@ -256,11 +256,10 @@ fn select_played(state: &Arc<AppState>, ih: InfoHash, index: usize) {
     let state = state.clone();
     tokio::spawn(async move {
         let _one_at_a_time = SELECTING.lock().await;
-        let Ok(Some(t)) = state.catalog.torrent(&ih) else {
+        let Ok(all) = state.catalog.files(&ih) else {
             return;
         };
-        let files: Vec<(usize, &str)> =
-            t.files.iter().map(|f| (f.index, f.path.as_str())).collect();
+        let files: Vec<(usize, &str)> = all.iter().map(|f| (f.index, f.path.as_str())).collect();
         let current = state.engine.selected_files(&ih);
         let Some(next) = crate::torrent::selection::after_play(&files, current.as_deref(), index)
         else {

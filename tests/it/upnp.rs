@@ -703,14 +703,16 @@ async fn dlna_media_headers_and_thumbnailers() {
 
     // With nothing playing, a Lavf client is a player (ffprobe) and is served.
     let lavf = "Lavf/58.76.100";
-    let r = server
-        .http
-        .get(&url)
-        .header("user-agent", lavf)
-        .header("range", "bytes=0-999")
-        .send()
-        .await
-        .unwrap();
+    // A GET of `url` from FFmpeg (a player, or LG's thumbnailer).
+    let lavf_get = |range: String| {
+        server
+            .http
+            .get(&url)
+            .header("user-agent", lavf)
+            .header("range", range)
+            .send()
+    };
+    let r = lavf_get("bytes=0-999".into()).await.unwrap();
     assert_eq!(r.status(), 206);
     assert!(r.bytes().await.unwrap()[..] == data[..1000]);
     assert!(
@@ -720,23 +722,9 @@ async fn dlna_media_headers_and_thumbnailers() {
     // ffprobe seeking opens its second connection while the first is still
     // open: with only Lavf streams active, Lavf is the player and waits for
     // bytes nobody has yet, instead of being refused as a thumbnailer.
-    let probe_head = server
-        .http
-        .get(&url)
-        .header("user-agent", lavf)
-        .header("range", format!("bytes={}-", len - 5000))
-        .send()
-        .await
-        .unwrap();
+    let probe_head = lavf_get(format!("bytes={}-", len - 5000)).await.unwrap();
     assert_eq!(probe_head.status(), 206);
-    let probe_seek = server
-        .http
-        .get(&url)
-        .header("user-agent", lavf)
-        .header("range", format!("bytes={}-", len - 10))
-        .send()
-        .await
-        .unwrap();
+    let probe_seek = lavf_get(format!("bytes={}-", len - 10)).await.unwrap();
     assert_eq!(probe_seek.status(), 206);
     drop((probe_head, probe_seek));
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -755,14 +743,7 @@ async fn dlna_media_headers_and_thumbnailers() {
     assert_eq!(playing.status(), 206);
     let prefetches = server.app.state.prefetch.started();
     // ...and its thumbnailer gets only what is on disk, clipped, and never waits.
-    let r = server
-        .http
-        .get(&url)
-        .header("user-agent", lavf)
-        .header("range", "bytes=100-")
-        .send()
-        .await
-        .unwrap();
+    let r = lavf_get("bytes=100-".into()).await.unwrap();
     assert_eq!(r.status(), 206);
     let cr = r.headers()["content-range"].to_str().unwrap().to_owned();
     let body = r.bytes().await.unwrap();
@@ -772,14 +753,7 @@ async fn dlna_media_headers_and_thumbnailers() {
     );
     assert!(body[..] == data[100..100 + body.len()]);
     let t0 = Instant::now();
-    let r = server
-        .http
-        .get(&url)
-        .header("user-agent", lavf)
-        .header("range", format!("bytes={}-", len - 10))
-        .send()
-        .await
-        .unwrap();
+    let r = lavf_get(format!("bytes={}-", len - 10)).await.unwrap();
     assert_eq!(r.status(), 503);
     assert!(r.headers().contains_key("retry-after"));
     assert!(t0.elapsed() < Duration::from_secs(2));
