@@ -208,10 +208,13 @@ impl App {
             prefetch: Prefetcher::new(dyn_engine.clone(), shutdown.clone(), {
                 let catalog = catalog.clone();
                 Box::new(move |ih, index, info| {
-                    if let Some(ms) = info.duration_ms {
-                        if let Err(e) = catalog.set_duration(ih, index, ms) {
-                            tracing::warn!(%ih, index, "duration not stored: {e}");
-                        }
+                    if info.duration_ms.is_none() && info.resolution.is_none() {
+                        return;
+                    }
+                    if let Err(e) =
+                        catalog.set_media_info(ih, index, info.duration_ms, info.resolution)
+                    {
+                        tracing::warn!(%ih, index, "duration and size not stored: {e}");
                     }
                 })
             }),

@@ -82,6 +82,8 @@ pub struct Item {
     /// Path of the stream on our HTTP server (`/media/…`).
     pub path: String,
     pub duration_ms: Option<u64>,
+    /// Width × height of a video, when its container said it.
+    pub resolution: Option<(u32, u32)>,
     pub date: Option<i64>,
     pub bookmark_ms: Option<u64>,
 }
@@ -240,6 +242,7 @@ impl Library<'_> {
             size: f.length,
             path: media_url(&t.info_hash, f.index, f.file_name()),
             duration_ms: f.duration_ms,
+            resolution: f.resolution,
             date: Some(t.added_at),
             bookmark_ms,
             id,

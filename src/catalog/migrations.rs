@@ -49,9 +49,12 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX files_by_title;
     CREATE INDEX files_by_file_pos ON files (info_hash, file_pos);
     CREATE INDEX files_by_title_pos ON files (info_hash, title_pos);",
-    // 5: a file's duration, once its container header was read (never
-    // guessed); kept across restarts so TVs see it before the next play.
-    "ALTER TABLE files ADD COLUMN duration_ms INTEGER;",
+    // 5: what a file's container header said, once it was read (never
+    // guessed): duration and video size, kept across restarts so TVs see
+    // them before the next play.
+    "ALTER TABLE files ADD COLUMN duration_ms INTEGER;
+    ALTER TABLE files ADD COLUMN width INTEGER;
+    ALTER TABLE files ADD COLUMN height INTEGER;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -59,6 +59,8 @@ pub struct CatalogFile {
     pub kind: MediaKind,
     /// From the container header, once it was read; never guessed.
     pub duration_ms: Option<u64>,
+    /// Width × height of its video, from the container header likewise.
+    pub resolution: Option<(u32, u32)>,
 }
 
 impl CatalogFile {
@@ -168,6 +170,12 @@ impl Catalog {
                        duration_ms = CASE WHEN files.path = excluded.path
                                            AND files.length = excluded.length
                                           THEN files.duration_ms END,
+                       width = CASE WHEN files.path = excluded.path
+                                     AND files.length = excluded.length
+                                    THEN files.width END,
+                       height = CASE WHEN files.path = excluded.path
+                                      AND files.length = excluded.length
+                                     THEN files.height END,
                        path = excluded.path, length = excluded.length,
                        kind = excluded.kind, title = excluded.title",
                 )?;
@@ -258,7 +266,7 @@ impl Catalog {
 
     fn files_of(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
         let mut stmt = conn.prepare_cached(
-            "SELECT file_index, path, length, kind, title, duration_ms FROM files
+            "SELECT file_index, path, length, kind, title, duration_ms, width, height FROM files
              WHERE info_hash = ?1 ORDER BY file_index",
         )?;
         let rows = stmt.query_map(params![info_hash.to_string()], file_row)?;
@@ -292,7 +300,7 @@ impl Catalog {
         };
         let conn = self.conn();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT file_index, path, length, kind, title, duration_ms FROM files
+            "SELECT file_index, path, length, kind, title, duration_ms, width, height FROM files
              WHERE info_hash = ?1 AND {sql} LIMIT ?3"
         ))?;
         let rows = stmt.query_map(params![info_hash.to_string(), from as i64, limit], file_row)?;
@@ -307,7 +315,7 @@ impl Catalog {
     ) -> Result<Option<CatalogFile>, CatalogError> {
         let conn = self.conn();
         conn.query_row(
-            "SELECT file_index, path, length, kind, title, duration_ms FROM files
+            "SELECT file_index, path, length, kind, title, duration_ms, width, height FROM files
              WHERE info_hash = ?1 AND file_index = ?2",
             params![info_hash.to_string(), index as i64],
             file_row,
@@ -361,21 +369,25 @@ impl Catalog {
         Ok(v as u32)
     }
 
-    /// Record a file's duration, read from its container header.
-    pub fn set_duration(
+    /// Record what a file's container header said (`None`: it did not say).
+    pub fn set_media_info(
         &self,
         info_hash: &InfoHash,
         index: usize,
-        duration_ms: u64,
+        duration_ms: Option<u64>,
+        resolution: Option<(u32, u32)>,
     ) -> Result<(), CatalogError> {
         self.conn()
             .prepare_cached(
-                "UPDATE files SET duration_ms = ?3 WHERE info_hash = ?1 AND file_index = ?2",
+                "UPDATE files SET duration_ms = ?3, width = ?4, height = ?5
+                 WHERE info_hash = ?1 AND file_index = ?2",
             )?
             .execute(params![
                 info_hash.to_string(),
                 index as i64,
-                duration_ms as i64
+                duration_ms.map(|ms| ms as i64),
+                resolution.map(|r| r.0),
+                resolution.map(|r| r.1)
             ])?;
         Ok(())
     }
@@ -416,6 +428,7 @@ fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogFile> {
         kind: MediaKind::parse(&r.get::<_, String>(3)?),
         title: r.get(4)?,
         duration_ms: r.get::<_, Option<i64>>(5)?.map(|ms| ms as u64),
+        resolution: r.get::<_, Option<u32>>(6)?.zip(r.get::<_, Option<u32>>(7)?),
     })
 }
 
@@ -660,17 +673,20 @@ mod tests {
         let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
         let mut t = info("Clip", 6);
         c.upsert_torrent(&t, None).unwrap();
-        c.set_duration(&t.info_hash, 0, 61_500).unwrap();
+        c.set_media_info(&t.info_hash, 0, Some(61_500), Some((1920, 800)))
+            .unwrap();
         c.upsert_torrent(&t, None).unwrap();
+        let f = c.file(&t.info_hash, 0).unwrap().unwrap();
         assert_eq!(
-            c.file(&t.info_hash, 0).unwrap().unwrap().duration_ms,
-            Some(61_500)
+            (f.duration_ms, f.resolution),
+            (Some(61_500), Some((1920, 800)))
         );
         // Another file under the same index: what we knew is gone.
         t.files[0].length = 2000;
         t.files.truncate(1);
         c.upsert_torrent(&t, None).unwrap();
-        assert_eq!(c.file(&t.info_hash, 0).unwrap().unwrap().duration_ms, None);
+        let f = c.file(&t.info_hash, 0).unwrap().unwrap();
+        assert_eq!((f.duration_ms, f.resolution), (None, None));
         assert!(
             c.file(&t.info_hash, 1).unwrap().is_none(),
             "dropped file removed"

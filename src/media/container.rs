@@ -44,6 +44,8 @@ pub struct IndexInfo {
     pub how: &'static str,
     /// Duration in milliseconds when the header says it; never guessed.
     pub duration_ms: Option<u64>,
+    /// Width × height of the first video track, when the header says it.
+    pub resolution: Option<(u32, u32)>,
 }
 
 /// Fallback: the last `TAIL_LEN` bytes (or the whole file if smaller).
@@ -67,6 +69,12 @@ const INFO: u32 = 0x1549_A966;
 const TIMECODE_SCALE: u32 = 0x2A_D7B1;
 const DURATION: u32 = 0x4489;
 const CUES: u32 = 0x1C53_BB6B;
+const TRACKS: u32 = 0x1654_AE6B;
+const TRACK_ENTRY: u32 = 0xAE;
+const TRACK_TYPE: u32 = 0x83;
+const VIDEO: u32 = 0xE0;
+const PIXEL_WIDTH: u32 = 0xB0;
+const PIXEL_HEIGHT: u32 = 0xBA;
 const CLUSTER: u32 = 0x1F43_B675;
 
 #[derive(Debug, Clone)]
@@ -95,6 +103,7 @@ pub struct IndexLocator {
     len: u64,
     steps: u32,
     duration_ms: Option<u64>,
+    resolution: Option<(u32, u32)>,
     state: State,
 }
 
@@ -104,13 +113,14 @@ impl IndexLocator {
             len: file_len,
             steps: 0,
             duration_ms: None,
+            resolution: None,
             state: State::MkvHead,
         };
         me.state = if file_len == 0 {
             State::Done(IndexInfo {
                 index: Vec::new(),
                 how: "tail",
-                duration_ms: None,
+                ..IndexInfo::default()
             })
         } else {
             match container {
@@ -152,6 +162,7 @@ impl IndexLocator {
                 State::Mp4Box { pos, boxes } => self.mp4_box(pos, boxes, data),
                 State::Mp4Moov { start, size } => {
                     self.duration_ms = mvhd_duration(data);
+                    self.resolution = mp4_video_resolution(data);
                     Some(self.done(start..start + size, "moov"))
                 }
                 State::MkvHead => self.mkv_head(data),
@@ -180,6 +191,7 @@ impl IndexLocator {
             },
             how,
             duration_ms: self.duration_ms,
+            resolution: self.resolution,
         })
     }
 
@@ -245,6 +257,7 @@ impl IndexLocator {
                     info_at = None; // have it here
                     self.duration_ms = info_duration(&data[at..]);
                 }
+                TRACKS => self.resolution = mkv_video_resolution(&data[at..]),
                 CUES => cues_inline = Some((at, e)),
                 CLUSTER => break,
                 _ => {}
@@ -370,12 +383,7 @@ fn seek_entries(data: &[u8]) -> Vec<(u32, u64)> {
 
 /// Duration in ms from an Info element starting at `data[0]`.
 fn info_duration(data: &[u8]) -> Option<u64> {
-    let info = read_element(data, 0).filter(|e| e.id == INFO)?;
-    let end = info
-        .size
-        .and_then(|s| usize::try_from(s).ok())
-        .map_or(data.len(), |s| (info.header + s).min(data.len()));
-    let body = data.get(info.header..end)?;
+    let body = element_body(data, INFO)?;
     let mut scale = 1_000_000u64;
     let mut duration = None;
     for (id, v) in children(body) {
@@ -393,6 +401,85 @@ fn info_duration(data: &[u8]) -> Option<u64> {
     }
     let ms = duration? * scale as f64 / 1e6;
     (0.0..1e15).contains(&ms).then(|| ms.round() as u64)
+}
+
+/// The body of the EBML element starting at `data[0]`, cut to what `data` holds.
+fn element_body(data: &[u8], id: u32) -> Option<&[u8]> {
+    let e = read_element(data, 0).filter(|e| e.id == id)?;
+    let end = e
+        .size
+        .and_then(|s| usize::try_from(s).ok())
+        .map_or(data.len(), |s| (e.header + s).min(data.len()));
+    data.get(e.header..end)
+}
+
+/// PixelWidth × PixelHeight of the first video track of a Tracks element
+/// starting at `data[0]`.
+fn mkv_video_resolution(data: &[u8]) -> Option<(u32, u32)> {
+    children(element_body(data, TRACKS)?)
+        .filter(|(id, _)| *id == TRACK_ENTRY)
+        .find_map(|(_, entry)| {
+            let mut is_video = false;
+            let mut size = None;
+            for (id, v) in children(entry) {
+                match id {
+                    TRACK_TYPE => is_video = uint(v) == Some(1),
+                    VIDEO => {
+                        let (mut w, mut h) = (None, None);
+                        for (id, v) in children(v) {
+                            match id {
+                                PIXEL_WIDTH => w = uint(v).and_then(|v| u32::try_from(v).ok()),
+                                PIXEL_HEIGHT => h = uint(v).and_then(|v| u32::try_from(v).ok()),
+                                _ => {}
+                            }
+                        }
+                        size = w.zip(h);
+                    }
+                    _ => {}
+                }
+            }
+            size.filter(|(w, h)| is_video && *w > 0 && *h > 0)
+        })
+}
+
+/// MP4 boxes directly inside `body`: (type, payload) for each whole box.
+fn mp4_children(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    let mut at = 0usize;
+    std::iter::from_fn(move || {
+        let size = u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize;
+        let kind = body.get(at + 4..at + 8)?;
+        let payload = body.get(at + 8..at.checked_add(size)?)?;
+        at += size.max(8);
+        Some((kind, payload))
+    })
+}
+
+/// Width × height from the `tkhd` of the first track whose handler is
+/// `vide`, in a whole `moov` box (header included).
+fn mp4_video_resolution(moov: &[u8]) -> Option<(u32, u32)> {
+    mp4_children(moov.get(8..)?)
+        .filter(|(kind, _)| *kind == b"trak")
+        .find_map(|(_, trak)| {
+            let mut tkhd = None;
+            let mut video = false;
+            for (kind, payload) in mp4_children(trak) {
+                match kind {
+                    b"tkhd" => tkhd = Some(payload),
+                    b"mdia" => {
+                        video = mp4_children(payload).any(|(k, hdlr)| {
+                            k == b"hdlr" && hdlr.get(8..12) == Some(b"vide".as_slice())
+                        })
+                    }
+                    _ => {}
+                }
+            }
+            // Width and height, 16.16 fixed point, end the tkhd.
+            let tkhd = tkhd.filter(|_| video)?;
+            let dims = tkhd.get(tkhd.len().checked_sub(8)?..)?;
+            let w = u32::from_be_bytes(dims[..4].try_into().ok()?) >> 16;
+            let h = u32::from_be_bytes(dims[4..].try_into().ok()?) >> 16;
+            (w > 0 && h > 0).then_some((w, h))
+        })
 }
 
 /// Duration in ms from a whole `moov` box (header included).
@@ -575,6 +662,48 @@ mod tests {
         assert_eq!(locate_in_memory(Container::Mp4, &[]).index, vec![]);
     }
 
+    /// A trak with this handler and a version-0 tkhd of this size.
+    fn trak(handler: &[u8; 4], width: u32, height: u32) -> Vec<u8> {
+        let mut tkhd = vec![0u8; 76]; // version/flags … matrix
+        tkhd.extend_from_slice(&(width << 16).to_be_bytes());
+        tkhd.extend_from_slice(&(height << 16).to_be_bytes());
+        let mut hdlr = vec![0u8; 8];
+        hdlr.extend_from_slice(handler);
+        hdlr.extend_from_slice(&[0u8; 13]);
+        bx(
+            b"trak",
+            &[bx(b"tkhd", &tkhd), bx(b"mdia", &bx(b"hdlr", &hdlr))].concat(),
+        )
+    }
+
+    #[test]
+    fn mp4_resolution_from_the_video_track() {
+        let moov = bx(
+            b"moov",
+            &[
+                mvhd_v0(1000, 5000),
+                trak(b"soun", 0, 0),
+                trak(b"text", 320, 40),
+                trak(b"vide", 1920, 1080),
+            ]
+            .concat(),
+        );
+        let file = [bx(b"ftyp", b"isom"), bx(b"mdat", &[0; 100]), moov].concat();
+        let info = locate_in_memory(Container::Mp4, &file);
+        assert_eq!(info.how, "moov");
+        assert_eq!(info.resolution, Some((1920, 1080)));
+        // No video track, or a truncated one: no resolution, never a guess.
+        let audio = bx(
+            b"moov",
+            &[mvhd_v0(1000, 5000), trak(b"soun", 0, 0)].concat(),
+        );
+        assert_eq!(locate_in_memory(Container::Mp4, &audio).resolution, None);
+        let mut cut = trak(b"vide", 640, 360);
+        cut.truncate(cut.len() - 30);
+        let cut = bx(b"moov", &cut);
+        assert_eq!(locate_in_memory(Container::Mp4, &cut).resolution, None);
+    }
+
     // --- Matroska ---
 
     fn vint_size(n: u64) -> Vec<u8> {
@@ -677,6 +806,46 @@ mod tests {
         let info = locate_in_memory(Container::Matroska, &file);
         assert_eq!(info.how, "tail");
         assert_eq!(info.duration_ms, Some(2000));
+    }
+
+    fn track(kind: u8, video: Option<(u16, u16)>) -> Vec<u8> {
+        let mut body = el(TRACK_TYPE, &[kind]);
+        if let Some((w, h)) = video {
+            body.extend(el(
+                VIDEO,
+                &[
+                    el(PIXEL_WIDTH, &w.to_be_bytes()),
+                    el(PIXEL_HEIGHT, &h.to_be_bytes()),
+                ]
+                .concat(),
+            ));
+        }
+        el(TRACK_ENTRY, &body)
+    }
+
+    #[test]
+    fn mkv_resolution_from_tracks_in_the_head() {
+        let (file, _) = mkv(false, 2000.0f64.to_be_bytes().to_vec(), false);
+        // Put Tracks (audio first, then video) right after the Info element.
+        let tracks = el(
+            TRACKS,
+            &[track(2, None), track(1, Some((1280, 720)))].concat(),
+        );
+        let info_end = file
+            .windows(4)
+            .position(|w| w == CLUSTER.to_be_bytes())
+            .unwrap();
+        let with_tracks = [&file[..info_end], &tracks, &file[info_end..]].concat();
+        let info = locate_in_memory(Container::Matroska, &with_tracks);
+        assert_eq!(info.resolution, Some((1280, 720)));
+        assert_eq!(info.duration_ms, Some(2000));
+        // Audio only: none.
+        let audio = el(TRACKS, &track(2, None));
+        let with_audio = [&file[..info_end], &audio, &file[info_end..]].concat();
+        assert_eq!(
+            locate_in_memory(Container::Matroska, &with_audio).resolution,
+            None
+        );
     }
 
     #[test]

@@ -151,6 +151,9 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
                 if let Some(ms) = i.duration_ms.filter(|_| filter.wants("res@duration")) {
                     let _ = write!(out, r#" duration="{}""#, format_duration(ms));
                 }
+                if let Some((w, h)) = i.resolution.filter(|_| filter.wants("res@resolution")) {
+                    let _ = write!(out, r#" resolution="{w}x{h}""#);
+                }
                 let _ = write!(out, ">{}{}</res>", escape(p.base_url), escape(&i.path));
                 if let Some(bm) = i.bookmark_ms.filter(|_| filter.wants("sec:dcmInfo")) {
                     let _ = write!(
@@ -205,6 +208,7 @@ mod tests {
                 size: 42,
                 path: "/media/x/0/a%26b.mp4".into(),
                 duration_ms: Some(61_500),
+                resolution: Some((1920, 1080)),
                 date: None,
                 bookmark_ms: Some(30_000),
             }),
@@ -230,6 +234,8 @@ mod tests {
                         let attr = e.try_get_attribute("duration").unwrap().unwrap();
                         let d = String::from_utf8(attr.value.to_vec()).unwrap();
                         assert_eq!(d, "0:01:01.500");
+                        let attr = e.try_get_attribute("resolution").unwrap().unwrap();
+                        assert_eq!(&*attr.value, b"1920x1080");
                     }
                 }
                 quick_xml::events::Event::Text(t) => raw.push_str(&t.decode().unwrap()),
@@ -270,6 +276,7 @@ mod tests {
             size: 7,
             path: "/m".into(),
             duration_ms: Some(1000),
+            resolution: None,
             date: Some(0),
             bookmark_ms: None,
         });
@@ -284,6 +291,7 @@ mod tests {
         );
         assert!(!xml.contains("size="));
         assert!(!xml.contains("duration="));
+        assert!(!xml.contains("resolution="));
         assert!(!xml.contains("dc:date"));
         assert!(xml.contains("object.item.audioItem.musicTrack"));
         let xml = write(&[item], &Filter::parse("res@size, dc:date"), &p);

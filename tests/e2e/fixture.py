@@ -107,6 +107,8 @@ def didl():
             obj.find("upnp:class", ns).text,
             obj.find("dc:title", ns).text,
             res.text if res is not None else "",
+            (res.get("duration") or "") if res is not None else "",
+            (res.get("resolution") or "") if res is not None else "",
         ]))
 
 

@@ -136,9 +136,15 @@ browse added >"$WORK/b1.txt"; grep -q "^t/$INFO_HASH" "$WORK/b1.txt" || fail "'a
 browse "t/$INFO_HASH" >"$WORK/b2.txt"
 RES_URL=$(awk -F'\t' '$2 == "object.item.videoItem" {print $4; exit}' "$WORK/b2.txt")
 [ -n "$RES_URL" ] || fail "no video item under t/$INFO_HASH: $(cat "$WORK/b2.txt")"
+# ffprobe and mpv played it above, so the container header was read:
+# duration and size come from our own MP4 parser, never guessed.
+RES_DURATION=$(awk -F'\t' '$2 == "object.item.videoItem" {print $5; exit}' "$WORK/b2.txt")
+RES_SIZE=$(awk -F'\t' '$2 == "object.item.videoItem" {print $6; exit}' "$WORK/b2.txt")
+case "$RES_DURATION" in 0:00:20.*|0:00:19.9*) ;; *) fail "res@duration '$RES_DURATION', expected about 0:00:20" ;; esac
+[ "$RES_SIZE" = 640x360 ] || fail "res@resolution '$RES_SIZE', expected 640x360"
 timeout 15 upnp-client --timeout 3 subscribe "$DESC" ContentDirectory >"$WORK/subscribe.log" 2>&1 || true
 grep -q '"SystemUpdateID"' "$WORK/subscribe.log" || fail "no initial event: $(cat "$WORK/subscribe.log")"
-pass "browsed 0 → added → t/$INFO_HASH → $RES_URL; initial event received"
+pass "browsed 0 → added → t/$INFO_HASH → $RES_URL ($RES_DURATION, $RES_SIZE); initial event received"
 
 step "ffprobe plays the res URL taken from the DIDL"
 DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$RES_URL") || fail "ffprobe on the res URL failed"

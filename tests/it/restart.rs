@@ -96,21 +96,35 @@ fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
     b
 }
 
-/// ftyp, mdat, then a moov whose mvhd says 61.5 s.
+/// ftyp, mdat, then a moov whose mvhd says 61.5 s, with a 640×360 video track.
 fn mp4_lasting_61_5_s() -> Vec<u8> {
     let mut mvhd = vec![0u8; 12]; // version 0, flags, creation, modification
     mvhd.extend_from_slice(&1000u32.to_be_bytes()); // timescale
     mvhd.extend_from_slice(&61_500u32.to_be_bytes()); // duration
     mvhd.extend_from_slice(&[0u8; 80]);
+    let mut tkhd = vec![0u8; 76]; // version 0 … matrix
+    tkhd.extend_from_slice(&(640u32 << 16).to_be_bytes()); // width, 16.16
+    tkhd.extend_from_slice(&(360u32 << 16).to_be_bytes()); // height
+    let mut hdlr = vec![0u8; 8];
+    hdlr.extend_from_slice(b"vide");
+    hdlr.extend_from_slice(&[0u8; 13]);
+    let trak = mp4_box(
+        b"trak",
+        &[
+            mp4_box(b"tkhd", &tkhd),
+            mp4_box(b"mdia", &mp4_box(b"hdlr", &hdlr)),
+        ]
+        .concat(),
+    );
     [
         mp4_box(b"ftyp", b"isom\0\0\x02\0isommp41"),
         mp4_box(b"mdat", &content(600 * 1024, 5)),
-        mp4_box(b"moov", &mp4_box(b"mvhd", &mvhd)),
+        mp4_box(b"moov", &[mp4_box(b"mvhd", &mvhd), trak].concat()),
     ]
     .concat()
 }
 
-/// The duration read from a file's container header reaches DIDL and
+/// The duration and size read from a file's container header reach DIDL and
 /// Samsung's MediaInfo.sec, and is still there after a restart, before
 /// anything is played again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -162,6 +176,7 @@ async fn durations_are_kept_across_restarts() {
     let server = Server::start(config).await;
     let didl = browse(&server).await.unwrap().text().await.unwrap();
     assert!(didl.contains("duration=&quot;0:01:01.500&quot;"), "{didl}");
+    assert!(didl.contains("resolution=&quot;640x360&quot;"), "{didl}");
     let r = server
         .http
         .head(server.url(&path))
