@@ -15,7 +15,7 @@ Needs: ffmpeg, ffprobe, aria2c, mktorrent (tests/e2e/install-deps.sh), a
 release swarmcast, and rqbit installed with
   cargo install rqbit --no-default-features --features rust-tls --root DIR
 Usage: python3 benches/startup.py --swarmcast target/release/swarmcast \
-         --rqbit DIR/bin/rqbit [--trials 3]
+         --rqbit DIR/bin/rqbit [--trials 3] [--seeder rqbit --link shaped]
 """
 import argparse
 import hashlib
@@ -45,11 +45,11 @@ def free_port():
     return p
 
 
-def wait_port(port, secs=30):
+def wait_port(port, secs=30, host="127.0.0.1"):
     end = time.time() + secs
     while time.time() < end:
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((host, port), timeout=0.5).close()
             return
         except OSError:
             time.sleep(0.05)
@@ -90,9 +90,52 @@ class Procs:
         self.procs = []
 
 
-def seed(procs, work, torrent, data_dir, limit, seeder="aria2c", rqbit=None):
+class ShapedLink:
+    """The seeder's side of a veth pair in a network namespace of our own,
+    its egress shaped with tc tbf: a link that carries `limit` bytes/s with
+    a small burst, so a seeder with no limiter of its own is throttled by the
+    network instead (no token-bucket burst at the start, no unchoke tick)."""
+
+    NS = "scbench-seed"
+    HOST_IP, SEED_IP = "10.203.7.1", "10.203.7.2"
+
+    def __init__(self):
+        self.up = False
+
+    def run(self, *args):
+        subprocess.run(args, check=True)
+
+    def shape(self, limit_bytes):
+        self.close()
+        self.run("ip", "netns", "add", self.NS)
+        self.up = True
+        self.run("ip", "link", "add", "scbench-host", "type", "veth", "peer", "name", "scbench-s0")
+        self.run("ip", "link", "set", "scbench-s0", "netns", self.NS)
+        self.run("ip", "addr", "add", f"{self.HOST_IP}/30", "dev", "scbench-host")
+        self.run("ip", "link", "set", "scbench-host", "up")
+        self.run("ip", "-n", self.NS, "addr", "add", f"{self.SEED_IP}/30", "dev", "scbench-s0")
+        self.run("ip", "-n", self.NS, "link", "set", "scbench-s0", "up")
+        self.run("ip", "-n", self.NS, "link", "set", "lo", "up")
+        self.run("tc", "-n", self.NS, "qdisc", "add", "dev", "scbench-s0", "root", "tbf",
+                 "rate", f"{limit_bytes * 8}bit", "burst", "32kb", "latency", "500ms")
+
+    def prefix(self):
+        return ["ip", "netns", "exec", self.NS]
+
+    def close(self):
+        if self.up or subprocess.run(["ip", "netns", "pid", self.NS],
+                                     capture_output=True).returncode == 0:
+            subprocess.run(["ip", "netns", "del", self.NS], check=False)
+        self.up = False
+
+
+def seed(procs, work, torrent, data_dir, limit, seeder="aria2c", rqbit=None, link=None):
+    """Start a seeder; returns (host, port) to give leechers as their peer.
+    With `link` (a ShapedLink already shaped to `limit`) the seeder runs
+    behind it without a limiter of its own."""
     if seeder == "rqbit":
-        return seed_rqbit(procs, work, torrent, data_dir, limit, rqbit)
+        return seed_rqbit(procs, work, torrent, data_dir, limit, rqbit, link)
+    assert link is None, "the shaped link is for the rqbit seeder"
     port = free_port()
     args = ["aria2c", "--no-conf", "--enable-dht=false", "--enable-dht6=false",
             "--bt-enable-lpd=false", "--enable-peer-exchange=false",
@@ -104,34 +147,35 @@ def seed(procs, work, torrent, data_dir, limit, seeder="aria2c", rqbit=None):
         args.insert(1, f"--max-overall-upload-limit={limit}")
     procs.start(args, os.path.join(work, "aria2c.log"))
     wait_port(port, 120)
-    return port
+    return "127.0.0.1", port
 
 
-def seed_rqbit(procs, work, torrent, data_dir, limit, binary):
+def seed_rqbit(procs, work, torrent, data_dir, limit, binary, link=None):
     """rqbit as the seeder: unlike aria2c it unchokes at once, so start-up
     latency is the swarm's transfer time alone."""
     port, api = free_port(), free_port()
+    host = link.SEED_IP if link else "127.0.0.1"
     args = [binary, "--disable-dht", "--disable-dht-persistence", "--disable-lsd",
             "--disable-upnp-port-forward", "--disable-trackers",
-            "--http-api-listen-addr", f"127.0.0.1:{api}", "--listen-port", str(port)]
-    if limit:
+            "--http-api-listen-addr", f"{host}:{api}", "--listen-port", str(port)]
+    if limit and not link:
         args += ["--ratelimit-upload", str(int(limit[:-1]) << 20)]
     args += ["server", "start", "--disable-persistence", os.path.join(work, "seed-out")]
-    procs.start(args, os.path.join(work, "rqbit-seeder.log"))
-    wait_port(api)
+    procs.start((link.prefix() if link else []) + args, os.path.join(work, "rqbit-seeder.log"))
+    wait_port(api, host=host)
     ih = info_hash(torrent)
-    http("POST", f"http://127.0.0.1:{api}/torrents?overwrite=true&output_folder={data_dir}",
+    http("POST", f"http://{host}:{api}/torrents?overwrite=true&output_folder={data_dir}",
          open(torrent, "rb").read())
     end = time.time() + 120
     while time.time() < end:
-        _, body = http("GET", f"http://127.0.0.1:{api}/torrents/{ih}/stats/v1")
+        _, body = http("GET", f"http://{host}:{api}/torrents/{ih}/stats/v1")
         if json.loads(body).get("finished"):
             break
         time.sleep(0.1)
     else:
         raise RuntimeError("rqbit seeder did not verify its data")
-    wait_port(port)
-    return port
+    wait_port(port, host=host)
+    return host, port
 
 
 def start_swarmcast(procs, binary, work):
@@ -164,9 +208,10 @@ def add_swarmcast(base, magnet):
     return base + json.loads(body)["files"][0]["url"]
 
 
-def add_rqbit(base, ih, seed_port):
+def add_rqbit(base, ih, seed_peer):
     magnet = f"magnet:?xt=urn:btih:{ih}"
-    http("POST", f"{base}/torrents?overwrite=true&initial_peers=127.0.0.1:{seed_port}",
+    host, port = seed_peer
+    http("POST", f"{base}/torrents?overwrite=true&initial_peers={host}:{port}",
          magnet.encode())
     return f"{base}/torrents/{ih}/stream/0"
 
@@ -205,39 +250,53 @@ def bench_startup(args, tmp):
                    stdout=subprocess.DEVNULL)
     ih = info_hash(torrent)
     size = os.path.getsize(clip)
-    print(f"(b) {size / 1e6:.1f} MB MP4, moov at the end, 256 KiB pieces, {args.seeder} seeder, "
-          f"{args.trials} trials per cell, median [min-max] seconds from add to duration")
+    how = ("behind a tc-shaped veth link (no limiter of its own)" if args.link == "shaped"
+           else "throttled by its own limiter, on loopback")
+    print(f"(b) {size / 1e6:.1f} MB MP4, moov at the end, 256 KiB pieces, {args.seeder} seeder "
+          f"{how}, {args.trials} trials per cell, median [min-max] seconds from add to duration")
     results = {}
-    for limit in ["1M", "4M"]:
-        for kind in ["ours", "in-order", "rqbit"]:
-            times = []
-            for _ in range(args.trials):
-                work = tempfile.mkdtemp(dir=tmp)
-                procs = Procs()
-                try:
-                    seed_port = seed(procs, work, torrent, media, limit, args.seeder, args.rqbit)
-                    if kind == "ours":
-                        _, base = start_swarmcast(procs, args.swarmcast, work)
-                        t0 = time.monotonic()
-                        url = add_swarmcast(base, f"magnet:?xt=urn:btih:{ih}&x.pe=127.0.0.1:{seed_port}")
-                        ffprobe_duration(url)
-                    else:
-                        _, base = start_rqbit(procs, args.rqbit, work)
-                        t0 = time.monotonic()
-                        url = add_rqbit(base, ih, seed_port)
-                        ffprobe_duration(url, seekable=(kind == "rqbit"))
-                    times.append(time.monotonic() - t0)
-                finally:
-                    procs.stop_all()
-                    shutil.rmtree(work, ignore_errors=True)
-            results[(limit, kind)] = times
-            print(f"    {limit}iB/s {kind:9s} {statistics.median(times):6.2f} s "
-                  f"[{min(times):.2f}-{max(times):.2f}]")
+    link = ShapedLink() if args.link == "shaped" else None
+    try:
+        for limit in ["1M", "4M"]:
+            if link:
+                link.shape(int(limit[:-1]) << 20)
+            for kind in ["ours", "in-order", "rqbit"]:
+                times = []
+                for _ in range(args.trials):
+                    times.append(startup_trial(args, tmp, torrent, media, ih, limit, kind, link))
+                results[(limit, kind)] = times
+                print(f"    {limit}iB/s {kind:9s} {statistics.median(times):6.2f} s "
+                      f"[{min(times):.2f}-{max(times):.2f}]")
+    finally:
+        if link:
+            link.close()
     for limit in ["1M", "4M"]:
         ours = statistics.median(results[(limit, "ours")])
         for base in ["in-order", "rqbit"]:
             b = statistics.median(results[(limit, base)])
             print(f"    {limit}iB/s ours / {base}: {ours / b:.2f}x (target <= 0.5x)")
+
+
+def startup_trial(args, tmp, torrent, media, ih, limit, kind, link):
+    """One cell's trial: fresh seeder and leecher; seconds from add to duration."""
+    work = tempfile.mkdtemp(dir=tmp)
+    procs = Procs()
+    try:
+        peer = seed(procs, work, torrent, media, limit, args.seeder, args.rqbit, link)
+        if kind == "ours":
+            _, base = start_swarmcast(procs, args.swarmcast, work)
+            t0 = time.monotonic()
+            url = add_swarmcast(base, f"magnet:?xt=urn:btih:{ih}&x.pe={peer[0]}:{peer[1]}")
+            ffprobe_duration(url)
+        else:
+            _, base = start_rqbit(procs, args.rqbit, work)
+            t0 = time.monotonic()
+            url = add_rqbit(base, ih, peer)
+            ffprobe_duration(url, seekable=(kind == "rqbit"))
+        return time.monotonic() - t0
+    finally:
+        procs.stop_all()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def bench_rss(args, tmp):
@@ -256,7 +315,7 @@ def bench_rss(args, tmp):
         work = tempfile.mkdtemp(dir=tmp)
         procs = Procs()
         try:
-            seed_port = seed(procs, work, torrent, media, None)
+            seed_peer = seed(procs, work, torrent, media, None)
             if kind == "ours":
                 p, base = start_swarmcast(procs, args.swarmcast, work)
             else:
@@ -264,9 +323,9 @@ def bench_rss(args, tmp):
             time.sleep(2)
             idle = rss_kb(p.pid)
             if kind == "ours":
-                url = add_swarmcast(base, f"magnet:?xt=urn:btih:{ih}&x.pe=127.0.0.1:{seed_port}")
+                url = add_swarmcast(base, f"magnet:?xt=urn:btih:{ih}&x.pe=127.0.0.1:{seed_peer[1]}")
             else:
-                url = add_rqbit(base, ih, seed_port)
+                url = add_rqbit(base, ih, seed_peer)
             peak = [0]
             done = threading.Event()
 
@@ -305,9 +364,15 @@ def main():
     ap.add_argument("--seeder", choices=["aria2c", "rqbit"], default="aria2c",
                     help="who seeds in (b); aria2c adds ~1.5 s of its own latency "
                          "(metadata reply, 1 s unchoke tick) to every cell")
+    ap.add_argument("--link", choices=["loopback", "shaped"], default="loopback",
+                    help="(b): throttle with the seeder's own limiter on loopback, or run "
+                         "the seeder (rqbit only) in a network namespace behind a veth "
+                         "shaped with tc to the rate (needs root and iproute2)")
     args = ap.parse_args()
     args.swarmcast = os.path.abspath(args.swarmcast)
     args.rqbit = shutil.which(args.rqbit) or args.rqbit
+    if args.link == "shaped" and args.seeder != "rqbit":
+        ap.error("--link shaped needs --seeder rqbit (aria2c's unchoke tick would remain)")
     tmp = tempfile.mkdtemp(prefix="swarmcast-bench.")
     try:
         if args.only in (None, "startup"):

@@ -245,6 +245,7 @@ impl Catalog {
             .prepare_cached(&format!("{HEADER_SELECT} WHERE info_hash = ?1"))?
             .query_row(params![info_hash.to_string()], header_row)
             .optional()
+            .map(Option::flatten)
             .map_err(Into::into)
     }
 
@@ -256,7 +257,11 @@ impl Catalog {
             "{HEADER_SELECT} WHERE playable_count > 0 ORDER BY added_at DESC, name"
         ))?;
         let rows = stmt.query_map([], header_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        Ok(rows
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
     }
 
     /// A torrent's files in index order (without loading its .torrent bytes).
@@ -466,17 +471,16 @@ fn backfill_titles(conn: &mut Connection) -> Result<(), CatalogError> {
 const HEADER_SELECT: &str =
     "SELECT info_hash, name, source, added_at, title, playable_count FROM torrents";
 
-fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogTorrent> {
+/// A header row; `None` for a row whose info hash does not parse (written by
+/// us, so a bug; skipped like `torrents` does, not failing whole listings).
+fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CatalogTorrent>> {
     let ih: String = r.get(0)?;
-    Ok(CatalogTorrent {
-        // Rows are written by us from a parsed hash.
-        info_hash: InfoHash::parse(&ih).ok_or_else(|| {
-            rusqlite::Error::FromSqlConversionFailure(
-                0,
-                rusqlite::types::Type::Text,
-                format!("bad info hash {ih:?} in catalog").into(),
-            )
-        })?,
+    let Some(info_hash) = InfoHash::parse(&ih) else {
+        tracing::warn!("catalog: skipping a torrent with a bad info hash {ih:?}");
+        return Ok(None);
+    };
+    Ok(Some(CatalogTorrent {
+        info_hash,
         name: r.get(1)?,
         source: r.get(2)?,
         added_at: r.get(3)?,
@@ -484,12 +488,17 @@ fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogTorrent> {
         playable_count: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as usize,
         files: Vec::new(),
         torrent_bytes: Vec::new(),
-    })
+    }))
 }
 
 /// Number a torrent's playable files in file order and in title order, and
 /// store how many there are (see migration 4). Non-playable files get NULL.
 fn write_positions(tx: &rusqlite::Transaction<'_>, info_hash: &str) -> Result<(), CatalogError> {
+    // A file that stopped being playable (its kind changed) loses its place.
+    tx.execute(
+        "UPDATE files SET file_pos = NULL, title_pos = NULL WHERE info_hash = ?1",
+        params![info_hash],
+    )?;
     tx.execute(
         "UPDATE files SET file_pos = r.fp, title_pos = r.tp
          FROM (SELECT file_index,
@@ -665,6 +674,36 @@ mod tests {
             .playable_files_page(&t.info_hash, 1, Some(true), 0, None)
             .unwrap();
         assert_eq!(page, vec![t.files[0].clone()]);
+    }
+
+    #[test]
+    fn a_file_that_stops_being_playable_leaves_the_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let mut t = info("Two", 7);
+        t.files[1].path = "Two/second.mkv".into();
+        c.upsert_torrent(&t, None).unwrap();
+        assert_eq!(
+            c.torrent_header(&t.info_hash)
+                .unwrap()
+                .unwrap()
+                .playable_count,
+            2
+        );
+        t.files[0].path = "Two/first.txt".into();
+        c.upsert_torrent(&t, None).unwrap();
+        let total = c
+            .torrent_header(&t.info_hash)
+            .unwrap()
+            .unwrap()
+            .playable_count;
+        assert_eq!(total, 1);
+        for order in [None, Some(true), Some(false)] {
+            let page = c
+                .playable_files_page(&t.info_hash, total, order, 0, None)
+                .unwrap();
+            assert_eq!(page.iter().map(|f| f.index).collect::<Vec<_>>(), vec![1]);
+        }
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! DLNA: contentFeatures / transferMode / realTimeInfo on every answer,
 //! Samsung's MediaInfo.sec, 406 for TimeSeekRange (byte seeks only, OP=01).
-//! While something is playing, thumbnailers (LG's `Lavf/`, `icy-metadata: 1`)
+//! While something is playing, thumbnailers (LG's `Lavf/`)
 //! are served only what is already on disk, read from the file itself, so
 //! they never move the piece priority of the playing stream. With nothing
 //! playing, the same User-Agent is a player (ffprobe, ffplay) and is served
@@ -216,7 +216,11 @@ pub async fn serve(
         .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
     let cancelled = ticket.cancelled();
     tracing::info!(client = %peer, %ih, index, start, end, "stream opened");
-    select_played(&state, ih, index);
+    if !quirks.thumbnailer {
+        // A probe (ffprobe, a thumbnailer with nothing else playing) is
+        // served as a player but is no reason to download the file.
+        select_played(&state, ih, index);
+    }
     // The ticket lives exactly as long as the body.
     let mut log = StreamLog {
         ticket,

@@ -96,20 +96,6 @@ struct Rule {
 }
 
 const TABLE: &[Rule] = &[
-    // LG's media app probes files for thumbnails with FFmpeg (UA `Lavf/…`)
-    // or with `icy-metadata: 1`, many at a time, while it browses (UMS
-    // MediaServerServlet; dlna.md). First, because it rides on any TV.
-    Rule {
-        any: &[
-            Match::AgentPrefix("Lavf/"),
-            Match::Header("icy-metadata", "1"),
-        ],
-        quirks: Quirks {
-            client: "thumbnailer",
-            thumbnailer: true,
-            ..DEFAULT
-        },
-    },
     // Sony sends a generic UA and names itself in X-AV-Client-Info, which
     // therefore goes before every UA row (minidlna matches it the same way).
     // PlayStation 3: AVI as video/divx (minidlna EPS3, UMS PS3, Jellyfin PS3).
@@ -124,14 +110,12 @@ const TABLE: &[Rule] = &[
             ..DEFAULT
         },
     },
-    // Sony Blu-ray players (mv="2.0") play Matroska only when it is called
-    // DivX (minidlna ESonyBDP: "BDP-S370 won't play MKV unless we pretend
-    // it's a DiVX file").
+    // Sony Blu-ray players play Matroska only when it is called DivX
+    // (minidlna ESonyBDP: "BDP-S370 won't play MKV unless we pretend it's a
+    // DiVX file"). Matched by model name only: minidlna's `mv="2.0"` would
+    // also take any other Sony device of that version.
     Rule {
-        any: &[
-            Match::Header("x-av-client-info", "Blu-ray Disc Player"),
-            Match::Header("x-av-client-info", "mv=\"2.0\""),
-        ],
+        any: &[Match::Header("x-av-client-info", "Blu-ray Disc Player")],
         quirks: Quirks {
             client: "sony-bluray",
             mime_overrides: &[("video/x-matroska", "video/divx")],
@@ -223,16 +207,26 @@ const TABLE: &[Rule] = &[
     },
 ];
 
-/// The quirks for a request, from its headers.
+/// Thumbnailers, whatever device they run on: LG's media app probes files
+/// with FFmpeg (UA `Lavf/…`), many at a time, while it browses (UMS
+/// MediaServerServlet). Not `icy-metadata: 1`, which dlna.md lists: FFmpeg
+/// and GStreamer players send it on every request by default.
+const THUMBNAILERS: &[Match] = &[Match::AgentPrefix("Lavf/")];
+
+/// The quirks for a request, from its headers: the first device row that
+/// matches, and whether the agent is a thumbnailer.
 pub fn for_request(headers: &HeaderMap) -> Quirks {
     let agent = headers
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    TABLE
+    let hits = |any: &[Match]| any.iter().any(|m| m.hits(headers, agent));
+    let mut quirks = TABLE
         .iter()
-        .find(|r| r.any.iter().any(|m| m.hits(headers, agent)))
-        .map_or(DEFAULT, |r| r.quirks)
+        .find(|r| hits(r.any))
+        .map_or(DEFAULT, |r| r.quirks);
+    quirks.thumbnailer = hits(THUMBNAILERS);
+    quirks
 }
 
 #[cfg(test)]
@@ -289,11 +283,31 @@ mod tests {
     fn lg_thumbnailer_is_not_a_player() {
         let q = agent("Lavf/58.76.100");
         assert!(q.thumbnailer);
-        assert_eq!(q.client, "thumbnailer");
-        let q = request(&[("user-agent", "LG Player 1.0"), ("icy-metadata", "1")]);
-        assert!(q.thumbnailer);
+        assert_eq!(q.client, "default");
+        // Players that send icy-metadata on every request (FFmpeg's and
+        // GStreamer's HTTP clients do by default) are players.
+        for headers in [
+            [("user-agent", "libmpv"), ("icy-metadata", "1")],
+            [
+                (
+                    "user-agent",
+                    "GStreamer souphttpsrc (compatible; LG NetCast.TV-2012) libsoup/2.34.2",
+                ),
+                ("icy-metadata", "1"),
+            ],
+        ] {
+            let q = request(&headers);
+            assert!(!q.thumbnailer, "{headers:?}");
+        }
+        let lg = request(&[
+            (
+                "user-agent",
+                "GStreamer souphttpsrc (compatible; LG NetCast.TV-2012) libsoup/2.34.2",
+            ),
+            ("icy-metadata", "1"),
+        ]);
+        assert_eq!(lg.client, "lg", "keeps its device row");
         assert!(!agent("mpv 0.35 (Lavf/60)").thumbnailer, "only a Lavf UA");
-        assert!(!request(&[("icy-metadata", "0")]).thumbnailer);
     }
 
     #[test]
@@ -313,6 +327,11 @@ mod tests {
             r#"av=5.0; cn="Sony Corporation"; mn="Blu-ray Disc Player"; mv="2.0""#,
         )]);
         assert_eq!(q.client, "sony-bluray");
+        let other = request(&[(
+            "x-av-client-info",
+            r#"av=5.0; cn="Sony Corporation"; mn="STR-DN1080"; mv="2.0""#,
+        )]);
+        assert_eq!(other.client, "sony", "a version number alone is no model");
         assert_eq!(q.mime(MediaKind::Video, MKV), "video/divx");
         for q in [
             agent("PLAYSTATION 3"),
