@@ -105,7 +105,7 @@ class ShapedLink:
     def run(self, *args):
         subprocess.run(args, check=True)
 
-    def shape(self, limit_bytes):
+    def shape(self, limit_bytes, queue_ms=50):
         self.close()
         self.run("ip", "netns", "add", self.NS)
         self.up = True
@@ -117,14 +117,17 @@ class ShapedLink:
         self.run("ip", "-n", self.NS, "link", "set", "scbench-s0", "up")
         self.run("ip", "-n", self.NS, "link", "set", "lo", "up")
         self.run("tc", "-n", self.NS, "qdisc", "add", "dev", "scbench-s0", "root", "tbf",
-                 "rate", f"{limit_bytes * 8}bit", "burst", "32kb", "latency", "500ms")
+                 "rate", f"{limit_bytes * 8}bit", "burst", "32kb", "latency", f"{queue_ms}ms")
 
     def prefix(self):
         return ["ip", "netns", "exec", self.NS]
 
     def close(self):
-        if self.up or subprocess.run(["ip", "netns", "pid", self.NS],
-                                     capture_output=True).returncode == 0:
+        # Deleting the host end removes the pair at once; a namespace's own
+        # devices go only when the kernel gets round to it.
+        subprocess.run(["ip", "link", "del", "scbench-host"], check=False,
+                       stderr=subprocess.DEVNULL)
+        if os.path.exists(f"/run/netns/{self.NS}"):
             subprocess.run(["ip", "netns", "del", self.NS], check=False)
         self.up = False
 
@@ -250,7 +253,8 @@ def bench_startup(args, tmp):
                    stdout=subprocess.DEVNULL)
     ih = info_hash(torrent)
     size = os.path.getsize(clip)
-    how = ("behind a tc-shaped veth link (no limiter of its own)" if args.link == "shaped"
+    how = (f"behind a tc-shaped veth link queueing at most {args.queue_ms} ms "
+           "(no limiter of its own)" if args.link == "shaped"
            else "throttled by its own limiter, on loopback")
     print(f"(b) {size / 1e6:.1f} MB MP4, moov at the end, 256 KiB pieces, {args.seeder} seeder "
           f"{how}, {args.trials} trials per cell, median [min-max] seconds from add to duration")
@@ -259,7 +263,7 @@ def bench_startup(args, tmp):
     try:
         for limit in ["1M", "4M"]:
             if link:
-                link.shape(int(limit[:-1]) << 20)
+                link.shape(int(limit[:-1]) << 20, args.queue_ms)
             for kind in ["ours", "in-order", "rqbit"]:
                 times = []
                 for _ in range(args.trials):
@@ -368,6 +372,8 @@ def main():
                     help="(b): throttle with the seeder's own limiter on loopback, or run "
                          "the seeder (rqbit only) in a network namespace behind a veth "
                          "shaped with tc to the rate (needs root and iproute2)")
+    ap.add_argument("--queue-ms", type=int, default=50,
+                    help="with --link shaped: how much the link queues (tc tbf latency)")
     args = ap.parse_args()
     args.swarmcast = os.path.abspath(args.swarmcast)
     args.rqbit = shutil.which(args.rqbit) or args.rqbit

@@ -227,6 +227,9 @@ impl App {
             events: crate::http::events::Events::new(),
         });
         tokio::spawn(state.events.clone().run(state.clone(), shutdown.clone()));
+        // hunch builds its matchers on first use (~65 ms on the dev machine);
+        // pay that now, not inside the first add a user waits for.
+        tokio::task::spawn_blocking(|| crate::media::names::clean_title("Warm.Up.2020.mkv"));
         if let Err(e) = state.reconcile().await {
             tracing::warn!("catalog and engine could not be reconciled: {e}");
         }
