@@ -16,6 +16,7 @@ declare -A NEED=(
   [gssdp-discover]=gupnp-tools
   [gmediarender]=gmediarender
   [ip]=iproute2
+  [minidlnad]=minidlna
 )
 
 # PyPI: async-upnp-client's `upnp-client`, a real UPnP control point.

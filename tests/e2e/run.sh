@@ -3,7 +3,9 @@
 #   an MP4 with the moov atom at the end (ffmpeg), seeded by aria2c on
 #   127.0.0.1, added to swarmcast by magnet with an x.pe peer hint; ffprobe
 #   reads its duration and mpv plays 5 s of it from the stream URL; curl checks
-#   byte ranges; SIGTERM stops the server cleanly.
+#   byte ranges; gssdp-discover finds it, also with minidlna answering on the
+#   same host; async-upnp-client browses, searches, subscribes; the DIDL res
+#   carries the parsed duration and size; SIGTERM stops the server cleanly.
 # Usage: bash tests/e2e/run.sh [PATH_TO_SWARMCAST]   (default target/debug/swarmcast)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -121,6 +123,30 @@ DESC="$BASE/upnp/description.xml"
 timeout 20 gssdp-discover -i lo -n 3 -t urn:schemas-upnp-org:device:MediaServer:1 >"$WORK/gssdp.log" 2>&1 || true
 grep -q "Location: $DESC" "$WORK/gssdp.log" || fail "gssdp-discover did not find $DESC"
 pass "gssdp-discover: $(grep -m1 USN "$WORK/gssdp.log" | xargs)"
+
+step "beside minidlna on the same host: both answer on lo"
+# minidlna binds UDP 1900 too; both must keep answering (address reuse).
+mkdir -p "$WORK/minidlna/media" "$WORK/minidlna/db"
+MD_PORT=$($FIX port)
+cat >"$WORK/minidlna/minidlna.conf" <<CONF
+port=$MD_PORT
+network_interface=lo
+media_dir=V,$WORK/minidlna/media
+db_dir=$WORK/minidlna/db
+log_dir=$WORK/minidlna
+inotify=no
+friendly_name=minidlna-beside
+CONF
+minidlnad -f "$WORK/minidlna/minidlna.conf" -d -P "$WORK/minidlna/pid" >"$WORK/minidlna.log" 2>&1 &
+PIDS+=($!)
+wait_for 30 curl -fsS "http://127.0.0.1:$MD_PORT/rootDesc.xml" || fail "minidlna did not come up"
+found_both() {
+  timeout 20 gssdp-discover -i lo -n 3 -t urn:schemas-upnp-org:device:MediaServer:1 >"$WORK/gssdp2.log" 2>&1 || true
+  grep -q "Location: $DESC" "$WORK/gssdp2.log" \
+    && grep -q "Location: http://127.0.0.1:$MD_PORT/rootDesc.xml" "$WORK/gssdp2.log"
+}
+found_both || found_both || fail "not both found: $(grep Location "$WORK/gssdp2.log" | sort -u | xargs)"
+pass "gssdp-discover finds swarmcast and minidlna side by side"
 
 step "async-upnp-client: search, Browse down to the file, subscribe"
 timeout 20 upnp-client --timeout 3 search --bind 127.0.0.1 \
