@@ -356,14 +356,9 @@ fn uint(bytes: &[u8]) -> Option<u64> {
 
 /// Seek entries of a SeekHead element starting at `data[0]`: (target id, position).
 fn seek_entries(data: &[u8]) -> Vec<(u32, u64)> {
-    let Some(head) = read_element(data, 0) else {
+    let Some(body) = element_body(data, SEEK_HEAD) else {
         return Vec::new();
     };
-    let end = head
-        .size
-        .and_then(|s| usize::try_from(s).ok())
-        .map_or(data.len(), |s| (head.header + s).min(data.len()));
-    let body = &data[head.header.min(end)..end];
     children(body)
         .filter(|(id, _)| *id == SEEK)
         .filter_map(|(_, seek)| {

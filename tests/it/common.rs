@@ -219,6 +219,18 @@ impl Server {
         (status, r.json().await.unwrap())
     }
 
+    /// The whole body of a GET.
+    pub async fn get_bytes(&self, url: &str) -> bytes::Bytes {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    }
+
     pub async fn torrent(&self, info_hash: &str) -> serde_json::Value {
         self.http
             .get(self.url(&format!("/api/torrents/{info_hash}")))

@@ -136,15 +136,7 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
     );
 
     // Play E02 to the end.
-    let body = server
-        .http
-        .get(url_of(i2))
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = server.get_bytes(&url_of(i2)).await;
     assert!(body[..] == e2[..], "E02 bytes differ");
     let deadline = Instant::now() + Duration::from_secs(10);
     while engine.selected_files(&ih) != Some(vec![i2]) {

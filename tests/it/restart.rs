@@ -32,15 +32,7 @@ async fn restart_keeps_torrent_and_pieces() {
     assert_eq!(t["progress"]["bytes_done"], len as u64);
     assert!(t["source"].as_str().unwrap().contains("x.pe="));
     let url = server.url(t["files"][0]["url"].as_str().unwrap());
-    let body = server
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = server.get_bytes(&url).await;
     assert!(
         body[..] == data[..],
         "restarted server serves different bytes"
@@ -76,15 +68,7 @@ async fn catalog_restores_torrents_the_engine_lost() {
         .wait_finished(&seeder_hash(&t), Duration::from_secs(20))
         .await;
     let url = server.url(t["files"][0]["url"].as_str().unwrap());
-    let body = server
-        .http
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let body = server.get_bytes(&url).await;
     assert!(body[..] == data[..]);
     server.app.stop().await;
 }

@@ -124,15 +124,7 @@ async fn multi_file_torrent_serves_each_file() {
             &b
         };
         let url = server.url(f["url"].as_str().unwrap());
-        let body = server
-            .http
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let body = server.get_bytes(&url).await;
         assert!(body[..] == expected[..], "{url}");
     }
     server.app.stop().await;
