@@ -859,6 +859,27 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// The track parsers take any bytes (a hostile moov or Tracks whose
+        /// sizes lie) without panicking, and never report a zero size.
+        #[test]
+        fn track_parsers_never_panic(
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..400),
+            cut in 0usize..400,
+        ) {
+            let moov = bx(b"moov", &body);
+            let r = mp4_video_resolution(&moov[..cut.min(moov.len())]);
+            proptest::prop_assert!(r.is_none_or(|(w, h)| w > 0 && h > 0));
+            let _ = mp4_video_resolution(&moov);
+            // Sub-boxes with lying sizes, and a trak made of the bytes.
+            let _ = mp4_video_resolution(&bx(b"moov", &bx(b"trak", &body)));
+            let tracks = el(TRACKS, &body);
+            let r = mkv_video_resolution(&tracks[..cut.min(tracks.len())]);
+            proptest::prop_assert!(r.is_none_or(|(w, h)| w > 0 && h > 0));
+            let _ = mkv_video_resolution(&el(TRACKS, &el(TRACK_ENTRY, &body)));
+        }
+    }
+
     #[test]
     fn hostile_bytes_always_terminate() {
         let mut x = 0x9E37_79B9_7F4A_7C15u64;
