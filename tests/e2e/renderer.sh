@@ -22,6 +22,11 @@ cleanup() {
   local rc=$?
   for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Whatever still runs in our namespaces is ours too (deleting a namespace
+  # does not end its processes).
+  for ns in "$NS_S" "$NS_T"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
+  done
   ip netns del "$NS_S" 2>/dev/null || true
   ip netns del "$NS_T" 2>/dev/null || true
   if [ $rc -ne 0 ]; then
@@ -51,7 +56,7 @@ ffmpeg -v error -f lavfi -i testsrc=duration=30:size=640x360:rate=25 \
   -pix_fmt yuv420p -c:a aac -shortest "$WORK/seed/tv.mp4"
 mktorrent -l 18 -o "$WORK/tv.torrent" "$WORK/seed/tv.mp4" >/dev/null
 INFO_HASH=$($FIX infohash "$WORK/tv.torrent")
-in_s aria2c --no-conf --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
+ip netns exec "$NS_S" aria2c --no-conf --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
   --enable-peer-exchange=false --bt-exclude-tracker='*' --disable-ipv6=true \
   --bt-external-ip=127.0.0.1 --listen-port=46881 --seed-ratio=0.0 --check-integrity=true \
   --bt-seed-unverified=false --summary-interval=0 --console-log-level=warn \
@@ -71,7 +76,7 @@ dht = false
 local-peer-discovery = false
 port-forwarding = false
 TOML
-in_s "$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
+ip netns exec "$NS_S" "$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
 PIDS+=($!)
 BASE="http://$IP_S:8740"
 for _ in $(seq 150); do in_s curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -82,7 +87,7 @@ in_s "$BIN" add "magnet:?xt=urn:btih:$INFO_HASH&dn=tv.mp4&x.pe=127.0.0.1:46881" 
 pass "swarmcast serves $INFO_HASH at $BASE"
 
 echo "== gmediarender in $NS_T"
-in_t gmediarender -I "$IF_T" -f "e2e TV" -p 49494 -u "e2e-tv-$$" \
+ip netns exec "$NS_T" gmediarender -I "$IF_T" -f "e2e TV" -p 49494 -u "e2e-tv-$$" \
   --gstout-videopipe="fakesink sync=true" --gstout-audiopipe="fakesink sync=true" \
   --logfile stdout >"$WORK/gmediarender.log" 2>&1 &
 PIDS+=($!)
