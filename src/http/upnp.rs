@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::library::Library;
-use crate::media::MediaKind;
 use crate::upnp::description::{self, DeviceInfo, Service};
 use crate::upnp::didl::Presentation;
 use crate::upnp::soap::{self, UpnpError};
@@ -95,17 +94,15 @@ pub async fn control(
             Service::ContentDirectory => {
                 let quirks = crate::upnp::quirks::for_request(&headers);
                 let base = base_url(&headers, &state);
-                let mime_for = |kind: MediaKind, mime: &'static str| quirks.mime(kind, mime);
                 let ctx = content_directory::Context {
                     library: Library {
                         catalog: &state.catalog,
                         root_title: &state.config.server.friendly_name,
                     },
                     catalog: &state.catalog,
-                    quirks,
                     presentation: Presentation {
                         base_url: &base,
-                        mime_for: &mime_for,
+                        quirks: &quirks,
                     },
                 };
                 content_directory::handle(&call, &ctx)

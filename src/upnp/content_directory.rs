@@ -3,7 +3,6 @@
 //! Input: a parsed `ActionCall`; output: out-arguments or a `UpnpError`.
 
 use super::didl::{self, Filter, Presentation};
-use super::quirks::Quirks;
 use super::search::{Criteria, Sort, SEARCH_CAPS, SORT_CAPS};
 use super::soap::{ActionCall, UpnpError};
 use crate::catalog::Catalog;
@@ -14,7 +13,6 @@ pub const SERVICE_TYPE: &str = "urn:schemas-upnp-org:service:ContentDirectory:1"
 pub struct Context<'a> {
     pub library: Library<'a>,
     pub catalog: &'a Catalog,
-    pub quirks: Quirks,
     pub presentation: Presentation<'a>,
 }
 
@@ -74,7 +72,8 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let start = call.number("StartingIndex")?;
     let count = call.number("RequestedCount")?;
     let sort = Sort::parse(
-        ctx.quirks
+        ctx.presentation
+            .quirks
             .sort
             .criteria(call.arg("SortCriteria").unwrap_or("")),
     )
@@ -162,7 +161,8 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let start = call.number("StartingIndex")?;
     let count = call.number("RequestedCount")?;
     let sort = Sort::parse(
-        ctx.quirks
+        ctx.presentation
+            .quirks
             .sort
             .criteria(call.arg("SortCriteria").unwrap_or("")),
     )

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::quirks::Quirks;
 use super::xml::escape;
 use crate::library::{Object, ObjectId};
 use crate::media::MediaKind;
@@ -81,8 +82,8 @@ impl Filter {
 pub struct Presentation<'a> {
     /// `http://host:port` the client reached us at.
     pub base_url: &'a str,
-    /// MIME type to announce (quirks may differ from the plain one).
-    pub mime_for: &'a dyn Fn(MediaKind, &'static str) -> &'static str,
+    /// This client's quirks (MIME types it wants, how it sorts).
+    pub quirks: &'a Quirks,
 }
 
 pub const CONTAINER_CLASS: &str = "object.container.storageFolder";
@@ -139,7 +140,7 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
                 if let Some(d) = i.date.filter(|_| filter.wants("dc:date")) {
                     let _ = write!(out, "<dc:date>{}</dc:date>", format_date(d));
                 }
-                let mime = (p.mime_for)(i.kind, i.mime);
+                let mime = p.quirks.mime(i.kind, i.mime);
                 let _ = write!(
                     out,
                     r#"<res protocolInfo="{}""#,
@@ -176,10 +177,6 @@ mod tests {
     use crate::library::{Container, Item};
     use crate::torrent::InfoHash;
 
-    fn plain(_: MediaKind, mime: &'static str) -> &'static str {
-        mime
-    }
-
     #[test]
     fn formats() {
         assert_eq!(format_duration(0), "0:00:00.000");
@@ -215,7 +212,7 @@ mod tests {
         ];
         let p = Presentation {
             base_url: "http://10.0.0.1:8740",
-            mime_for: &plain,
+            quirks: &Quirks::STANDARD,
         };
         let xml = write(&objects, &Filter::parse("*"), &p);
         let mut reader = quick_xml::Reader::from_str(&xml);
@@ -282,7 +279,7 @@ mod tests {
         });
         let p = Presentation {
             base_url: "http://h",
-            mime_for: &plain,
+            quirks: &Quirks::STANDARD,
         };
         let xml = write(
             std::slice::from_ref(&item),

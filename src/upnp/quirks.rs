@@ -58,13 +58,16 @@ impl Quirks {
     }
 }
 
-const DEFAULT: Quirks = Quirks {
-    client: "default",
-    windows_media_connect: false,
-    thumbnailer: false,
-    sort: SortRule::AsAsked,
-    mime_overrides: &[],
-};
+impl Quirks {
+    /// What a client without a row gets: the standard.
+    pub const STANDARD: Quirks = Quirks {
+        client: "default",
+        windows_media_connect: false,
+        thumbnailer: false,
+        sort: SortRule::AsAsked,
+        mime_overrides: &[],
+    };
+}
 
 /// What selects a row.
 enum Match {
@@ -107,7 +110,7 @@ const TABLE: &[Rule] = &[
         quirks: Quirks {
             client: "sony-playstation",
             mime_overrides: &[("video/x-msvideo", "video/divx")],
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
     // Sony Blu-ray players play Matroska only when it is called DivX
@@ -119,7 +122,7 @@ const TABLE: &[Rule] = &[
         quirks: Quirks {
             client: "sony-bluray",
             mime_overrides: &[("video/x-matroska", "video/divx")],
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
     // Sony Bravia TVs take the standard (minidlna ESonyBravia: FLAG_DLNA
@@ -128,7 +131,7 @@ const TABLE: &[Rule] = &[
         any: &[Match::Header("x-av-client-info", "Sony")],
         quirks: Quirks {
             client: "sony",
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
     // Samsung TVs (AllShare, DLNADOC SEC_HHP): Matroska and AVI only with
@@ -145,7 +148,7 @@ const TABLE: &[Rule] = &[
                 ("video/x-matroska", "video/x-mkv"),
                 ("video/x-msvideo", "video/avi"),
             ],
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
     // LG NetCast and webOS: AVI as video/avi (UMS LG-WebOS), and lists
@@ -161,7 +164,7 @@ const TABLE: &[Rule] = &[
             client: "lg",
             sort: SortRule::TitleWhenUnasked,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
     // Panasonic Viera: a hard-coded SortCriteria (minidlna FLAG_FORCE_SORT,
@@ -175,7 +178,7 @@ const TABLE: &[Rule] = &[
             client: "panasonic",
             sort: SortRule::AlwaysTitle,
             mime_overrides: &[("video/x-msvideo", "video/divx")],
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
     // Xbox 360 lists only Windows Media Connect servers and wants AVI as
@@ -186,7 +189,7 @@ const TABLE: &[Rule] = &[
             client: "xbox",
             windows_media_connect: true,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
     // Windows Media Player 11/12 and Windows' own DLNA client: AVI as
@@ -202,7 +205,7 @@ const TABLE: &[Rule] = &[
         quirks: Quirks {
             client: "windows-media-player",
             mime_overrides: &[("video/x-msvideo", "video/avi")],
-            ..DEFAULT
+            ..Quirks::STANDARD
         },
     },
 ];
@@ -224,7 +227,7 @@ pub fn for_request(headers: &HeaderMap) -> Quirks {
     let mut quirks = TABLE
         .iter()
         .find(|r| hits(r.any))
-        .map_or(DEFAULT, |r| r.quirks);
+        .map_or(Quirks::STANDARD, |r| r.quirks);
     quirks.thumbnailer = hits(THUMBNAILERS);
     quirks
 }
@@ -397,7 +400,7 @@ mod tests {
             "",
         ] {
             let q = agent(ua);
-            assert_eq!(q, DEFAULT, "{ua}");
+            assert_eq!(q, Quirks::STANDARD, "{ua}");
             assert_eq!(q.mime(MediaKind::Video, MKV), MKV);
             assert_eq!(q.sort.criteria("-dc:date"), "-dc:date");
         }
