@@ -60,7 +60,7 @@ impl AppState {
     /// An address to put in URLs when the client gave no Host header.
     pub fn advertised_addr(&self) -> SocketAddr {
         if self.local_addr.ip().is_unspecified() {
-            let ip = crate::upnp::ssdp::driver::interfaces(&self.config.server.ssdp_interfaces)
+            let ip = crate::net::interfaces(&self.config.server.ssdp_interfaces)
                 .first()
                 .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |i| i.addr.into());
             SocketAddr::new(ip, self.local_addr.port())
@@ -121,8 +121,7 @@ impl AppState {
             if in_engine.contains(&t.info_hash) {
                 continue;
             }
-            let source = AddSource::TorrentBytes(t.torrent_bytes.clone().into());
-            match self.engine.add(source).await {
+            match self.engine.restore(t.torrent_bytes.clone().into()).await {
                 Ok(_) => {
                     tracing::info!(info_hash = %t.info_hash, "torrent restored from the catalog")
                 }
@@ -240,14 +239,7 @@ impl App {
         ));
         let router = http::router(state.clone());
         let stop = shutdown.clone();
-        let server = tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move { stop.cancelled().await })
-            .await
-        });
+        let server = tokio::spawn(http::server::serve(listener, router, stop));
         tracing::info!(%addr, "swarmcast listening");
         Ok(App {
             state,

@@ -6,11 +6,14 @@
 //! releases. Errors name the offending key. Nothing here does I/O except
 //! reading the config file itself.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+pub use crate::net::AllowRule;
 
 /// Environment prefix for overrides: `SWARMCAST_TORRENT__MAX_STREAMS=4` sets
 /// `torrent.max-streams` (sections and keys separated by `__`, `_` inside a key
@@ -21,7 +24,7 @@ pub const ENV_CONFIG_FILE: &str = "SWARMCAST_CONFIG";
 /// Config file used when neither `--config` nor `$SWARMCAST_CONFIG` is given and it exists.
 pub const SYSTEM_CONFIG_FILE: &str = "/etc/swarmcast/config.toml";
 /// Env vars with our prefix that are not config keys.
-const ENV_NOT_KEYS: &[&str] = &["SWARMCAST_CONFIG", "SWARMCAST_LOG"];
+const ENV_NOT_KEYS: &[&str] = &["SWARMCAST_CONFIG", "SWARMCAST_LOG", "SWARMCAST_TOKEN"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -116,7 +119,7 @@ pub struct TorznabConfig {
     pub name: String,
     pub url: String,
     #[serde(default)]
-    pub api_key: String,
+    pub api_key: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -138,9 +141,9 @@ pub struct SubtitlesConfig {
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct OpenSubtitlesConfig {
     /// Empty = provider off.
-    pub api_key: String,
+    pub api_key: Secret,
     pub username: String,
-    pub password: String,
+    pub password: Secret,
     pub base_url: String,
 }
 
@@ -154,10 +157,13 @@ pub struct PodnapisiConfig {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct WebConfig {
-    /// Who may change things: `lan`, `loopback` or CIDRs.
-    pub allow: Vec<String>,
-    /// Optional bearer token for the API.
-    pub token: String,
+    /// Who may change things: `lan`, `loopback` or CIDRs, checked against
+    /// the connection's peer address.
+    #[serde(deserialize_with = "de_allow", serialize_with = "ser_allow")]
+    pub allow: Vec<AllowRule>,
+    /// Optional bearer token required (besides `allow`) by the API's
+    /// state-changing requests.
+    pub token: Secret,
 }
 
 impl Default for ServerConfig {
@@ -230,9 +236,9 @@ impl Default for SubtitlesConfig {
 impl Default for OpenSubtitlesConfig {
     fn default() -> Self {
         Self {
-            api_key: String::new(),
+            api_key: Secret::default(),
             username: String::new(),
-            password: String::new(),
+            password: Secret::default(),
             base_url: "https://api.opensubtitles.com/api/v1".into(),
         }
     }
@@ -250,8 +256,8 @@ impl Default for PodnapisiConfig {
 impl Default for WebConfig {
     fn default() -> Self {
         Self {
-            allow: vec!["lan".into(), "loopback".into()],
-            token: String::new(),
+            allow: vec![AllowRule::Lan, AllowRule::Loopback],
+            token: Secret::default(),
         }
     }
 }
@@ -324,6 +330,60 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_duration(&s)
         .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration like \"10s\": {e}")))
+}
+
+/// `web.allow`: each rule parsed when the config loads; an error names the
+/// entry (`web.allow[1]`).
+fn de_allow<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<AllowRule>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    raw.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.parse()
+                .map_err(|e| serde::de::Error::custom(format!("web.allow[{i}]: {e}")))
+        })
+        .collect()
+}
+
+fn ser_allow<S: Serializer>(rules: &[AllowRule], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(rules.iter().map(|r| r.to_string()))
+}
+
+/// A secret from the config (token, API key, password): compared and used,
+/// never shown. `Debug` and `Serialize` print `***` in its place, so a
+/// logged or rendered config carries no secret.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// The secret itself, for the one place that sends or compares it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "***" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(if self.0.is_empty() { "" } else { "***" })
+    }
 }
 
 /// Command-line overrides, the last layer.
@@ -503,14 +563,6 @@ impl Config {
             "subtitles.podnapisi.base-url",
             &self.subtitles.podnapisi.base_url,
         )?;
-        for (i, rule) in self.web.allow.iter().enumerate() {
-            if rule != "lan" && rule != "loopback" && parse_cidr(rule).is_none() {
-                return Err(invalid(
-                    &format!("web.allow[{i}]"),
-                    format!("{rule:?} is not `lan`, `loopback` or a CIDR like 192.168.1.0/24"),
-                ));
-            }
-        }
         Ok(())
     }
 }
@@ -521,15 +573,6 @@ fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
         Ok(_) => Err(invalid(key, format!("{value:?} must be an http(s) URL"))),
         Err(e) => Err(invalid(key, format!("{value:?} is not a URL: {e}"))),
     }
-}
-
-/// `addr/prefix` with an IPv4 or IPv6 address.
-pub fn parse_cidr(s: &str) -> Option<(std::net::IpAddr, u8)> {
-    let (addr, prefix) = s.split_once('/')?;
-    let addr: std::net::IpAddr = addr.parse().ok()?;
-    let prefix: u8 = prefix.parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    (prefix <= max).then_some((addr, prefix))
 }
 
 /// `SWARMCAST_TORRENT__MAX_STREAMS=4` → `torrent.max-streams = 4`.
@@ -583,6 +626,17 @@ mod tests {
         assert_eq!(c.torrent.max_streams, 16);
         assert_eq!(c.storage.max_disk_usage, ByteSize(50 << 30));
         assert!(c.storage.state_dir.ends_with("swarmcast"));
+        assert_eq!(c.web.allow, vec![AllowRule::Lan, AllowRule::Loopback]);
+    }
+
+    #[test]
+    fn secrets_are_kept_typed_and_never_shown() {
+        let c = load("[web]\ntoken = \"hunter2\"\nallow = [\"10.0.0.0/8\"]\n").unwrap();
+        assert_eq!(c.web.token.expose(), "hunter2");
+        assert!(matches!(c.web.allow[0], AllowRule::Net(_)));
+        let shown = format!("{c:?}{}", toml::to_string(&c).unwrap());
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("10.0.0.0/8"), "{shown}");
     }
 
     #[test]

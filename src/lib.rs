@@ -7,5 +7,6 @@ pub mod config;
 pub mod http;
 pub mod library;
 pub mod media;
+pub mod net;
 pub mod torrent;
 pub mod upnp;

@@ -43,6 +43,9 @@ enum Command {
         /// The running server.
         #[arg(long, default_value = "http://127.0.0.1:8740")]
         server: String,
+        /// The server's API token (web.token), when it has one.
+        #[arg(long, env = "SWARMCAST_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
 }
 
@@ -80,7 +83,8 @@ fn main() -> std::process::ExitCode {
         Some(Command::Add {
             uri_or_file,
             server,
-        }) => add(&uri_or_file, &server),
+            token,
+        }) => add(&uri_or_file, &server, token.as_deref()),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -154,7 +158,7 @@ async fn wait_for_signal(shutdown: CancellationToken) {
     shutdown.cancel();
 }
 
-fn add(uri_or_file: &str, server: &str) -> anyhow::Result<()> {
+fn add(uri_or_file: &str, server: &str, token: Option<&str>) -> anyhow::Result<()> {
     let base =
         url::Url::parse(server).with_context(|| format!("--server {server:?} is not a URL"))?;
     let endpoint = base.join("/api/torrents")?;
@@ -174,6 +178,10 @@ fn add(uri_or_file: &str, server: &str) -> anyhow::Result<()> {
         client
             .post(endpoint.clone())
             .json(&serde_json::json!({ "uri": uri_or_file }))
+    };
+    let request = match token.filter(|t| !t.is_empty()) {
+        Some(t) => request.bearer_auth(t),
+        None => request,
     };
     runtime()?.block_on(async move {
         let resp = request

@@ -4,10 +4,11 @@
 //! are `upnp::gena`'s; this module only does the HTTP.
 
 use std::collections::BTreeSet;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Path, State};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Notify;
@@ -87,10 +88,18 @@ impl Events {
         }
     }
 
-    /// Send one event to one subscription (first callback that answers).
+    /// Send one event to one subscription (first callback that answers);
+    /// a subscription that keeps failing is dropped.
     async fn send(&self, sid: &str, body: String) {
+        let ok = self.try_send(sid, body).await;
+        if self.subs().delivered(sid, ok) {
+            tracing::info!(sid, "subscription dropped: its callbacks keep failing");
+        }
+    }
+
+    async fn try_send(&self, sid: &str, body: String) -> bool {
         let Some((callbacks, seq)) = self.subs().next_seq(sid) else {
-            return;
+            return true;
         };
         let method = Method::from_bytes(b"NOTIFY").expect("valid method");
         for url in callbacks {
@@ -106,11 +115,12 @@ impl Events {
                 .send()
                 .await;
             match r {
-                Ok(resp) if resp.status().is_success() => return,
+                Ok(resp) if resp.status().is_success() => return true,
                 Ok(resp) => tracing::debug!(%url, "event answered {}", resp.status()),
                 Err(e) => tracing::debug!(%url, "event not delivered: {e}"),
             }
         }
+        false
     }
 
     /// Send moderated change events until `shutdown`.
@@ -140,9 +150,8 @@ impl Events {
                 &ids,
             ));
             let sids = self.subs().of(Service::ContentDirectory, Instant::now());
-            for sid in sids {
-                self.send(&sid, body.clone()).await;
-            }
+            // All at once: a dead callback's timeout delays nobody else.
+            futures::future::join_all(sids.iter().map(|sid| self.send(sid, body.clone()))).await;
             // Moderation: nothing more for a while; changes meanwhile are merged.
             tokio::select! {
                 _ = shutdown.cancelled() => return,
@@ -159,6 +168,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// SUBSCRIBE / UNSUBSCRIBE.
 pub async fn handle(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(service): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -175,9 +185,11 @@ pub async fn handle(
     let events = &state.events;
     match method.as_str() {
         "SUBSCRIBE" => {
-            let result = events.subs().subscribe(service, &req, Instant::now(), || {
-                format!("uuid:{}", uuid::Uuid::new_v4())
-            });
+            let result = events
+                .subs()
+                .subscribe(service, &req, peer.ip(), Instant::now(), || {
+                    format!("uuid:{}", uuid::Uuid::new_v4())
+                });
             match result {
                 Ok((sid, timeout, is_new)) => {
                     if is_new {

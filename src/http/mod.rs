@@ -5,8 +5,10 @@
 
 pub mod api;
 pub mod events;
+pub mod guard;
 pub mod media;
 pub mod range;
+pub mod server;
 pub mod upnp;
 
 use std::sync::Arc;
@@ -24,6 +26,10 @@ use crate::torrent::streams::StreamsBusy;
 use crate::torrent::EngineError;
 
 pub fn router(state: Arc<AppState>) -> Router {
+    let permission = Arc::new(guard::Permission::new(
+        state.config.web.allow.clone(),
+        state.config.web.token.clone(),
+    ));
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
@@ -42,7 +48,30 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
         .layer(DefaultBodyLimit::max(MAX_TORRENT_FILE_BYTES + 64 * 1024))
+        .layer(axum::middleware::from_fn_with_state(
+            permission,
+            guard::layer,
+        ))
+        // A slow body is cut off like slow headers are (server::HEADER_TIMEOUT).
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ))
+        // Last resort: a panic in a handler is a 500 for that request, and
+        // the connection (and every other) lives on.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
+}
+
+/// How long a request body may take to arrive (a 16 MiB .torrent upload).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked; answered 500");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Json(serde_json::json!({ "error": "internal error; the server log has details" })),
+    )
+        .into_response()
 }
 
 /// Every failure an HTTP handler can report, with its status code.
@@ -54,6 +83,10 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     NotAcceptable(String),
+    #[error(transparent)]
+    Forbidden(#[from] guard::Refusal),
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -71,6 +104,8 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Engine(e) => match e {
                 EngineError::BadSource(_) => StatusCode::BAD_REQUEST,
                 EngineError::NotFound(_) | EngineError::NoSuchFile { .. } => StatusCode::NOT_FOUND,

@@ -6,6 +6,7 @@
 //! Nothing outside this module touches librqbit types.
 
 pub mod magnet;
+pub mod metainfo;
 pub mod prefetch;
 pub mod rqbit;
 pub mod selection;
@@ -189,6 +190,9 @@ pub trait TorrentEngine: Send + Sync + 'static {
     /// Add a torrent and wait (bounded) for its metadata. Adding a torrent
     /// that is already there returns it.
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
+    /// Add again a torrent the catalog has and the engine lost (its data
+    /// may be where an earlier version put it).
+    fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
     /// Info hashes of every torrent the engine manages.
     fn list(&self) -> Vec<InfoHash>;
     /// Metadata of a managed torrent.

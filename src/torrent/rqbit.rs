@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,6 +23,7 @@ use librqbit::{
 };
 use tokio_util::sync::CancellationToken;
 
+use super::metainfo;
 use super::{
     AddSource, EngineError, InfoHash, MediaStream, Progress, TorrentEngine, TorrentFile,
     TorrentInfo,
@@ -162,6 +163,23 @@ impl RqbitEngine {
             .get(TorrentIdOrHash::Hash(librqbit::dht::Id20::new(info_hash.0)))
     }
 
+    /// Where each (non-padding) file of a torrent is on disk.
+    fn file_paths(&self, info_hash: &InfoHash) -> Vec<PathBuf> {
+        let Some(handle) = self.handle(info_hash) else {
+            return Vec::new();
+        };
+        let folder = handle.output_folder().to_owned();
+        handle
+            .with_metadata(|m| {
+                m.file_infos
+                    .iter()
+                    .filter(|f| !f.attrs.padding)
+                    .map(|f| folder.join(&f.relative_filename))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     async fn fetch_torrent(&self, url: &url::Url) -> Result<Bytes, EngineError> {
         let fetch = |e: reqwest::Error| EngineError::Fetch(format!("{url}: {e}"));
         let mut resp = self.http.get(url.clone()).send().await.map_err(fetch)?;
@@ -181,7 +199,30 @@ impl RqbitEngine {
         Ok(body.into())
     }
 
-    async fn add_inner(&self, source: AddSource) -> Result<TorrentInfo, EngineError> {
+    /// Where a torrent's data goes: a folder of its own, named by its info
+    /// hash, so two torrents with a file of the same name never share it.
+    /// A torrent whose data is already in the flat layout of earlier
+    /// versions (straight under the download dir) keeps it there.
+    fn output_folder(&self, info_hash: &InfoHash, legacy_first_file: Option<&str>) -> PathBuf {
+        let own = self.opts.download_dir.join(info_hash.to_string());
+        if !own.exists() {
+            if let Some(first) = legacy_first_file {
+                if self.opts.download_dir.join(first).is_file() {
+                    tracing::info!(%info_hash, "data found in the old flat layout; kept there");
+                    return self.opts.download_dir.clone();
+                }
+            }
+        }
+        own
+    }
+
+    /// `restore`: the torrent is one the catalog had and the engine lost, so
+    /// data in the flat layout of earlier versions may be its own.
+    async fn add_inner(
+        &self,
+        source: AddSource,
+        restore: bool,
+    ) -> Result<TorrentInfo, EngineError> {
         let mut options = AddTorrentOptions {
             // Data already on disk for this torrent is ours: verify and reuse it.
             overwrite: true,
@@ -197,17 +238,34 @@ impl RqbitEngine {
                 if let Some(info) = self.info(&m.info_hash) {
                     return Ok(info);
                 }
+                options.output_folder = Some(path_string(&self.output_folder(&m.info_hash, None))?);
                 AddTorrent::from_url(m.to_engine_uri())
             }
-            AddSource::TorrentBytes(bytes) => AddTorrent::from_bytes(check_torrent(bytes)?),
+            AddSource::TorrentBytes(bytes) => {
+                let checked = check_torrent(bytes)?;
+                let legacy = checked.legacy_path.as_deref().filter(|_| restore);
+                let folder = self.output_folder(&checked.info_hash, legacy);
+                options.output_folder = Some(path_string(&folder)?);
+                AddTorrent::from_bytes(checked.bytes)
+            }
             AddSource::Url(url) => {
-                AddTorrent::from_bytes(check_torrent(self.fetch_torrent(&url).await?)?)
+                let checked = check_torrent(self.fetch_torrent(&url).await?)?;
+                let folder = self.output_folder(&checked.info_hash, None);
+                options.output_folder = Some(path_string(&folder)?);
+                AddTorrent::from_bytes(checked.bytes)
             }
         };
         let timeout = self.opts.metadata_timeout;
-        let resp = tokio::time::timeout(timeout, self.session.add_torrent(add, Some(options)))
+        // A torrent (or a peer's metadata for a magnet) that makes the
+        // engine panic is refused, and the connection that asked survives.
+        let adding = std::panic::AssertUnwindSafe(self.session.add_torrent(add, Some(options)))
+            .catch_unwind();
+        let resp = tokio::time::timeout(timeout, adding)
             .await
             .map_err(|_| EngineError::MetadataTimeout(timeout))?
+            .map_err(|_| {
+                EngineError::BadSource("the torrent engine could not handle this torrent".into())
+            })?
             .map_err(|e| add_error(e, &hints))?;
         let handle = match resp {
             AddTorrentResponse::Added(_, h) | AddTorrentResponse::AlreadyManaged(_, h) => h,
@@ -215,8 +273,23 @@ impl RqbitEngine {
                 return Err(EngineError::Engine("engine answered list-only".into()))
             }
         };
-        info_of(&handle).ok_or_else(|| EngineError::Engine("metadata missing after add".into()))
+        let info = info_of(&handle)
+            .ok_or_else(|| EngineError::Engine("metadata missing after add".into()))?;
+        // Metadata a peer sent for a magnet gets the same checks as a file.
+        if let Err(e) = metainfo::check(&info.torrent_bytes) {
+            let _ = self.delete(&info.info_hash, true).await;
+            return Err(EngineError::BadSource(format!(
+                "invalid torrent metadata: {e}"
+            )));
+        }
+        Ok(info)
     }
+}
+
+fn path_string(p: &Path) -> Result<String, EngineError> {
+    p.to_str()
+        .map(str::to_owned)
+        .ok_or_else(|| EngineError::Engine(format!("{} is not valid UTF-8", p.display())))
 }
 
 /// librqbit reports "nobody to ask" only as text; name it for the user.
@@ -235,22 +308,66 @@ fn add_error(e: anyhow::Error, hints: &[SocketAddr]) -> EngineError {
     }
 }
 
-/// Reject what is not a torrent before the engine sees it, with a clear message.
-fn check_torrent(bytes: Bytes) -> Result<Bytes, EngineError> {
+/// A .torrent that passed our checks and the engine's parser.
+struct CheckedTorrent {
+    bytes: Bytes,
+    info_hash: InfoHash,
+    /// Where the first file sat in the flat layout of earlier versions,
+    /// relative to the download dir.
+    legacy_path: Option<String>,
+}
+
+/// Reject what is not a torrent before the engine sees it, with a clear
+/// message: our own reader checks the numbers the engine would trust
+/// (`metainfo`), then the engine's parser and validation run.
+fn check_torrent(bytes: Bytes) -> Result<CheckedTorrent, EngineError> {
     if bytes.len() > MAX_TORRENT_FILE_BYTES {
         return Err(EngineError::BadSource(format!(
             "a .torrent larger than {} MiB is not accepted",
             MAX_TORRENT_FILE_BYTES >> 20
         )));
     }
-    let parsed = librqbit::torrent_from_bytes(&bytes)
+    metainfo::check(&bytes).map_err(|e| match e {
+        metainfo::MetainfoError::Syntax(_) | metainfo::MetainfoError::NoInfo => {
+            EngineError::BadSource(format!("not a .torrent file: {e}"))
+        }
+        _ => EngineError::BadSource(format!("invalid .torrent: {e}")),
+    })?;
+    let parsed = std::panic::catch_unwind(|| librqbit::torrent_from_bytes(&bytes))
+        .map_err(|_| EngineError::BadSource("invalid .torrent: the parser gave up".into()))?
         .map_err(|e| EngineError::BadSource(format!("not a .torrent file: {e}")))?;
+    let info_hash = InfoHash(parsed.info_hash.0);
+    let name = parsed
+        .info
+        .data
+        .name
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n.as_ref()).into_owned());
+    let first = parsed.info.data.files.as_ref().and_then(|f| {
+        f.first().map(|f| {
+            f.path
+                .iter()
+                .map(|c| String::from_utf8_lossy(c.as_ref()).into_owned())
+                .collect::<Vec<_>>()
+                .join("/")
+        })
+    });
+    let legacy_path = match (name, first) {
+        (Some(n), Some(f)) => Some(format!("{n}/{f}")),
+        (Some(n), None) => Some(n),
+        _ => None,
+    }
+    .filter(|p| !p.split('/').any(|c| c.is_empty() || c == "." || c == ".."));
     parsed
         .info
         .data
         .validate()
         .map_err(|e| EngineError::BadSource(format!("invalid .torrent: {e}")))?;
-    Ok(bytes)
+    Ok(CheckedTorrent {
+        bytes,
+        info_hash,
+        legacy_path,
+    })
 }
 
 fn info_of(handle: &ManagedTorrent) -> Option<TorrentInfo> {
@@ -290,7 +407,12 @@ fn info_of(handle: &ManagedTorrent) -> Option<TorrentInfo> {
 
 impl TorrentEngine for RqbitEngine {
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
-        self.add_inner(source).boxed()
+        self.add_inner(source, false).boxed()
+    }
+
+    fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        self.add_inner(AddSource::TorrentBytes(torrent_bytes), true)
+            .boxed()
     }
 
     fn list(&self) -> Vec<InfoHash> {
@@ -395,13 +517,31 @@ impl TorrentEngine for RqbitEngine {
             if self.handle(&info_hash).is_none() {
                 return Err(EngineError::NotFound(info_hash));
             }
-            self.session
-                .delete(
-                    TorrentIdOrHash::Hash(librqbit::dht::Id20::new(info_hash.0)),
-                    with_data,
-                )
-                .await
-                .map_err(|e| EngineError::Engine(format!("{e:#}")))
+            let id = TorrentIdOrHash::Hash(librqbit::dht::Id20::new(info_hash.0));
+            let engine_err = |e: anyhow::Error| EngineError::Engine(format!("{e:#}"));
+            // In the flat layout of earlier versions two torrents could
+            // share a file: such a file stays for the torrent still using it.
+            let mine = self.file_paths(&info_hash);
+            let others: std::collections::HashSet<PathBuf> = self
+                .list()
+                .into_iter()
+                .filter(|ih| *ih != info_hash)
+                .flat_map(|ih| self.file_paths(&ih))
+                .collect();
+            if !with_data || !mine.iter().any(|p| others.contains(p)) {
+                return self.session.delete(id, with_data).await.map_err(engine_err);
+            }
+            self.session.delete(id, false).await.map_err(engine_err)?;
+            for path in mine {
+                if others.contains(&path) {
+                    tracing::warn!(%info_hash, path = %path.display(), "kept: another torrent uses this file");
+                } else if let Err(e) = std::fs::remove_file(&path) {
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        tracing::warn!(%info_hash, path = %path.display(), "cannot delete: {e}");
+                    }
+                }
+            }
+            Ok(())
         }
         .boxed()
     }

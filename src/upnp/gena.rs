@@ -7,14 +7,19 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use super::description::Service;
-use super::ssdp::responder::is_lan;
 use super::xml::escape;
+use crate::net::is_lan;
 
 /// Longest (and default) subscription we grant.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(1800);
 const MIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// Subscriptions kept at most (a flood must not grow memory without bound).
-const MAX_SUBSCRIPTIONS: usize = 256;
+pub const MAX_SUBSCRIPTIONS: usize = 256;
+/// Subscriptions kept per source address: a new one past this replaces the
+/// source's oldest, so one noisy client cannot lock real TVs out.
+pub const MAX_PER_SOURCE: usize = 16;
+/// Consecutive failed deliveries after which a subscription is dropped.
+pub const MAX_FAILURES: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum GenaError {
@@ -42,6 +47,12 @@ pub struct Subscription {
     pub expires: Instant,
     /// Next SEQ to send (0 = the initial event).
     pub seq: u32,
+    /// Who subscribed (the connection's peer address).
+    pub source: IpAddr,
+    /// Order of creation, for evicting a source's oldest.
+    pub serial: u64,
+    /// Deliveries failed in a row.
+    pub failures: u32,
 }
 
 /// The headers of a SUBSCRIBE / UNSUBSCRIBE that matter.
@@ -56,6 +67,7 @@ pub struct Request<'a> {
 #[derive(Default)]
 pub struct Subscriptions {
     subs: HashMap<String, Subscription>,
+    serial: u64,
 }
 
 /// `<http://a/b><http://c/d>` → URLs; only http URLs to LAN IP literals.
@@ -109,6 +121,7 @@ impl Subscriptions {
         &mut self,
         service: Service,
         req: &Request<'_>,
+        source: IpAddr,
         now: Instant,
         new_sid: impl FnOnce() -> String,
     ) -> Result<(String, Duration, bool), GenaError> {
@@ -141,12 +154,22 @@ impl Subscriptions {
             req.callback
                 .ok_or_else(|| GenaError::PreconditionFailed("missing CALLBACK".into()))?,
         )?;
+        let source = source.to_canonical();
+        if self.count_of(source) >= MAX_PER_SOURCE {
+            self.evict_oldest_of(source);
+        }
         if self.subs.len() >= MAX_SUBSCRIPTIONS {
-            return Err(GenaError::PreconditionFailed(
-                "too many subscriptions".into(),
-            ));
+            // The table is full: the source holding most gives one up.
+            let mut counts: HashMap<IpAddr, usize> = HashMap::new();
+            for s in self.subs.values() {
+                *counts.entry(s.source).or_default() += 1;
+            }
+            if let Some((&busiest, _)) = counts.iter().max_by_key(|(ip, n)| (**n, **ip)) {
+                self.evict_oldest_of(busiest);
+            }
         }
         let sid = new_sid();
+        self.serial += 1;
         self.subs.insert(
             sid.clone(),
             Subscription {
@@ -154,6 +177,9 @@ impl Subscriptions {
                 callbacks,
                 expires: now + timeout,
                 seq: 0,
+                source,
+                serial: self.serial,
+                failures: 0,
             },
         );
         Ok((sid, timeout, true))
@@ -178,6 +204,50 @@ impl Subscriptions {
                 "no subscription {sid}"
             ))),
         }
+    }
+
+    fn count_of(&self, source: IpAddr) -> usize {
+        self.subs.values().filter(|s| s.source == source).count()
+    }
+
+    fn evict_oldest_of(&mut self, source: IpAddr) {
+        let oldest = self
+            .subs
+            .iter()
+            .filter(|(_, s)| s.source == source)
+            .min_by_key(|(_, s)| s.serial)
+            .map(|(sid, _)| sid.clone());
+        if let Some(sid) = oldest {
+            self.subs.remove(&sid);
+        }
+    }
+
+    /// A delivery to `sid` worked (`true`) or failed; after
+    /// `MAX_FAILURES` failures in a row the subscription is dropped.
+    /// Returns whether it was dropped.
+    pub fn delivered(&mut self, sid: &str, ok: bool) -> bool {
+        let Some(s) = self.subs.get_mut(sid) else {
+            return false;
+        };
+        if ok {
+            s.failures = 0;
+            return false;
+        }
+        s.failures += 1;
+        if s.failures >= MAX_FAILURES {
+            self.subs.remove(sid);
+            return true;
+        }
+        false
+    }
+
+    /// How many subscriptions there are (live or not yet expired).
+    pub fn len(&self) -> usize {
+        self.subs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.subs.is_empty()
     }
 
     /// Take the next SEQ of a subscription (for sending one event).
@@ -219,6 +289,85 @@ pub fn property_set(vars: &[(&str, String)]) -> String {
 mod tests {
     use super::*;
 
+    fn tv() -> IpAddr {
+        "192.168.1.9".parse().unwrap()
+    }
+
+    /// The probe's flood: 1 000 SUBSCRIBEs from one source used to fill
+    /// the table and lock real TVs out with 412 for 30 minutes.
+    #[test]
+    fn regression_a_flood_from_one_source_leaves_room_for_tvs() {
+        let mut s = Subscriptions::default();
+        let now = Instant::now();
+        let flooder: IpAddr = "192.168.1.66".parse().unwrap();
+        for n in 1..=1000 {
+            s.subscribe(
+                Service::ContentDirectory,
+                &sub("<http://192.168.1.66:1/>"),
+                flooder,
+                now,
+                || format!("uuid:f{n}"),
+            )
+            .unwrap();
+        }
+        assert_eq!(s.len(), MAX_PER_SOURCE, "the flood keeps only its newest");
+        assert!(s.subs.contains_key("uuid:f1000") && !s.subs.contains_key("uuid:f1"));
+        let (sid, _, _) = s
+            .subscribe(
+                Service::ContentDirectory,
+                &sub("<http://192.168.1.9:4004/ev>"),
+                tv(),
+                now,
+                || "uuid:tv".into(),
+            )
+            .unwrap();
+        assert_eq!(sid, "uuid:tv");
+        // Many sources fill the table: the busiest gives one up, a new TV gets in.
+        for i in 0..(MAX_SUBSCRIPTIONS as u32 * 2) {
+            let src = IpAddr::from([10, 0, (i / 200) as u8, (i % 200) as u8]);
+            s.subscribe(
+                Service::ContentDirectory,
+                &sub("<http://10.0.0.1/>"),
+                src,
+                now,
+                || format!("uuid:m{i}"),
+            )
+            .unwrap();
+        }
+        assert!(s.len() <= MAX_SUBSCRIPTIONS);
+        s.subscribe(
+            Service::ContentDirectory,
+            &sub("<http://192.168.1.10/>"),
+            "192.168.1.10".parse().unwrap(),
+            now,
+            || "uuid:tv2".into(),
+        )
+        .unwrap();
+        assert!(s.subs.contains_key("uuid:tv2"));
+    }
+
+    #[test]
+    fn a_subscriber_that_keeps_failing_is_dropped() {
+        let mut s = Subscriptions::default();
+        let now = Instant::now();
+        s.subscribe(
+            Service::ContentDirectory,
+            &sub("<http://192.168.1.9/>"),
+            tv(),
+            now,
+            || "uuid:d".into(),
+        )
+        .unwrap();
+        assert!(!s.delivered("uuid:d", false));
+        assert!(!s.delivered("uuid:d", true), "a success resets the count");
+        for _ in 1..MAX_FAILURES {
+            assert!(!s.delivered("uuid:d", false));
+        }
+        assert!(s.delivered("uuid:d", false));
+        assert!(s.is_empty());
+        assert!(!s.delivered("uuid:d", false));
+    }
+
     fn sub<'a>(cb: &'a str) -> Request<'a> {
         Request {
             nt: Some("upnp:event"),
@@ -236,6 +385,7 @@ mod tests {
             .subscribe(
                 Service::ContentDirectory,
                 &sub("<http://192.168.1.9:4004/ev>"),
+                tv(),
                 now,
                 || "uuid:a".into(),
             )
@@ -252,7 +402,13 @@ mod tests {
             ..Default::default()
         };
         let (_, t, new) = s
-            .subscribe(Service::ContentDirectory, &renew, now, || unreachable!())
+            .subscribe(
+                Service::ContentDirectory,
+                &renew,
+                tv(),
+                now,
+                || unreachable!(),
+            )
             .unwrap();
         assert_eq!((t, new), (MAX_TIMEOUT, false));
         assert_eq!(
@@ -273,6 +429,7 @@ mod tests {
         s.subscribe(
             Service::ContentDirectory,
             &sub("<http://10.0.0.1/>"),
+            tv(),
             now,
             || "uuid:b".into(),
         )
@@ -332,7 +489,9 @@ mod tests {
             ),
         ];
         for (req, code) in cases {
-            let e = s.subscribe(cd, &req, now, || "uuid:z".into()).unwrap_err();
+            let e = s
+                .subscribe(cd, &req, tv(), now, || "uuid:z".into())
+                .unwrap_err();
             assert_eq!(e.status(), code, "{req:?}");
         }
         assert_eq!(

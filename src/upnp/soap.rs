@@ -88,6 +88,12 @@ pub fn header_action(header: &str) -> Option<&str> {
 }
 
 /// Parse a control request body.
+/// Does this action change state (the permission layer asks)? Only
+/// Samsung's X_SetBookmark does; RegisterDevice is answered and forgotten.
+pub fn changes_state(action: &str) -> bool {
+    action == "X_SetBookmark"
+}
+
 pub fn parse(body: &[u8]) -> Result<ActionCall, UpnpError> {
     if body.len() > MAX_BODY {
         return Err(UpnpError::invalid_action("request body larger than 64 KiB"));

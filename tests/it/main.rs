@@ -3,6 +3,9 @@
 
 mod common;
 mod errors;
+mod hostile;
+mod limits;
+mod permission;
 mod priority;
 mod restart;
 mod sources;

@@ -81,7 +81,8 @@ async fn delete_with_and_without_data() {
         server
             .wait_finished(&seeder.info_hash, Duration::from_secs(30))
             .await;
-        let on_disk = downloads.join("gone.mp4");
+        // Each torrent's data is in a folder of its own, named by its info hash.
+        let on_disk = downloads.join(&seeder.info_hash).join("gone.mp4");
         assert_eq!(std::fs::read(&on_disk).unwrap(), data);
         let r = server
             .http
@@ -94,6 +95,11 @@ async fn delete_with_and_without_data() {
             .unwrap();
         assert_eq!(r.status(), 204);
         assert_eq!(on_disk.exists(), keep, "keep-data={keep}");
+        assert_eq!(
+            downloads.join(&seeder.info_hash).exists(),
+            keep,
+            "its emptied folder goes too"
+        );
         let listed: serde_json::Value = server
             .http
             .get(server.url("/api/torrents"))

@@ -520,7 +520,7 @@ async fn browse_search_and_faults() {
 }
 
 /// Records NOTIFY requests sent to it.
-async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+pub(crate) async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
     let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
     let g = got.clone();
     let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
@@ -538,7 +538,7 @@ async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
     (addr, got)
 }
 
-async fn wait_events(
+pub(crate) async fn wait_events(
     got: &Arc<Mutex<Vec<(HeaderMap, String)>>>,
     n: usize,
 ) -> Vec<(HeaderMap, String)> {

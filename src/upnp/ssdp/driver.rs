@@ -15,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::message::MAX_DATAGRAM;
 use super::responder::Responder;
+use crate::net::{interfaces, Interface};
 
 pub const GROUP: Ipv4Addr = Ipv4Addr::new(239, 255, 255, 250);
 pub const PORT: u16 = 1900;
@@ -22,49 +23,6 @@ pub const PORT: u16 = 1900;
 const RESCAN: Duration = Duration::from_secs(60);
 /// How often NOTIFY alive is repeated (well inside max-age 1800 s).
 const REFRESH: Duration = Duration::from_secs(900);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interface {
-    pub name: String,
-    pub addr: Ipv4Addr,
-}
-
-/// Up IPv4 interfaces matching `selectors` (names or addresses); with no
-/// selectors, every up, multicast-capable, non-loopback one.
-pub fn interfaces(selectors: &[String]) -> Vec<Interface> {
-    use nix::net::if_::InterfaceFlags as F;
-    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
-        return Vec::new();
-    };
-    let mut out: Vec<Interface> = Vec::new();
-    for a in addrs {
-        let Some(addr) = a
-            .address
-            .as_ref()
-            .and_then(|s| s.as_sockaddr_in())
-            .map(|s| s.ip())
-        else {
-            continue;
-        };
-        if !a.flags.contains(F::IFF_UP) {
-            continue;
-        }
-        let wanted = if selectors.is_empty() {
-            a.flags.contains(F::IFF_MULTICAST) && !a.flags.contains(F::IFF_LOOPBACK)
-        } else {
-            selectors
-                .iter()
-                .any(|s| s == &a.interface_name || s.parse::<Ipv4Addr>() == Ok(addr))
-        };
-        if wanted && !out.iter().any(|i| i.addr == addr) {
-            out.push(Interface {
-                name: a.interface_name.clone(),
-                addr,
-            });
-        }
-    }
-    out
-}
 
 fn open_socket(iface: &Interface) -> std::io::Result<UdpSocket> {
     let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;

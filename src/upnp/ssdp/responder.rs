@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use super::message::{self, parse_msearch, Advert};
+use crate::net::is_lan;
 use crate::upnp::description::{Service, DEVICE_TYPE};
 
 /// Advertised lifetime; NOTIFY alive is re-sent well inside it.
@@ -32,19 +33,6 @@ pub struct Responder {
     boot_id: u32,
     config_id: u32,
     recent: HashMap<IpAddr, (Instant, u32)>,
-}
-
-/// Sources we answer: private, link-local and loopback addresses.
-pub fn is_lan(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_link_local() || v4.is_loopback(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || (v6.segments()[0] & 0xffc0) == 0xfe80
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || v6.to_ipv4_mapped().is_some_and(|v4| is_lan(IpAddr::V4(v4)))
-        }
-    }
 }
 
 impl Responder {

@@ -1,0 +1,309 @@
+//! A .torrent's shape, checked by us before the engine sees it: bytes in,
+//! the numbers that must be sane (or why not) out. Pure.
+//!
+//! librqbit keeps `piece length` as a `u32` and trusts the lengths: a piece
+//! length of 0 divides by zero, 2^40 overflows while parsing, and a file of
+//! 2^63 bytes is accepted and panics later when a Range near its end is
+//! read. So: a small bounded bencode reader, and the rules the engine
+//! needs — a piece length it can hold, lengths that add up without
+//! overflow, and exactly one SHA-1 per piece of the total (which bounds
+//! every length by what the hash list can cover).
+
+/// Smallest and largest piece length accepted.
+pub const MIN_PIECE_LENGTH: u64 = 1024;
+pub const MAX_PIECE_LENGTH: u64 = 256 * 1024 * 1024;
+/// Nesting deeper than this is not a torrent.
+const MAX_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MetainfoError {
+    #[error("not bencoded data: {0}")]
+    Syntax(&'static str),
+    #[error("no `info` dictionary")]
+    NoInfo,
+    #[error("`info` has no {0}")]
+    Missing(&'static str),
+    #[error("piece length {0} is outside {MIN_PIECE_LENGTH}..={MAX_PIECE_LENGTH} bytes")]
+    PieceLength(i64),
+    #[error("a file length of {0} bytes is not possible")]
+    FileLength(i64),
+    #[error("the files add up to 0 bytes")]
+    Empty,
+    #[error("{hashes} piece hashes for {expected} pieces of the files' {total} bytes")]
+    PieceCount {
+        hashes: usize,
+        expected: u64,
+        total: u64,
+    },
+}
+
+/// What the checks found in a sane .torrent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shape {
+    pub piece_length: u64,
+    pub total_length: u64,
+    pub pieces: u64,
+    pub files: usize,
+}
+
+#[derive(Debug)]
+enum Value<'a> {
+    Int(i64),
+    Bytes(&'a [u8]),
+    List(Vec<Value<'a>>),
+    Dict(Vec<(&'a [u8], Value<'a>)>),
+}
+
+impl<'a> Value<'a> {
+    fn get(&self, key: &str) -> Option<&Value<'a>> {
+        match self {
+            Value::Dict(entries) => entries
+                .iter()
+                .find(|(k, _)| *k == key.as_bytes())
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    /// Digits (with an optional leading `-`) up to `end`.
+    fn number(&mut self, end: u8) -> Result<i64, MetainfoError> {
+        let start = self.pos;
+        let stop = self.bytes[start..]
+            .iter()
+            .position(|&b| b == end)
+            .ok_or(MetainfoError::Syntax("unterminated number"))?;
+        let text = std::str::from_utf8(&self.bytes[start..start + stop])
+            .map_err(|_| MetainfoError::Syntax("bad number"))?;
+        let ok = !text.is_empty()
+            && text
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| b.is_ascii_digit() || (b == b'-' && i == 0 && text.len() > 1));
+        let n = ok
+            .then(|| text.parse::<i64>().ok())
+            .flatten()
+            .ok_or(MetainfoError::Syntax("bad number"))?;
+        self.pos = start + stop + 1;
+        Ok(n)
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value<'a>, MetainfoError> {
+        if depth > MAX_DEPTH {
+            return Err(MetainfoError::Syntax("nested too deeply"));
+        }
+        match self.peek().ok_or(MetainfoError::Syntax("truncated"))? {
+            b'i' => {
+                self.pos += 1;
+                Ok(Value::Int(self.number(b'e')?))
+            }
+            b'l' => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                while self.peek() != Some(b'e') {
+                    items.push(self.value(depth + 1)?);
+                }
+                self.pos += 1;
+                Ok(Value::List(items))
+            }
+            b'd' => {
+                self.pos += 1;
+                let mut entries = Vec::new();
+                while self.peek() != Some(b'e') {
+                    let Value::Bytes(key) = self.value(depth + 1)? else {
+                        return Err(MetainfoError::Syntax("a dictionary key is not a string"));
+                    };
+                    entries.push((key, self.value(depth + 1)?));
+                }
+                self.pos += 1;
+                Ok(Value::Dict(entries))
+            }
+            b'0'..=b'9' => {
+                let len = usize::try_from(self.number(b':')?)
+                    .map_err(|_| MetainfoError::Syntax("bad string length"))?;
+                let end = self
+                    .pos
+                    .checked_add(len)
+                    .filter(|&e| e <= self.bytes.len())
+                    .ok_or(MetainfoError::Syntax("a string runs past the end"))?;
+                let s = &self.bytes[self.pos..end];
+                self.pos = end;
+                Ok(Value::Bytes(s))
+            }
+            _ => Err(MetainfoError::Syntax("unexpected byte")),
+        }
+    }
+}
+
+fn length(v: Option<&Value<'_>>) -> Result<u64, MetainfoError> {
+    match v {
+        Some(Value::Int(n)) => u64::try_from(*n).map_err(|_| MetainfoError::FileLength(*n)),
+        _ => Err(MetainfoError::Missing("file length")),
+    }
+}
+
+/// Check a .torrent's bytes (the whole file: a dictionary with `info`).
+pub fn check(bytes: &[u8]) -> Result<Shape, MetainfoError> {
+    let mut r = Reader { bytes, pos: 0 };
+    let top = r.value(0)?;
+    let info = top.get("info").ok_or(MetainfoError::NoInfo)?;
+    check_info(info)
+}
+
+fn check_info(info: &Value<'_>) -> Result<Shape, MetainfoError> {
+    if !matches!(info, Value::Dict(_)) {
+        return Err(MetainfoError::NoInfo);
+    }
+    let piece_length = match info.get("piece length") {
+        Some(Value::Int(n)) => *n,
+        _ => return Err(MetainfoError::Missing("`piece length`")),
+    };
+    let piece_length = u64::try_from(piece_length)
+        .ok()
+        .filter(|p| (MIN_PIECE_LENGTH..=MAX_PIECE_LENGTH).contains(p))
+        .ok_or(MetainfoError::PieceLength(piece_length))?;
+    let Some(Value::Bytes(hashes)) = info.get("pieces") else {
+        return Err(MetainfoError::Missing("`pieces`"));
+    };
+    let (total, files) = match info.get("files") {
+        Some(Value::List(files)) => {
+            let mut total: u64 = 0;
+            for f in files {
+                let len = length(f.get("length"))?;
+                total = total
+                    .checked_add(len)
+                    .ok_or(MetainfoError::FileLength(i64::MAX))?;
+            }
+            (total, files.len())
+        }
+        Some(_) => return Err(MetainfoError::Missing("usable `files` list")),
+        None => (length(info.get("length"))?, 1),
+    };
+    if total == 0 {
+        return Err(MetainfoError::Empty);
+    }
+    let expected = total.div_ceil(piece_length);
+    if hashes.len() % 20 != 0 || (hashes.len() / 20) as u64 != expected {
+        return Err(MetainfoError::PieceCount {
+            hashes: hashes.len() / 20,
+            expected,
+            total,
+        });
+    }
+    Ok(Shape {
+        piece_length,
+        total_length: total,
+        pieces: expected,
+        files,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A single-file .torrent with these numbers (bencoded by hand).
+    fn single(piece_length: i128, length: i128, hashes: usize) -> Vec<u8> {
+        let mut v = format!(
+            "d8:announce0:4:infod6:lengthi{length}e4:name5:a.mp412:piece lengthi{piece_length}e6:pieces{}:",
+            hashes * 20
+        )
+        .into_bytes();
+        v.extend(std::iter::repeat_n(7u8, hashes * 20));
+        v.extend_from_slice(b"ee");
+        v
+    }
+
+    #[test]
+    fn sane_torrents_pass() {
+        let s = check(&single(32768, 100_000, 4)).unwrap();
+        assert_eq!(
+            (s.piece_length, s.total_length, s.pieces, s.files),
+            (32768, 100_000, 4, 1)
+        );
+        let multi = b"d4:infod5:filesld6:lengthi10e4:pathl1:aeed6:lengthi20e4:pathl1:beee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
+        assert_eq!(check(multi).unwrap().files, 2);
+    }
+
+    /// The probe's torrents: each used to panic the engine.
+    #[test]
+    fn regression_piece_length_zero_and_2_pow_40_and_huge_files() {
+        assert_eq!(
+            check(&single(0, 100, 1)),
+            Err(MetainfoError::PieceLength(0))
+        );
+        assert_eq!(
+            check(&single(1 << 40, 100, 1)),
+            Err(MetainfoError::PieceLength(1 << 40))
+        );
+        assert_eq!(
+            check(&single(-16384, 100, 1)),
+            Err(MetainfoError::PieceLength(-16384))
+        );
+        assert!(matches!(
+            check(&single(16384, (1i128 << 63) - 1, 1)),
+            Err(MetainfoError::PieceCount { .. })
+        ));
+        assert!(matches!(
+            check(&single(16384, 1i128 << 64, 1)),
+            Err(MetainfoError::Syntax(_))
+        ));
+        assert!(matches!(
+            check(&single(16384, -1, 1)),
+            Err(MetainfoError::FileLength(-1))
+        ));
+        assert_eq!(check(&single(16384, 0, 0)), Err(MetainfoError::Empty));
+        // Three files whose lengths overflow a u64 together.
+        let overflow = format!(
+            "d4:infod5:filesld6:lengthi{m}e4:pathl1:aeed6:lengthi{m}e4:pathl1:beed6:lengthi{m}e4:pathl1:ceee4:name1:x12:piece lengthi16384e6:pieces0:ee",
+            m = i64::MAX
+        );
+        assert_eq!(
+            check(overflow.as_bytes()),
+            Err(MetainfoError::FileLength(i64::MAX))
+        );
+    }
+
+    #[test]
+    fn garbage_is_refused_without_panicking() {
+        for bad in [
+            &b""[..],
+            b"d",
+            b"i12",
+            b"d4:infoi1ee",
+            b"de",
+            b"99999999999999999999:x",
+            b"18446744073709551615:x",
+            b"d4:info",
+            b"l",
+            b"i-e",
+            b"i--1e",
+            b"die",
+            b"di1ei2ee",
+        ] {
+            assert!(check(bad).is_err(), "{bad:?}");
+        }
+        let deep = "l".repeat(10_000);
+        assert_eq!(
+            check(deep.as_bytes()),
+            Err(MetainfoError::Syntax("nested too deeply"))
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_are_answered(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = check(&bytes);
+        }
+    }
+}

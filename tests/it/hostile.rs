@@ -1,0 +1,147 @@
+//! Regressions for what a hostile-input probe found, each named for its
+//! bug: one torrent's delete took another's data, odd piece lengths and
+//! file lengths panicked the engine, and data in the flat layout of earlier
+//! versions must still be found.
+
+use std::time::Duration;
+
+use crate::common::{content, test_config, Seeder, Server};
+
+/// Two single-file torrents both called `real.mp4` used to share one file
+/// on disk: deleting A deleted B's data, B kept saying finished until a
+/// restart and then served 206 with no body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regression_delete_of_one_torrent_keeps_another_with_the_same_file_name() {
+    let a_data = content(400_001, 71);
+    let b_data = content(300_007, 72);
+    let a = Seeder::start("real.mp4", &[("real.mp4", &a_data)], 32 * 1024, None).await;
+    let b = Seeder::start("real.mp4", &[("real.mp4", &b_data)], 32 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let server = Server::start(config.clone()).await;
+    for s in [&a, &b] {
+        let (status, t) = server.add_uri(&s.magnet()).await;
+        assert_eq!(status, 201, "{t}");
+        server
+            .wait_finished(&s.info_hash, Duration::from_secs(30))
+            .await;
+    }
+    let r = server
+        .http
+        .delete(server.url(&format!("/api/torrents/{}", a.info_hash)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let b_url = server.url(&format!("/media/{}/0/real.mp4", b.info_hash));
+    assert!(server.get_bytes(&b_url).await[..] == b_data[..]);
+    server.app.stop().await;
+    let b_hash = b.info_hash.clone();
+    a.stop().await;
+    b.stop().await;
+
+    // After a restart, with nobody left to fetch from, B is whole.
+    let server = Server::start(config).await;
+    let t = server.wait_finished(&b_hash, Duration::from_secs(20)).await;
+    assert_eq!(t["progress"]["bytes_done"], b_data.len() as u64);
+    let b_url = server.url(&format!("/media/{b_hash}/0/real.mp4"));
+    let r = server.http.get(&b_url).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.bytes().await.unwrap()[..] == b_data[..]);
+    server.app.stop().await;
+}
+
+/// A single-file .torrent with these numbers, bencoded by hand.
+fn torrent(piece_length: &str, length: &str, hashes: usize) -> Vec<u8> {
+    let mut v = format!(
+        "d4:infod6:lengthi{length}e4:name5:x.mp412:piece lengthi{piece_length}e6:pieces{}:",
+        hashes * 20
+    )
+    .into_bytes();
+    v.extend(std::iter::repeat_n(1u8, hashes * 20));
+    v.extend_from_slice(b"ee");
+    v
+}
+
+/// `piece length` 0 divided by zero in the engine, 2^40 overflowed while
+/// parsing; a file of 2^63−1 bytes was accepted and a Range near its end
+/// panicked. Each answered no request (the connection dropped).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regression_odd_piece_and_file_lengths_are_refused_with_400() {
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    for (body, needle) in [
+        (torrent("0", "100", 1), "piece length 0"),
+        (
+            torrent("1099511627776", "100", 1),
+            "piece length 1099511627776",
+        ),
+        (torrent("16384", "9223372036854775807", 1), "piece hashes"),
+        (
+            torrent("16384", "18446744073709551616", 1),
+            "not a .torrent",
+        ),
+        (torrent("16384", "-5", 1), "file length"),
+    ] {
+        let r = server
+            .http
+            .post(server.url("/api/torrents"))
+            .header("content-type", "application/x-bittorrent")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let json: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(status, 400, "{json}");
+        assert!(json["error"].as_str().unwrap().contains(needle), "{json}");
+    }
+    let r = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the server is still there");
+    server.app.stop().await;
+}
+
+/// Data that an earlier version left straight under the download dir (the
+/// flat layout) is found again when the catalog restores the torrent: it
+/// is verified, not downloaded again (no peer has it here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn data_in_the_flat_layout_of_earlier_versions_is_found_again() {
+    let data = content(700_003, 73);
+    let seeder = Seeder::start("old.mkv", &[("old.mkv", &data)], 64 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let downloads = dirs.path().join("d");
+    let config = test_config(&dirs.path().join("s"), &downloads);
+    let server = Server::start(config.clone()).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    server
+        .wait_finished(&seeder.info_hash, Duration::from_secs(30))
+        .await;
+    server.app.stop().await;
+    let info_hash = seeder.info_hash.clone();
+    seeder.stop().await;
+    // Make it look like an earlier version's state: the data flat under the
+    // download dir, and the engine's own session gone.
+    let own = downloads.join(&info_hash);
+    std::fs::rename(own.join("old.mkv"), downloads.join("old.mkv")).unwrap();
+    std::fs::remove_dir(&own).unwrap();
+    std::fs::remove_dir_all(dirs.path().join("s/engine")).unwrap();
+
+    let server = Server::start(config).await;
+    let t = server
+        .wait_finished(&info_hash, Duration::from_secs(20))
+        .await;
+    assert_eq!(t["progress"]["bytes_done"], data.len() as u64);
+    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    assert!(server.get_bytes(&url).await[..] == data[..]);
+    assert!(
+        !own.exists(),
+        "found where it was, not fetched into a new folder"
+    );
+    server.app.stop().await;
+}
