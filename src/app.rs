@@ -1,9 +1,11 @@
-//! Builds every service from a `Config`, runs them, and owns shutdown.
+//! Builds every service from a `Config`, wires them together, runs them, and
+//! owns shutdown. No protocol or business logic: that is the domain's
+//! (`torrents`, `playback`, `library`) and the drivers' (`http`, SSDP).
 //!
 //! `App::start` opens the catalog, starts the engine, reconciles the two,
 //! binds the HTTP listener and returns a handle (tests use its address);
-//! `App::stop` ends streams, stops the engine (which persists its session) and
-//! checkpoints the catalog, in that order.
+//! `App::stop` sends SSDP byebye, ends streams and HTTP, stops the engine
+//! (which persists its session) and checkpoints the catalog, in that order.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,13 +14,16 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::{Catalog, CatalogError, CatalogTorrent};
+use crate::catalog::{Catalog, CatalogError};
 use crate::config::Config;
-use crate::http::{self, ApiError};
+use crate::http::{self, HttpState};
+use crate::library::{Changes, Library};
+use crate::playback::Playback;
 use crate::torrent::prefetch::Prefetcher;
 use crate::torrent::rqbit::{EngineOptions, RqbitEngine};
 use crate::torrent::streams::StreamLimiter;
-use crate::torrent::{AddSource, EngineError, InfoHash, TorrentEngine};
+use crate::torrent::{EngineError, TorrentEngine};
+use crate::torrents::Torrents;
 
 /// How long open HTTP connections get to finish at shutdown.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
@@ -39,104 +44,6 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-}
-
-/// What every request handler shares.
-pub struct AppState {
-    pub config: Config,
-    pub catalog: Arc<Catalog>,
-    pub engine: Arc<dyn TorrentEngine>,
-    pub streams: Arc<StreamLimiter>,
-    pub prefetch: Arc<Prefetcher>,
-    pub shutdown: CancellationToken,
-    /// Our UPnP device UDN (without `uuid:`), stable across restarts.
-    pub udn: String,
-    /// The HTTP listener's address.
-    pub local_addr: SocketAddr,
-    pub events: Arc<crate::http::events::Events>,
-}
-
-impl AppState {
-    /// An address to put in URLs when the client gave no Host header.
-    pub fn advertised_addr(&self) -> SocketAddr {
-        if self.local_addr.ip().is_unspecified() {
-            let ip = crate::net::interfaces(&self.config.server.ssdp_interfaces)
-                .first()
-                .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |i| i.addr.into());
-            SocketAddr::new(ip, self.local_addr.port())
-        } else {
-            self.local_addr
-        }
-    }
-
-    /// Add a torrent and record it. `Ok((torrent, true))` when it is new.
-    pub async fn add_torrent(
-        &self,
-        source: AddSource,
-        label: Option<&str>,
-    ) -> Result<(CatalogTorrent, bool), ApiError> {
-        if let AddSource::Magnet(m) = &source {
-            if let Some(t) = self.catalog.torrent(&m.info_hash)? {
-                if self.engine.info(&m.info_hash).is_some() {
-                    return Ok((t, false));
-                }
-            }
-        }
-        let info = self.engine.add(source).await?;
-        let existed = self.catalog.torrent(&info.info_hash)?.is_some();
-        let t = self.catalog.upsert_torrent(&info, label)?;
-        if !existed {
-            self.events.tree_changed(&["added".to_owned()]);
-            tracing::info!(info_hash = %info.info_hash, name = %info.name, files = info.files.len(), "torrent added");
-        }
-        Ok((t, !existed))
-    }
-
-    /// Remove a torrent from the engine (with or without its data) and the catalog.
-    pub async fn remove_torrent(
-        &self,
-        info_hash: &InfoHash,
-        with_data: bool,
-    ) -> Result<(), ApiError> {
-        let in_catalog = self.catalog.torrent(info_hash)?.is_some();
-        match self.engine.delete(info_hash, with_data).await {
-            Ok(()) => {}
-            Err(EngineError::NotFound(_)) if in_catalog => {}
-            Err(e) => return Err(e.into()),
-        }
-        if self.catalog.remove_torrent(info_hash)? {
-            self.events.tree_changed(&["added".to_owned()]);
-        }
-        self.prefetch.forget(info_hash);
-        tracing::info!(%info_hash, with_data, "torrent removed");
-        Ok(())
-    }
-
-    /// Make the catalog and the engine agree after a start: torrents the
-    /// engine lost are added again from their stored .torrent; torrents only
-    /// the engine knows (a crash between the two writes) are recorded.
-    async fn reconcile(&self) -> Result<(), ApiError> {
-        let in_engine = self.engine.list();
-        for t in self.catalog.torrents()? {
-            if in_engine.contains(&t.info_hash) {
-                continue;
-            }
-            match self.engine.restore(t.torrent_bytes.clone().into()).await {
-                Ok(_) => {
-                    tracing::info!(info_hash = %t.info_hash, "torrent restored from the catalog")
-                }
-                Err(e) => tracing::warn!(info_hash = %t.info_hash, "cannot restore torrent: {e}"),
-            }
-        }
-        for ih in in_engine {
-            if self.catalog.torrent(&ih)?.is_none() {
-                if let Some(info) = self.engine.info(&ih) {
-                    self.catalog.upsert_torrent(&info, None)?;
-                }
-            }
-        }
-        Ok(())
-    }
 }
 
 /// The device UDN, created once and kept in the state directory.
@@ -167,11 +74,16 @@ fn boot_id() -> u32 {
 }
 
 pub struct App {
-    pub state: Arc<AppState>,
     addr: SocketAddr,
+    udn: String,
+    shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
     ssdp: JoinHandle<()>,
     engine: Arc<RqbitEngine>,
+    catalog: Arc<Catalog>,
+    streams: Arc<StreamLimiter>,
+    prefetch: Arc<Prefetcher>,
+    torrents: Arc<Torrents>,
 }
 
 impl App {
@@ -183,9 +95,12 @@ impl App {
                 source,
             })?;
         }
-        let catalog = Arc::new(Catalog::open(
-            &config.storage.state_dir.join("catalog.sqlite"),
-        )?);
+        let catalog_path = config.storage.state_dir.join("catalog.sqlite");
+        let catalog = Arc::new(
+            tokio::task::spawn_blocking(move || Catalog::open(&catalog_path))
+                .await
+                .map_err(|e| CatalogError::Interrupted(e.to_string()))??,
+        );
         let udn = load_or_create_udn(&config.storage.state_dir)?;
         let engine = Arc::new(
             RqbitEngine::start(EngineOptions::from_config(&config), shutdown.child_token()).await?,
@@ -202,51 +117,83 @@ impl App {
             addr: listen,
             source,
         })?;
-        let state = Arc::new(AppState {
-            streams: StreamLimiter::new(config.torrent.max_streams),
-            prefetch: Prefetcher::new(dyn_engine.clone(), shutdown.clone(), {
+        let streams = StreamLimiter::new(config.torrent.max_streams);
+        let prefetch = Prefetcher::new(dyn_engine.clone(), shutdown.clone(), {
+            let catalog = catalog.clone();
+            Box::new(move |ih, index, info| {
+                if info.duration_ms.is_none() && info.resolution.is_none() {
+                    return;
+                }
+                let (ih, duration, resolution) = (*ih, info.duration_ms, info.resolution);
                 let catalog = catalog.clone();
-                Box::new(move |ih, index, info| {
-                    if info.duration_ms.is_none() && info.resolution.is_none() {
-                        return;
-                    }
-                    if let Err(e) =
-                        catalog.set_media_info(ih, index, info.duration_ms, info.resolution)
-                    {
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = catalog.set_media_info(&ih, index, duration, resolution) {
                         tracing::warn!(%ih, index, "duration and size not stored: {e}");
                     }
-                })
-            }),
-            engine: dyn_engine,
-            catalog,
-            config,
-            shutdown: shutdown.clone(),
-            udn,
-            local_addr: addr,
-            events: crate::http::events::Events::new(),
+                });
+            })
         });
-        tokio::spawn(state.events.clone().run(state.clone(), shutdown.clone()));
+        let changes = Arc::new(Changes::new());
+        let torrents = Arc::new(Torrents::new(
+            catalog.clone(),
+            dyn_engine.clone(),
+            prefetch.clone(),
+            changes.clone(),
+        ));
+        let playback = Playback::new(
+            catalog.clone(),
+            dyn_engine.clone(),
+            streams.clone(),
+            prefetch.clone(),
+            shutdown.clone(),
+        );
+        let library = Arc::new(Library::new(
+            catalog.clone(),
+            config.server.friendly_name.clone(),
+        ));
+        let device = Arc::new(http::upnp::Device::new(
+            library,
+            config.server.friendly_name.clone(),
+            udn.clone(),
+            addr,
+            config.server.ssdp_interfaces.clone(),
+        ));
+        let events = http::events::Events::new(device.clone());
+        tokio::spawn(events.clone().run(changes, shutdown.clone()));
         // hunch builds its matchers on first use (~65 ms on the dev machine);
         // pay that now, not inside the first add a user waits for.
         tokio::task::spawn_blocking(|| crate::media::names::clean_title("Warm.Up.2020.mkv"));
-        if let Err(e) = state.reconcile().await {
+        if let Err(e) = torrents.reconcile().await {
             tracing::warn!("catalog and engine could not be reconciled: {e}");
         }
         let ssdp = tokio::spawn(crate::upnp::ssdp::driver::run(
-            state.config.server.ssdp_interfaces.clone(),
-            crate::upnp::ssdp::responder::Responder::new(&state.udn, addr.port(), boot_id()),
+            config.server.ssdp_interfaces.clone(),
+            crate::upnp::ssdp::responder::Responder::new(&udn, addr.port(), boot_id()),
             shutdown.child_token(),
         ));
-        let router = http::router(state.clone());
-        let stop = shutdown.clone();
-        let server = tokio::spawn(http::server::serve(listener, router, stop));
+        let router = http::router(HttpState {
+            torrents: torrents.clone(),
+            playback,
+            device,
+            events,
+            permission: Arc::new(http::guard::Permission::new(
+                config.web.allow.clone(),
+                config.web.token.clone(),
+            )),
+        });
+        let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");
         Ok(App {
-            state,
             addr,
+            udn,
+            shutdown,
             server,
             ssdp,
             engine,
+            catalog,
+            streams,
+            prefetch,
+            torrents,
         })
     }
 
@@ -255,21 +202,41 @@ impl App {
         self.addr
     }
 
-    /// The engine's peer listener (tests and benchmarks).
+    /// The engine (tests and benchmarks: its peer listener, its pieces).
     pub fn engine(&self) -> &Arc<RqbitEngine> {
         &self.engine
+    }
+
+    /// Our UPnP device UDN (without `uuid:`).
+    pub fn udn(&self) -> &str {
+        &self.udn
+    }
+
+    /// The stream cap's bookkeeping (tests).
+    pub fn streams(&self) -> &Arc<StreamLimiter> {
+        &self.streams
+    }
+
+    /// The head/index prefetcher (tests).
+    pub fn prefetch(&self) -> &Arc<Prefetcher> {
+        &self.prefetch
+    }
+
+    /// The torrents service (what the API calls).
+    pub fn torrents(&self) -> &Arc<Torrents> {
+        &self.torrents
     }
 
     /// Wait until `shutdown` fires, then stop in order: streams and HTTP,
     /// engine (persisting its session), catalog.
     pub async fn run_until_stopped(self) {
-        self.state.shutdown.cancelled().await;
+        self.shutdown.cancelled().await;
         self.stop().await;
     }
 
     /// Stop now (cancels the shutdown token if nobody did).
     pub async fn stop(self) {
-        self.state.shutdown.cancel();
+        self.shutdown.cancel();
         // byebye first, so TVs drop us before the streams end.
         let _ = tokio::time::timeout(Duration::from_secs(2), self.ssdp).await;
         match tokio::time::timeout(DRAIN_TIMEOUT, self.server).await {
@@ -280,8 +247,13 @@ impl App {
                 tracing::warn!("HTTP connections still open after {DRAIN_TIMEOUT:?}; closing")
             }
         }
-        self.state.engine.shutdown().await;
-        if let Err(e) = self.state.catalog.checkpoint() {
+        self.engine.shutdown().await;
+        let catalog = self.catalog.clone();
+        let checkpoint = tokio::task::spawn_blocking(move || catalog.checkpoint())
+            .await
+            .map_err(|e| CatalogError::Interrupted(e.to_string()))
+            .and_then(|r| r);
+        if let Err(e) = checkpoint {
             tracing::warn!("catalog checkpoint at shutdown failed: {e}");
         }
         tracing::info!("swarmcast stopped");

@@ -8,5 +8,8 @@ pub mod http;
 pub mod library;
 pub mod media;
 pub mod net;
+pub mod playback;
 pub mod torrent;
+pub mod torrents;
 pub mod upnp;
+pub mod urls;

@@ -55,6 +55,24 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE files ADD COLUMN duration_ms INTEGER;
     ALTER TABLE files ADD COLUMN width INTEGER;
     ALTER TABLE files ADD COLUMN height INTEGER;",
+    // 6: bookmarks keyed by (info hash, file index), not by an object id
+    // string, so a Browse page joins them in its own query. Ids of the
+    // form t/{infohash}/{index} carry over; nothing else was ever stored.
+    "CREATE TABLE file_bookmarks (
+        info_hash   TEXT NOT NULL,
+        file_index  INTEGER NOT NULL,
+        position_ms INTEGER NOT NULL,
+        updated_at  INTEGER NOT NULL,
+        PRIMARY KEY (info_hash, file_index)
+    );
+    INSERT OR REPLACE INTO file_bookmarks (info_hash, file_index, position_ms, updated_at)
+      SELECT lower(substr(object_id, 3, 40)), CAST(substr(object_id, 44) AS INTEGER),
+             position_ms, updated_at
+      FROM bookmarks
+      WHERE substr(object_id, 1, 2) = 't/' AND substr(object_id, 43, 1) = '/'
+        AND length(object_id) > 43 AND substr(object_id, 44) NOT GLOB '*[^0-9]*';
+    DROP TABLE bookmarks;
+    ALTER TABLE file_bookmarks RENAME TO bookmarks;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {
@@ -78,6 +96,39 @@ pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bookmarks_move_from_object_ids_to_files() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..5] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 5).unwrap();
+        tx.commit().unwrap();
+        let ih = "ab".repeat(20);
+        for (id, ms) in [
+            (format!("t/{ih}/3"), 95_000),
+            (format!("t/{ih}/x"), 1),
+            (format!("t/{ih}"), 2),
+            ("added".to_owned(), 3),
+        ] {
+            conn.execute(
+                "INSERT INTO bookmarks VALUES (?1, ?2, 7)",
+                rusqlite::params![id, ms],
+            )
+            .unwrap();
+        }
+        migrate(&mut conn).unwrap();
+        let rows: Vec<(String, i64, i64)> = conn
+            .prepare("SELECT info_hash, file_index, position_ms FROM bookmarks")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(rows, vec![(ih, 3, 95_000)]);
+    }
 
     #[test]
     fn migrates_once_and_refuses_newer() {

@@ -1,14 +1,21 @@
 //! The catalog: swarmcast's own record of what the user added, in SQLite
 //! (bundled, WAL, versioned migrations in `migrations`). Torrents with their
-//! source (magnet/URL) and .torrent bytes, and their files with media kind.
+//! source (magnet/URL) and .torrent bytes, their files with media kind,
+//! bookmarks by (info hash, file index), and counters.
+//!
+//! One writer connection and a small pool of read connections: WAL lets
+//! readers run beside the writer, so a long write holds up no Browse. Every
+//! call blocks on SQLite, so async code calls through `Catalog::run`, which
+//! moves it to a blocking thread, never onto a tokio worker.
 //!
 //! The catalog is the source of truth for what is listed; the engine's own
 //! session files only speed up resuming. Nothing here knows about HTTP or UPnP.
 
 mod migrations;
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension};
@@ -17,6 +24,11 @@ use serde::Serialize;
 use crate::media::names::clean_title;
 use crate::media::{self, MediaKind};
 use crate::torrent::{InfoHash, TorrentInfo};
+
+/// Read connections kept open.
+const READERS: usize = 4;
+/// How long a statement waits for SQLite's lock before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum CatalogError {
@@ -29,6 +41,8 @@ pub enum CatalogError {
     TooNew { found: i64, known: i64 },
     #[error("catalog: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("catalog: the call was interrupted ({0})")]
+    Interrupted(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -43,10 +57,8 @@ pub struct CatalogTorrent {
     pub added_at: i64,
     /// How many of its files are playable media (what a TV is shown).
     pub playable_count: usize,
-    /// Every file; empty in a header (`torrent_header`, `torrent_headers`).
+    /// Every file; empty in a header (`torrent_header`, `shown_torrent_headers`).
     pub files: Vec<CatalogFile>,
-    #[serde(skip)]
-    pub torrent_bytes: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -61,22 +73,73 @@ pub struct CatalogFile {
     pub duration_ms: Option<u64>,
     /// Width × height of its video, from the container header likewise.
     pub resolution: Option<(u32, u32)>,
+    /// Where a TV stopped playing it (X_SetBookmark).
+    pub bookmark_ms: Option<u64>,
 }
 
 impl CatalogFile {
     pub fn file_name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
+        media::file_name(&self.path)
+    }
+}
+
+/// Read connections, lent out one at a time.
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+/// A read connection, back in the pool when dropped.
+struct Reader<'a> {
+    conn: Option<Connection>,
+    pool: &'a Readers,
+}
+
+impl std::ops::Deref for Reader<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("held until drop")
+    }
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            self.pool
+                .idle
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(c);
+            self.pool.returned.notify_one();
+        }
     }
 }
 
 pub struct Catalog {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    readers: Readers,
 }
 
 fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// A file row with its bookmark, for `file_row`; column 9 is its torrent's
+/// info hash.
+const FILE_SELECT: &str = "SELECT f.file_index, f.path, f.length, f.kind, f.title, f.duration_ms,
+        f.width, f.height, b.position_ms, f.info_hash
+     FROM files f LEFT JOIN bookmarks b
+       ON b.info_hash = f.info_hash AND b.file_index = f.file_index";
+
+/// A file as it will be written: its title parsed before any lock is taken.
+struct NewFile<'a> {
+    index: usize,
+    path: &'a str,
+    length: u64,
+    kind: MediaKind,
+    title: String,
 }
 
 impl Catalog {
@@ -87,8 +150,7 @@ impl Catalog {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -98,37 +160,92 @@ impl Catalog {
         migrations::migrate(&mut conn)?;
         backfill_titles(&mut conn)?;
         backfill_positions(&mut conn)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let r = Connection::open(path).map_err(open_err)?;
+            r.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+            r.pragma_update(None, "query_only", "ON")
+                .map_err(open_err)?;
+            readers.push(r);
+        }
         Ok(Catalog {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(conn),
+            readers: Readers {
+                idle: Mutex::new(readers),
+                returned: Condvar::new(),
+            },
         })
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+    /// Run catalog calls on a blocking thread (for async callers: SQLite
+    /// blocks, and must not hold a tokio worker while it does).
+    pub async fn run<T, F>(self: &Arc<Self>, f: F) -> Result<T, CatalogError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Catalog) -> Result<T, CatalogError> + Send + 'static,
+    {
+        let me = self.clone();
+        tokio::task::spawn_blocking(move || f(&me))
+            .await
+            .map_err(|e| CatalogError::Interrupted(e.to_string()))?
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written
         // (every write is one transaction), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn reader(&self) -> Reader<'_> {
+        let mut idle = self.readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Reader {
+                    conn: Some(conn),
+                    pool: &self.readers,
+                };
+            }
+            idle = self
+                .readers
+                .returned
+                .wait(idle)
+                .unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Record a torrent and its files; a torrent already present keeps its
-    /// `added_at` and source, and gets its metadata refreshed.
+    /// `added_at` and source, and gets its metadata refreshed. `Ok(None)`
+    /// would be a bug (the row is written in the same call).
     pub fn upsert_torrent(
         &self,
         info: &TorrentInfo,
         source: Option<&str>,
     ) -> Result<CatalogTorrent, CatalogError> {
         let ih = info.info_hash.to_string();
-        let before = self.torrent(&info.info_hash)?;
-        let changed = before.as_ref().is_none_or(|b| {
-            b.name != info.name
-                || b.files.len() != info.files.len()
-                || b.files
-                    .iter()
-                    .zip(&info.files)
-                    .any(|(a, f)| a.index != f.index || a.path != f.path || a.length != f.length)
-        });
+        // Titles are parsed before the write lock is taken.
+        let title = clean_title(&info.name);
+        let files: Vec<NewFile<'_>> = info
+            .files
+            .iter()
+            .map(|f| NewFile {
+                index: f.index,
+                path: &f.path,
+                length: f.length,
+                kind: media::kind_of(&f.path),
+                title: clean_title(f.file_name()),
+            })
+            .collect();
         {
-            let mut conn = self.conn();
+            let mut conn = self.writer();
             let tx = conn.transaction()?;
+            let before = torrent_in(&tx, &info.info_hash)?;
+            let changed = before.as_ref().is_none_or(|b| {
+                b.name != info.name
+                    || b.files.len() != info.files.len()
+                    || b.files.iter().zip(&info.files).any(|(a, f)| {
+                        a.index != f.index || a.path != f.path || a.length != f.length
+                    })
+            });
             tx.execute(
                 "INSERT INTO torrents (info_hash, name, source, torrent, added_at, title)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -137,20 +254,13 @@ impl Catalog {
                    title = excluded.title,
                    torrent = excluded.torrent,
                    source = COALESCE(torrents.source, excluded.source)",
-                params![
-                    ih,
-                    info.name,
-                    source,
-                    &info.torrent_bytes[..],
-                    now(),
-                    clean_title(&info.name)
-                ],
+                params![ih, info.name, source, &info.torrent_bytes[..], now(), title],
             )?;
             {
                 // Files that are still the same keep what was learnt about
                 // them (their duration); files that are gone are removed.
                 let keep: std::collections::HashSet<i64> =
-                    info.files.iter().map(|f| f.index as i64).collect();
+                    files.iter().map(|f| f.index as i64).collect();
                 let stale: Vec<i64> = tx
                     .prepare("SELECT file_index FROM files WHERE info_hash = ?1")?
                     .query_map(params![ih], |r| r.get(0))?
@@ -179,14 +289,14 @@ impl Catalog {
                        path = excluded.path, length = excluded.length,
                        kind = excluded.kind, title = excluded.title",
                 )?;
-                for f in &info.files {
+                for f in &files {
                     ins.execute(params![
                         ih,
                         f.index as i64,
                         f.path,
                         f.length as i64,
-                        media::kind_of(&f.path).as_str(),
-                        clean_title(f.file_name())
+                        f.kind.as_str(),
+                        f.title
                     ])?;
                 }
             }
@@ -194,46 +304,24 @@ impl Catalog {
             if changed {
                 bump_update_id(&tx)?;
             }
+            let written = torrent_in(&tx, &info.info_hash)?;
             tx.commit()?;
+            written.ok_or(CatalogError::Sql(rusqlite::Error::QueryReturnedNoRows))
         }
-        Ok(self
-            .torrent(&info.info_hash)?
-            .expect("row written in the transaction above"))
     }
 
+    /// A torrent with its files (not its .torrent bytes: `torrent_bytes`).
     pub fn torrent(&self, info_hash: &InfoHash) -> Result<Option<CatalogTorrent>, CatalogError> {
-        let conn = self.conn();
-        let row = conn
-            .query_row(
-                "SELECT name, source, added_at, torrent, title, playable_count
-                 FROM torrents WHERE info_hash = ?1",
-                params![info_hash.to_string()],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, i64>(2)?,
-                        r.get::<_, Vec<u8>>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, Option<i64>>(5)?,
-                    ))
-                },
-            )
-            .optional()?;
-        let Some((name, source, added_at, torrent_bytes, title, playable_count)) = row else {
-            return Ok(None);
-        };
-        let files = Self::files_of(&conn, info_hash)?;
-        Ok(Some(CatalogTorrent {
-            info_hash: *info_hash,
-            name,
-            title,
-            source,
-            added_at,
-            playable_count: playable_count.unwrap_or(0) as usize,
-            files,
-            torrent_bytes,
-        }))
+        torrent_in(&self.reader(), info_hash)
+    }
+
+    /// The stored .torrent of a torrent (to give the engine again).
+    pub fn torrent_bytes(&self, info_hash: &InfoHash) -> Result<Option<Vec<u8>>, CatalogError> {
+        self.reader()
+            .prepare_cached("SELECT torrent FROM torrents WHERE info_hash = ?1")?
+            .query_row(params![info_hash.to_string()], |r| r.get(0))
+            .optional()
+            .map_err(Into::into)
     }
 
     /// A torrent without its file list (cheap for huge torrents).
@@ -241,7 +329,7 @@ impl Catalog {
         &self,
         info_hash: &InfoHash,
     ) -> Result<Option<CatalogTorrent>, CatalogError> {
-        self.conn()
+        self.reader()
             .prepare_cached(&format!("{HEADER_SELECT} WHERE info_hash = ?1"))?
             .query_row(params![info_hash.to_string()], header_row)
             .optional()
@@ -252,7 +340,7 @@ impl Catalog {
     /// Every torrent with at least one playable file, without file lists,
     /// newest first.
     pub fn shown_torrent_headers(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "{HEADER_SELECT} WHERE playable_count > 0 ORDER BY added_at DESC, name"
         ))?;
@@ -264,24 +352,35 @@ impl Catalog {
             .collect())
     }
 
-    /// A torrent's files in index order (without loading its .torrent bytes).
-    pub fn files(&self, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
-        Self::files_of(&self.conn(), info_hash)
+    /// Every playable file of every shown torrent, in torrent then file
+    /// order (for Search), in one query.
+    pub fn all_playable_files(&self) -> Result<Vec<(InfoHash, CatalogFile)>, CatalogError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(&format!(
+            "{FILE_SELECT} JOIN torrents t ON t.info_hash = f.info_hash
+             WHERE t.playable_count > 0 AND f.file_pos IS NOT NULL
+             ORDER BY t.added_at DESC, t.name, f.file_index"
+        ))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(9)?, file_row(r)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (ih, f) = row?;
+            if let Some(ih) = InfoHash::parse(&ih) {
+                out.push((ih, f));
+            }
+        }
+        Ok(out)
     }
 
-    fn files_of(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
-        let mut stmt = conn.prepare_cached(
-            "SELECT file_index, path, length, kind, title, duration_ms, width, height FROM files
-             WHERE info_hash = ?1 ORDER BY file_index",
-        )?;
-        let rows = stmt.query_map(params![info_hash.to_string()], file_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    /// A torrent's files in index order (without loading its .torrent bytes).
+    pub fn files(&self, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
+        files_in(&self.reader(), info_hash)
     }
 
     /// One page of a torrent's playable files, in file order or by title
-    /// (`Some(true)` ascending). `total` is the torrent's `playable_count`.
-    /// An index seek on the stored positions: the cost does not depend on
-    /// `offset`.
+    /// (`Some(true)` ascending), with their bookmarks. `total` is the
+    /// torrent's `playable_count`. An index seek on the stored positions:
+    /// the cost does not depend on `offset`.
     pub fn playable_files_page(
         &self,
         info_hash: &InfoHash,
@@ -296,61 +395,89 @@ impl Catalog {
         let limit = limit.map_or(-1, |l| l as i64);
         // Descending by title = ascending from the other end.
         let (sql, from) = match title_ascending {
-            None => ("file_pos >= ?2 ORDER BY file_pos", offset),
-            Some(true) => ("title_pos >= ?2 ORDER BY title_pos", offset),
+            None => ("f.file_pos >= ?2 ORDER BY f.file_pos", offset),
+            Some(true) => ("f.title_pos >= ?2 ORDER BY f.title_pos", offset),
             Some(false) => (
-                "title_pos <= ?2 ORDER BY title_pos DESC",
+                "f.title_pos <= ?2 ORDER BY f.title_pos DESC",
                 total - 1 - offset,
             ),
         };
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
-            "SELECT file_index, path, length, kind, title, duration_ms, width, height FROM files
-             WHERE info_hash = ?1 AND {sql} LIMIT ?3"
+            "{FILE_SELECT} WHERE f.info_hash = ?1 AND {sql} LIMIT ?3"
         ))?;
         let rows = stmt.query_map(params![info_hash.to_string(), from as i64, limit], file_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// One file of a torrent.
+    /// One file of a torrent (`None` also when there is no such torrent).
     pub fn file(
         &self,
         info_hash: &InfoHash,
         index: usize,
     ) -> Result<Option<CatalogFile>, CatalogError> {
-        let conn = self.conn();
-        conn.query_row(
-            "SELECT file_index, path, length, kind, title, duration_ms, width, height FROM files
-             WHERE info_hash = ?1 AND file_index = ?2",
-            params![info_hash.to_string(), index as i64],
-            file_row,
-        )
-        .optional()
-        .map_err(Into::into)
+        self.reader()
+            .prepare_cached(&format!(
+                "{FILE_SELECT} WHERE f.info_hash = ?1 AND f.file_index = ?2"
+            ))?
+            .query_row(params![info_hash.to_string(), index as i64], file_row)
+            .optional()
+            .map_err(Into::into)
     }
 
-    /// Every torrent, newest first.
+    /// Every torrent with its files, newest first: two queries, whatever
+    /// the number of torrents.
     pub fn torrents(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
-        let hashes: Vec<String> = {
-            let conn = self.conn();
-            let mut stmt =
-                conn.prepare("SELECT info_hash FROM torrents ORDER BY added_at DESC, name")?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let mut out = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            // Rows are written by us; a malformed hash would be a bug, skip it.
-            if let Some(t) = InfoHash::parse(&h).and_then(|ih| self.torrent(&ih).transpose()) {
-                out.push(t?);
+        let conn = self.reader();
+        let mut torrents: Vec<CatalogTorrent> = conn
+            .prepare_cached(&format!("{HEADER_SELECT} ORDER BY added_at DESC, name"))?
+            .query_map([], header_row)?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect();
+        let at: HashMap<InfoHash, usize> = torrents
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.info_hash, i))
+            .collect();
+        let mut stmt =
+            conn.prepare_cached(&format!("{FILE_SELECT} ORDER BY f.info_hash, f.file_index"))?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(9)?, file_row(r)?)))?;
+        for row in rows {
+            let (ih, f) = row?;
+            if let Some(&i) = InfoHash::parse(&ih).and_then(|ih| at.get(&ih)) {
+                torrents[i].files.push(f);
             }
+        }
+        Ok(torrents)
+    }
+
+    /// Info hashes of every torrent (for reconciling with the engine).
+    pub fn info_hashes(&self) -> Result<Vec<InfoHash>, CatalogError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached("SELECT info_hash FROM torrents")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.extend(InfoHash::parse(&r?));
         }
         Ok(out)
     }
 
+    /// Is the torrent recorded?
+    pub fn has_torrent(&self, info_hash: &InfoHash) -> Result<bool, CatalogError> {
+        Ok(self
+            .reader()
+            .prepare_cached("SELECT 1 FROM torrents WHERE info_hash = ?1")?
+            .query_row(params![info_hash.to_string()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
     /// Remove a torrent and its files; `false` when it was not there.
     pub fn remove_torrent(&self, info_hash: &InfoHash) -> Result<bool, CatalogError> {
-        let mut conn = self.conn();
+        let mut conn = self.writer();
         let tx = conn.transaction()?;
         let n = tx.execute(
             "DELETE FROM torrents WHERE info_hash = ?1",
@@ -366,11 +493,10 @@ impl Catalog {
     /// ContentDirectory's SystemUpdateID: bumped in the same transaction as
     /// every change of the tree, kept across restarts.
     pub fn system_update_id(&self) -> Result<u32, CatalogError> {
-        let v: i64 = self.conn().query_row(
-            "SELECT value FROM counters WHERE name = 'system_update_id'",
-            [],
-            |r| r.get(0),
-        )?;
+        let v: i64 = self
+            .reader()
+            .prepare_cached("SELECT value FROM counters WHERE name = 'system_update_id'")?
+            .query_row([], |r| r.get(0))?;
         Ok(v as u32)
     }
 
@@ -382,7 +508,7 @@ impl Catalog {
         duration_ms: Option<u64>,
         resolution: Option<(u32, u32)>,
     ) -> Result<(), CatalogError> {
-        self.conn()
+        self.writer()
             .prepare_cached(
                 "UPDATE files SET duration_ms = ?3, width = ?4, height = ?5
                  WHERE info_hash = ?1 AND file_index = ?2",
@@ -398,20 +524,40 @@ impl Catalog {
     }
 
     /// Store a resume position (Samsung X_SetBookmark).
-    pub fn set_bookmark(&self, object_id: &str, position_ms: u64) -> Result<(), CatalogError> {
-        self.conn().execute(
-            "INSERT INTO bookmarks (object_id, position_ms, updated_at) VALUES (?1, ?2, ?3)
-             ON CONFLICT(object_id) DO UPDATE SET position_ms = excluded.position_ms,
-                                                  updated_at = excluded.updated_at",
-            params![object_id, position_ms as i64, now()],
-        )?;
+    pub fn set_bookmark(
+        &self,
+        info_hash: &InfoHash,
+        index: usize,
+        position_ms: u64,
+    ) -> Result<(), CatalogError> {
+        self.writer()
+            .prepare_cached(
+                "INSERT INTO bookmarks (info_hash, file_index, position_ms, updated_at)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(info_hash, file_index) DO UPDATE SET
+                   position_ms = excluded.position_ms, updated_at = excluded.updated_at",
+            )?
+            .execute(params![
+                info_hash.to_string(),
+                index as i64,
+                position_ms as i64,
+                now()
+            ])?;
         Ok(())
     }
 
-    pub fn bookmark(&self, object_id: &str) -> Result<Option<u64>, CatalogError> {
-        self.conn()
-            .prepare_cached("SELECT position_ms FROM bookmarks WHERE object_id = ?1")?
-            .query_row(params![object_id], |r| r.get::<_, i64>(0))
+    pub fn bookmark(
+        &self,
+        info_hash: &InfoHash,
+        index: usize,
+    ) -> Result<Option<u64>, CatalogError> {
+        self.reader()
+            .prepare_cached(
+                "SELECT position_ms FROM bookmarks WHERE info_hash = ?1 AND file_index = ?2",
+            )?
+            .query_row(params![info_hash.to_string(), index as i64], |r| {
+                r.get::<_, i64>(0)
+            })
             .optional()
             .map(|v| v.map(|ms| ms as u64))
             .map_err(Into::into)
@@ -419,10 +565,36 @@ impl Catalog {
 
     /// Fold the WAL into the main file (at shutdown).
     pub fn checkpoint(&self) -> Result<(), CatalogError> {
-        self.conn()
+        self.writer()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
     }
+}
+
+/// A torrent with its files, read on `conn` (a reader, or the writer
+/// inside its transaction).
+fn torrent_in(
+    conn: &Connection,
+    info_hash: &InfoHash,
+) -> Result<Option<CatalogTorrent>, CatalogError> {
+    let Some(mut t) = conn
+        .prepare_cached(&format!("{HEADER_SELECT} WHERE info_hash = ?1"))?
+        .query_row(params![info_hash.to_string()], header_row)
+        .optional()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    t.files = files_in(conn, info_hash)?;
+    Ok(Some(t))
+}
+
+fn files_in(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>, CatalogError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{FILE_SELECT} WHERE f.info_hash = ?1 ORDER BY f.file_index"
+    ))?;
+    let rows = stmt.query_map(params![info_hash.to_string()], file_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogFile> {
@@ -434,6 +606,7 @@ fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogFile> {
         title: r.get(4)?,
         duration_ms: r.get::<_, Option<i64>>(5)?.map(|ms| ms as u64),
         resolution: r.get::<_, Option<u32>>(6)?.zip(r.get::<_, Option<u32>>(7)?),
+        bookmark_ms: r.get::<_, Option<i64>>(8)?.map(|ms| ms as u64),
     })
 }
 
@@ -457,7 +630,7 @@ fn backfill_titles(conn: &mut Connection) -> Result<(), CatalogError> {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
         for (ih, index, path) in rows {
-            let name = path.rsplit('/').next().unwrap_or(&path);
+            let name = media::file_name(&path);
             tx.execute(
                 "UPDATE files SET title = ?3 WHERE info_hash = ?1 AND file_index = ?2",
                 params![ih, index, clean_title(name)],
@@ -487,7 +660,6 @@ fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CatalogTorrent>>
         title: r.get(4)?,
         playable_count: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as usize,
         files: Vec::new(),
-        torrent_bytes: Vec::new(),
     }))
 }
 
@@ -566,6 +738,62 @@ mod tests {
     }
 
     #[test]
+    fn pages_and_listings_carry_bookmarks_in_the_same_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let a = c.upsert_torrent(&info("A", 1), None).unwrap();
+        c.upsert_torrent(&info("B", 2), None).unwrap();
+        c.set_bookmark(&a.info_hash, 0, 95_000).unwrap();
+        let page = c
+            .playable_files_page(&a.info_hash, 1, None, 0, None)
+            .unwrap();
+        assert_eq!(page[0].bookmark_ms, Some(95_000));
+        assert_eq!(
+            c.file(&a.info_hash, 0).unwrap().unwrap().bookmark_ms,
+            Some(95_000)
+        );
+        let all = c.torrents().unwrap();
+        assert_eq!(all.len(), 2);
+        assert!(all.iter().all(|t| t.files.len() == 2), "{all:?}");
+        let mine = all.iter().find(|t| t.info_hash == a.info_hash).unwrap();
+        assert_eq!(mine.files[0].bookmark_ms, Some(95_000));
+        assert_eq!(mine.files[1].bookmark_ms, None);
+        let every = c.all_playable_files().unwrap();
+        assert_eq!(every.len(), 2, "one video each; the .srt is not playable");
+        assert!(c.has_torrent(&a.info_hash).unwrap());
+        assert!(!c.has_torrent(&InfoHash([9; 20])).unwrap());
+        let mut hashes = c.info_hashes().unwrap();
+        hashes.sort();
+        assert_eq!(hashes, vec![InfoHash([1; 20]), InfoHash([2; 20])]);
+    }
+
+    /// Readers are not held up by the writer: with a write transaction
+    /// open (on another connection, as a long write would be), reads answer.
+    #[test]
+    fn reads_do_not_wait_for_a_held_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let c = Catalog::open(&path).unwrap();
+        let t = c.upsert_torrent(&info("Held", 5), None).unwrap();
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("BEGIN IMMEDIATE; UPDATE counters SET value = value;")
+            .unwrap();
+        let _writer_held = c.writer();
+        let started = std::time::Instant::now();
+        assert!(c.torrent(&t.info_hash).unwrap().is_some());
+        assert!(c.system_update_id().unwrap() > 0);
+        assert_eq!(
+            c.playable_files_page(&t.info_hash, 1, None, 0, None)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        other.execute_batch("ROLLBACK").unwrap();
+    }
+
+    #[test]
     fn round_trip_survives_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.sqlite");
@@ -586,7 +814,10 @@ mod tests {
         let t = c.torrent(&InfoHash([1; 20])).unwrap().unwrap();
         assert_eq!(t.name, "Tom & Jerry");
         assert_eq!(t.source.as_deref(), Some("magnet:?x"));
-        assert_eq!(t.torrent_bytes, b"d4:infod4:name1:xee");
+        assert_eq!(
+            c.torrent_bytes(&t.info_hash).unwrap().unwrap(),
+            b"d4:infod4:name1:xee"
+        );
         assert_eq!(c.file(&InfoHash([1; 20]), 1).unwrap().unwrap().length, 10);
         assert!(c.file(&InfoHash([1; 20]), 2).unwrap().is_none());
     }
@@ -658,7 +889,7 @@ mod tests {
         let c = Catalog::open(&path).unwrap();
         c.upsert_torrent(&info("The.Matrix.1999.1080p", 4), None)
             .unwrap();
-        c.conn()
+        c.writer()
             .execute_batch(
                 "UPDATE torrents SET title = '', playable_count = NULL;
                  UPDATE files SET title = '', file_pos = NULL, title_pos = NULL;",
@@ -749,10 +980,11 @@ mod tests {
         assert_eq!(c.system_update_id().unwrap(), id + 1);
         assert!(!c.remove_torrent(&InfoHash([3; 20])).unwrap());
         assert_eq!(c.system_update_id().unwrap(), id + 1);
-        c.set_bookmark("t/x/0", 61_000).unwrap();
-        c.set_bookmark("t/x/0", 62_000).unwrap();
-        assert_eq!(c.bookmark("t/x/0").unwrap(), Some(62_000));
-        assert_eq!(c.bookmark("t/x/1").unwrap(), None);
+        let x = InfoHash([0x11; 20]);
+        c.set_bookmark(&x, 0, 61_000).unwrap();
+        c.set_bookmark(&x, 0, 62_000).unwrap();
+        assert_eq!(c.bookmark(&x, 0).unwrap(), Some(62_000));
+        assert_eq!(c.bookmark(&x, 1).unwrap(), None);
         assert!(c.file(&InfoHash([3; 20]), 0).unwrap().is_none());
     }
 }

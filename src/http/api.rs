@@ -1,5 +1,6 @@
 //! JSON API for torrents: list, add (magnet/URL as JSON, or a .torrent body),
-//! show, delete. Thin: parse the request, call `AppState`, shape the answer.
+//! show, delete. Thin: parse the request, call the `Torrents` service, shape
+//! the answer.
 
 use std::sync::Arc;
 
@@ -10,12 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-use super::media::media_url;
 use super::ApiError;
-use crate::app::AppState;
 use crate::catalog::CatalogTorrent;
 use crate::media::{mime_of, MediaKind};
 use crate::torrent::{AddSource, InfoHash, Progress};
+use crate::torrents::Torrents;
 
 #[derive(Debug, Serialize)]
 pub struct TorrentView {
@@ -39,8 +39,7 @@ pub struct FileView {
     pub url: String,
 }
 
-fn view(state: &AppState, t: CatalogTorrent) -> TorrentView {
-    let progress = state.engine.progress(&t.info_hash);
+fn view((t, progress): (CatalogTorrent, Option<Progress>)) -> TorrentView {
     let files = t
         .files
         .iter()
@@ -50,7 +49,7 @@ fn view(state: &AppState, t: CatalogTorrent) -> TorrentView {
             length: f.length,
             kind: f.kind,
             mime: mime_of(&f.path),
-            url: media_url(&t.info_hash, f.index, f.file_name()),
+            url: crate::urls::media(&t.info_hash, f.index, f.file_name()),
         })
         .collect();
     TorrentView {
@@ -72,23 +71,18 @@ pub fn parse_info_hash(s: &str) -> Result<InfoHash, ApiError> {
     })
 }
 
-pub async fn list(State(state): State<Arc<AppState>>) -> Result<Json<Vec<TorrentView>>, ApiError> {
-    let torrents = state.catalog.torrents()?;
-    Ok(Json(
-        torrents.into_iter().map(|t| view(&state, t)).collect(),
-    ))
+pub async fn list(
+    State(torrents): State<Arc<Torrents>>,
+) -> Result<Json<Vec<TorrentView>>, ApiError> {
+    Ok(Json(torrents.list().await?.into_iter().map(view).collect()))
 }
 
 pub async fn show(
-    State(state): State<Arc<AppState>>,
+    State(torrents): State<Arc<Torrents>>,
     Path(info_hash): Path<String>,
 ) -> Result<Json<TorrentView>, ApiError> {
     let ih = parse_info_hash(&info_hash)?;
-    let t = state
-        .catalog
-        .torrent(&ih)?
-        .ok_or_else(|| ApiError::NotFound(format!("no torrent with info hash {ih}")))?;
-    Ok(Json(view(&state, t)))
+    Ok(Json(view(torrents.get(ih).await?)))
 }
 
 #[derive(Deserialize)]
@@ -99,7 +93,7 @@ struct AddRequest {
 
 /// `{"uri": "magnet:…" | "https://…/x.torrent"}` or a .torrent file as the body.
 pub async fn add(
-    State(state): State<Arc<AppState>>,
+    State(torrents): State<Arc<Torrents>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -122,13 +116,14 @@ pub async fn add(
         (AddSource::TorrentBytes(body), None)
     };
     // A URL is a source worth remembering; a magnet is kept as given (with peer hints).
-    let (t, created) = state.add_torrent(source, label.as_deref()).await?;
+    let (t, created) = torrents.add(source, label).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(view(&state, t))).into_response())
+    let progress = torrents.progress(&t.info_hash);
+    Ok((status, Json(view((t, progress)))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -140,11 +135,11 @@ pub struct RemoveQuery {
 }
 
 pub async fn remove(
-    State(state): State<Arc<AppState>>,
+    State(torrents): State<Arc<Torrents>>,
     Path(info_hash): Path<String>,
     Query(q): Query<RemoveQuery>,
 ) -> Result<StatusCode, ApiError> {
     let ih = parse_info_hash(&info_hash)?;
-    state.remove_torrent(&ih, !q.keep_data).await?;
+    torrents.remove(ih, !q.keep_data).await?;
     Ok(StatusCode::NO_CONTENT)
 }

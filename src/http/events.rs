@@ -1,9 +1,10 @@
 //! GENA driver: SUBSCRIBE / UNSUBSCRIBE on `/upnp/{service}/event`, the
 //! initial event after each new subscription, and moderated change events
-//! (at most one per `MODERATION`) when the content tree changes. Decisions
-//! are `upnp::gena`'s; this module only does the HTTP.
+//! (at most one per `MODERATION`) for what the change hub
+//! (`library::Changes`) reports. Decisions are `upnp::gena`'s (caps per
+//! source, dropping subscribers that keep failing); this module only does
+//! the HTTP, delivering to every subscriber at once.
 
-use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -11,12 +12,10 @@ use std::time::{Duration, Instant};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::AppState;
-use crate::catalog::Catalog;
-use crate::upnp::connection_manager::source_protocol_info;
+use super::upnp::Device;
+use crate::library::Changes;
 use crate::upnp::description::Service;
 use crate::upnp::gena::{property_set, Request, Subscriptions};
 
@@ -27,17 +26,15 @@ const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct Events {
     subs: Mutex<Subscriptions>,
-    changed_containers: Mutex<BTreeSet<String>>,
-    changed: Notify,
+    device: Arc<Device>,
     http: reqwest::Client,
 }
 
 impl Events {
-    pub fn new() -> Arc<Self> {
+    pub fn new(device: Arc<Device>) -> Arc<Self> {
         Arc::new(Events {
             subs: Mutex::new(Subscriptions::default()),
-            changed_containers: Mutex::new(BTreeSet::new()),
-            changed: Notify::new(),
+            device,
             http: reqwest::Client::builder()
                 .timeout(NOTIFY_TIMEOUT)
                 .no_proxy()
@@ -50,32 +47,25 @@ impl Events {
         self.subs.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The tree changed under these containers (SystemUpdateID was bumped).
-    pub fn tree_changed(&self, containers: &[String]) {
-        self.changed_containers
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(containers.iter().cloned());
-        self.changed.notify_one();
-    }
-
-    /// Every evented variable of a service, now.
-    fn variables(
-        service: Service,
-        catalog: &Catalog,
-        containers: &str,
-    ) -> Vec<(&'static str, String)> {
+    /// Every evented variable of a service, now (reads SQLite: off the
+    /// async workers).
+    async fn variables(&self, service: Service, containers: String) -> Vec<(&'static str, String)> {
         match service {
-            Service::ContentDirectory => vec![
-                (
-                    "SystemUpdateID",
-                    catalog.system_update_id().unwrap_or(0).to_string(),
-                ),
-                ("ContainerUpdateIDs", containers.to_owned()),
-                ("TransferIDs", String::new()),
-            ],
+            Service::ContentDirectory => {
+                let library = self.device.library.clone();
+                let id = tokio::task::spawn_blocking(move || library.system_update_id())
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or(0);
+                vec![
+                    ("SystemUpdateID", id.to_string()),
+                    ("ContainerUpdateIDs", containers),
+                    ("TransferIDs", String::new()),
+                ]
+            }
             Service::ConnectionManager => vec![
-                ("SourceProtocolInfo", source_protocol_info()),
+                ("SourceProtocolInfo", self.device.protocol_info.clone()),
                 ("SinkProtocolInfo", String::new()),
                 ("CurrentConnectionIDs", "0".into()),
             ],
@@ -123,32 +113,24 @@ impl Events {
         false
     }
 
-    /// Send moderated change events until `shutdown`.
-    pub async fn run(self: Arc<Self>, state: Arc<AppState>, shutdown: CancellationToken) {
+    /// Send moderated change events for what `changes` reports, until
+    /// `shutdown`.
+    pub async fn run(self: Arc<Self>, changes: Arc<Changes>, shutdown: CancellationToken) {
         loop {
-            tokio::select! {
+            let containers = tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = self.changed.notified() => {}
-            }
-            let containers: Vec<String> = std::mem::take(
-                &mut *self
-                    .changed_containers
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner()),
-            )
-            .into_iter()
-            .collect();
-            let update_id = state.catalog.system_update_id().unwrap_or(0);
-            let ids = containers
+                c = changes.next() => c,
+            };
+            let mut vars = self
+                .variables(Service::ContentDirectory, String::new())
+                .await;
+            let update_id = vars[0].1.clone();
+            vars[1].1 = containers
                 .iter()
                 .map(|c| format!("{c},{update_id}"))
                 .collect::<Vec<_>>()
                 .join(",");
-            let body = property_set(&Self::variables(
-                Service::ContentDirectory,
-                &state.catalog,
-                &ids,
-            ));
+            let body = property_set(&vars);
             let sids = self.subs().of(Service::ContentDirectory, Instant::now());
             // All at once: a dead callback's timeout delays nobody else.
             futures::future::join_all(sids.iter().map(|sid| self.send(sid, body.clone()))).await;
@@ -167,7 +149,7 @@ fn header<'a>(h: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// SUBSCRIBE / UNSUBSCRIBE.
 pub async fn handle(
-    State(state): State<Arc<AppState>>,
+    State(events): State<Arc<Events>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(service): Path<String>,
     method: Method,
@@ -182,7 +164,6 @@ pub async fn handle(
         callback: header(&headers, "callback"),
         timeout: header(&headers, "timeout"),
     };
-    let events = &state.events;
     match method.as_str() {
         "SUBSCRIBE" => {
             let result = events
@@ -195,10 +176,11 @@ pub async fn handle(
                     if is_new {
                         // The initial event: every evented variable, SEQ 0,
                         // after the client has our answer with its SID.
-                        let body = property_set(&Events::variables(service, &state.catalog, ""));
                         let events = events.clone();
                         let sid = sid.clone();
                         tokio::spawn(async move {
+                            let body =
+                                property_set(&events.variables(service, String::new()).await);
                             tokio::time::sleep(Duration::from_millis(100)).await;
                             events.send(&sid, body).await;
                         });

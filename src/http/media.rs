@@ -1,19 +1,13 @@
 //! `GET|HEAD /media/{infohash}/{index}/{name}`: a torrent file as an HTTP
-//! resource with single-range support, streamed while it downloads.
+//! resource with single-range support, streamed while it downloads. The
+//! HTTP driver of `playback`, which decides what each request gets
+//! (prefetch, stream cap, thumbnailers served from disk).
 //!
 //! The body reads an engine stream that holds a `StreamTicket`; dropping the
-//! body (client gone) or evicting the ticket ends the stream at once. The
-//! first request of a file starts its head/index prefetch.
-//!
+//! body (client gone) or evicting the ticket ends the stream at once.
 //! DLNA: contentFeatures / transferMode / realTimeInfo on every answer,
 //! Samsung's MediaInfo.sec, 406 for TimeSeekRange (byte seeks only, OP=01).
-//! While something is playing, thumbnailers (LG's `Lavf/`)
-//! are served only what is already on disk, read from the file itself, so
-//! they never move the piece priority of the playing stream. With nothing
-//! playing, the same User-Agent is a player (ffprobe, ffplay) and is served
-//! like any other.
 
-use std::io::SeekFrom;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -22,36 +16,20 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::AsyncReadExt;
 use tokio_util::io::ReaderStream;
 
 use super::api::parse_info_hash;
 use super::range::{resolve, RangeReply};
 use super::ApiError;
-use crate::app::AppState;
 use crate::media::{kind_of, mime_of, MediaKind};
+use crate::playback::{Client, Playback};
 use crate::torrent::InfoHash;
 use crate::upnp::didl::dlna_features;
 use crate::upnp::quirks;
 
 /// Bytes per body chunk.
 const CHUNK: usize = 64 * 1024;
-
-/// Characters left as they are in a path segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
-
-/// The stream URL path of a file; the name is cosmetic (players like an extension).
-pub fn media_url(info_hash: &InfoHash, index: usize, file_name: &str) -> String {
-    format!(
-        "/media/{info_hash}/{index}/{}",
-        utf8_percent_encode(file_name, SEGMENT)
-    )
-}
 
 /// Holds a stream's ticket and says how much it served when it ends.
 struct StreamLog {
@@ -74,38 +52,8 @@ impl Drop for StreamLog {
     }
 }
 
-/// For a thumbnailer: the requested span cut down to the bytes already
-/// downloaded from its start (`None`: nothing there yet).
-fn on_disk_part(
-    state: &AppState,
-    ih: &InfoHash,
-    index: usize,
-    reply: RangeReply,
-    len: u64,
-) -> Option<RangeReply> {
-    let (start, end) = reply.span(len)?;
-    let have = |e: u64| state.engine.has_bytes(ih, index, start..e);
-    if start >= end || !have(start + 1) {
-        return None;
-    }
-    // Largest e in (start, end] with start..e on disk (binary search).
-    let (mut lo, mut hi) = (start + 1, end);
-    while lo < hi {
-        let mid = lo + (hi - lo).div_ceil(2);
-        if have(mid) {
-            lo = mid;
-        } else {
-            hi = mid - 1;
-        }
-    }
-    if start == 0 && lo == len {
-        return Some(RangeReply::Full);
-    }
-    Some(RangeReply::Partial { start, end: lo - 1 })
-}
-
 pub async fn serve(
-    State(state): State<Arc<AppState>>,
+    State(playback): State<Arc<Playback>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     Path((info_hash, index, _name)): Path<(String, String, String)>,
@@ -115,33 +63,35 @@ pub async fn serve(
     let index: usize = index
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("file index {index:?} is not a number")))?;
-    if state.catalog.torrent(&ih)?.is_none() {
-        return Err(ApiError::NotFound(format!(
-            "no torrent with info hash {ih}"
-        )));
-    }
-    let file = state
-        .catalog
-        .file(&ih, index)?
-        .ok_or_else(|| ApiError::NotFound(format!("torrent {ih} has no file {index}")))?;
+    let file = playback.file(ih, index).await?;
     let len = file.length;
     let kind = kind_of(&file.path);
     let quirks = quirks::for_request(&headers);
-    let mime = quirks.mime(kind, mime_of(&file.path));
+    let mime = quirks.mime(mime_of(&file.path));
     if headers.contains_key("timeseekrange.dlna.org") {
         return Err(ApiError::NotAcceptable(
             "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
         ));
     }
-    // A thumbnailer only while a player's stream is open: alone (ffprobe,
-    // even with several connections of its own) the same agent is the player.
-    let thumbnailer = quirks.thumbnailer && state.streams.playing() > 0;
+    let client = Client {
+        addr: peer.ip(),
+        thumbnailer_agent: quirks.thumbnailer,
+    };
+    let thumbnailer = playback.serves_from_disk(client);
 
     let mut reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
     if thumbnailer {
-        reply = on_disk_part(&state, &ih, index, reply, len).ok_or_else(|| {
-            ApiError::NotYet("thumbnails are made from downloaded bytes only; none yet".into())
-        })?;
+        if let Some((start, end)) = reply.span(len) {
+            let on_disk = playback.on_disk(&ih, index, start..end)?;
+            reply = if on_disk.start == 0 && on_disk.end == len {
+                RangeReply::Full
+            } else {
+                RangeReply::Partial {
+                    start: on_disk.start,
+                    end: on_disk.end - 1,
+                }
+            };
+        }
     }
     let transfer_mode = headers
         .get("transfermode.dlna.org")
@@ -155,7 +105,10 @@ pub async fn serve(
     let mut resp = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_TYPE, mime)
-        .header("contentFeatures.dlna.org", dlna_features(kind))
+        .header(
+            "contentFeatures.dlna.org",
+            dlna_features(kind == MediaKind::Image),
+        )
         .header("transferMode.dlna.org", transfer_mode)
         .header("realTimeInfo.dlna.org", "DLNA.ORG_TLAG=*");
     if headers
@@ -184,43 +137,17 @@ pub async fn serve(
     resp = resp.header(header::CONTENT_LENGTH, end - start);
 
     if method == Method::HEAD || start == end {
-        if !thumbnailer {
-            state.prefetch.on_request(ih, index, &file.path, len);
-        }
+        playback.about_to_play(ih, &file, client);
         return Ok(resp.body(Body::empty()).expect("valid headers"));
     }
     if thumbnailer {
-        let path = state
-            .engine
-            .local_path(&ih, index)
-            .ok_or_else(|| ApiError::NotFound(format!("torrent {ih} has no file {index}")))?;
-        let mut f = tokio::fs::File::open(&path)
-            .await
-            .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
-        f.seek(SeekFrom::Start(start))
-            .await
-            .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
+        let f = playback.open_on_disk(&ih, index, start).await?;
         let body = ReaderStream::with_capacity(f.take(end - start), CHUNK);
         return Ok(resp.body(Body::from_stream(body)).expect("valid headers"));
     }
-    // A player that asks about a file is about to play it: fetch what it needs first.
-    state.prefetch.on_request(ih, index, &file.path, len);
-
-    let ticket = state
-        .streams
-        .acquire_as(peer.ip(), quirks.thumbnailer, &state.shutdown)?;
-    let mut stream = state.engine.open(&ih, index).await?;
-    stream
-        .seek(SeekFrom::Start(start))
-        .await
-        .map_err(|e| ApiError::Engine(crate::torrent::EngineError::Engine(e.to_string())))?;
+    let (stream, ticket) = playback.open(ih, &file, start, client).await?;
     let cancelled = ticket.cancelled();
     tracing::info!(client = %peer, %ih, index, start, end, "stream opened");
-    if !quirks.thumbnailer {
-        // A probe (ffprobe, a thumbnailer with nothing else playing) is
-        // served as a player but is no reason to download the file.
-        select_played(&state, ih, index);
-    }
     // The ticket lives exactly as long as the body.
     let mut log = StreamLog {
         ticket,
@@ -242,38 +169,4 @@ pub async fn serve(
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp.into_response())
-}
-
-/// A file starts playing: a multi-file torrent now downloads in the
-/// background only what has been played, with its subtitles
-/// (`torrent::selection`). Serialised, so two files started at once both
-/// end up selected.
-fn select_played(state: &Arc<AppState>, ih: InfoHash, index: usize) {
-    static SELECTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    if state
-        .engine
-        .selected_files(&ih)
-        .is_some_and(|c| c.contains(&index))
-    {
-        return;
-    }
-    let state = state.clone();
-    tokio::spawn(async move {
-        let _one_at_a_time = SELECTING.lock().await;
-        let Ok(all) = state.catalog.files(&ih) else {
-            return;
-        };
-        let files: Vec<(usize, &str)> = all.iter().map(|f| (f.index, f.path.as_str())).collect();
-        let current = state.engine.selected_files(&ih);
-        let Some(next) = crate::torrent::selection::after_play(&files, current.as_deref(), index)
-        else {
-            return;
-        };
-        match state.engine.select_files(&ih, &next).await {
-            Ok(()) => {
-                tracing::info!(%ih, files = ?next, "background download limited to played files")
-            }
-            Err(e) => tracing::warn!(%ih, "could not limit the download to played files: {e}"),
-        }
-    });
 }

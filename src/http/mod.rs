@@ -1,7 +1,11 @@
-//! The one HTTP listener: router, shared state, and how errors become
-//! responses (`ApiError`, the only place status codes are chosen for
-//! failures). Handlers live in `api` (JSON) and `media` (streams); `range` is
-//! the pure Range parser.
+//! The one HTTP listener: the accept loop with its limits (`server`), the
+//! router, the state handlers share (`HttpState`, made of the sub-states
+//! each handler takes), the one permission layer (`guard`), and how errors
+//! become responses (`ApiError`, the only place status codes are chosen for
+//! failures). Handlers are thin drivers of the domain: `api` (JSON, over
+//! `torrents`), `media` (streams, over `playback`), `upnp` (description and
+//! SOAP, over `library` and `upnp::*`), `events` (GENA delivery); `range`
+//! is the pure Range parser. No business logic here.
 
 pub mod api;
 pub mod events;
@@ -13,23 +17,55 @@ pub mod upnp;
 
 use std::sync::Arc;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 
-use crate::app::AppState;
 use crate::catalog::CatalogError;
+use crate::playback::{Playback, PlaybackError};
 use crate::torrent::rqbit::MAX_TORRENT_FILE_BYTES;
 use crate::torrent::streams::StreamsBusy;
 use crate::torrent::EngineError;
+use crate::torrents::{Torrents, TorrentsError};
 
-pub fn router(state: Arc<AppState>) -> Router {
-    let permission = Arc::new(guard::Permission::new(
-        state.config.web.allow.clone(),
-        state.config.web.token.clone(),
-    ));
+/// What handlers share: each takes only the part it needs (`FromRef`).
+#[derive(Clone)]
+pub struct HttpState {
+    pub torrents: Arc<Torrents>,
+    pub playback: Arc<Playback>,
+    pub device: Arc<upnp::Device>,
+    pub events: Arc<events::Events>,
+    pub permission: Arc<guard::Permission>,
+}
+
+impl FromRef<HttpState> for Arc<Torrents> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.torrents.clone()
+    }
+}
+
+impl FromRef<HttpState> for Arc<Playback> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.playback.clone()
+    }
+}
+
+impl FromRef<HttpState> for Arc<upnp::Device> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.device.clone()
+    }
+}
+
+impl FromRef<HttpState> for Arc<events::Events> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.events.clone()
+    }
+}
+
+pub fn router(state: HttpState) -> Router {
+    let permission = state.permission.clone();
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
@@ -96,6 +132,33 @@ pub enum ApiError {
     /// The bytes are not downloaded yet and this client must not wait for them.
     #[error("{0}")]
     NotYet(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<TorrentsError> for ApiError {
+    fn from(e: TorrentsError) -> Self {
+        match e {
+            TorrentsError::Engine(e) => ApiError::Engine(e),
+            TorrentsError::Catalog(e) => ApiError::Catalog(e),
+            e @ TorrentsError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        }
+    }
+}
+
+impl From<PlaybackError> for ApiError {
+    fn from(e: PlaybackError) -> Self {
+        match e {
+            e @ (PlaybackError::NoTorrent(_) | PlaybackError::NoFile(..)) => {
+                ApiError::NotFound(e.to_string())
+            }
+            e @ PlaybackError::NotYet => ApiError::NotYet(e.to_string()),
+            PlaybackError::Busy(b) => ApiError::Busy(b),
+            PlaybackError::Engine(e) => ApiError::Engine(e),
+            PlaybackError::Catalog(e) => ApiError::Catalog(e),
+            e @ PlaybackError::Io(_) => ApiError::Internal(e.to_string()),
+        }
+    }
 }
 
 impl ApiError {
@@ -115,7 +178,7 @@ impl ApiError {
                 EngineError::Fetch(_) => StatusCode::BAD_GATEWAY,
                 EngineError::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
-            ApiError::Catalog(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Catalog(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy(_) | ApiError::NotYet(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }

@@ -17,14 +17,9 @@ pub enum Container {
 }
 
 impl Container {
-    /// From a file name's extension (case-insensitive).
+    /// From a file name's extension (case-insensitive), by `media::TYPES`.
     pub fn from_name(name: &str) -> Container {
-        let ext = name.rsplit_once('.').map_or("", |(_, e)| e);
-        match ext.to_ascii_lowercase().as_str() {
-            "mp4" | "m4v" | "mov" | "m4a" | "3gp" => Container::Mp4,
-            "mkv" | "mka" | "webm" => Container::Matroska,
-            _ => Container::Other,
-        }
+        super::container_of(name)
     }
 }
 

@@ -5,10 +5,7 @@
 pub fn clean_title(file_name: &str) -> String {
     let parsed = hunch::hunch(file_name);
     let fallback = || {
-        let stem = file_name
-            .rsplit_once('.')
-            .filter(|(stem, ext)| !stem.is_empty() && ext.len() <= 5)
-            .map_or(file_name, |(stem, _)| stem);
+        let stem = super::stem(file_name);
         let spaced: String = stem
             .chars()
             .map(|c| if c == '.' || c == '_' { ' ' } else { c })

@@ -144,7 +144,7 @@ pub struct TorrentFile {
 impl TorrentFile {
     /// The last path component.
     pub fn file_name(&self) -> &str {
-        self.path.rsplit('/').next().unwrap_or(&self.path)
+        crate::media::file_name(&self.path)
     }
 }
 

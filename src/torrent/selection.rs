@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::media::{kind_of, MediaKind};
+use crate::media::{self, kind_of, MediaKind};
 
 /// The selection after `played` starts playing, or `None` to leave it as it
 /// is. `files` are (index, path) of every file; `current` is the engine's
@@ -56,8 +56,7 @@ fn sidecars<'a>(files: &'a [(usize, &str)], video: &str) -> impl Iterator<Item =
 
 /// File name without directories and extension.
 fn stem_of(path: &str) -> &str {
-    let name = path.rsplit('/').next().unwrap_or(path);
-    name.rsplit_once('.').map_or(name, |(stem, _)| stem)
+    media::stem(media::file_name(path))
 }
 
 #[cfg(test)]

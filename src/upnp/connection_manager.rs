@@ -2,33 +2,43 @@
 //! implicit connection 0 (DLNA servers do not use PrepareForConnection).
 
 use super::didl::dlna_features;
+use super::object::Class;
 use super::soap::{ActionCall, UpnpError};
-use crate::media::{MediaKind, TYPES};
 
 pub const SERVICE_TYPE: &str = "urn:schemas-upnp-org:service:ConnectionManager:1";
 
-/// Every protocolInfo we serve, comma-separated (SourceProtocolInfo).
-pub fn source_protocol_info() -> String {
-    let mut seen = Vec::new();
-    for (_, kind, mime) in TYPES {
-        if kind.is_playable() && !seen.iter().any(|(m, _)| m == mime) {
-            seen.push((*mime, *kind));
+/// Every protocolInfo we serve, comma-separated (SourceProtocolInfo), from
+/// the (class, MIME type) pairs of what we serve, and SRT subtitles.
+pub fn source_protocol_info(served: &[(Class, &str)]) -> String {
+    let mut seen: Vec<(&str, Class)> = Vec::new();
+    for (class, mime) in served {
+        if !seen.iter().any(|(m, _)| m == mime) {
+            seen.push((mime, *class));
         }
     }
     seen.iter()
-        .map(|(mime, kind)| format!("http-get:*:{mime}:{}", dlna_features(*kind)))
+        .map(|(mime, class)| {
+            format!(
+                "http-get:*:{mime}:{}",
+                dlna_features(*class == Class::Image)
+            )
+        })
         .chain(std::iter::once(format!(
             "http-get:*:text/srt:{}",
-            dlna_features(MediaKind::Subtitle)
+            dlna_features(false)
         )))
         .collect::<Vec<_>>()
         .join(",")
 }
 
-pub fn handle(call: &ActionCall) -> Result<Vec<(&'static str, String)>, UpnpError> {
+/// The actions; `source_info` is `source_protocol_info` of what we serve.
+pub fn handle(
+    call: &ActionCall,
+    source_info: &str,
+) -> Result<Vec<(&'static str, String)>, UpnpError> {
     match call.action.as_str() {
         "GetProtocolInfo" => Ok(vec![
-            ("Source", source_protocol_info()),
+            ("Source", source_info.to_owned()),
             ("Sink", String::new()),
         ]),
         "GetCurrentConnectionIDs" => Ok(vec![("ConnectionIDs", "0".into())]),

@@ -1,41 +1,74 @@
-//! ContentDirectory:1 actions over the library: Browse, Search, the
+//! ContentDirectory:1 actions over a `Directory`: Browse, Search, the
 //! capability queries, and Samsung's X_GetFeatureList / X_SetBookmark.
 //! Input: a parsed `ActionCall`; output: out-arguments or a `UpnpError`.
+//! What the tree holds and how its ids look is the `Directory`'s business
+//! (swarmcast's is `library::Library`); this module knows neither.
 
+use super::criteria::{Criteria, Sort, SEARCH_CAPS, SORT_CAPS};
 use super::didl::{self, Filter, Presentation};
-use super::search::{Criteria, Sort, SEARCH_CAPS, SORT_CAPS};
+use super::object::Object;
 use super::soap::{ActionCall, UpnpError};
-use crate::catalog::Catalog;
-use crate::library::{Library, Object, ObjectId};
 
 pub const SERVICE_TYPE: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
 
+/// A failure of the directory behind the service (fault 501).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DirectoryError(pub String);
+
+/// What Browse of a container's children found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Children {
+    /// One page (sorted as asked, from StartingIndex, at most
+    /// RequestedCount) and how many children there are in all.
+    Page(Vec<Object>, usize),
+    /// The object exists but is an item.
+    NotAContainer,
+    NoSuchObject,
+}
+
+/// The tree a ContentDirectory serves: the seam between this protocol code
+/// and whatever holds the objects. Ids are the directory's own strings.
+pub trait Directory {
+    fn object(&self, id: &str) -> Result<Option<Object>, DirectoryError>;
+    /// A page of a container's children, containers first, then in `sort`
+    /// order; `count` 0 = all.
+    fn children(
+        &self,
+        id: &str,
+        sort: &Sort,
+        start: usize,
+        count: usize,
+    ) -> Result<Children, DirectoryError>;
+    /// Every object below `scope` (not `scope` itself); `None` when
+    /// `scope` is not a container.
+    fn descendants(&self, scope: &str) -> Result<Option<Vec<Object>>, DirectoryError>;
+    /// SystemUpdateID.
+    fn system_update_id(&self) -> Result<u32, DirectoryError>;
+    /// Store a resume position; `false` when `id` is no item.
+    fn set_bookmark(&self, id: &str, position_ms: u64) -> Result<bool, DirectoryError>;
+    /// The container Samsung's BASICVIEW lists video, audio and images from.
+    fn basic_view_container(&self) -> String;
+}
+
 pub struct Context<'a> {
-    pub library: Library<'a>,
-    pub catalog: &'a Catalog,
+    pub directory: &'a dyn Directory,
     pub presentation: Presentation<'a>,
 }
 
 type Out = Vec<(&'static str, String)>;
 
-fn failed(e: impl std::fmt::Display) -> UpnpError {
-    UpnpError::action_failed(e.to_string())
-}
-
-fn class_of(o: &Object) -> &'static str {
-    match o {
-        Object::Container(_) => didl::CONTAINER_CLASS,
-        Object::Item(i) => didl::upnp_class(i.kind),
-    }
+fn failed(e: DirectoryError) -> UpnpError {
+    UpnpError::action_failed(e.0)
 }
 
 /// StartingIndex/RequestedCount paging (0 = all).
-fn page(objects: Vec<Object>, start: u32, count: u32) -> Vec<Object> {
-    let it = objects.into_iter().skip(start as usize);
+pub fn page(objects: Vec<Object>, start: usize, count: usize) -> Vec<Object> {
+    let it = objects.into_iter().skip(start);
     if count == 0 {
         it.collect()
     } else {
-        it.take(count as usize).collect()
+        it.take(count).collect()
     }
 }
 
@@ -47,9 +80,15 @@ pub fn handle(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
         "GetSortCapabilities" => Ok(vec![("SortCaps", SORT_CAPS.into())]),
         "GetSystemUpdateID" => Ok(vec![(
             "Id",
-            ctx.catalog.system_update_id().map_err(failed)?.to_string(),
+            ctx.directory
+                .system_update_id()
+                .map_err(failed)?
+                .to_string(),
         )]),
-        "X_GetFeatureList" => Ok(vec![("FeatureList", feature_list())]),
+        "X_GetFeatureList" => Ok(vec![(
+            "FeatureList",
+            feature_list(&ctx.directory.basic_view_container()),
+        )]),
         "X_SetBookmark" => set_bookmark(call, ctx),
         other => Err(UpnpError::invalid_action(format!(
             "ContentDirectory has no action {other}"
@@ -64,56 +103,42 @@ fn object_id<'c>(call: &'c ActionCall, names: &[&str]) -> Result<&'c str, UpnpEr
         .ok_or_else(|| UpnpError::invalid_args(format!("missing argument {}", names[0])))
 }
 
-fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
-    // Xbox sends ContainerID instead of ObjectID.
-    let raw_id = object_id(call, &["ObjectID", "ContainerID"])?;
-    let flag = call.required("BrowseFlag")?;
-    let filter = Filter::parse(call.arg("Filter").unwrap_or("*"));
-    let start = call.number("StartingIndex")?;
-    let count = call.number("RequestedCount")?;
-    let sort = Sort::parse(
+fn sort_of(call: &ActionCall, ctx: &Context<'_>) -> Result<Sort, UpnpError> {
+    Sort::parse(
         ctx.presentation
             .quirks
             .sort
             .criteria(call.arg("SortCriteria").unwrap_or("")),
     )
-    .map_err(UpnpError::bad_sort)?;
-    let id = ObjectId::parse(raw_id.trim()).ok_or_else(|| UpnpError::no_such_object(raw_id))?;
+    .map_err(UpnpError::bad_sort)
+}
+
+fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
+    // Xbox sends ContainerID instead of ObjectID.
+    let raw_id = object_id(call, &["ObjectID", "ContainerID"])?;
+    let flag = call.required("BrowseFlag")?;
+    let filter = Filter::parse(call.arg("Filter").unwrap_or("*"));
+    let start = call.number("StartingIndex")? as usize;
+    let count = call.number("RequestedCount")? as usize;
+    let sort = sort_of(call, ctx)?;
+    let id = raw_id.trim();
     let (objects, total) = match flag {
         "BrowseMetadata" => {
             let o = ctx
-                .library
-                .object(&id)
+                .directory
+                .object(id)
                 .map_err(failed)?
                 .ok_or_else(|| UpnpError::no_such_object(raw_id))?;
             (vec![o], 1)
         }
-        "BrowseDirectChildren" => match &id {
-            // A torrent may hold thousands of files: page in the catalog.
-            ObjectId::Torrent(ih) => {
-                let limit = (count > 0).then_some(count as usize);
-                ctx.library
-                    .items_page(
-                        ih,
-                        sort.title_order_among_equal_dates(),
-                        start as usize,
-                        limit,
-                    )
-                    .map_err(failed)?
-                    .ok_or_else(|| UpnpError::no_such_object(raw_id))?
-            }
-            _ => {
-                let mut children = match ctx.library.children(&id).map_err(failed)? {
-                    Some(c) => c,
-                    None if ctx.library.object(&id).map_err(failed)?.is_some() => {
-                        return Err(UpnpError::no_such_container(raw_id))
-                    }
-                    None => return Err(UpnpError::no_such_object(raw_id)),
-                };
-                sort.apply(&mut children);
-                let total = children.len();
-                (page(children, start, count), total)
-            }
+        "BrowseDirectChildren" => match ctx
+            .directory
+            .children(id, &sort, start, count)
+            .map_err(failed)?
+        {
+            Children::Page(objects, total) => (objects, total),
+            Children::NotAContainer => return Err(UpnpError::no_such_container(raw_id)),
+            Children::NoSuchObject => return Err(UpnpError::no_such_object(raw_id)),
         },
         other => {
             return Err(UpnpError::invalid_args(format!(
@@ -136,21 +161,12 @@ fn result(
         ("TotalMatches", total.to_string()),
         (
             "UpdateID",
-            ctx.catalog.system_update_id().map_err(failed)?.to_string(),
+            ctx.directory
+                .system_update_id()
+                .map_err(failed)?
+                .to_string(),
         ),
     ])
-}
-
-/// Is `id` below (or equal to) `ancestor`?
-fn within(id: &ObjectId, ancestor: &ObjectId) -> bool {
-    let mut cur = Some(id.clone());
-    while let Some(c) = cur {
-        if &c == ancestor {
-            return true;
-        }
-        cur = c.parent();
-    }
-    false
 }
 
 fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
@@ -158,57 +174,48 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let criteria =
         Criteria::parse(call.required("SearchCriteria")?).map_err(UpnpError::bad_search)?;
     let filter = Filter::parse(call.arg("Filter").unwrap_or("*"));
-    let start = call.number("StartingIndex")?;
-    let count = call.number("RequestedCount")?;
-    let sort = Sort::parse(
-        ctx.presentation
-            .quirks
-            .sort
-            .criteria(call.arg("SortCriteria").unwrap_or("")),
-    )
-    .map_err(UpnpError::bad_sort)?;
-    let scope =
-        ObjectId::parse(raw_id.trim()).ok_or_else(|| UpnpError::no_such_container(raw_id))?;
-    if ctx.library.children(&scope).map_err(failed)?.is_none() {
-        return Err(UpnpError::no_such_container(raw_id));
-    }
+    let start = call.number("StartingIndex")? as usize;
+    let count = call.number("RequestedCount")? as usize;
+    let sort = sort_of(call, ctx)?;
     let mut found: Vec<Object> = ctx
-        .library
-        .all_containers()
+        .directory
+        .descendants(raw_id.trim())
         .map_err(failed)?
+        .ok_or_else(|| UpnpError::no_such_container(raw_id))?
         .into_iter()
-        .chain(ctx.library.all_items().map_err(failed)?)
-        .filter(|o| o.id() != &scope && within(o.id(), &scope))
-        .filter(|o| criteria.matches(o, class_of(o)))
+        .filter(|o| criteria.matches(o))
         .collect();
     sort.apply(&mut found);
     let total = found.len();
     result(page(found, start, count), total, &filter, ctx)
 }
 
-fn feature_list() -> String {
-    concat!(
+fn feature_list(container: &str) -> String {
+    let id = crate::upnp::xml::escape(container);
+    let mut s = String::from(concat!(
         r#"<?xml version="1.0" encoding="UTF-8"?>"#,
         r#"<Features xmlns="urn:schemas-upnp-org:av:avs" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance""#,
         r#" xsi:schemaLocation="urn:schemas-upnp-org:av:avs http://www.upnp.org/schemas/av/avs.xsd">"#,
         r#"<Feature name="samsung.com_BASICVIEW" version="1">"#,
-        r#"<container id="added" type="object.item.videoItem"/>"#,
-        r#"<container id="added" type="object.item.audioItem"/>"#,
-        r#"<container id="added" type="object.item.imageItem"/>"#,
-        r#"</Feature></Features>"#
-    )
-    .to_owned()
+    ));
+    for class in ["videoItem", "audioItem", "imageItem"] {
+        s.push_str(&format!(
+            r#"<container id="{id}" type="object.item.{class}"/>"#
+        ));
+    }
+    s.push_str("</Feature></Features>");
+    s
 }
 
 fn set_bookmark(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let raw_id = call.required("ObjectID")?;
     let secs = call.number("PosSecond")?;
-    let id = ObjectId::parse(raw_id.trim()).ok_or_else(|| UpnpError::no_such_object(raw_id))?;
-    if ctx.library.object(&id).map_err(failed)?.is_none() {
+    if !ctx
+        .directory
+        .set_bookmark(raw_id.trim(), u64::from(secs) * 1000)
+        .map_err(failed)?
+    {
         return Err(UpnpError::no_such_object(raw_id));
     }
-    ctx.catalog
-        .set_bookmark(&id.to_string(), u64::from(secs) * 1000)
-        .map_err(failed)?;
     Ok(vec![])
 }

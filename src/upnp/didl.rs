@@ -4,10 +4,9 @@
 
 use std::fmt::Write;
 
+use super::object::{Class, Object, CONTAINER_CLASS};
 use super::quirks::Quirks;
 use super::xml::escape;
-use crate::library::{Object, ObjectId};
-use crate::media::MediaKind;
 
 const HEADER: &str = concat!(
     r#"<DIDL-Lite xmlns="urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/""#,
@@ -18,15 +17,14 @@ const HEADER: &str = concat!(
     r#" xmlns:pv="http://www.pv.com/pvns/">"#
 );
 
-/// DLNA flags: streaming (or interactive for images) + background transfer,
-/// connection stalling, DLNA 1.5. No DLNA.ORG_PN: a wrong profile is worse
-/// than none. OP=01: byte seeks only (TimeSeekRange is not offered).
-pub fn dlna_features(kind: MediaKind) -> &'static str {
-    match kind {
-        MediaKind::Image => {
-            "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=00f00000000000000000000000000000"
-        }
-        _ => "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=01700000000000000000000000000000",
+/// DLNA flags: streaming (or interactive, for images) + background
+/// transfer, connection stalling, DLNA 1.5. No DLNA.ORG_PN: a wrong profile
+/// is worse than none. OP=01: byte seeks only (TimeSeekRange is not offered).
+pub fn dlna_features(interactive: bool) -> &'static str {
+    if interactive {
+        "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=00f00000000000000000000000000000"
+    } else {
+        "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=01700000000000000000000000000000"
     }
 }
 
@@ -86,22 +84,6 @@ pub struct Presentation<'a> {
     pub quirks: &'a Quirks,
 }
 
-pub const CONTAINER_CLASS: &str = "object.container.storageFolder";
-
-pub fn upnp_class(kind: MediaKind) -> &'static str {
-    match kind {
-        MediaKind::Video => "object.item.videoItem",
-        MediaKind::Audio => "object.item.audioItem.musicTrack",
-        MediaKind::Image => "object.item.imageItem.photo",
-        _ => "object.item",
-    }
-}
-
-fn parent_of(id: &ObjectId) -> String {
-    id.parent()
-        .map_or_else(|| "-1".to_owned(), |p| p.to_string())
-}
-
 /// A DIDL-Lite document holding `objects`.
 pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> String {
     let mut out = String::with_capacity(256 + objects.len() * 700);
@@ -112,8 +94,8 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
                 let _ = write!(
                     out,
                     r#"<container id="{}" parentID="{}" restricted="1" searchable="1""#,
-                    escape(&c.id.to_string()),
-                    escape(&parent_of(&c.id))
+                    escape(&c.id),
+                    escape(&c.parent_id)
                 );
                 if filter.wants("@childCount") || filter.wants("childCount") {
                     let _ = write!(out, r#" childCount="{}""#, c.child_count);
@@ -132,19 +114,22 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
                 let _ = write!(
                     out,
                     r#"<item id="{}" parentID="{}" restricted="1"><dc:title>{}</dc:title><upnp:class>{}</upnp:class>"#,
-                    escape(&i.id.to_string()),
-                    escape(&parent_of(&i.id)),
+                    escape(&i.id),
+                    escape(&i.parent_id),
                     escape(&i.title),
-                    upnp_class(i.kind)
+                    i.class.upnp_class()
                 );
                 if let Some(d) = i.date.filter(|_| filter.wants("dc:date")) {
                     let _ = write!(out, "<dc:date>{}</dc:date>", format_date(d));
                 }
-                let mime = p.quirks.mime(i.kind, i.mime);
+                let mime = p.quirks.mime(i.mime);
                 let _ = write!(
                     out,
                     r#"<res protocolInfo="{}""#,
-                    escape(&format!("http-get:*:{mime}:{}", dlna_features(i.kind)))
+                    escape(&format!(
+                        "http-get:*:{mime}:{}",
+                        dlna_features(i.class == Class::Image)
+                    ))
                 );
                 if filter.wants("res@size") {
                     let _ = write!(out, r#" size="{}""#, i.size);
@@ -174,8 +159,7 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::library::{Container, Item};
-    use crate::torrent::InfoHash;
+    use crate::upnp::object::{Container, Item};
 
     #[test]
     fn formats() {
@@ -188,19 +172,20 @@ mod tests {
 
     #[test]
     fn titles_are_escaped_and_parse_back() {
-        let ih = InfoHash([1; 20]);
         let title = r#"Tom & Jerry <"Best"> — Déjà vu"#;
         let objects = vec![
             Object::Container(Container {
-                id: ObjectId::Torrent(ih),
+                id: "t/1".into(),
+                parent_id: "added".into(),
                 title: title.into(),
                 child_count: 1,
                 date: Some(0),
             }),
             Object::Item(Item {
-                id: ObjectId::Item(ih, 0),
+                id: "t/1/0".into(),
+                parent_id: "t/1".into(),
                 title: title.into(),
-                kind: MediaKind::Video,
+                class: Class::Video,
                 mime: "video/mp4",
                 size: 42,
                 path: "/media/x/0/a%26b.mp4".into(),
@@ -264,11 +249,11 @@ mod tests {
 
     #[test]
     fn filter_drops_optional_properties() {
-        let ih = InfoHash([2; 20]);
         let item = Object::Item(Item {
-            id: ObjectId::Item(ih, 0),
+            id: "t/2/0".into(),
+            parent_id: "t/2".into(),
             title: "x".into(),
-            kind: MediaKind::Audio,
+            class: Class::Audio,
             mime: "audio/mpeg",
             size: 7,
             path: "/m".into(),

@@ -5,12 +5,13 @@
 
 pub mod connection_manager;
 pub mod content_directory;
+pub mod criteria;
 pub mod description;
 pub mod didl;
 pub mod gena;
+pub mod object;
 pub mod quirks;
 pub mod registrar;
-pub mod search;
 pub mod soap;
 pub mod ssdp;
 pub mod xml;

@@ -7,8 +7,6 @@
 
 use axum::http::HeaderMap;
 
-use crate::media::MediaKind;
-
 /// How a client's SortCriteria is treated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortRule {
@@ -50,7 +48,7 @@ pub struct Quirks {
 
 impl Quirks {
     /// The MIME type to announce to this client.
-    pub fn mime(&self, _kind: MediaKind, plain: &'static str) -> &'static str {
+    pub fn mime(&self, plain: &'static str) -> &'static str {
         self.mime_overrides
             .iter()
             .find(|(from, _)| *from == plain)
@@ -256,9 +254,9 @@ mod tests {
     fn samsung() {
         let q = agent("SEC_HHP_[TV] Samsung Q70 Series (55)/1.0 UPnP/1.0");
         assert_eq!(q.client, "samsung");
-        assert_eq!(q.mime(MediaKind::Video, MKV), "video/x-mkv");
-        assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
-        assert_eq!(q.mime(MediaKind::Video, "video/mp4"), "video/mp4");
+        assert_eq!(q.mime(MKV), "video/x-mkv");
+        assert_eq!(q.mime(AVI), "video/avi");
+        assert_eq!(q.mime("video/mp4"), "video/mp4");
         assert!(!q.windows_media_connect);
         assert_eq!(
             agent("DLNADOC/1.50 SEC_HHP_[TV]UE40D7000/1.0").client,
@@ -277,8 +275,8 @@ mod tests {
             assert_eq!(q.client, "lg", "{ua}");
             assert_eq!(q.sort.criteria(""), "+dc:title");
             assert_eq!(q.sort.criteria("-dc:date"), "-dc:date");
-            assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
-            assert_eq!(q.mime(MediaKind::Video, MKV), MKV);
+            assert_eq!(q.mime(AVI), "video/avi");
+            assert_eq!(q.mime(MKV), MKV);
         }
     }
 
@@ -324,7 +322,7 @@ mod tests {
             ),
         ]);
         assert_eq!(q.client, "sony");
-        assert_eq!(q.mime(MediaKind::Video, MKV), MKV);
+        assert_eq!(q.mime(MKV), MKV);
         let q = request(&[(
             "x-av-client-info",
             r#"av=5.0; cn="Sony Corporation"; mn="Blu-ray Disc Player"; mv="2.0""#,
@@ -335,7 +333,7 @@ mod tests {
             r#"av=5.0; cn="Sony Corporation"; mn="STR-DN1080"; mv="2.0""#,
         )]);
         assert_eq!(other.client, "sony", "a version number alone is no model");
-        assert_eq!(q.mime(MediaKind::Video, MKV), "video/divx");
+        assert_eq!(q.mime(MKV), "video/divx");
         for q in [
             agent("PLAYSTATION 3"),
             request(&[(
@@ -344,7 +342,7 @@ mod tests {
             )]),
         ] {
             assert_eq!(q.client, "sony-playstation");
-            assert_eq!(q.mime(MediaKind::Video, AVI), "video/divx");
+            assert_eq!(q.mime(AVI), "video/divx");
         }
     }
 
@@ -363,7 +361,7 @@ mod tests {
             assert_eq!(q.client, "panasonic");
             assert_eq!(q.sort.criteria("+upnp:originalTrackNumber"), "+dc:title");
             assert_eq!(q.sort.criteria(""), "+dc:title");
-            assert_eq!(q.mime(MediaKind::Video, AVI), "video/divx");
+            assert_eq!(q.mime(AVI), "video/divx");
         }
     }
 
@@ -372,7 +370,7 @@ mod tests {
         let q = agent("Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0");
         assert_eq!(q.client, "xbox");
         assert!(q.windows_media_connect);
-        assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
+        assert_eq!(q.mime(AVI), "video/avi");
     }
 
     #[test]
@@ -386,7 +384,7 @@ mod tests {
             let q = agent(ua);
             assert_eq!(q.client, "windows-media-player", "{ua}");
             assert!(!q.windows_media_connect, "only the Xbox needs that");
-            assert_eq!(q.mime(MediaKind::Video, AVI), "video/avi");
+            assert_eq!(q.mime(AVI), "video/avi");
             assert_eq!(q.sort, SortRule::AsAsked);
         }
     }
@@ -401,7 +399,7 @@ mod tests {
         ] {
             let q = agent(ua);
             assert_eq!(q, Quirks::STANDARD, "{ua}");
-            assert_eq!(q.mime(MediaKind::Video, MKV), MKV);
+            assert_eq!(q.mime(MKV), MKV);
             assert_eq!(q.sort.criteria("-dc:date"), "-dc:date");
         }
     }

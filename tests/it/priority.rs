@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use swarmcast::torrent::prefetch::PrefetchState;
 use swarmcast::torrent::InfoHash;
 
+use swarmcast::torrent::TorrentEngine;
+
 use crate::common::{content, test_config, Seeder, Server};
 
 /// ftyp, a large mdat, then a large moov — the layout of most torrents.
@@ -50,7 +52,7 @@ async fn first_request_fetches_the_moov_at_the_end_first() {
     assert_eq!(server.http.head(&url).send().await.unwrap().status(), 200);
     let deadline = started + Duration::from_secs(12);
     let info = loop {
-        match server.app.state.prefetch.state(&ih, 0) {
+        match server.app.prefetch().state(&ih, 0) {
             Some(PrefetchState::Done(info)) => break info,
             Some(PrefetchState::Failed(e)) => panic!("prefetch failed: {e}"),
             _ => {}
@@ -59,15 +61,15 @@ async fn first_request_fetches_the_moov_at_the_end_first() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     let took = started.elapsed();
-    let progress = server.app.state.engine.progress(&ih).unwrap();
+    let progress = server.app.engine().progress(&ih).unwrap();
     eprintln!(
         "moov fetched in {took:?}; {} of {} bytes downloaded by then",
         progress.bytes_done, total
     );
     assert_eq!(info.how, "moov");
     assert_eq!(info.index, vec![moov.clone()]);
-    assert!(server.app.state.engine.has_bytes(&ih, 0, moov.clone()));
-    assert!(server.app.state.engine.has_bytes(&ih, 0, 0..64 * 1024));
+    assert!(server.app.engine().has_bytes(&ih, 0, moov.clone()));
+    assert!(server.app.engine().has_bytes(&ih, 0, 0..64 * 1024));
     assert!(
         progress.bytes_done < total / 2,
         "the index should come long before the download reaches it in order \
@@ -111,7 +113,7 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
     let (status, t) = server.add_uri(&seeder.magnet()).await;
     assert_eq!(status, 201, "{t}");
     let ih = InfoHash::parse(&seeder.info_hash).unwrap();
-    let engine = &server.app.state.engine;
+    let engine = server.app.engine();
     // The torrent's file order is its own (create_torrent sorts by name).
     let index_of = |name: &str| {
         t["files"]

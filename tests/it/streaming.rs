@@ -178,8 +178,8 @@ async fn abandoned_streams_cannot_deadlock_the_engine() {
         );
         held.push(resp);
     }
-    assert!(server.app.state.streams.active() <= 4);
-    assert!(server.app.state.streams.evicted() as usize >= opens - 4);
+    assert!(server.app.streams().active() <= 4);
+    assert!(server.app.streams().evicted() as usize >= opens - 4);
     eprintln!("{opens} stuck streams opened in {:?}", started.elapsed());
 
     // Another torrent still downloads completely.
@@ -201,11 +201,11 @@ async fn abandoned_streams_cannot_deadlock_the_engine() {
     // A client that goes away releases its stream at once.
     drop(held);
     let deadline = Instant::now() + Duration::from_secs(5);
-    while server.app.state.streams.active() > 0 {
+    while server.app.streams().active() > 0 {
         assert!(
             Instant::now() < deadline,
             "{} streams still open 5 s after their clients left",
-            server.app.state.streams.active()
+            server.app.streams().active()
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

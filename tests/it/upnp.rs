@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::http::HeaderMap;
 
+use swarmcast::torrent::TorrentEngine;
+
 use crate::common::{content, test_config, Seeder, Server};
 
 const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
@@ -97,7 +99,7 @@ fn fault_code(body: &str) -> u16 {
 async fn ssdp_discovery_on_loopback() {
     let dirs = tempfile::tempdir().unwrap();
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    let udn = server.app.state.udn.clone();
+    let udn = server.app.udn().to_owned();
     let sock = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let s2 = socket2::SockRef::from(&sock);
     s2.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
@@ -169,7 +171,7 @@ async fn ssdp_discovery_on_loopback() {
     // The UDN survives a restart.
     server.app.stop().await;
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    assert_eq!(server.app.state.udn, udn);
+    assert_eq!(server.app.udn(), udn);
     server.app.stop().await;
 }
 
@@ -696,7 +698,7 @@ async fn dlna_media_headers_and_thumbnailers() {
     let ih = swarmcast::torrent::InfoHash::parse(&seeder.info_hash).unwrap();
     // Wait until the first piece is here.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !server.app.state.engine.has_bytes(&ih, 0, 0..256 * 1024) {
+    while !server.app.engine().has_bytes(&ih, 0, 0..256 * 1024) {
         assert!(Instant::now() < deadline, "first piece never arrived");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -716,7 +718,7 @@ async fn dlna_media_headers_and_thumbnailers() {
     assert_eq!(r.status(), 206);
     assert!(r.bytes().await.unwrap()[..] == data[..1000]);
     assert!(
-        server.app.state.prefetch.state(&ih, 0).is_some(),
+        server.app.prefetch().state(&ih, 0).is_some(),
         "a player's request prefetches"
     );
     // ffprobe seeking opens its second connection while the first is still
@@ -728,7 +730,7 @@ async fn dlna_media_headers_and_thumbnailers() {
     assert_eq!(probe_seek.status(), 206);
     drop((probe_head, probe_seek));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while server.app.state.streams.active() > 0 {
+    while server.app.streams().active() > 0 {
         assert!(Instant::now() < deadline, "dropped streams still open");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -741,7 +743,7 @@ async fn dlna_media_headers_and_thumbnailers() {
         .await
         .unwrap();
     assert_eq!(playing.status(), 206);
-    let prefetches = server.app.state.prefetch.started();
+    let prefetches = server.app.prefetch().started();
     // ...and its thumbnailer gets only what is on disk, clipped, and never waits.
     let r = lavf_get("bytes=100-".into()).await.unwrap();
     assert_eq!(r.status(), 206);
@@ -758,7 +760,7 @@ async fn dlna_media_headers_and_thumbnailers() {
     assert!(r.headers().contains_key("retry-after"));
     assert!(t0.elapsed() < Duration::from_secs(2));
     // ...and did not start a prefetch (which would move priorities).
-    assert_eq!(server.app.state.prefetch.started(), prefetches);
+    assert_eq!(server.app.prefetch().started(), prefetches);
     // A GStreamer player sends icy-metadata: 1 on every request; it is a
     // player, not a thumbnailer: its request waits for the bytes.
     let gstreamer = server

@@ -1,10 +1,11 @@
 //! ContentDirectory SearchCriteria and SortCriteria: pure parsers and
-//! evaluation over library objects. Unsupported properties or operators are
+//! evaluation over ContentDirectory objects (`object`). (Named `criteria`:
+//! in swarmcast "search" means a torrent search.) Unsupported properties or operators are
 //! errors (fault 708 / 709), never silently "match everything".
 
 use std::cmp::Ordering;
 
-use crate::library::Object;
+use super::object::Object;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Criteria {
@@ -215,20 +216,20 @@ impl Criteria {
         Ok(c)
     }
 
-    pub fn matches(&self, o: &Object, class: &str) -> bool {
+    pub fn matches(&self, o: &Object) -> bool {
         let value_of = |p: Prop| -> String {
             match p {
                 Prop::Title => o.title().to_owned(),
-                Prop::Class => class.to_owned(),
-                Prop::Id => o.id().to_string(),
-                Prop::ParentId => o.id().parent().map_or("-1".into(), |p| p.to_string()),
+                Prop::Class => o.class().to_owned(),
+                Prop::Id => o.id().to_owned(),
+                Prop::ParentId => o.parent_id().to_owned(),
             }
         };
         match self {
             Criteria::All => true,
             Criteria::Exists(_, want) => *want,
-            Criteria::And(a, b) => a.matches(o, class) && b.matches(o, class),
-            Criteria::Or(a, b) => a.matches(o, class) || b.matches(o, class),
+            Criteria::And(a, b) => a.matches(o) && b.matches(o),
+            Criteria::Or(a, b) => a.matches(o) || b.matches(o),
             Criteria::Rel { prop, op, value } => {
                 let have = value_of(*prop);
                 let (h, v) = (have.to_lowercase(), value.to_lowercase());

@@ -1,0 +1,214 @@
+//! What a request for a file's bytes gets: the policy between a player and
+//! the engine. A player's first request starts the head/index prefetch;
+//! its stream holds a ticket of the `max-streams` cap and, once it plays, a
+//! multi-file torrent downloads only what has been played
+//! (`torrent::selection`). A thumbnailer (a quirk of the request) while a
+//! player's stream is open is served only bytes already on disk, read from
+//! the file, so it never moves the pieces the playing TV waits for; alone,
+//! the same agent (ffprobe) is the player. `http::media` is the thin
+//! driver that turns these answers into HTTP.
+
+use std::io::SeekFrom;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::sync::Arc;
+
+use tokio::io::AsyncSeekExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::catalog::{Catalog, CatalogError, CatalogFile};
+use crate::torrent::prefetch::Prefetcher;
+use crate::torrent::streams::{StreamLimiter, StreamTicket, StreamsBusy};
+use crate::torrent::{EngineError, InfoHash, MediaStream, TorrentEngine};
+
+/// Errors callers branch on (`http` maps them to status codes).
+#[derive(Debug, thiserror::Error)]
+pub enum PlaybackError {
+    #[error("no torrent with info hash {0}")]
+    NoTorrent(InfoHash),
+    #[error("torrent {0} has no file {1}")]
+    NoFile(InfoHash, usize),
+    /// The bytes are not downloaded yet and this client must not wait for them.
+    #[error("thumbnails are made from downloaded bytes only; none yet")]
+    NotYet,
+    #[error(transparent)]
+    Busy(#[from] StreamsBusy),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("cannot read {0}")]
+    Io(String),
+}
+
+/// Who is asking, as far as the policy cares.
+#[derive(Debug, Clone, Copy)]
+pub struct Client {
+    pub addr: IpAddr,
+    /// The quirks table says this agent makes thumbnails (LG's `Lavf/`).
+    pub thumbnailer_agent: bool,
+}
+
+pub struct Playback {
+    catalog: Arc<Catalog>,
+    engine: Arc<dyn TorrentEngine>,
+    streams: Arc<StreamLimiter>,
+    prefetch: Arc<Prefetcher>,
+    shutdown: CancellationToken,
+    /// Serialises the play selection, so two files started at once both
+    /// end up selected.
+    selecting: tokio::sync::Mutex<()>,
+}
+
+impl Playback {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        engine: Arc<dyn TorrentEngine>,
+        streams: Arc<StreamLimiter>,
+        prefetch: Arc<Prefetcher>,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Playback {
+            catalog,
+            engine,
+            streams,
+            prefetch,
+            shutdown,
+            selecting: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The file asked for (one catalog read; the .torrent is not loaded).
+    pub async fn file(&self, ih: InfoHash, index: usize) -> Result<CatalogFile, PlaybackError> {
+        let (file, known) = self
+            .catalog
+            .run(move |c| match c.file(&ih, index)? {
+                Some(f) => Ok((Some(f), true)),
+                None => Ok((None, c.has_torrent(&ih)?)),
+            })
+            .await?;
+        match (file, known) {
+            (Some(f), _) => Ok(f),
+            (None, true) => Err(PlaybackError::NoFile(ih, index)),
+            (None, false) => Err(PlaybackError::NoTorrent(ih)),
+        }
+    }
+
+    /// Is this client a thumbnailer now? Only while a player's stream is
+    /// open: alone (ffprobe, even with several connections) it is the player.
+    pub fn serves_from_disk(&self, client: Client) -> bool {
+        client.thumbnailer_agent && self.streams.playing() > 0
+    }
+
+    /// For a thumbnailer: `span` cut down to the bytes downloaded from its
+    /// start (`Err(NotYet)`: none yet).
+    pub fn on_disk(
+        &self,
+        ih: &InfoHash,
+        index: usize,
+        span: Range<u64>,
+    ) -> Result<Range<u64>, PlaybackError> {
+        let Range { start, end } = span;
+        let have = |e: u64| self.engine.has_bytes(ih, index, start..e);
+        if start >= end || !have(start + 1) {
+            return Err(PlaybackError::NotYet);
+        }
+        // Largest e in (start, end] with start..e on disk (binary search).
+        let (mut lo, mut hi) = (start + 1, end);
+        while lo < hi {
+            let mid = lo + (hi - lo).div_ceil(2);
+            if have(mid) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        Ok(start..lo)
+    }
+
+    /// A player asked about a file (a HEAD, an empty range, or before its
+    /// stream): it is about to play it, so fetch what it needs first.
+    pub fn about_to_play(&self, ih: InfoHash, file: &CatalogFile, client: Client) {
+        if !self.serves_from_disk(client) {
+            self.prefetch
+                .on_request(ih, file.index, &file.path, file.length);
+        }
+    }
+
+    /// The file's bytes from `start`, read from disk (a thumbnailer's).
+    pub async fn open_on_disk(
+        &self,
+        ih: &InfoHash,
+        index: usize,
+        start: u64,
+    ) -> Result<tokio::fs::File, PlaybackError> {
+        let path = self
+            .engine
+            .local_path(ih, index)
+            .ok_or(PlaybackError::NoFile(*ih, index))?;
+        let io = |e: std::io::Error| PlaybackError::Io(format!("{}: {e}", path.display()));
+        let mut f = tokio::fs::File::open(&path).await.map_err(io)?;
+        f.seek(SeekFrom::Start(start)).await.map_err(io)?;
+        Ok(f)
+    }
+
+    /// A player's stream of the file from `start`, holding a ticket of the
+    /// stream cap for as long as it lives.
+    pub async fn open(
+        self: &Arc<Self>,
+        ih: InfoHash,
+        file: &CatalogFile,
+        start: u64,
+        client: Client,
+    ) -> Result<(MediaStream, StreamTicket), PlaybackError> {
+        self.prefetch
+            .on_request(ih, file.index, &file.path, file.length);
+        let ticket =
+            self.streams
+                .acquire_as(client.addr, client.thumbnailer_agent, &self.shutdown)?;
+        let mut stream = self.engine.open(&ih, file.index).await?;
+        stream
+            .seek(SeekFrom::Start(start))
+            .await
+            .map_err(|e| EngineError::Engine(e.to_string()))?;
+        if !client.thumbnailer_agent {
+            // A probe (ffprobe, a thumbnailer with nothing else playing) is
+            // served as a player but is no reason to download the file.
+            self.select_played(ih, file.index);
+        }
+        Ok((stream, ticket))
+    }
+
+    /// A file starts playing: a multi-file torrent now downloads in the
+    /// background only what has been played, with its subtitles.
+    fn select_played(self: &Arc<Self>, ih: InfoHash, index: usize) {
+        if self
+            .engine
+            .selected_files(&ih)
+            .is_some_and(|c| c.contains(&index))
+        {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            let _one_at_a_time = this.selecting.lock().await;
+            let Ok(all) = this.catalog.run(move |c| c.files(&ih)).await else {
+                return;
+            };
+            let files: Vec<(usize, &str)> =
+                all.iter().map(|f| (f.index, f.path.as_str())).collect();
+            let current = this.engine.selected_files(&ih);
+            let Some(next) =
+                crate::torrent::selection::after_play(&files, current.as_deref(), index)
+            else {
+                return;
+            };
+            match this.engine.select_files(&ih, &next).await {
+                Ok(()) => {
+                    tracing::info!(%ih, files = ?next, "background download limited to played files")
+                }
+                Err(e) => tracing::warn!(%ih, "could not limit the download to played files: {e}"),
+            }
+        });
+    }
+}

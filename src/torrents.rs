@@ -1,0 +1,163 @@
+//! The torrents a user added: adding, removing and listing them, and
+//! reconciling the catalog (the list of record) with the engine after a
+//! start. Keeps the two in step and tells the change hub what changed in
+//! the tree. Catalog calls run on blocking threads (`Catalog::run`).
+
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, CatalogError, CatalogTorrent};
+use crate::library::{Changes, ObjectId};
+use crate::torrent::prefetch::Prefetcher;
+use crate::torrent::{AddSource, EngineError, InfoHash, Progress, TorrentEngine};
+
+/// Errors callers branch on (`http` maps them to status codes).
+#[derive(Debug, thiserror::Error)]
+pub enum TorrentsError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+    #[error("no torrent with info hash {0}")]
+    NotFound(InfoHash),
+}
+
+pub struct Torrents {
+    catalog: Arc<Catalog>,
+    engine: Arc<dyn TorrentEngine>,
+    prefetch: Arc<Prefetcher>,
+    changes: Arc<Changes>,
+}
+
+impl Torrents {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        engine: Arc<dyn TorrentEngine>,
+        prefetch: Arc<Prefetcher>,
+        changes: Arc<Changes>,
+    ) -> Self {
+        Torrents {
+            catalog,
+            engine,
+            prefetch,
+            changes,
+        }
+    }
+
+    /// Add a torrent and record it. `Ok((torrent, true))` when it is new.
+    /// `label` is the source worth remembering (a magnet as given, with its
+    /// peer hints, or a URL).
+    pub async fn add(
+        &self,
+        source: AddSource,
+        label: Option<String>,
+    ) -> Result<(CatalogTorrent, bool), TorrentsError> {
+        if let AddSource::Magnet(m) = &source {
+            let ih = m.info_hash;
+            if let Some(t) = self.catalog.run(move |c| c.torrent(&ih)).await? {
+                if self.engine.info(&ih).is_some() {
+                    return Ok((t, false));
+                }
+            }
+        }
+        let info = self.engine.add(source).await?;
+        let ih = info.info_hash;
+        let name = info.name.clone();
+        let files = info.files.len();
+        let (t, existed) = self
+            .catalog
+            .run(move |c| {
+                let existed = c.has_torrent(&info.info_hash)?;
+                Ok((c.upsert_torrent(&info, label.as_deref())?, existed))
+            })
+            .await?;
+        if !existed {
+            self.changes.changed([ObjectId::Added]);
+            tracing::info!(info_hash = %ih, %name, files, "torrent added");
+        }
+        Ok((t, !existed))
+    }
+
+    /// Remove a torrent from the engine (with or without its data) and the catalog.
+    pub async fn remove(&self, info_hash: InfoHash, with_data: bool) -> Result<(), TorrentsError> {
+        let in_catalog = self.catalog.run(move |c| c.has_torrent(&info_hash)).await?;
+        match self.engine.delete(&info_hash, with_data).await {
+            Ok(()) => {}
+            Err(EngineError::NotFound(_)) if in_catalog => {}
+            Err(EngineError::NotFound(ih)) => return Err(TorrentsError::NotFound(ih)),
+            Err(e) => return Err(e.into()),
+        }
+        if self
+            .catalog
+            .run(move |c| c.remove_torrent(&info_hash))
+            .await?
+        {
+            self.changes.changed([ObjectId::Added]);
+        }
+        self.prefetch.forget(&info_hash);
+        tracing::info!(%info_hash, with_data, "torrent removed");
+        Ok(())
+    }
+
+    /// Every torrent with its files, newest first, and each one's progress
+    /// (`None` while the engine does not have it loaded).
+    pub async fn list(&self) -> Result<Vec<(CatalogTorrent, Option<Progress>)>, TorrentsError> {
+        let all = self.catalog.run(|c| c.torrents()).await?;
+        Ok(all
+            .into_iter()
+            .map(|t| {
+                let p = self.engine.progress(&t.info_hash);
+                (t, p)
+            })
+            .collect())
+    }
+
+    /// A torrent's download progress (`None`: the engine does not have it).
+    pub fn progress(&self, info_hash: &InfoHash) -> Option<Progress> {
+        self.engine.progress(info_hash)
+    }
+
+    /// One torrent with its progress.
+    pub async fn get(
+        &self,
+        info_hash: InfoHash,
+    ) -> Result<(CatalogTorrent, Option<Progress>), TorrentsError> {
+        let t = self
+            .catalog
+            .run(move |c| c.torrent(&info_hash))
+            .await?
+            .ok_or(TorrentsError::NotFound(info_hash))?;
+        let p = self.engine.progress(&info_hash);
+        Ok((t, p))
+    }
+
+    /// Make the catalog and the engine agree after a start: torrents the
+    /// engine lost are added again from their stored .torrent; torrents only
+    /// the engine knows (a crash between the two writes) are recorded.
+    pub async fn reconcile(&self) -> Result<(), TorrentsError> {
+        let in_engine = self.engine.list();
+        for ih in self.catalog.run(|c| c.info_hashes()).await? {
+            if in_engine.contains(&ih) {
+                continue;
+            }
+            let Some(bytes) = self.catalog.run(move |c| c.torrent_bytes(&ih)).await? else {
+                continue;
+            };
+            match self.engine.restore(bytes.into()).await {
+                Ok(_) => tracing::info!(info_hash = %ih, "torrent restored from the catalog"),
+                Err(e) => tracing::warn!(info_hash = %ih, "cannot restore torrent: {e}"),
+            }
+        }
+        for ih in in_engine {
+            if self.catalog.run(move |c| c.has_torrent(&ih)).await? {
+                continue;
+            }
+            if let Some(info) = self.engine.info(&ih) {
+                self.catalog
+                    .run(move |c| c.upsert_torrent(&info, None).map(|_| ()))
+                    .await?;
+                self.changes.changed([ObjectId::Added]);
+            }
+        }
+        Ok(())
+    }
+}
