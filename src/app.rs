@@ -83,7 +83,6 @@ pub struct App {
     catalog: Arc<Catalog>,
     streams: Arc<StreamLimiter>,
     prefetch: Arc<Prefetcher>,
-    torrents: Arc<Torrents>,
 }
 
 impl App {
@@ -172,7 +171,7 @@ impl App {
             shutdown.child_token(),
         ));
         let router = http::router(HttpState {
-            torrents: torrents.clone(),
+            torrents,
             playback,
             device,
             events,
@@ -193,7 +192,6 @@ impl App {
             catalog,
             streams,
             prefetch,
-            torrents,
         })
     }
 
@@ -220,11 +218,6 @@ impl App {
     /// The head/index prefetcher (tests).
     pub fn prefetch(&self) -> &Arc<Prefetcher> {
         &self.prefetch
-    }
-
-    /// The torrents service (what the API calls).
-    pub fn torrents(&self) -> &Arc<Torrents> {
-        &self.torrents
     }
 
     /// Wait until `shutdown` fires, then stop in order: streams and HTTP,

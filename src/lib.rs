@@ -1,15 +1,20 @@
 //! swarmcast: a DLNA/UPnP media server that streams torrents while they
-//! download. This file is the module map and nothing else.
+//! download. This file is the module map and nothing else: modules are
+//! private to the crate unless the binary, the integration tests or the
+//! benchmarks use them, and those get the few names they need.
 
 pub mod app;
-pub mod catalog;
+pub(crate) mod catalog;
 pub mod config;
-pub mod http;
-pub mod library;
+pub(crate) mod http;
+pub(crate) mod library;
 pub mod media;
-pub mod net;
-pub mod playback;
+pub(crate) mod net;
+pub(crate) mod playback;
 pub mod torrent;
-pub mod torrents;
+pub(crate) mod torrents;
 pub mod upnp;
-pub mod urls;
+pub(crate) mod urls;
+
+pub use catalog::CatalogError;
+pub use http::server::{HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_PER_SOURCE};

@@ -161,3 +161,95 @@ impl Torrents {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::torrent::fake::{torrent, FakeEngine};
+    use crate::torrent::Magnet;
+
+    struct Setup {
+        torrents: Torrents,
+        engine: Arc<FakeEngine>,
+        catalog: Arc<Catalog>,
+        changes: Arc<Changes>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn setup() -> Setup {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::open(&dir.path().join("c.sqlite")).unwrap());
+        let engine = Arc::new(FakeEngine::new());
+        let dyn_engine: Arc<dyn TorrentEngine> = engine.clone();
+        let prefetch = Prefetcher::new(
+            dyn_engine.clone(),
+            tokio_util::sync::CancellationToken::new(),
+            Box::new(|_, _, _| {}),
+        );
+        let changes = Arc::new(Changes::new());
+        Setup {
+            torrents: Torrents::new(catalog.clone(), dyn_engine, prefetch, changes.clone()),
+            engine,
+            catalog,
+            changes,
+            _dir: dir,
+        }
+    }
+
+    fn magnet(seed: u8) -> AddSource {
+        AddSource::Magnet(Magnet {
+            info_hash: InfoHash([seed; 20]),
+            name: None,
+            trackers: Vec::new(),
+            peers: Vec::new(),
+        })
+    }
+
+    #[tokio::test]
+    async fn add_records_once_and_announces_the_change() {
+        let s = setup();
+        s.engine
+            .seed(torrent(1, "Clip", &[("Clip/clip.mkv", b"abc")]));
+        let (t, new) = s
+            .torrents
+            .add(magnet(1), Some("magnet:?x".into()))
+            .await
+            .unwrap();
+        assert!(new);
+        assert_eq!(t.files.len(), 1);
+        assert_eq!(s.changes.next().await, vec![ObjectId::Added]);
+        let (_, new) = s.torrents.add(magnet(1), None).await.unwrap();
+        assert!(!new, "adding again is no change");
+        assert!(matches!(
+            s.torrents.add(magnet(2), None).await,
+            Err(TorrentsError::Engine(EngineError::NoPeers(_)))
+        ));
+        s.torrents.remove(InfoHash([1; 20]), true).await.unwrap();
+        assert!(s.catalog.torrents().unwrap().is_empty());
+        assert!(matches!(
+            s.torrents.remove(InfoHash([1; 20]), true).await,
+            Err(TorrentsError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn reconcile_restores_what_the_engine_lost_and_records_what_only_it_has() {
+        let s = setup();
+        s.engine.seed(torrent(3, "Lost", &[("lost.mp4", b"0123")]));
+        s.engine
+            .seed(torrent(4, "Stray", &[("stray.mp4", b"4567")]));
+        s.torrents.add(magnet(3), None).await.unwrap();
+        s.engine.forget(&InfoHash([3; 20]));
+        // Only the engine knows this one (a crash between the two writes).
+        s.engine.add(magnet(4)).await.unwrap();
+        s.torrents.reconcile().await.unwrap();
+        assert_eq!(*s.engine.restored.lock().unwrap(), vec![InfoHash([3; 20])]);
+        assert!(s.engine.info(&InfoHash([3; 20])).is_some());
+        let mut listed: Vec<InfoHash> = s.catalog.info_hashes().unwrap();
+        listed.sort();
+        assert_eq!(listed, vec![InfoHash([3; 20]), InfoHash([4; 20])]);
+        // A second reconcile has nothing to do.
+        s.torrents.reconcile().await.unwrap();
+        assert_eq!(s.engine.restored.lock().unwrap().len(), 1);
+    }
+}

@@ -5,11 +5,13 @@
 //!
 //! Nothing outside this module touches librqbit types.
 
+#[cfg(test)]
+pub mod fake;
 pub mod magnet;
-pub mod metainfo;
+pub(crate) mod metainfo;
 pub mod prefetch;
 pub mod rqbit;
-pub mod selection;
+pub(crate) mod selection;
 pub mod streams;
 
 use std::fmt;

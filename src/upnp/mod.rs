@@ -3,15 +3,15 @@
 //! DIDL-Lite. Protocol code is pure; `ssdp::driver` and `http::upnp` are the
 //! thin I/O drivers.
 
-pub mod connection_manager;
-pub mod content_directory;
-pub mod criteria;
-pub mod description;
-pub mod didl;
-pub mod gena;
-pub mod object;
-pub mod quirks;
-pub mod registrar;
-pub mod soap;
-pub mod ssdp;
+pub(crate) mod connection_manager;
+pub(crate) mod content_directory;
+pub(crate) mod criteria;
+pub(crate) mod description;
+pub(crate) mod didl;
+pub(crate) mod gena;
+pub(crate) mod object;
+pub(crate) mod quirks;
+pub(crate) mod registrar;
+pub(crate) mod soap;
+pub(crate) mod ssdp;
 pub mod xml;

@@ -11,7 +11,7 @@ use tokio::net::{TcpSocket, TcpStream};
 
 use crate::common::{content, test_config, Seeder, Server};
 use crate::upnp::{event_sink, wait_events};
-use swarmcast::http::server::{HEADER_TIMEOUT, MAX_PER_SOURCE};
+use swarmcast::{HEADER_TIMEOUT, MAX_PER_SOURCE};
 
 /// A TCP connection to `to` from the loopback address `from`.
 async fn connect_from(from: &str, to: SocketAddr) -> TcpStream {

@@ -1,6 +1,8 @@
 //! Hermetic integration tests: a real swarmcast server and a real librqbit
 //! seeder, both on 127.0.0.1, talking over real sockets.
 
+mod architecture;
+mod blocking;
 mod common;
 mod errors;
 mod hostile;

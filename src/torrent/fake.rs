@@ -1,0 +1,258 @@
+//! A `TorrentEngine` for unit tests: torrents live in memory, a file's
+//! bytes are there or not piece by piece as the test says, and nothing
+//! touches a network. It lets `playback`, `http::media`, ContentDirectory
+//! and reconcile be tested without a swarm; the integration tests use the
+//! real engine.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use super::{
+    AddSource, EngineError, InfoHash, MediaStream, Progress, TorrentEngine, TorrentFile,
+    TorrentInfo,
+};
+
+/// A torrent's metadata and each file's bytes.
+pub type Seeded = (TorrentInfo, Vec<Vec<u8>>);
+
+struct Fake {
+    info: TorrentInfo,
+    /// Each file's bytes.
+    data: Vec<Vec<u8>>,
+    /// Which byte ranges of each file are "downloaded".
+    have: Vec<Vec<Range<u64>>>,
+    selected: Option<Vec<usize>>,
+}
+
+/// Torrents the fake swarm can give (by info hash), and those added.
+#[derive(Default)]
+pub struct FakeEngine {
+    swarm: Mutex<HashMap<InfoHash, Seeded>>,
+    added: Mutex<HashMap<InfoHash, Fake>>,
+    /// Every `restore` call, in order.
+    pub restored: Mutex<Vec<InfoHash>>,
+    /// Where files are written when added (for `local_path`), if anywhere.
+    disk: Option<PathBuf>,
+}
+
+/// A torrent of these (path, bytes) files, with an info hash from `seed`.
+pub fn torrent(seed: u8, name: &str, files: &[(&str, &[u8])]) -> Seeded {
+    let info = TorrentInfo {
+        info_hash: InfoHash([seed; 20]),
+        name: name.into(),
+        files: files
+            .iter()
+            .enumerate()
+            .map(|(index, (path, data))| TorrentFile {
+                index,
+                path: (*path).into(),
+                length: data.len() as u64,
+            })
+            .collect(),
+        // What the catalog stores and `restore` gets back: here, the seed.
+        torrent_bytes: Bytes::from(vec![seed]),
+    };
+    (info, files.iter().map(|(_, d)| d.to_vec()).collect())
+}
+
+impl FakeEngine {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// As `new`, writing each added torrent's files under `dir/{infohash}`
+    /// so that `local_path` finds them.
+    pub fn on_disk(dir: &std::path::Path) -> Self {
+        FakeEngine {
+            disk: Some(dir.to_owned()),
+            ..Self::default()
+        }
+    }
+
+    /// The swarm has this torrent: adding its magnet (or restoring it) works.
+    pub fn seed(&self, torrent: Seeded) {
+        self.swarm
+            .lock()
+            .unwrap()
+            .insert(torrent.0.info_hash, torrent);
+    }
+
+    /// These bytes of a file are downloaded now.
+    pub fn download(&self, ih: &InfoHash, index: usize, range: Range<u64>) {
+        if let Some(t) = self.added.lock().unwrap().get_mut(ih) {
+            t.have[index].push(range);
+        }
+    }
+
+    /// The engine forgets a torrent (as if its session files were lost).
+    pub fn forget(&self, ih: &InfoHash) {
+        self.added.lock().unwrap().remove(ih);
+    }
+
+    fn add_known(&self, ih: InfoHash) -> Result<TorrentInfo, EngineError> {
+        let (info, data) = self
+            .swarm
+            .lock()
+            .unwrap()
+            .get(&ih)
+            .cloned()
+            .ok_or_else(|| EngineError::NoPeers("nobody in the fake swarm has it".into()))?;
+        let files = data.len();
+        if let Some(dir) = &self.disk {
+            for (f, bytes) in info.files.iter().zip(&data) {
+                let p = dir.join(ih.to_string()).join(&f.path);
+                std::fs::create_dir_all(p.parent().expect("has a parent"))
+                    .and_then(|()| std::fs::write(&p, bytes))
+                    .map_err(|e| EngineError::Engine(e.to_string()))?;
+            }
+        }
+        self.added.lock().unwrap().entry(ih).or_insert(Fake {
+            info: info.clone(),
+            data,
+            have: vec![Vec::new(); files],
+            selected: None,
+        });
+        Ok(info)
+    }
+}
+
+impl TorrentEngine for FakeEngine {
+    fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        let r = match source {
+            AddSource::Magnet(m) => self.add_known(m.info_hash),
+            AddSource::TorrentBytes(b) if b.len() == 1 => self.add_known(InfoHash([b[0]; 20])),
+            AddSource::TorrentBytes(_) | AddSource::Url(_) => Err(EngineError::BadSource(
+                "the fake engine takes magnets and its own torrents".into(),
+            )),
+        };
+        async move { r }.boxed()
+    }
+
+    fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        if let Some(&seed) = torrent_bytes.first() {
+            self.restored.lock().unwrap().push(InfoHash([seed; 20]));
+        }
+        self.add(AddSource::TorrentBytes(torrent_bytes))
+    }
+
+    fn list(&self) -> Vec<InfoHash> {
+        self.added.lock().unwrap().keys().copied().collect()
+    }
+
+    fn info(&self, info_hash: &InfoHash) -> Option<TorrentInfo> {
+        self.added
+            .lock()
+            .unwrap()
+            .get(info_hash)
+            .map(|t| t.info.clone())
+    }
+
+    fn progress(&self, info_hash: &InfoHash) -> Option<Progress> {
+        let added = self.added.lock().unwrap();
+        let t = added.get(info_hash)?;
+        let total: u64 = t.info.files.iter().map(|f| f.length).sum();
+        let done: u64 = t
+            .have
+            .iter()
+            .flatten()
+            .map(|r| r.end - r.start)
+            .sum::<u64>()
+            .min(total);
+        Some(Progress {
+            state: "live".into(),
+            bytes_done: done,
+            bytes_total: total,
+            finished: done == total,
+            ..Default::default()
+        })
+    }
+
+    fn has_bytes(&self, info_hash: &InfoHash, index: usize, range: Range<u64>) -> bool {
+        if range.is_empty() {
+            return true;
+        }
+        let added = self.added.lock().unwrap();
+        let Some(have) = added.get(info_hash).and_then(|t| t.have.get(index)) else {
+            return false;
+        };
+        have.iter()
+            .any(|h| h.start <= range.start && range.end <= h.end)
+    }
+
+    fn local_path(&self, info_hash: &InfoHash, index: usize) -> Option<PathBuf> {
+        let added = self.added.lock().unwrap();
+        let f = added.get(info_hash)?.info.files.get(index)?;
+        Some(
+            self.disk
+                .as_ref()?
+                .join(info_hash.to_string())
+                .join(&f.path),
+        )
+    }
+
+    fn open(
+        &self,
+        info_hash: &InfoHash,
+        index: usize,
+    ) -> BoxFuture<'_, Result<MediaStream, EngineError>> {
+        let r = self
+            .added
+            .lock()
+            .unwrap()
+            .get(info_hash)
+            .ok_or(EngineError::NotFound(*info_hash))
+            .and_then(|t| {
+                t.data.get(index).cloned().ok_or(EngineError::NoSuchFile {
+                    info_hash: *info_hash,
+                    index,
+                })
+            })
+            .map(|d| Box::new(std::io::Cursor::new(d)) as MediaStream);
+        async move { r }.boxed()
+    }
+
+    fn delete(
+        &self,
+        info_hash: &InfoHash,
+        _with_data: bool,
+    ) -> BoxFuture<'_, Result<(), EngineError>> {
+        let r = match self.added.lock().unwrap().remove(info_hash) {
+            Some(_) => Ok(()),
+            None => Err(EngineError::NotFound(*info_hash)),
+        };
+        async move { r }.boxed()
+    }
+
+    fn selected_files(&self, info_hash: &InfoHash) -> Option<Vec<usize>> {
+        self.added
+            .lock()
+            .unwrap()
+            .get(info_hash)
+            .and_then(|t| t.selected.clone())
+    }
+
+    fn select_files(
+        &self,
+        info_hash: &InfoHash,
+        files: &BTreeSet<usize>,
+    ) -> BoxFuture<'_, Result<(), EngineError>> {
+        let r = match self.added.lock().unwrap().get_mut(info_hash) {
+            Some(t) => {
+                t.selected = Some(files.iter().copied().collect());
+                Ok(())
+            }
+            None => Err(EngineError::NotFound(*info_hash)),
+        };
+        async move { r }.boxed()
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        async {}.boxed()
+    }
+}
