@@ -117,7 +117,7 @@ pub struct SearchConfig {
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct TorznabConfig {
     pub name: String,
-    pub url: String,
+    pub url: HttpUrl,
     #[serde(default)]
     pub api_key: Secret,
 }
@@ -126,13 +126,14 @@ pub struct TorznabConfig {
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct InternetArchiveConfig {
     pub enabled: bool,
-    pub base_url: String,
+    pub base_url: HttpUrl,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SubtitlesConfig {
-    pub languages: Vec<String>,
+    #[serde(deserialize_with = "de_languages")]
+    pub languages: Vec<Language>,
     pub opensubtitles: OpenSubtitlesConfig,
     pub podnapisi: PodnapisiConfig,
 }
@@ -144,14 +145,14 @@ pub struct OpenSubtitlesConfig {
     pub api_key: Secret,
     pub username: String,
     pub password: Secret,
-    pub base_url: String,
+    pub base_url: HttpUrl,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct PodnapisiConfig {
     pub enabled: bool,
-    pub base_url: String,
+    pub base_url: HttpUrl,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -218,7 +219,7 @@ impl Default for InternetArchiveConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            base_url: "https://archive.org".into(),
+            base_url: HttpUrl::known("https://archive.org"),
         }
     }
 }
@@ -226,7 +227,7 @@ impl Default for InternetArchiveConfig {
 impl Default for SubtitlesConfig {
     fn default() -> Self {
         Self {
-            languages: vec!["en".into()],
+            languages: vec![Language("en".into())],
             opensubtitles: OpenSubtitlesConfig::default(),
             podnapisi: PodnapisiConfig::default(),
         }
@@ -239,7 +240,7 @@ impl Default for OpenSubtitlesConfig {
             api_key: Secret::default(),
             username: String::new(),
             password: Secret::default(),
-            base_url: "https://api.opensubtitles.com/api/v1".into(),
+            base_url: HttpUrl::known("https://api.opensubtitles.com/api/v1"),
         }
     }
 }
@@ -248,7 +249,7 @@ impl Default for PodnapisiConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            base_url: "https://www.podnapisi.net".into(),
+            base_url: HttpUrl::known("https://www.podnapisi.net"),
         }
     }
 }
@@ -330,6 +331,71 @@ fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     humantime::parse_duration(&s)
         .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a duration like \"10s\": {e}")))
+}
+
+/// An http(s) URL, checked when the config loads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(pub url::Url);
+
+impl HttpUrl {
+    /// A built-in default (known to parse).
+    fn known(s: &str) -> Self {
+        HttpUrl(url::Url::parse(s).expect("built-in URLs parse"))
+    }
+}
+
+impl std::str::FromStr for HttpUrl {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match url::Url::parse(s) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(HttpUrl(u)),
+            Ok(_) => Err(format!("{s:?} must be an http(s) URL")),
+            Err(e) => Err(format!("{s:?} is not a URL: {e}")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpUrl {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?
+            .parse()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for HttpUrl {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+/// A subtitle language code as configured (2–3 lowercase letters, ISO
+/// 639-1 or -2), checked when the config loads.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Language(String);
+
+impl Language {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// `subtitles.languages`: an error names the entry.
+fn de_languages<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Language>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, lang)| {
+            let ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
+            if ok {
+                Ok(Language(lang))
+            } else {
+                Err(serde::de::Error::custom(format!(
+                    "subtitles.languages[{i}]: {lang:?} is not a 2- or 3-letter lowercase ISO 639 code"
+                )))
+            }
+        })
+        .collect()
 }
 
 /// `web.allow`: each rule parsed when the config loads; an error names the
@@ -540,38 +606,8 @@ impl Config {
                     "must not be empty",
                 ));
             }
-            check_url(&format!("search.torznab[{i}].url"), &t.url)?;
         }
-        check_url(
-            "search.internet-archive.base-url",
-            &self.search.internet_archive.base_url,
-        )?;
-        for (i, lang) in self.subtitles.languages.iter().enumerate() {
-            let ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
-            if !ok {
-                return Err(invalid(
-                    &format!("subtitles.languages[{i}]"),
-                    format!("{lang:?} is not a 2- or 3-letter lowercase ISO 639 code"),
-                ));
-            }
-        }
-        check_url(
-            "subtitles.opensubtitles.base-url",
-            &self.subtitles.opensubtitles.base_url,
-        )?;
-        check_url(
-            "subtitles.podnapisi.base-url",
-            &self.subtitles.podnapisi.base_url,
-        )?;
         Ok(())
-    }
-}
-
-fn check_url(key: &str, value: &str) -> Result<(), ConfigError> {
-    match url::Url::parse(value) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Ok(()),
-        Ok(_) => Err(invalid(key, format!("{value:?} must be an http(s) URL"))),
-        Err(e) => Err(invalid(key, format!("{value:?} is not a URL: {e}"))),
     }
 }
 
@@ -673,6 +709,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("timeout"), "{e}");
+        let e = load("[subtitles.podnapisi]\nbase-url = \"ftp://x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("base-url") && e.contains("http(s)"), "{e}");
+        let e = load("[subtitles]\nlanguages = [\"en\", \"English\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("subtitles.languages[1]"), "{e}");
     }
 
     #[test]

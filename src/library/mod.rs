@@ -8,9 +8,15 @@
 //! Only playable media (video, audio, images) is shown. Every call reads
 //! SQLite: callers on the async runtime run it on a blocking thread. No XML
 //! here: `upnp::didl` writes these objects. `changes` is the hub that says
-//! which containers changed.
+//! which containers changed; `remote` is the seam for containers whose
+//! children come from elsewhere (Browse waits on the network at most a
+//! short bound, then answers from the catalog).
 
 pub mod changes;
+// The first source of remote children is the search issue's saved-search
+// folders; until it lands only the tests plug one in.
+#[cfg_attr(not(test), allow(dead_code))]
+pub mod remote;
 
 use std::fmt;
 use std::sync::Arc;
@@ -24,7 +30,7 @@ use crate::upnp::content_directory::{page, Children, Directory, DirectoryError};
 use crate::upnp::criteria::Sort;
 use crate::upnp::object::{Class, Container, Item, Object};
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ObjectId {
     Root,
     Added,
@@ -92,6 +98,7 @@ pub fn class_of(kind: MediaKind) -> Option<Class> {
 pub struct Library {
     catalog: Arc<Catalog>,
     root_title: String,
+    remote: Vec<Arc<remote::Refresher>>,
 }
 
 fn dir_err(e: CatalogError) -> DirectoryError {
@@ -103,7 +110,15 @@ impl Library {
         Library {
             catalog,
             root_title: root_title.into(),
+            remote: Vec::new(),
         }
+    }
+
+    /// Containers this refresher serves get their children from its source.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub fn with_remote(mut self, refresher: Arc<remote::Refresher>) -> Self {
+        self.remote.push(refresher);
+        self
     }
 
     /// The object with this id, if it exists.
@@ -158,6 +173,9 @@ impl Library {
         start: usize,
         count: usize,
     ) -> Result<Children, CatalogError> {
+        for r in self.remote.iter().filter(|r| r.serves(id)) {
+            r.before_browse(id);
+        }
         let sorted_page = |mut all: Vec<Object>| {
             sort.apply(&mut all);
             let total = all.len();
@@ -356,6 +374,93 @@ fn item(t: &CatalogTorrent, f: &CatalogFile) -> Option<Item> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::torrent::{TorrentFile, TorrentInfo};
+    use futures::future::BoxFuture;
+    use futures::FutureExt;
+
+    /// "Added torrents" filled from elsewhere: a refresh writes a torrent.
+    struct Feed {
+        catalog: Arc<Catalog>,
+        delay: std::time::Duration,
+    }
+
+    impl remote::RemoteChildren for Feed {
+        fn serves(&self, id: &ObjectId) -> bool {
+            *id == ObjectId::Added
+        }
+        fn is_stale(&self, _: &ObjectId) -> bool {
+            self.catalog.shown_torrent_headers().unwrap().is_empty()
+        }
+        fn refresh(&self, _: ObjectId) -> BoxFuture<'static, Result<(), String>> {
+            let (catalog, delay) = (self.catalog.clone(), self.delay);
+            async move {
+                tokio::time::sleep(delay).await;
+                let info = TorrentInfo {
+                    info_hash: InfoHash([5; 20]),
+                    name: "From.Afar.2024.mkv".into(),
+                    files: vec![TorrentFile {
+                        index: 0,
+                        path: "From.Afar.2024.mkv".into(),
+                        length: 10,
+                    }],
+                    torrent_bytes: bytes::Bytes::from_static(b"x"),
+                };
+                tokio::task::spawn_blocking(move || catalog.upsert_torrent(&info, None))
+                    .await
+                    .unwrap()
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+            .boxed()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn browse_waits_briefly_for_remote_children_then_answers_from_the_catalog() {
+        for (delay, wait, shown_at_once) in [(10, 2000, 1), (800, 50, 0)] {
+            let dir = tempfile::tempdir().unwrap();
+            let catalog = Arc::new(Catalog::open(&dir.path().join("c.sqlite")).unwrap());
+            let changes = Arc::new(Changes::new());
+            let feed = Arc::new(Feed {
+                catalog: catalog.clone(),
+                delay: std::time::Duration::from_millis(delay),
+            });
+            let refresher = remote::Refresher::new(
+                feed,
+                changes.clone(),
+                std::time::Duration::from_millis(wait),
+            );
+            let library = Arc::new(Library::new(catalog, "T").with_remote(refresher));
+            let l = library.clone();
+            let children = tokio::task::spawn_blocking(move || {
+                l.children_of(&ObjectId::Added, &Sort::default(), 0, 0)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            let Children::Page(objects, total) = children else {
+                panic!("{children:?}");
+            };
+            assert_eq!(
+                (objects.len(), total),
+                (shown_at_once, shown_at_once),
+                "delay {delay} ms"
+            );
+            // Either way the change is announced once the refresh landed.
+            let changed = tokio::time::timeout(std::time::Duration::from_secs(5), changes.next())
+                .await
+                .unwrap();
+            assert_eq!(changed, vec![ObjectId::Added]);
+            let l = library.clone();
+            let again = tokio::task::spawn_blocking(move || {
+                l.children_of(&ObjectId::Added, &Sort::default(), 0, 0)
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            assert!(matches!(again, Children::Page(o, 1) if o[0].title() == "From Afar (2024)"));
+        }
+    }
 
     #[test]
     fn ids_round_trip_and_reject_junk() {
