@@ -2,19 +2,25 @@
 """Browse benchmark: BrowseDirectChildren of a 10 000-item container, 50 per
 page, at StartingIndex 0 and 9 950 — p50/p99 latency and server RSS — for
 swarmcast and for minidlna serving a folder of the same 10 000 files, in the
-same run, on loopback.
+same run, each with a new TCP connection per request (as most TVs do) and
+over one keep-alive connection.
 
 swarmcast gets the container as a real torrent of those 10 000 files (added
 as a .torrent body: no peers needed to browse); minidlna scans the folder.
 
+--lan puts both servers in one network namespace and the client in another,
+joined by a veth pair (a two-host LAN on one machine; needs root), instead
+of everything on loopback.
+
 Needs: ffmpeg, mktorrent, minidlna (apt), a release swarmcast.
-Usage: python3 benches/browse.py --swarmcast target/release/swarmcast [--requests 300]
+Usage: python3 benches/browse.py --swarmcast target/release/swarmcast [--requests 300] [--lan]
 """
 import argparse
+import http.client
+import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,52 +31,76 @@ import xml.etree.ElementTree as ET
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from startup import free_port, info_hash, rss_kb, wait_port  # noqa: E402
+from startup import free_port, info_hash, rss_kb  # noqa: E402
 
 N_FILES = 10_000
 PAGE = 50
+# The two-host LAN of --lan.
+SRV_IP, CLI_IP = "10.201.0.1", "10.201.0.2"
 
 
-def browse(base, control, object_id, start, count=PAGE):
-    body = ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
+def envelope(object_id, start, count):
+    return ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
             's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
             '<u:Browse xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1">'
             f'<ObjectID>{object_id}</ObjectID><BrowseFlag>BrowseDirectChildren</BrowseFlag>'
             f'<Filter>*</Filter><StartingIndex>{start}</StartingIndex>'
             f'<RequestedCount>{count}</RequestedCount><SortCriteria></SortCriteria>'
             '</u:Browse></s:Body></s:Envelope>').encode()
-    req = urllib.request.Request(base + control, data=body, method="POST", headers={
-        "content-type": 'text/xml; charset="utf-8"',
-        "soapaction": '"urn:schemas-upnp-org:service:ContentDirectory:1#Browse"',
-    })
-    t0 = time.perf_counter()
-    with urllib.request.urlopen(req, timeout=30) as r:
-        data = r.read()
-    elapsed = time.perf_counter() - t0
+
+
+HEADERS = {
+    "content-type": 'text/xml; charset="utf-8"',
+    "soapaction": '"urn:schemas-upnp-org:service:ContentDirectory:1#Browse"',
+}
+
+
+def parse(data):
     root = ET.fromstring(data)
-    out = {el.tag.split("}")[-1]: el.text for el in root.iter()}
-    return elapsed, out
+    return {el.tag.split("}")[-1]: el.text for el in root.iter()}
 
 
-def measure(name, base, control, object_id, pid, requests):
+class Client:
+    """Browse requests, each on a new connection or all on one."""
+
+    def __init__(self, host, port, control, keepalive):
+        self.host, self.port, self.control, self.keepalive = host, port, control, keepalive
+        self.conn = None
+
+    def browse(self, object_id, start, count=PAGE):
+        body = envelope(object_id, start, count)
+        t0 = time.perf_counter()
+        if self.conn is None:
+            self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        self.conn.request("POST", self.control, body=body, headers=HEADERS)
+        resp = self.conn.getresponse()
+        data = resp.read()
+        elapsed = time.perf_counter() - t0
+        if not self.keepalive or resp.will_close:
+            self.conn.close()
+            self.conn = None
+        return elapsed, parse(data)
+
+
+def measure(host, port, control, object_id, requests, keepalive):
+    """p50 and p99 (ms) at StartingIndex 0 and 9 950; whether the server kept
+    the connection open."""
+    client = Client(host, port, control, keepalive)
     rows = []
+    reused = True
     for start in (0, N_FILES - PAGE):
         for _ in range(10):  # warm-up: caches, page cache, lazy init
-            browse(base, control, object_id, start)
+            client.browse(object_id, start)
         times = []
         for _ in range(requests):
-            t, out = browse(base, control, object_id, start)
-            assert out["NumberReturned"] == str(PAGE), (name, out["NumberReturned"])
-            assert out["TotalMatches"] == str(N_FILES), (name, out["TotalMatches"])
+            t, out = client.browse(object_id, start)
+            assert out["NumberReturned"] == str(PAGE), out["NumberReturned"]
+            assert out["TotalMatches"] == str(N_FILES), out["TotalMatches"]
             times.append(t * 1000)
+            reused = reused and (not keepalive or client.conn is not None)
         times.sort()
-        p50 = statistics.median(times)
-        p99 = times[int(len(times) * 0.99) - 1]
-        rows.append((start, p50, p99))
-    rss = rss_kb(pid) / 1024
-    for start, p50, p99 in rows:
-        print(f"    {name:9s} StartingIndex {start:5d}: p50 {p50:6.2f} ms  p99 {p99:6.2f} ms   RSS {rss:5.1f} MB")
-    return rows
+        rows.append((start, statistics.median(times), times[int(len(times) * 0.99) - 1]))
+    return {"rows": rows, "kept_alive": keepalive and reused}
 
 
 def ensure_tools():
@@ -83,12 +113,37 @@ def ensure_tools():
                                "minidlna"], check=True, env=env)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--swarmcast", default="target/release/swarmcast")
-    ap.add_argument("--requests", type=int, default=300)
-    args = ap.parse_args()
-    ensure_tools()
+def client_cmd(args, ns):
+    """How to run this script's measuring client (in `ns` with --lan)."""
+    cmd = [sys.executable, os.path.abspath(__file__), "--client"]
+    return (["ip", "netns", "exec", ns] + cmd) if ns else cmd
+
+
+def run_client_mode(ns, host, port, control, object_id, requests, keepalive):
+    req = json.dumps({"host": host, "port": port, "control": control, "object": object_id,
+                      "requests": requests, "keepalive": keepalive})
+    out = subprocess.run(client_cmd(None, ns) + [req], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def wait_browsable(ns, host, port, control, object_id, want, secs):
+    """Poll (from the client's side) until the container lists `want` items."""
+    deadline = time.time() + secs
+    while time.time() < deadline:
+        try:
+            req = json.dumps({"host": host, "port": port, "control": control,
+                              "object": object_id, "probe": True})
+            out = subprocess.run(client_cmd(None, ns) + [req], capture_output=True, text=True,
+                                 timeout=30)
+            if out.returncode == 0 and json.loads(out.stdout).get("total") == str(want):
+                return
+        except Exception:
+            pass
+        time.sleep(1)
+    raise RuntimeError(f"{host}:{port} did not list {want} items within {secs} s")
+
+
+def serve_and_measure(args, host, iface, client_ns):
     tmp = tempfile.mkdtemp(prefix="swarmcast-browse.")
     procs = []
     try:
@@ -109,55 +164,66 @@ def main():
         port = free_port()
         cfg = os.path.join(tmp, "swarmcast.toml")
         with open(cfg, "w") as f:
-            f.write(f'[server]\nlisten = "127.0.0.1:{port}"\nssdp-interfaces = ["lo"]\n'
+            f.write(f'[server]\nlisten = "{host}:{port}"\nssdp-interfaces = ["{iface}"]\n'
                     f'[storage]\nstate-dir = "{tmp}/state"\ndownload-dir = "{tmp}/dl"\n'
-                    '[torrent]\nlisten-port = 0\ndht = false\n')
+                    '[torrent]\nlisten-port = 0\ndht = false\n'
+                    '[subtitles.podnapisi]\nenabled = false\n'
+                    '[search.internet-archive]\nenabled = false\n')
         sc = subprocess.Popen([os.path.abspath(args.swarmcast), "serve", "--config", cfg],
                               stdout=open(os.path.join(tmp, "swarmcast.log"), "wb"),
                               stderr=subprocess.STDOUT)
         procs.append(sc)
-        wait_port(port)
-        base = f"http://127.0.0.1:{port}"
-        req = urllib.request.Request(base + "/api/torrents", data=open(torrent, "rb").read(),
-                                     method="POST",
-                                     headers={"content-type": "application/x-bittorrent"})
-        urllib.request.urlopen(req, timeout=120).read()
+        base = f"http://{host}:{port}"
+        deadline = time.time() + 60
+        while True:
+            try:
+                req = urllib.request.Request(base + "/api/torrents",
+                                             data=open(torrent, "rb").read(), method="POST",
+                                             headers={"content-type": "application/x-bittorrent"})
+                urllib.request.urlopen(req, timeout=120).read()
+                break
+            except (ConnectionError, urllib.error.URLError):
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+        control = "/upnp/ContentDirectory/control"
+        wait_browsable(client_ns, host, port, control, f"t/{ih}", N_FILES, 60)
 
         # minidlna, scanning the same folder
         mport = free_port()
         mconf = os.path.join(tmp, "minidlna.conf")
         with open(mconf, "w") as f:
-            f.write(f"port={mport}\nnetwork_interface=lo\nmedia_dir=V,{media}\n"
+            f.write(f"port={mport}\nnetwork_interface={iface}\nmedia_dir=V,{media}\n"
                     f"db_dir={tmp}/mdb\nlog_dir={tmp}/mlog\ninotify=no\nfriendly_name=bench\n")
         md = subprocess.Popen(["minidlnad", "-f", mconf, "-d", "-P", os.path.join(tmp, "m.pid")],
                               stdout=open(os.path.join(tmp, "minidlna.log"), "wb"),
                               stderr=subprocess.STDOUT)
         procs.append(md)
-        wait_port(mport)
-        mbase = f"http://127.0.0.1:{mport}"
         # With a single media_dir, minidlna shows its files straight under
         # "Browse Folders" (object id 64).
-        folder = "64"
-        deadline = time.time() + 600
         t0 = time.time()
-        while time.time() < deadline:
-            try:
-                _, out = browse(mbase, "/ctl/ContentDir", folder, 0, 1)
-                if out["TotalMatches"] == str(N_FILES):
-                    break
-            except Exception:
-                pass
-            time.sleep(1)
-        else:
-            raise RuntimeError("minidlna did not finish scanning within 10 minutes")
-        print(f"(issue 4) Browse of a {N_FILES}-item container, {PAGE} per page, "
-              f"{args.requests} sequential requests per page after 10 warm-up, new connection each "
+        wait_browsable(client_ns, host, mport, "/ctl/ContentDir", "64", N_FILES, 600)
+        where = (f"a two-namespace LAN (veth, client {CLI_IP} → servers {SRV_IP})"
+                 if client_ns else "loopback")
+        print(f"(issue 7) Browse of a {N_FILES}-item container, {PAGE} per page, "
+              f"{args.requests} sequential requests per page after 10 warm-up, on {where} "
               f"(minidlna scanned the folder in {time.time() - t0:.0f} s)")
-        ours = measure("swarmcast", base, "/upnp/ContentDirectory/control", f"t/{ih}", sc.pid, args.requests)
-        theirs = measure("minidlna", mbase, "/ctl/ContentDir", folder, md.pid, args.requests)
-        for (start, p50, _), (_, mp50, _) in zip(ours, theirs):
-            print(f"    StartingIndex {start:5d}: swarmcast p50 / minidlna p50 = {p50 / mp50:.2f}x (target <= 1.0x)")
-        print(f"    swarmcast p50 at 9950 / at 0 = {ours[1][1] / ours[0][1]:.2f}x (independent of StartingIndex: ~1.0x)")
+        for keepalive in (False, True):
+            mode = "one keep-alive connection" if keepalive else "a new connection per request"
+            ours = run_client_mode(client_ns, host, port, control, f"t/{ih}", args.requests,
+                                   keepalive)
+            theirs = run_client_mode(client_ns, host, mport, "/ctl/ContentDir", "64",
+                                     args.requests, keepalive)
+            print(f"  {mode}:")
+            for name, res, pid in (("swarmcast", ours, sc.pid), ("minidlna", theirs, md.pid)):
+                note = "" if not keepalive or res["kept_alive"] else "  (closed each connection)"
+                for start, p50, p99 in res["rows"]:
+                    print(f"    {name:9s} StartingIndex {start:5d}: p50 {p50:6.3f} ms  "
+                          f"p99 {p99:6.3f} ms   RSS {rss_kb(pid) / 1024:5.1f} MB{note}")
+            for (start, p50, _), (_, mp50, _) in zip(ours["rows"], theirs["rows"]):
+                target = "<= 0.9x" if start == 0 else "<= 0.3x"
+                print(f"    StartingIndex {start:5d}: swarmcast p50 / minidlna p50 = "
+                      f"{p50 / mp50:.2f}x (target {target})")
     finally:
         for p in procs:
             if p.poll() is None:
@@ -168,6 +234,63 @@ def main():
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def client_main(raw):
+    req = json.loads(raw)
+    if req.get("probe"):
+        c = Client(req["host"], req["port"], req["control"], False)
+        _, out = c.browse(req["object"], 0, 1)
+        print(json.dumps({"total": out["TotalMatches"]}))
+        return
+    print(json.dumps(measure(req["host"], req["port"], req["control"], req["object"],
+                             req["requests"], req["keepalive"])))
+
+
+def ns_run(*cmd):
+    subprocess.run(list(cmd), check=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--swarmcast", default="target/release/swarmcast")
+    ap.add_argument("--requests", type=int, default=300)
+    ap.add_argument("--lan", action="store_true",
+                    help="servers and client in two network namespaces joined by veth (root)")
+    ap.add_argument("--client", help=argparse.SUPPRESS)
+    ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.client:
+        client_main(args.client)
+        return
+    if not args.lan:
+        ensure_tools()
+        serve_and_measure(args, "127.0.0.1", "lo", None)
+        return
+    if args.inside:
+        # In the servers' namespace; the client runs in the other one.
+        serve_and_measure(args, SRV_IP, "vsrv", os.environ["BROWSE_CLIENT_NS"])
+        return
+    ensure_tools()
+    srv, cli = f"scb-srv-{os.getpid()}", f"scb-cli-{os.getpid()}"
+    try:
+        ns_run("ip", "netns", "add", srv)
+        ns_run("ip", "netns", "add", cli)
+        ns_run("ip", "-n", srv, "link", "add", "vsrv", "type", "veth", "peer", "name", "vcli",
+               "netns", cli)
+        ns_run("ip", "-n", srv, "addr", "add", f"{SRV_IP}/24", "dev", "vsrv")
+        ns_run("ip", "-n", cli, "addr", "add", f"{CLI_IP}/24", "dev", "vcli")
+        for ns, dev in ((srv, "vsrv"), (cli, "vcli")):
+            ns_run("ip", "-n", ns, "link", "set", "lo", "up")
+            ns_run("ip", "-n", ns, "link", "set", dev, "up")
+            ns_run("ip", "-n", ns, "route", "add", "239.0.0.0/8", "dev", dev)
+        env = dict(os.environ, BROWSE_CLIENT_NS=cli)
+        subprocess.run(["ip", "netns", "exec", srv, sys.executable, os.path.abspath(__file__),
+                        "--inside", "--lan", "--swarmcast", os.path.abspath(args.swarmcast),
+                        "--requests", str(args.requests)], check=True, env=env)
+    finally:
+        for ns in (srv, cli):
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
-//! What a file is, from its name: media kind and MIME type (`kind`), and
-//! where its container keeps the index (`container`). Pure; no I/O.
+//! What a file is, from its name: the one extension table (`TYPES`: media
+//! kind, MIME type, container), the one file-name/stem helper, clean titles
+//! (`names`, via hunch), and where a container keeps its index
+//! (`container`). Pure; no I/O.
 
 pub mod container;
 pub mod names;

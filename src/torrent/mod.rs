@@ -1,7 +1,11 @@
 //! The torrent engine seam: what swarmcast needs from a BitTorrent engine
-//! (add, list, progress, open a file as a seekable byte stream, delete) as the
-//! `TorrentEngine` trait, with librqbit behind it (`rqbit`). Also owns the
-//! stream limiter (`streams`) and the head/index prefetch (`prefetch`).
+//! (add, restore, list, progress, open a file as a seekable byte stream,
+//! select files, delete) as the `TorrentEngine` trait, with librqbit behind
+//! it (`rqbit`) and an in-memory `fake` for unit tests. Also owns the pure
+//! parsers of what users hand us (`magnet`, `metainfo`: a .torrent's numbers
+//! checked before the engine sees them), the stream limiter (`streams`), the
+//! play selection of multi-file torrents (`selection`) and the head/index
+//! prefetch (`prefetch`).
 //!
 //! Nothing outside this module touches librqbit types.
 

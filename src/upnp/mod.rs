@@ -1,7 +1,10 @@
-//! The UPnP MediaServer: SSDP discovery, device description, SOAP control of
-//! ContentDirectory / ConnectionManager / X_MS_MediaReceiverRegistrar, and
-//! DIDL-Lite. Protocol code is pure; `ssdp::driver` and `http::upnp` are the
-//! thin I/O drivers.
+//! The UPnP MediaServer protocols: SSDP, the device description, SOAP
+//! control of ContentDirectory / ConnectionManager /
+//! X_MS_MediaReceiverRegistrar, GENA, DIDL-Lite and the TV quirks table.
+//! Pure (bytes in, typed values or bytes out) except `ssdp::driver`, the
+//! SSDP socket driver; the HTTP drivers are `http::upnp` and `http::events`.
+//! Imports nothing of the domain: ContentDirectory serves any tree through
+//! `content_directory::Directory` over its own objects (`object`).
 
 pub(crate) mod connection_manager;
 pub(crate) mod content_directory;

@@ -5,15 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{content, test_config, Seeder, Server};
-
-const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
-
-fn envelope(action: &str, args: &str) -> String {
-    format!(
-        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:{action} xmlns:u="{CD}">{args}</u:{action}></s:Body></s:Envelope>"#
-    )
-}
+use crate::common::{cd_envelope as envelope, content, test_config, Seeder, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_held_write_transaction_stops_no_browse_media_or_healthz() {
@@ -22,10 +14,8 @@ async fn a_held_write_transaction_stops_no_browse_media_or_healthz() {
     let dirs = tempfile::tempdir().unwrap();
     let state = dirs.path().join("s");
     let server = Server::start(test_config(&state, &dirs.path().join("d"))).await;
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
+    server.add_finished(&seeder).await;
     let ih = seeder.info_hash.clone();
-    server.wait_finished(&ih, Duration::from_secs(30)).await;
 
     // Someone else holds SQLite's write lock.
     let other = rusqlite::Connection::open(state.join("catalog.sqlite")).unwrap();

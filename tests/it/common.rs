@@ -219,6 +219,14 @@ impl Server {
         (status, r.json().await.unwrap())
     }
 
+    /// Add a seeder's magnet (201) and wait until it is downloaded.
+    pub async fn add_finished(&self, seeder: &Seeder) -> serde_json::Value {
+        let (status, t) = self.add_uri(&seeder.magnet()).await;
+        assert_eq!(status, 201, "{t}");
+        self.wait_finished(&seeder.info_hash, Duration::from_secs(30))
+            .await
+    }
+
     /// The whole body of a GET.
     pub async fn get_bytes(&self, url: &str) -> bytes::Bytes {
         self.http
@@ -257,4 +265,11 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+}
+
+/// A ContentDirectory SOAP envelope for `action` with these arguments.
+pub fn cd_envelope(action: &str, args: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:{action} xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1">{args}</u:{action}></s:Body></s:Envelope>"#
+    )
 }

@@ -20,11 +20,7 @@ async fn regression_delete_of_one_torrent_keeps_another_with_the_same_file_name(
     let config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     let server = Server::start(config.clone()).await;
     for s in [&a, &b] {
-        let (status, t) = server.add_uri(&s.magnet()).await;
-        assert_eq!(status, 201, "{t}");
-        server
-            .wait_finished(&s.info_hash, Duration::from_secs(30))
-            .await;
+        server.add_finished(s).await;
     }
     let r = server
         .http
@@ -117,11 +113,7 @@ async fn data_in_the_flat_layout_of_earlier_versions_is_found_again() {
     let downloads = dirs.path().join("d");
     let config = test_config(&dirs.path().join("s"), &downloads);
     let server = Server::start(config.clone()).await;
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    server
-        .wait_finished(&seeder.info_hash, Duration::from_secs(30))
-        .await;
+    server.add_finished(&seeder).await;
     server.app.stop().await;
     let info_hash = seeder.info_hash.clone();
     seeder.stop().await;
