@@ -264,7 +264,10 @@ impl RqbitEngine {
             .await
             .map_err(|_| EngineError::MetadataTimeout(timeout))?
             .map_err(|_| {
-                EngineError::BadSource("the torrent engine could not handle this torrent".into())
+                EngineError::BadSource(
+                    "the torrent engine could not handle this torrent: its metadata is malformed"
+                        .into(),
+                )
             })?
             .map_err(|e| add_error(e, &hints))?;
         let handle = match resp {

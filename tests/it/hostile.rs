@@ -137,3 +137,119 @@ async fn data_in_the_flat_layout_of_earlier_versions_is_found_again() {
     );
     server.app.stop().await;
 }
+
+/// A BitTorrent peer that has only the metadata of one torrent (BEP 9) and
+/// hands it to whoever asks; `info` is the bencoded info dictionary.
+async fn metadata_peer(info: Vec<u8>) -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let info_hash = sha1_smol::Sha1::from(&info).digest().bytes();
+    tokio::spawn(async move {
+        while let Ok((mut c, _)) = listener.accept().await {
+            let info = info.clone();
+            tokio::spawn(async move {
+                let mut hs = [0u8; 68];
+                if c.read_exact(&mut hs).await.is_err() || hs[28..48] != info_hash {
+                    return;
+                }
+                let mut reply = Vec::with_capacity(68);
+                reply.push(19);
+                reply.extend_from_slice(b"BitTorrent protocol");
+                reply.extend_from_slice(&[0, 0, 0, 0, 0, 0x10, 0, 0]);
+                reply.extend_from_slice(&info_hash);
+                reply.extend_from_slice(b"-XX0001-metadataonly");
+                let ours = format!("d1:md11:ut_metadatai3ee13:metadata_sizei{}ee", info.len());
+                let msg = |ext: u8, payload: &[u8]| {
+                    let mut m = ((payload.len() + 2) as u32).to_be_bytes().to_vec();
+                    m.extend_from_slice(&[20, ext]);
+                    m.extend_from_slice(payload);
+                    m
+                };
+                reply.extend(msg(0, ours.as_bytes()));
+                if c.write_all(&reply).await.is_err() {
+                    return;
+                }
+                let mut theirs_id = None;
+                for _ in 0..100 {
+                    let mut len = [0u8; 4];
+                    if c.read_exact(&mut len).await.is_err() {
+                        return;
+                    }
+                    let len = u32::from_be_bytes(len) as usize;
+                    if len > 1 << 20 {
+                        return;
+                    }
+                    let mut body = vec![0u8; len];
+                    if c.read_exact(&mut body).await.is_err() {
+                        return;
+                    }
+                    if body.len() < 2 || body[0] != 20 {
+                        continue;
+                    }
+                    let text = String::from_utf8_lossy(&body[2..]).into_owned();
+                    if body[1] == 0 {
+                        // Their handshake: which id they gave ut_metadata.
+                        theirs_id = text
+                            .split_once("11:ut_metadatai")
+                            .and_then(|(_, rest)| rest.split('e').next()?.parse::<u8>().ok());
+                    } else if body[1] == 3 && text.contains("8:msg_typei0e") {
+                        let Some(id) = theirs_id else { return };
+                        let mut data =
+                            format!("d8:msg_typei1e5:piecei0e10:total_sizei{}ee", info.len())
+                                .into_bytes();
+                        data.extend_from_slice(&info);
+                        if c.write_all(&msg(id, &data)).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// The same odd piece lengths, in the metadata a peer sends for a magnet:
+/// librqbit parses and validates that itself, and used to panic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regression_odd_piece_lengths_in_a_peers_metadata_are_refused() {
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.torrent.metadata_timeout = Duration::from_secs(10);
+    let server = Server::start(config).await;
+    for piece_length in ["0", "1099511627776"] {
+        let mut info =
+            format!("d6:lengthi100e4:name5:x.mp412:piece lengthi{piece_length}e6:pieces20:")
+                .into_bytes();
+        info.extend_from_slice(&[1u8; 20]);
+        info.push(b'e');
+        let ih = hex::encode(sha1_smol::Sha1::from(&info).digest().bytes());
+        let peer = metadata_peer(info).await;
+        let (status, body) = server
+            .add_uri(&format!("magnet:?xt=urn:btih:{ih}&x.pe={peer}"))
+            .await;
+        assert!(
+            (400..500).contains(&status),
+            "piece length {piece_length}: {status} {body}"
+        );
+        eprintln!("piece length {piece_length}: {status} {body}");
+        assert!(body["error"].as_str().is_some(), "{body}");
+        let r = server
+            .http
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let listed = server
+            .http
+            .get(server.url("/api/torrents"))
+            .send()
+            .await
+            .unwrap();
+        let listed: serde_json::Value = listed.json().await.unwrap();
+        assert_eq!(listed, serde_json::json!([]), "nothing half-added stays");
+    }
+    server.app.stop().await;
+}
