@@ -599,6 +599,13 @@ impl Config {
         if self.search.timeout.is_zero() || self.search.timeout > Duration::from_secs(300) {
             return Err(invalid("search.timeout", "must be between 1ms and 5m"));
         }
+        let token = self.web.token.expose();
+        if token.trim() != token || token.chars().any(|c| c.is_control()) {
+            return Err(invalid(
+                "web.token",
+                "must not start or end with spaces or hold control characters",
+            ));
+        }
         for (i, t) in self.search.torznab.iter().enumerate() {
             if t.name.trim().is_empty() {
                 return Err(invalid(
@@ -713,6 +720,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("base-url") && e.contains("http(s)"), "{e}");
+        let e = load("[web]\ntoken = \" padded \"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("web.token"), "{e}");
         let e = load("[subtitles]\nlanguages = [\"en\", \"English\"]\n")
             .unwrap_err()
             .to_string();

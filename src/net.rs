@@ -63,7 +63,16 @@ impl FromStr for AllowRule {
             cidr => {
                 let (addr, prefix) = cidr.split_once('/').ok_or_else(bad)?;
                 let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-                let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+                let mut prefix: u8 = prefix.parse().map_err(|_| bad())?;
+                // Peers are matched as IPv4 when they are IPv4-mapped, so
+                // a rule written as ::ffff:a.b.c.d/n is its IPv4 network.
+                let addr = match addr {
+                    IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() && prefix >= 96 => {
+                        prefix -= 96;
+                        IpAddr::V4(v6.to_ipv4_mapped().expect("checked"))
+                    }
+                    other => other,
+                };
                 // `trunc`: 192.168.1.7/24 means the network it is in.
                 IpNet::new(addr, prefix)
                     .map(|n| AllowRule::Net(n.trunc()))
@@ -174,6 +183,10 @@ mod tests {
         assert!(allowed(&only, ip("::ffff:127.0.0.1")));
         assert!(!allowed(&only, ip("127.0.0.2")));
         assert!(!allowed(&[], ip("127.0.0.1")), "no rule lets nobody in");
+        let mapped: Vec<AllowRule> = vec!["::ffff:10.1.0.0/112".parse().unwrap()];
+        assert_eq!(mapped[0].to_string(), "10.1.0.0/16");
+        assert!(allowed(&mapped, ip("::ffff:10.1.2.3")));
+        assert!(allowed(&mapped, ip("10.1.2.3")));
         for bad in [
             "",
             "wan",

@@ -63,18 +63,15 @@ impl Torrents {
         let ih = info.info_hash;
         let name = info.name.clone();
         let files = info.files.len();
-        let (t, existed) = self
+        let (t, new) = self
             .catalog
-            .run(move |c| {
-                let existed = c.has_torrent(&info.info_hash)?;
-                Ok((c.upsert_torrent(&info, label.as_deref())?, existed))
-            })
+            .run(move |c| c.record_torrent(&info, label.as_deref()))
             .await?;
-        if !existed {
+        if new {
             self.changes.changed([ObjectId::Added]);
             tracing::info!(info_hash = %ih, %name, files, "torrent added");
         }
-        Ok((t, !existed))
+        Ok((t, new))
     }
 
     /// Remove a torrent from the engine (with or without its data) and the catalog.

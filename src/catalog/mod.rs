@@ -221,6 +221,16 @@ impl Catalog {
         info: &TorrentInfo,
         source: Option<&str>,
     ) -> Result<CatalogTorrent, CatalogError> {
+        self.record_torrent(info, source).map(|(t, _)| t)
+    }
+
+    /// As `upsert_torrent`, and whether the torrent is new — decided in the
+    /// same transaction, so two adds at once cannot both be "new".
+    pub fn record_torrent(
+        &self,
+        info: &TorrentInfo,
+        source: Option<&str>,
+    ) -> Result<(CatalogTorrent, bool), CatalogError> {
         let ih = info.info_hash.to_string();
         // Titles are parsed before the write lock is taken.
         let title = clean_title(&info.name);
@@ -306,7 +316,9 @@ impl Catalog {
             }
             let written = torrent_in(&tx, &info.info_hash)?;
             tx.commit()?;
-            written.ok_or(CatalogError::Sql(rusqlite::Error::QueryReturnedNoRows))
+            written
+                .map(|t| (t, before.is_none()))
+                .ok_or(CatalogError::Sql(rusqlite::Error::QueryReturnedNoRows))
         }
     }
 

@@ -8,7 +8,11 @@
 //! POST/DELETE, and any mutating route added later, which is covered by
 //! default) needs a `web.allow` source and, when `web.token` is set, the
 //! bearer token. The source is the socket's peer address, never a header.
-//! Refusals are 403 with a JSON message naming the reason.
+//! A change a browser sends on behalf of a page from another site (its
+//! `Origin` is not this server, or `Sec-Fetch-Site: cross-site`) is
+//! refused too: a phone on the LAN must not add torrents because a web
+//! page it opened asked to. Refusals are 403 with a JSON message naming the
+//! reason.
 //!
 //! The web app extends this layer (session cookie, Origin check); it does
 //! not build a second one.
@@ -58,6 +62,39 @@ pub enum Refusal {
     NoToken,
     #[error("the API token does not match web.token")]
     WrongToken,
+    #[error("a page from {0} may not change anything here (a cross-site request)")]
+    CrossSite(String),
+}
+
+/// A change sent by a browser for a page of another site? Requests with
+/// neither header (TVs, the CLI, curl) are not a browser's.
+pub fn cross_site(
+    origin: Option<&[u8]>,
+    host: Option<&[u8]>,
+    fetch_site: Option<&[u8]>,
+) -> Result<(), Refusal> {
+    if fetch_site.is_some_and(|v| v.eq_ignore_ascii_case(b"cross-site")) {
+        let from = origin.map_or("another site".into(), |o| {
+            String::from_utf8_lossy(o).into_owned()
+        });
+        return Err(Refusal::CrossSite(from));
+    }
+    let Some(origin) = origin else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(origin).into_owned();
+    // `scheme://host[:port]`; "null" (sandboxed pages, files) is no origin of ours.
+    let origin_host = text
+        .split_once("://")
+        .map(|(_, rest)| rest.trim_end_matches('/'))
+        .unwrap_or("");
+    let same = host
+        .is_some_and(|h| !origin_host.is_empty() && origin_host.as_bytes().eq_ignore_ascii_case(h));
+    if same {
+        Ok(())
+    } else {
+        Err(Refusal::CrossSite(text))
+    }
 }
 
 impl Permission {
@@ -134,23 +171,36 @@ pub async fn layer(
         let bytes = match axum::body::to_bytes(body.take().expect("set above"), MAX_SOAP_BODY).await
         {
             Ok(b) => b,
-            Err(_) => {
-                return ApiError::TooLarge(format!(
-                    "a SOAP request must be under {} KiB",
-                    MAX_SOAP_BODY >> 10
-                ))
-                .into_response()
+            Err(e) => {
+                let too_large = std::error::Error::source(&e)
+                    .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+                return if too_large {
+                    ApiError::TooLarge(format!(
+                        "a SOAP request must be under {} KiB",
+                        MAX_SOAP_BODY >> 10
+                    ))
+                } else {
+                    ApiError::BadRequest(format!("could not read the request body: {e}"))
+                }
+                .into_response();
             }
         };
         action = soap::parse(&bytes).ok().map(|c| c.action);
         body = Some(Body::from(bytes));
     }
     let need = classify(&parts.method, parts.uri.path(), action.as_deref());
-    let authorization = parts
-        .headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.as_bytes());
-    if let Err(refusal) = permission.check(need, peer.ip(), authorization) {
+    let h = |name: &str| parts.headers.get(name).map(|v| v.as_bytes());
+    let verdict = permission
+        .check(need, peer.ip(), h(header::AUTHORIZATION.as_str()))
+        .and_then(|()| match need {
+            Need::Read => Ok(()),
+            Need::Source | Need::Owner => cross_site(
+                h(header::ORIGIN.as_str()),
+                h(header::HOST.as_str()),
+                h("sec-fetch-site"),
+            ),
+        });
+    if let Err(refusal) = verdict {
         tracing::info!(%peer, method = %parts.method, path = parts.uri.path(), "refused: {refusal}");
         return ApiError::Forbidden(refusal).into_response();
     }
@@ -206,6 +256,41 @@ mod tests {
         for (method, path, action, need) in cases {
             assert_eq!(classify(&m(method), path, action), need, "{method} {path}");
         }
+    }
+
+    #[test]
+    fn pages_of_other_sites_may_not_change_things() {
+        let host = Some(&b"192.168.1.20:8740"[..]);
+        assert_eq!(
+            cross_site(None, host, None),
+            Ok(()),
+            "TVs and the CLI send no Origin"
+        );
+        assert_eq!(
+            cross_site(Some(b"http://192.168.1.20:8740"), host, None),
+            Ok(())
+        );
+        assert_eq!(
+            cross_site(
+                Some(b"http://192.168.1.20:8740"),
+                host,
+                Some(b"same-origin")
+            ),
+            Ok(())
+        );
+        for (origin, site) in [
+            (Some(&b"https://evil.example"[..]), None),
+            (Some(b"http://192.168.1.20:9000"), None),
+            (Some(b"null"), None),
+            (None, Some(&b"cross-site"[..])),
+            (Some(b"http://192.168.1.20:8740"), Some(b"cross-site")),
+        ] {
+            assert!(
+                matches!(cross_site(origin, host, site), Err(Refusal::CrossSite(_))),
+                "{origin:?} {site:?}"
+            );
+        }
+        assert!(cross_site(Some(b"http://x"), None, None).is_err());
     }
 
     #[test]

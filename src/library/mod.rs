@@ -241,17 +241,27 @@ impl Library {
     /// container.
     pub fn below(&self, scope: &ObjectId) -> Result<Option<Vec<Object>>, CatalogError> {
         let headers = self.catalog.shown_torrent_headers()?;
+        let by_hash: std::collections::HashMap<InfoHash, &CatalogTorrent> =
+            headers.iter().map(|t| (t.info_hash, t)).collect();
         let items = |only: Option<&InfoHash>| -> Result<Vec<Object>, CatalogError> {
-            let mut out = Vec::new();
-            for (ih, f) in self.catalog.all_playable_files()? {
-                if only.is_some_and(|o| *o != ih) {
-                    continue;
-                }
-                if let Some(t) = headers.iter().find(|t| t.info_hash == ih) {
-                    out.extend(item(t, &f).map(Object::Item));
-                }
-            }
-            Ok(out)
+            let files = match only {
+                // One torrent: its own page query, not every file.
+                Some(ih) => match by_hash.get(ih) {
+                    Some(t) => self
+                        .catalog
+                        .playable_files_page(ih, t.playable_count, None, 0, None)?
+                        .into_iter()
+                        .map(|f| (*ih, f))
+                        .collect(),
+                    None => Vec::new(),
+                },
+                None => self.catalog.all_playable_files()?,
+            };
+            Ok(files
+                .iter()
+                .filter_map(|(ih, f)| item(by_hash.get(ih)?, f))
+                .map(Object::Item)
+                .collect())
         };
         let torrents = || {
             headers

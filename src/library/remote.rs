@@ -28,11 +28,43 @@ pub trait RemoteChildren: Send + Sync + 'static {
     fn refresh(&self, id: ObjectId) -> BoxFuture<'static, Result<(), String>>;
 }
 
-/// One refresh in flight.
+/// After a refresh failed, how long Browse answers from the catalog
+/// without trying (or waiting) again.
+pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
+
+/// One refresh in flight; `done` is its outcome once it ended.
 #[derive(Default)]
 struct Flight {
-    done: Mutex<bool>,
+    done: Mutex<Option<bool>>,
     finished: Condvar,
+}
+
+/// Ends a flight however its task ends (done, failed, panicked, dropped
+/// with the runtime): waiters wake, and the next Browse may refresh again.
+struct Landing {
+    refresher: Arc<Refresher>,
+    id: ObjectId,
+    flight: Arc<Flight>,
+    ok: bool,
+}
+
+impl Drop for Landing {
+    fn drop(&mut self) {
+        self.refresher
+            .flying
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
+        if !self.ok {
+            self.refresher
+                .failed
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(self.id.clone(), Instant::now());
+        }
+        *self.flight.done.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.ok);
+        self.flight.finished.notify_all();
+    }
 }
 
 pub struct Refresher {
@@ -41,6 +73,8 @@ pub struct Refresher {
     wait: Duration,
     runtime: tokio::runtime::Handle,
     flying: Mutex<HashMap<ObjectId, Arc<Flight>>>,
+    /// When each container's last refresh failed.
+    failed: Mutex<HashMap<ObjectId, Instant>>,
 }
 
 impl Refresher {
@@ -57,6 +91,7 @@ impl Refresher {
             wait,
             runtime: tokio::runtime::Handle::current(),
             flying: Mutex::new(HashMap::new()),
+            failed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -66,11 +101,22 @@ impl Refresher {
 
     /// Before `id`'s children are read: when they are stale, make sure a
     /// refresh runs, and wait for it at most `wait`. Returns whether the
-    /// catalog is fresh now (`false`: the answer comes from what it holds,
-    /// and the container is announced when the refresh lands).
+    /// catalog is fresh now (`false`: the answer comes from what it holds —
+    /// the refresh is still running, and the container is announced when
+    /// it lands, or it failed and is not tried again for
+    /// `RETRY_AFTER_FAILURE`).
     pub fn before_browse(self: &Arc<Self>, id: &ObjectId) -> bool {
         if !self.source.serves(id) || !self.source.is_stale(id) {
             return true;
+        }
+        let recently_failed = self
+            .failed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .is_some_and(|t| t.elapsed() < RETRY_AFTER_FAILURE);
+        if recently_failed {
+            return false;
         }
         let flight = {
             let mut flying = self.flying.lock().unwrap_or_else(|p| p.into_inner());
@@ -86,7 +132,10 @@ impl Refresher {
         };
         let deadline = Instant::now() + self.wait;
         let mut done = flight.done.lock().unwrap_or_else(|p| p.into_inner());
-        while !*done {
+        loop {
+            if let Some(ok) = *done {
+                return ok;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -97,23 +146,26 @@ impl Refresher {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        true
     }
 
     fn spawn(self: &Arc<Self>, id: ObjectId, flight: Arc<Flight>) {
-        let this = self.clone();
+        let mut landing = Landing {
+            refresher: self.clone(),
+            id: id.clone(),
+            flight,
+            ok: false,
+        };
+        let refresh = self.source.refresh(id.clone());
+        let changes = self.changes.clone();
         self.runtime.spawn(async move {
-            let result = this.source.refresh(id.clone()).await;
-            this.flying
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&id);
-            match result {
-                Ok(()) => this.changes.changed([id]),
+            match refresh.await {
+                Ok(()) => {
+                    landing.ok = true;
+                    changes.changed([id]);
+                }
                 Err(e) => tracing::warn!(%id, "refresh failed; the catalog's children stay: {e}"),
             }
-            *flight.done.lock().unwrap_or_else(|p| p.into_inner()) = true;
-            flight.finished.notify_all();
+            drop(landing);
         });
     }
 }
@@ -124,11 +176,13 @@ mod tests {
     use futures::FutureExt;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A source that takes `delay` per refresh and counts them.
+    /// A source that takes `delay` per refresh and counts them; it fails
+    /// (`Err`) or panics when told to.
     struct Slow {
         delay: Duration,
         refreshes: AtomicUsize,
         fresh: Mutex<bool>,
+        fail: Mutex<Option<&'static str>>,
     }
 
     impl RemoteChildren for Slow {
@@ -140,10 +194,14 @@ mod tests {
         }
         fn refresh(&self, _: ObjectId) -> BoxFuture<'static, Result<(), String>> {
             self.refreshes.fetch_add(1, Ordering::SeqCst);
-            let delay = self.delay;
+            let (delay, fail) = (self.delay, *self.fail.lock().unwrap());
             async move {
                 tokio::time::sleep(delay).await;
-                Ok(())
+                match fail {
+                    Some("panic") => panic!("the source fell over"),
+                    Some(e) => Err(e.to_owned()),
+                    None => Ok(()),
+                }
             }
             .boxed()
         }
@@ -154,6 +212,7 @@ mod tests {
             delay,
             refreshes: AtomicUsize::new(0),
             fresh: Mutex::new(false),
+            fail: Mutex::new(None),
         })
     }
 
@@ -208,5 +267,36 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(source.refreshes.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_or_panicked_refresh_wakes_its_waiters_and_is_not_retried_at_once() {
+        for how in ["network down", "panic"] {
+            let source = slow(Duration::from_millis(10));
+            *source.fail.lock().unwrap() = Some(how);
+            let changes = Arc::new(Changes::new());
+            let r = Refresher::new(source.clone(), changes.clone(), Duration::from_secs(5));
+            let started = Instant::now();
+            let r2 = r.clone();
+            let fresh = tokio::task::spawn_blocking(move || r2.before_browse(&ObjectId::Added))
+                .await
+                .unwrap();
+            assert!(!fresh, "{how}: not fresh");
+            // ...but the waiter woke when the refresh ended, not at `wait`.
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "{how}: {:?}",
+                started.elapsed()
+            );
+            // Within the back-off, Browse neither refreshes nor waits.
+            let started = Instant::now();
+            let r2 = r.clone();
+            let fresh = tokio::task::spawn_blocking(move || r2.before_browse(&ObjectId::Added))
+                .await
+                .unwrap();
+            assert!(!fresh);
+            assert!(started.elapsed() < Duration::from_millis(100));
+            assert_eq!(source.refreshes.load(Ordering::SeqCst), 1, "{how}");
+        }
     }
 }

@@ -119,10 +119,15 @@ impl<'a> Reader<'a> {
             b'd' => {
                 self.pos += 1;
                 let mut entries = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 while self.peek() != Some(b'e') {
                     let Value::Bytes(key) = self.value(depth + 1)? else {
                         return Err(MetainfoError::Syntax("a dictionary key is not a string"));
                     };
+                    // Which of two values would the engine take? Neither.
+                    if !seen.insert(key) {
+                        return Err(MetainfoError::Syntax("a dictionary repeats a key"));
+                    }
                     entries.push((key, self.value(depth + 1)?));
                 }
                 self.pos += 1;
@@ -290,6 +295,7 @@ mod tests {
             b"i--1e",
             b"die",
             b"di1ei2ee",
+            b"d4:infod12:piece lengthi16384e12:piece lengthi0e6:lengthi1e6:pieces20:aaaaaaaaaaaaaaaaaaaaee",
         ] {
             assert!(check(bad).is_err(), "{bad:?}");
         }

@@ -535,16 +535,20 @@ impl TorrentEngine for RqbitEngine {
                 return self.session.delete(id, with_data).await.map_err(engine_err);
             }
             self.session.delete(id, false).await.map_err(engine_err)?;
-            for path in mine {
-                if others.contains(&path) {
-                    tracing::warn!(%info_hash, path = %path.display(), "kept: another torrent uses this file");
-                } else if let Err(e) = std::fs::remove_file(&path) {
-                    if e.kind() != std::io::ErrorKind::NotFound {
-                        tracing::warn!(%info_hash, path = %path.display(), "cannot delete: {e}");
+            // Maybe thousands of files: off the async workers.
+            tokio::task::spawn_blocking(move || {
+                for path in mine {
+                    if others.contains(&path) {
+                        tracing::warn!(%info_hash, path = %path.display(), "kept: another torrent uses this file");
+                    } else if let Err(e) = std::fs::remove_file(&path) {
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            tracing::warn!(%info_hash, path = %path.display(), "cannot delete: {e}");
+                        }
                     }
                 }
-            }
-            Ok(())
+            })
+            .await
+            .map_err(|e| EngineError::Engine(format!("deleting files: {e}")))
         }
         .boxed()
     }

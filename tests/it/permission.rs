@@ -89,6 +89,19 @@ async fn changes_need_an_allowed_source_and_the_token() {
         .unwrap();
     assert_eq!(r.status(), 403);
 
+    // A page of another site, in a browser inside web.allow, with the token.
+    let r = inside
+        .post(server.url("/api/torrents"))
+        .bearer_auth("letmein")
+        .header("origin", "https://evil.example")
+        .json(&add)
+        .send()
+        .await
+        .unwrap();
+    let (status, msg) = status_and_error(r).await;
+    assert_eq!(status, 403, "{msg}");
+    assert!(msg.contains("cross-site"), "{msg}");
+
     // From inside, the API needs the token.
     for (token, status, needle) in [
         (None, 403, "needs the API token"),
