@@ -216,6 +216,31 @@ impl RqbitEngine {
         own
     }
 
+    /// One call of the engine's add, bounded by `deadline`; a panic inside
+    /// it (a torrent, or a peer's metadata for a magnet, the engine cannot
+    /// handle) becomes an error, and the connection that asked survives.
+    async fn engine_add(
+        &self,
+        add: AddTorrent<'_>,
+        options: AddTorrentOptions,
+        hints: &[SocketAddr],
+        deadline: tokio::time::Instant,
+    ) -> Result<AddTorrentResponse, EngineError> {
+        let timeout = self.opts.metadata_timeout;
+        let adding = std::panic::AssertUnwindSafe(self.session.add_torrent(add, Some(options)))
+            .catch_unwind();
+        tokio::time::timeout_at(deadline, adding)
+            .await
+            .map_err(|_| EngineError::MetadataTimeout(timeout))?
+            .map_err(|_| {
+                EngineError::BadSource(
+                    "the torrent engine could not handle this torrent: its metadata is malformed"
+                        .into(),
+                )
+            })?
+            .map_err(|e| add_error(e, hints))
+    }
+
     /// `restore`: the torrent is one the catalog had and the engine lost, so
     /// data in the flat layout of earlier versions may be its own.
     async fn add_inner(
@@ -223,6 +248,7 @@ impl RqbitEngine {
         source: AddSource,
         restore: bool,
     ) -> Result<TorrentInfo, EngineError> {
+        let deadline = tokio::time::Instant::now() + self.opts.metadata_timeout;
         let mut options = AddTorrentOptions {
             // Data already on disk for this torrent is ours: verify and reuse it.
             overwrite: true,
@@ -232,14 +258,47 @@ impl RqbitEngine {
         let add = match source {
             AddSource::Magnet(m) => {
                 hints = m.peers.clone();
-                if !m.peers.is_empty() {
-                    options.initial_peers = Some(m.peers.clone());
-                }
                 if let Some(info) = self.info(&m.info_hash) {
                     return Ok(info);
                 }
+                // The metadata first, listed only: it is checked like a
+                // .torrent before the engine sets up anything from it.
+                let listing = AddTorrentOptions {
+                    list_only: true,
+                    initial_peers: (!hints.is_empty()).then(|| hints.clone()),
+                    ..Default::default()
+                };
+                let listed = self
+                    .engine_add(
+                        AddTorrent::from_url(m.to_engine_uri()),
+                        listing,
+                        &hints,
+                        deadline,
+                    )
+                    .await?;
+                let listed = match listed {
+                    AddTorrentResponse::ListOnly(l) => l,
+                    AddTorrentResponse::AlreadyManaged(_, h) | AddTorrentResponse::Added(_, h) => {
+                        return info_of(&h).ok_or_else(|| {
+                            EngineError::Engine("metadata missing after add".into())
+                        })
+                    }
+                };
+                let checked = check_torrent(listed.torrent_bytes).map_err(|e| match e {
+                    EngineError::BadSource(why) => EngineError::BadSource(format!(
+                        "the metadata peers sent for this magnet is invalid ({why})"
+                    )),
+                    other => other,
+                })?;
+                let mut peers = hints.clone();
+                for p in listed.seen_peers {
+                    if !peers.contains(&p) {
+                        peers.push(p);
+                    }
+                }
+                options.initial_peers = (!peers.is_empty()).then_some(peers);
                 options.output_folder = Some(path_string(&self.output_folder(&m.info_hash, None))?);
-                AddTorrent::from_url(m.to_engine_uri())
+                AddTorrent::from_bytes(checked.bytes)
             }
             AddSource::TorrentBytes(bytes) => {
                 let checked = check_torrent(bytes)?;
@@ -255,37 +314,13 @@ impl RqbitEngine {
                 AddTorrent::from_bytes(checked.bytes)
             }
         };
-        let timeout = self.opts.metadata_timeout;
-        // A torrent (or a peer's metadata for a magnet) that makes the
-        // engine panic is refused, and the connection that asked survives.
-        let adding = std::panic::AssertUnwindSafe(self.session.add_torrent(add, Some(options)))
-            .catch_unwind();
-        let resp = tokio::time::timeout(timeout, adding)
-            .await
-            .map_err(|_| EngineError::MetadataTimeout(timeout))?
-            .map_err(|_| {
-                EngineError::BadSource(
-                    "the torrent engine could not handle this torrent: its metadata is malformed"
-                        .into(),
-                )
-            })?
-            .map_err(|e| add_error(e, &hints))?;
-        let handle = match resp {
+        let handle = match self.engine_add(add, options, &hints, deadline).await? {
             AddTorrentResponse::Added(_, h) | AddTorrentResponse::AlreadyManaged(_, h) => h,
             AddTorrentResponse::ListOnly(_) => {
                 return Err(EngineError::Engine("engine answered list-only".into()))
             }
         };
-        let info = info_of(&handle)
-            .ok_or_else(|| EngineError::Engine("metadata missing after add".into()))?;
-        // Metadata a peer sent for a magnet gets the same checks as a file.
-        if let Err(e) = metainfo::check(&info.torrent_bytes) {
-            let _ = self.delete(&info.info_hash, true).await;
-            return Err(EngineError::BadSource(format!(
-                "invalid torrent metadata: {e}"
-            )));
-        }
-        Ok(info)
+        info_of(&handle).ok_or_else(|| EngineError::Engine("metadata missing after add".into()))
     }
 }
 
