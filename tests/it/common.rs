@@ -227,6 +227,12 @@ impl Server {
             .await
     }
 
+    /// `/healthz` answers 200 (the server is still there).
+    pub async fn assert_healthy(&self) {
+        let r = self.http.get(self.url("/healthz")).send().await.unwrap();
+        assert_eq!(r.status(), 200, "/healthz");
+    }
+
     /// The whole body of a GET.
     pub async fn get_bytes(&self, url: &str) -> bytes::Bytes {
         self.http

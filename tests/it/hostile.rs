@@ -92,13 +92,7 @@ async fn regression_odd_piece_and_file_lengths_are_refused_with_400() {
         assert_eq!(status, 400, "{json}");
         assert!(json["error"].as_str().unwrap().contains(needle), "{json}");
     }
-    let r = server
-        .http
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "the server is still there");
+    server.assert_healthy().await;
     server.app.stop().await;
 }
 
@@ -240,13 +234,7 @@ async fn regression_odd_piece_lengths_in_a_peers_metadata_are_refused() {
         );
         eprintln!("piece length {piece_length}: {status} {body}");
         assert!(body["error"].as_str().is_some(), "{body}");
-        let r = server
-            .http
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        server.assert_healthy().await;
         let listed = server
             .http
             .get(server.url("/api/torrents"))

@@ -60,13 +60,7 @@ async fn regression_slow_and_idle_connections_are_bounded() {
     }
     // Everyone else is still served, at once.
     let started = Instant::now();
-    let r = server
-        .http
-        .get(server.url("/healthz"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    server.assert_healthy().await;
     assert!(started.elapsed() < Duration::from_secs(1));
     // Both kinds are closed once HEADER_TIMEOUT has passed.
     let deadline = HEADER_TIMEOUT + Duration::from_secs(5);

@@ -40,6 +40,13 @@ async fn changes_need_an_allowed_source_and_the_token() {
     let inside = client_from("127.0.0.1");
     let outside = client_from("127.0.0.2");
     let add = serde_json::json!({ "uri": seeder.magnet() });
+    let bookmark = envelope(
+        "X_SetBookmark",
+        &format!(
+            "<ObjectID>t/{}/0</ObjectID><PosSecond>5</PosSecond>",
+            seeder.info_hash
+        ),
+    );
 
     // From outside web.allow: every change is refused, even with the token.
     let r = outside
@@ -66,13 +73,7 @@ async fn changes_need_an_allowed_source_and_the_token() {
     let r = outside
         .post(server.url("/upnp/ContentDirectory/control"))
         .header("soapaction", format!("\"{CD}#Browse\""))
-        .body(envelope(
-            "X_SetBookmark",
-            &format!(
-                "<ObjectID>t/{}/0</ObjectID><PosSecond>5</PosSecond>",
-                seeder.info_hash
-            ),
-        ))
+        .body(bookmark.clone())
         .send()
         .await
         .unwrap();
@@ -120,13 +121,7 @@ async fn changes_need_an_allowed_source_and_the_token() {
     // A TV inside web.allow needs no token for what TVs do.
     let r = inside
         .post(server.url("/upnp/ContentDirectory/control"))
-        .body(envelope(
-            "X_SetBookmark",
-            &format!(
-                "<ObjectID>t/{}/0</ObjectID><PosSecond>5</PosSecond>",
-                seeder.info_hash
-            ),
-        ))
+        .body(bookmark.clone())
         .send()
         .await
         .unwrap();
