@@ -188,7 +188,8 @@ def start_swarmcast(procs, binary, work):
         f.write(f'[server]\nlisten = "127.0.0.1:{port}"\nssdp-interfaces = ["lo"]\n'
                 f'[storage]\nstate-dir = "{work}/state"\ndownload-dir = "{work}/dl"\n'
                 f'[torrent]\nlisten-port = {peer}\ndht = false\nlocal-peer-discovery = false\n'
-                'port-forwarding = false\n')
+                'port-forwarding = false\n'
+                '[search.internet-archive]\nenabled = false\n[subtitles.podnapisi]\nenabled = false\n')
     p = procs.start([binary, "serve", "--config", cfg], os.path.join(work, "swarmcast.log"))
     wait_port(port)
     return p, f"http://127.0.0.1:{port}"

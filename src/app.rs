@@ -179,6 +179,7 @@ impl App {
                 config.web.allow.clone(),
                 config.web.token.clone(),
             )),
+            search: Arc::new(crate::search::Search::from_config(&config)),
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

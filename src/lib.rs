@@ -11,6 +11,7 @@ pub(crate) mod library;
 pub mod media;
 pub(crate) mod net;
 pub(crate) mod playback;
+pub mod search;
 pub mod torrent;
 pub(crate) mod torrents;
 pub mod upnp;

@@ -36,6 +36,15 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Search every configured provider (Torznab indexers, the Internet
+    /// Archive) and print the results, best first.
+    Search {
+        /// What to look for.
+        query: String,
+        /// Config file (else $SWARMCAST_CONFIG, else /etc/swarmcast/config.toml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
     /// Add a magnet link, an http(s) URL of a .torrent, or a .torrent file to a running server.
     Add {
         /// magnet:?xt=urn:btih:…, https://…/file.torrent, or a path to a .torrent file
@@ -80,6 +89,7 @@ fn main() -> std::process::ExitCode {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::CheckConfig { config }) => check_config(config),
+        Some(Command::Search { query, config }) => search(&query, config),
         Some(Command::Add {
             uri_or_file,
             server,
@@ -102,6 +112,24 @@ fn check_config(config: Option<PathBuf>) -> anyhow::Result<()> {
         Some(f) => println!("{}: ok", f.display()),
         None => println!("no config file; built-in defaults are ok"),
     }
+    Ok(())
+}
+
+/// Run the providers in-process and print a table.
+fn search(query: &str, config: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = load_config(config.as_deref(), &CliOverrides::default())?;
+    let search = swarmcast::search::Search::from_config(&config);
+    if search.provider_names().is_empty() {
+        bail!("no search provider is configured (search.torznab, search.internet-archive)");
+    }
+    let query = swarmcast::search::Query {
+        text: query.trim().to_owned(),
+    };
+    if query.text.is_empty() {
+        bail!("give something to search for");
+    }
+    let out = runtime()?.block_on(search.run(&query));
+    print!("{}", swarmcast::search::table(&out));
     Ok(())
 }
 

@@ -1,6 +1,7 @@
-//! JSON API for torrents: list, add (magnet/URL as JSON, or a .torrent body),
-//! show, delete. Thin: parse the request, call the `Torrents` service, shape
-//! the answer.
+//! JSON API: torrents (list, add a magnet/URL as JSON or a .torrent body,
+//! show, delete) and torrent search (`GET /api/search?q=`: results and a
+//! status per provider). Thin: parse the request, call the `Torrents` or
+//! `Search` service, shape the answer.
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiError;
 use crate::catalog::CatalogTorrent;
 use crate::media::{mime_of, MediaKind};
+use crate::search::{Outcome, Search};
 use crate::torrent::{AddSource, InfoHash, Progress};
 use crate::torrents::Torrents;
 
@@ -142,4 +144,33 @@ pub async fn remove(
     let ih = parse_info_hash(&info_hash)?;
     torrents.remove(ih, !q.keep_data).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Longest query accepted.
+const MAX_QUERY_CHARS: usize = 200;
+
+#[derive(Deserialize)]
+pub struct SearchParams {
+    #[serde(default)]
+    q: String,
+}
+
+/// `GET /api/search?q=…`: every provider at once, within `search.timeout`.
+pub async fn search(
+    State(search): State<Arc<Search>>,
+    Query(p): Query<SearchParams>,
+) -> Result<Json<Outcome>, ApiError> {
+    let text = p.q.trim();
+    if text.is_empty() {
+        return Err(ApiError::BadRequest("give a query: /api/search?q=…".into()));
+    }
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "a query is at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    let query = crate::search::Query {
+        text: text.to_owned(),
+    };
+    Ok(Json(search.run(&query).await))
 }

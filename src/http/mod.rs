@@ -25,6 +25,7 @@ use axum::{Json, Router};
 
 use crate::catalog::CatalogError;
 use crate::playback::{Playback, PlaybackError};
+use crate::search::Search;
 use crate::torrent::rqbit::MAX_TORRENT_FILE_BYTES;
 use crate::torrent::streams::StreamsBusy;
 use crate::torrent::EngineError;
@@ -38,6 +39,13 @@ pub struct HttpState {
     pub device: Arc<upnp::Device>,
     pub events: Arc<events::Events>,
     pub permission: Arc<guard::Permission>,
+    pub search: Arc<Search>,
+}
+
+impl FromRef<HttpState> for Arc<Search> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.search.clone()
+    }
 }
 
 impl FromRef<HttpState> for Arc<Torrents> {
@@ -69,6 +77,7 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
+        .route("/api/search", get(api::search))
         .route(
             "/api/torrents/{info_hash}",
             get(api::show).merge(delete(api::remove)),

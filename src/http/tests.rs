@@ -59,6 +59,10 @@ fn fixture() -> Fixture {
             vec![AllowRule::Loopback],
             crate::config::Secret::default(),
         )),
+        search: Arc::new(crate::search::Search::new(
+            Vec::new(),
+            std::time::Duration::from_secs(1),
+        )),
     };
     Fixture {
         router: router(state),

@@ -10,6 +10,10 @@
   fixture.py didl                    -> reads `upnp-client call-action` JSON of
                                         a Browse on stdin; prints one line per
                                         object: id, class, title, res URL
+  fixture.py torznab PORT KEY IH TITLE
+                                     -> serves a Torznab indexer on 127.0.0.1:PORT
+                                        until killed: one result (IH, TITLE) for
+                                        apikey=KEY, the indexer's error otherwise
 """
 import hashlib
 import json
@@ -112,7 +116,38 @@ def didl():
         ]))
 
 
+def torznab(port, key, ih, title):
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+    from urllib.parse import parse_qs, urlparse
+    from xml.sax.saxutils import escape, quoteattr
+
+    class Indexer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            q = parse_qs(urlparse(self.path).query)
+            if q.get("apikey") != [key]:
+                body = '<?xml version="1.0"?><error code="100" description="Invalid API Key"/>'
+            else:
+                body = ('<?xml version="1.0"?><rss version="2.0" '
+                        'xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel><item>'
+                        f'<title>{escape(title)}</title><size>12345678</size>'
+                        f'<link>magnet:?xt=urn:btih:{ih}</link>'
+                        '<torznab:attr name="seeders" value="7"/>'
+                        f'<torznab:attr name="infohash" value={quoteattr(ih)}/>'
+                        '</item></channel></rss>')
+            data = body.encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/rss+xml")
+            self.send_header("content-length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    HTTPServer(("127.0.0.1", int(port)), Indexer).serve_forever()
+
+
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     {"infohash": infohash, "layout": layout, "port": port, "json-get": json_get,
-     "didl": didl}[cmd](*args)
+     "didl": didl, "torznab": torznab}[cmd](*args)

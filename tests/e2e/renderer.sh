@@ -75,6 +75,11 @@ listen-port = 46882
 dht = false
 local-peer-discovery = false
 port-forwarding = false
+# Tests never reach outside.
+[search.internet-archive]
+enabled = false
+[subtitles.podnapisi]
+enabled = false
 TOML
 ip netns exec "$NS_S" "$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
 PIDS+=($!)

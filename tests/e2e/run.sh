@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BIN=$(realpath "${1:-target/debug/swarmcast}")
 FIX="python3 $(pwd)/tests/e2e/fixture.py"
+FIX_PY="$(pwd)/tests/e2e/fixture.py"
 [ -x "$BIN" ] || { echo "no swarmcast binary at $BIN (cargo build first)" >&2; exit 1; }
 
 WORK=$(mktemp -d /tmp/swarmcast-e2e.XXXXXX)
@@ -79,6 +80,11 @@ listen-port = $PEER_PORT
 dht = false
 local-peer-discovery = false
 port-forwarding = false
+# Tests never reach outside.
+[search.internet-archive]
+enabled = false
+[subtitles.podnapisi]
+enabled = false
 TOML
 "$BIN" check-config --config "$WORK/config.toml" >/dev/null || fail "check-config rejects the test config"
 "$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
@@ -175,6 +181,31 @@ pass "browsed 0 → added → t/$INFO_HASH → $RES_URL ($RES_DURATION, $RES_SIZ
 step "ffprobe plays the res URL taken from the DIDL"
 DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$RES_URL") || fail "ffprobe on the res URL failed"
 pass "ffprobe on the DIDL res URL: ${DURATION}s"
+
+step "swarmcast search asks a Torznab indexer and prints the table"
+TZ_PORT=$($FIX port)
+python3 "$FIX_PY" torznab "$TZ_PORT" e2e-key "$INFO_HASH" "Clip.2024.1080p.WEB.x264-E2E" &
+PIDS+=($!)
+wait_for 10 curl -fsS "http://127.0.0.1:$TZ_PORT/api?t=caps" || fail "the fixture indexer did not come up"
+for key in e2e-key wrong; do
+  cat >"$WORK/search-$key.toml" <<TOML
+[search]
+timeout = "5s"
+[[search.torznab]]
+name = "fixture"
+url = "http://127.0.0.1:$TZ_PORT/api"
+api-key = "$key"
+[search.internet-archive]
+enabled = false
+TOML
+done
+"$BIN" search "clip" --config "$WORK/search-e2e-key.toml" >"$WORK/search.txt" || fail "swarmcast search failed"
+grep -q "Clip.2024.1080p.WEB.x264-E2E" "$WORK/search.txt" && grep -q "$INFO_HASH" "$WORK/search.txt" \
+  && grep -q "fixture: ok (1 results" "$WORK/search.txt" || fail "unexpected table: $(cat "$WORK/search.txt")"
+"$BIN" search "clip" --config "$WORK/search-wrong.toml" >"$WORK/search-wrong.txt" || fail "swarmcast search failed"
+grep -q "Invalid API Key" "$WORK/search-wrong.txt" || fail "the indexer's error is not shown: $(cat "$WORK/search-wrong.txt")"
+grep -q "e2e-key\|wrong" "$WORK/search-wrong.txt" && fail "the table shows an API key"
+pass "search table: $(head -2 "$WORK/search.txt" | tail -1 | tr -s ' ')"
 
 step "SIGTERM stops swarmcast cleanly"
 kill -TERM "$SERVER_PID"

@@ -179,6 +179,9 @@ pub fn test_config(state: &Path, downloads: &Path) -> Config {
     c.torrent.local_peer_discovery = false;
     c.torrent.port_forwarding = false;
     c.torrent.metadata_timeout = Duration::from_secs(20);
+    // Tests never reach outside: the providers with real default URLs are off.
+    c.search.internet_archive.enabled = false;
+    c.subtitles.podnapisi.enabled = false;
     c
 }
 

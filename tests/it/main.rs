@@ -10,6 +10,7 @@ mod limits;
 mod permission;
 mod priority;
 mod restart;
+mod search;
 mod sources;
 mod streaming;
 mod upnp;

@@ -1,0 +1,418 @@
+//! Torrent search: providers behind the `SearchProvider` trait (`torznab`
+//! for Jackett / Prowlarr and any Torznab indexer, `internet_archive`), and
+//! `Search`, which asks every enabled provider at once, bounds each by
+//! `search.timeout`, merges results by info hash (most seeders kept) and
+//! reports how each provider fared. A slow, broken or wrong-keyed provider
+//! never delays the others past the timeout nor hides their results.
+//!
+//! Parsers are pure (`parse_*`: bytes in, results out) and tested on
+//! fixtures of our own; the HTTP calls are thin. A provider's URLs can carry
+//! its API key (Torznab `apikey=`, download links with `jackett_apikey=`):
+//! they never leave this module in an error, a log line or a view — errors
+//! are built without URLs, and results keep download links out of `Serialize`.
+
+pub mod internet_archive;
+pub mod torznab;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::torrent::InfoHash;
+
+/// What to search for.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Query {
+    pub text: String,
+}
+
+/// One release a provider found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SearchResult {
+    pub title: String,
+    pub info_hash: Option<InfoHash>,
+    /// Bytes, when the provider said.
+    pub size: Option<u64>,
+    pub seeders: Option<u32>,
+    pub peers: Option<u32>,
+    /// Torznab/Newznab categories (2000 movies, 5000 TV, …).
+    pub categories: Vec<u32>,
+    pub imdb_id: Option<String>,
+    /// Which provider (its config name) found it.
+    pub provider: String,
+    /// How to fetch it: a magnet, or a .torrent URL that may carry the
+    /// provider's API key. Never shown.
+    #[serde(skip)]
+    pub source: Option<String>,
+}
+
+/// Why a provider gave no results (shown in the API, by provider).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("no answer within {} ms", .0.as_millis())]
+    Timeout(Duration),
+    #[error("cannot reach it: {0}")]
+    Unreachable(String),
+    #[error("it answered HTTP {0}")]
+    Status(u16),
+    /// The indexer's own `<error code=… description=…>` (often with HTTP 200).
+    #[error("it says: {description} (error {code})")]
+    Indexer { code: u32, description: String },
+    #[error("its answer is not what it should be: {0}")]
+    Malformed(String),
+}
+
+/// A search provider: one indexer or service.
+pub trait SearchProvider: Send + Sync + 'static {
+    /// Its config name (`search.torznab[].name`, `internet-archive`).
+    fn name(&self) -> &str;
+    fn search(&self, query: &Query) -> BoxFuture<'_, Result<Vec<SearchResult>, ProviderError>>;
+}
+
+/// How one provider fared in one search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderStatus {
+    pub name: String,
+    /// `ok`, `error` or `timeout`.
+    pub state: &'static str,
+    pub results: usize,
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
+}
+
+/// Every result, merged and ranked, and how each provider fared.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub results: Vec<SearchResult>,
+    pub providers: Vec<ProviderStatus>,
+}
+
+/// Most results a provider may give one search (more are dropped).
+pub const MAX_RESULTS_PER_PROVIDER: usize = 1000;
+/// Largest answer read from a provider.
+pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
+
+pub struct Search {
+    providers: Vec<Arc<dyn SearchProvider>>,
+    timeout: Duration,
+}
+
+impl Search {
+    pub fn new(providers: Vec<Arc<dyn SearchProvider>>, timeout: Duration) -> Self {
+        Search { providers, timeout }
+    }
+
+    /// The providers the config enables.
+    pub fn from_config(config: &Config) -> Self {
+        let s = &config.search;
+        let http = client(s.timeout);
+        let mut providers: Vec<Arc<dyn SearchProvider>> = Vec::new();
+        for t in &s.torznab {
+            providers.push(Arc::new(torznab::Torznab::new(
+                t.name.clone(),
+                t.url.0.clone(),
+                t.api_key.clone(),
+                http.clone(),
+            )));
+        }
+        if s.internet_archive.enabled {
+            providers.push(Arc::new(internet_archive::InternetArchive::new(
+                s.internet_archive.base_url.0.clone(),
+                http,
+            )));
+        }
+        Search::new(providers, s.timeout)
+    }
+
+    pub fn provider_names(&self) -> Vec<&str> {
+        self.providers.iter().map(|p| p.name()).collect()
+    }
+
+    /// Ask every provider at once; each is cut off at the timeout.
+    pub async fn run(&self, query: &Query) -> Outcome {
+        let asks = self.providers.iter().map(|p| async move {
+            let started = Instant::now();
+            let r = match tokio::time::timeout(self.timeout, p.search(query)).await {
+                Ok(r) => r,
+                Err(_) => Err(ProviderError::Timeout(self.timeout)),
+            };
+            (p.name().to_owned(), r, started.elapsed())
+        });
+        let answers = futures::future::join_all(asks).await;
+        let mut statuses = Vec::new();
+        let mut all = Vec::new();
+        for (name, r, elapsed) in answers {
+            let elapsed_ms = elapsed.as_millis() as u64;
+            match r {
+                Ok(mut found) => {
+                    found.truncate(MAX_RESULTS_PER_PROVIDER);
+                    statuses.push(ProviderStatus {
+                        name,
+                        state: "ok",
+                        results: found.len(),
+                        error: None,
+                        elapsed_ms,
+                    });
+                    all.extend(found);
+                }
+                Err(e) => {
+                    tracing::warn!(provider = %name, "search failed: {e}");
+                    statuses.push(ProviderStatus {
+                        name,
+                        state: if matches!(e, ProviderError::Timeout(_)) {
+                            "timeout"
+                        } else {
+                            "error"
+                        },
+                        results: 0,
+                        error: Some(e.to_string()),
+                        elapsed_ms,
+                    });
+                }
+            }
+        }
+        Outcome {
+            results: rank(merge(all)),
+            providers: statuses,
+        }
+    }
+}
+
+/// The outcome as a text table (the CLI's): results best first, then how
+/// each provider fared.
+pub fn table(out: &Outcome) -> String {
+    fn size(b: Option<u64>) -> String {
+        match b {
+            None => "-".into(),
+            Some(b) if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / (1u64 << 30) as f64),
+            Some(b) => format!("{:.0} MiB", b as f64 / (1u64 << 20) as f64),
+        }
+    }
+    let mut s = format!(
+        "{:>7}  {:>9}  {:<16}  {:<40}  {}\n",
+        "SEEDERS", "SIZE", "PROVIDER", "INFO HASH", "TITLE"
+    );
+    for r in &out.results {
+        s.push_str(&format!(
+            "{:>7}  {:>9}  {:<16}  {:<40}  {}\n",
+            r.seeders.map_or("-".into(), |n| n.to_string()),
+            size(r.size),
+            r.provider.chars().take(16).collect::<String>(),
+            r.info_hash.map_or("-".into(), |h| h.to_string()),
+            r.title
+        ));
+    }
+    s.push_str(&format!("{} results\n", out.results.len()));
+    for p in &out.providers {
+        s.push_str(&format!(
+            "  {}: {} ({} results, {} ms){}\n",
+            p.name,
+            p.state,
+            p.results,
+            p.elapsed_ms,
+            p.error.as_ref().map_or(String::new(), |e| format!(": {e}"))
+        ));
+    }
+    s
+}
+
+/// The HTTP client providers share: bounded, our User-Agent, no proxy
+/// surprises.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+/// Results with the same info hash are one (the most seeders kept, missing
+/// fields filled from the others); results without one stay as they are.
+pub fn merge(results: Vec<SearchResult>) -> Vec<SearchResult> {
+    let mut out: Vec<SearchResult> = Vec::with_capacity(results.len());
+    let mut at: std::collections::HashMap<InfoHash, usize> = std::collections::HashMap::new();
+    for r in results {
+        let Some(ih) = r.info_hash else {
+            out.push(r);
+            continue;
+        };
+        match at.get(&ih) {
+            None => {
+                at.insert(ih, out.len());
+                out.push(r);
+            }
+            Some(&i) => {
+                let kept = &mut out[i];
+                if r.seeders.unwrap_or(0) > kept.seeders.unwrap_or(0) {
+                    let mut better = r;
+                    better.size = better.size.or(kept.size);
+                    better.source = better.source.or(kept.source.take());
+                    better.imdb_id = better.imdb_id.or(kept.imdb_id.take());
+                    *kept = better;
+                } else {
+                    kept.size = kept.size.or(r.size);
+                    kept.source = kept.source.take().or(r.source);
+                    kept.imdb_id = kept.imdb_id.take().or(r.imdb_id);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// For now: results with seeders first, most seeders first, then as the
+/// providers ordered them. (Ranking by release name and by what the TV
+/// can play comes with the search folders.)
+pub fn rank(mut results: Vec<SearchResult>) -> Vec<SearchResult> {
+    results.sort_by_key(|r| std::cmp::Reverse(r.seeders.map(|s| (1, s)).unwrap_or((0, 0))));
+    results
+}
+
+/// A reqwest error as a provider error, without its URL (which may hold
+/// an API key).
+pub(crate) fn http_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
+    if e.is_timeout() {
+        ProviderError::Timeout(timeout)
+    } else {
+        ProviderError::Unreachable(e.without_url().to_string())
+    }
+}
+
+/// GET `url` and read at most `MAX_ANSWER_BYTES`.
+pub(crate) async fn fetch(
+    http: &reqwest::Client,
+    url: url::Url,
+    timeout: Duration,
+) -> Result<Vec<u8>, ProviderError> {
+    let mut resp = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| http_error(e, timeout))?;
+    let status = resp.status();
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| http_error(e, timeout))? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(ProviderError::Malformed(format!(
+                "larger than {} MiB",
+                MAX_ANSWER_BYTES >> 20
+            )));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !status.is_success() {
+        // An indexer's error element may come with any status.
+        if let Err(e @ ProviderError::Indexer { .. }) = torznab::parse_feed(&body, "") {
+            return Err(e);
+        }
+        return Err(ProviderError::Status(status.as_u16()));
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+
+    fn result(provider: &str, ih: u8, seeders: Option<u32>) -> SearchResult {
+        SearchResult {
+            title: format!("r{ih}"),
+            info_hash: Some(InfoHash([ih; 20])),
+            size: None,
+            seeders,
+            peers: None,
+            categories: Vec::new(),
+            imdb_id: None,
+            provider: provider.into(),
+            source: None,
+        }
+    }
+
+    struct Fixed(
+        &'static str,
+        Duration,
+        Result<Vec<SearchResult>, ProviderError>,
+    );
+
+    impl SearchProvider for Fixed {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn search(&self, _: &Query) -> BoxFuture<'_, Result<Vec<SearchResult>, ProviderError>> {
+            let (delay, r) = (self.1, self.2.clone());
+            async move {
+                tokio::time::sleep(delay).await;
+                r
+            }
+            .boxed()
+        }
+    }
+
+    #[test]
+    fn same_info_hash_is_one_result_with_the_most_seeders() {
+        let mut a = result("a", 1, Some(5));
+        a.size = Some(700);
+        let b = result("b", 1, Some(9));
+        let merged = merge(vec![a, b, result("a", 2, None)]);
+        assert_eq!(merged.len(), 2);
+        assert_eq!(merged[0].provider, "b");
+        assert_eq!(merged[0].seeders, Some(9));
+        assert_eq!(merged[0].size, Some(700), "filled from the other");
+        let ranked = rank(vec![
+            result("x", 3, None),
+            result("x", 4, Some(0)),
+            result("x", 5, Some(40)),
+        ]);
+        let order: Vec<_> = ranked.iter().map(|r| r.info_hash.unwrap().0[0]).collect();
+        assert_eq!(order, vec![5, 4, 3], "no seeders count last");
+    }
+
+    #[tokio::test]
+    async fn a_slow_or_broken_provider_neither_delays_nor_hides_the_others() {
+        let search = Search::new(
+            vec![
+                Arc::new(Fixed(
+                    "good",
+                    Duration::from_millis(10),
+                    Ok(vec![result("good", 7, Some(3))]),
+                )),
+                Arc::new(Fixed("hangs", Duration::from_secs(60), Ok(Vec::new()))),
+                Arc::new(Fixed(
+                    "wrong-key",
+                    Duration::ZERO,
+                    Err(ProviderError::Indexer {
+                        code: 100,
+                        description: "Invalid API Key".into(),
+                    }),
+                )),
+            ],
+            Duration::from_millis(300),
+        );
+        let started = Instant::now();
+        let out = search.run(&Query::default()).await;
+        assert!(
+            started.elapsed() < Duration::from_millis(600),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(out.results.len(), 1);
+        let states: Vec<_> = out
+            .providers
+            .iter()
+            .map(|p| (p.name.as_str(), p.state))
+            .collect();
+        assert_eq!(
+            states,
+            vec![("good", "ok"), ("hangs", "timeout"), ("wrong-key", "error")]
+        );
+        assert!(out.providers[2]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("Invalid API Key"));
+    }
+}
