@@ -180,6 +180,7 @@ impl App {
                 config.web.token.clone(),
             )),
             search: Arc::new(crate::search::Search::from_config(&config)),
+            saved: Arc::new(crate::search::saved::SavedSearches::new(catalog.clone())),
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

@@ -109,6 +109,10 @@ pub struct TorrentConfig {
 pub struct SearchConfig {
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub timeout: Duration,
+    /// Show results in the adult categories (6000–6999); family-safe by default.
+    pub include_adult: bool,
+    /// Results whose title holds one of these words are left out.
+    pub exclude_words: Vec<String>,
     pub torznab: Vec<TorznabConfig>,
     pub internet_archive: InternetArchiveConfig,
 }
@@ -209,6 +213,8 @@ impl Default for SearchConfig {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(10),
+            include_adult: false,
+            exclude_words: Vec::new(),
             torznab: Vec::new(),
             internet_archive: InternetArchiveConfig::default(),
         }
@@ -605,6 +611,14 @@ impl Config {
                 "web.token",
                 "must not start or end with spaces or hold control characters",
             ));
+        }
+        for (i, w) in self.search.exclude_words.iter().enumerate() {
+            if w.trim().is_empty() || w.chars().count() > 64 {
+                return Err(invalid(
+                    &format!("search.exclude-words[{i}]"),
+                    "must be 1 to 64 characters",
+                ));
+            }
         }
         for (i, t) in self.search.torznab.iter().enumerate() {
             if t.name.trim().is_empty() {

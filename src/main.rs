@@ -44,6 +44,15 @@ enum Command {
         /// Config file (else $SWARMCAST_CONFIG, else /etc/swarmcast/config.toml if present).
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Save the search on the running server instead (POST /api/saved-searches).
+        #[arg(long)]
+        save: bool,
+        /// The running server (with --save).
+        #[arg(long, default_value = "http://127.0.0.1:8740")]
+        server: String,
+        /// The server's API token (web.token), when it has one (with --save).
+        #[arg(long, env = "SWARMCAST_TOKEN", hide_env_values = true)]
+        token: Option<String>,
     },
     /// Add a magnet link, an http(s) URL of a .torrent, or a .torrent file to a running server.
     Add {
@@ -89,7 +98,19 @@ fn main() -> std::process::ExitCode {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
         Some(Command::CheckConfig { config }) => check_config(config),
-        Some(Command::Search { query, config }) => search(&query, config),
+        Some(Command::Search {
+            query,
+            config,
+            save: false,
+            ..
+        }) => search(&query, config),
+        Some(Command::Search {
+            query,
+            save: true,
+            server,
+            token,
+            ..
+        }) => save_search(&query, &server, token.as_deref()),
         Some(Command::Add {
             uri_or_file,
             server,
@@ -187,25 +208,55 @@ async fn wait_for_signal(shutdown: CancellationToken) {
 }
 
 fn add(uri_or_file: &str, server: &str, token: Option<&str>) -> anyhow::Result<()> {
+    let path = Path::new(uri_or_file);
+    let body = if !uri_or_file.contains(':') || path.is_file() {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("cannot read .torrent file {}", path.display()))?;
+        Body::Torrent(bytes)
+    } else {
+        Body::Json(serde_json::json!({ "uri": uri_or_file }))
+    };
+    let answer = post(server, "/api/torrents", token, body)?;
+    println!("{}", serde_json::to_string_pretty(&answer)?);
+    Ok(())
+}
+
+fn save_search(query: &str, server: &str, token: Option<&str>) -> anyhow::Result<()> {
+    let answer = post(
+        server,
+        "/api/saved-searches",
+        token,
+        Body::Json(serde_json::json!({ "query": query })),
+    )?;
+    println!("saved search {}: {}", answer["id"], query.trim());
+    Ok(())
+}
+
+enum Body {
+    Json(serde_json::Value),
+    Torrent(Vec<u8>),
+}
+
+/// POST to the running server's API; its JSON answer, or its error as ours.
+fn post(
+    server: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Body,
+) -> anyhow::Result<serde_json::Value> {
     let base =
         url::Url::parse(server).with_context(|| format!("--server {server:?} is not a URL"))?;
-    let endpoint = base.join("/api/torrents")?;
-    let path = Path::new(uri_or_file);
+    let endpoint = base.join(path)?;
     let client = reqwest::Client::builder()
         // The server waits up to torrent.metadata-timeout for peers.
         .timeout(Duration::from_secs(3600))
         .build()?;
-    let request = if !uri_or_file.contains(':') || path.is_file() {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read .torrent file {}", path.display()))?;
-        client
+    let request = match body {
+        Body::Json(v) => client.post(endpoint.clone()).json(&v),
+        Body::Torrent(bytes) => client
             .post(endpoint.clone())
             .header("content-type", "application/x-bittorrent")
-            .body(bytes)
-    } else {
-        client
-            .post(endpoint.clone())
-            .json(&serde_json::json!({ "uri": uri_or_file }))
+            .body(bytes),
     };
     let request = match token.filter(|t| !t.is_empty()) {
         Some(t) => request.bearer_auth(t),
@@ -225,7 +276,6 @@ fn add(uri_or_file: &str, server: &str, token: Option<&str>) -> anyhow::Result<(
             let msg = body["error"].as_str().unwrap_or("unknown error");
             bail!("{msg} (HTTP {status})");
         }
-        println!("{}", serde_json::to_string_pretty(&body)?);
-        Ok(())
+        Ok(body)
     })
 }

@@ -73,6 +73,14 @@ const MIGRATIONS: &[&str] = &[
         AND length(object_id) > 43 AND substr(object_id, 44) NOT GLOB '*[^0-9]*';
     DROP TABLE bookmarks;
     ALTER TABLE file_bookmarks RENAME TO bookmarks;",
+    // 7: saved searches (the folders of the Search container to come); a
+    // query is saved once, whatever its case.
+    "CREATE TABLE saved_searches (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        query      TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX saved_searches_by_query ON saved_searches (query COLLATE NOCASE);",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

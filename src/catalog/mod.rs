@@ -61,6 +61,15 @@ pub struct CatalogTorrent {
     pub files: Vec<CatalogFile>,
 }
 
+/// A search the user saved (a folder of results, on TVs to come).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SavedSearch {
+    pub id: i64,
+    pub query: String,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CatalogFile {
     pub index: usize,
@@ -575,6 +584,56 @@ impl Catalog {
             .map_err(Into::into)
     }
 
+    /// Save a search (trimmed); `(id, true)` when it is new, the id it
+    /// already had otherwise.
+    pub fn save_search(&self, query: &str) -> Result<(i64, bool), CatalogError> {
+        let query = query.trim();
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let existing: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM saved_searches WHERE query = ?1 COLLATE NOCASE",
+                params![query],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let saved = match existing {
+            Some(id) => (id, false),
+            None => {
+                tx.execute(
+                    "INSERT INTO saved_searches (query, created_at) VALUES (?1, ?2)",
+                    params![query, now()],
+                )?;
+                (tx.last_insert_rowid(), true)
+            }
+        };
+        tx.commit()?;
+        Ok(saved)
+    }
+
+    /// Every saved search, oldest first.
+    pub fn saved_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
+        let conn = self.reader();
+        let mut stmt =
+            conn.prepare_cached("SELECT id, query, created_at FROM saved_searches ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SavedSearch {
+                id: r.get(0)?,
+                query: r.get(1)?,
+                created_at: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forget a saved search; `false` when there was none with this id.
+    pub fn delete_saved_search(&self, id: i64) -> Result<bool, CatalogError> {
+        Ok(self
+            .writer()
+            .execute("DELETE FROM saved_searches WHERE id = ?1", params![id])?
+            > 0)
+    }
+
     /// Fold the WAL into the main file (at shutdown).
     pub fn checkpoint(&self) -> Result<(), CatalogError> {
         self.writer()
@@ -803,6 +862,29 @@ mod tests {
         );
         assert!(started.elapsed() < std::time::Duration::from_secs(1));
         other.execute_batch("ROLLBACK").unwrap();
+    }
+
+    #[test]
+    fn saved_searches_are_kept_once_whatever_the_case() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.sqlite");
+        let c = Catalog::open(&path).unwrap();
+        let (a, new) = c.save_search("  Big Buck Bunny ").unwrap();
+        assert!(new);
+        assert_eq!(c.save_search("big buck bunny").unwrap(), (a, false));
+        let (b, _) = c.save_search("sintel").unwrap();
+        drop(c);
+        let c = Catalog::open(&path).unwrap();
+        let all = c.saved_searches().unwrap();
+        assert_eq!(
+            all.iter()
+                .map(|s| (s.id, s.query.as_str()))
+                .collect::<Vec<_>>(),
+            vec![(a, "Big Buck Bunny"), (b, "sintel")]
+        );
+        assert!(c.delete_saved_search(a).unwrap());
+        assert!(!c.delete_saved_search(a).unwrap());
+        assert_eq!(c.saved_searches().unwrap().len(), 1);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! JSON API: torrents (list, add a magnet/URL as JSON or a .torrent body,
-//! show, delete) and torrent search (`GET /api/search?q=`: results and a
-//! status per provider). Thin: parse the request, call the `Torrents` or
-//! `Search` service, shape the answer.
+//! show, delete), torrent search (`GET /api/search?q=`: results and a
+//! status per provider) and saved searches (list, save, delete). Thin:
+//! parse the request, call the domain service, shape the answer.
 
 use std::sync::Arc;
 
@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use crate::catalog::CatalogTorrent;
+use crate::catalog::SavedSearch;
 use crate::media::{mime_of, MediaKind};
+use crate::search::saved::SavedSearches;
 use crate::search::{Outcome, Search};
 use crate::torrent::{AddSource, InfoHash, Progress};
 use crate::torrents::Torrents;
@@ -173,4 +175,43 @@ pub async fn search(
         text: text.to_owned(),
     };
     Ok(Json(search.run(&query).await))
+}
+
+pub async fn saved_list(
+    State(saved): State<Arc<SavedSearches>>,
+) -> Result<Json<Vec<SavedSearch>>, ApiError> {
+    Ok(Json(saved.list().await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SaveRequest {
+    query: String,
+}
+
+/// `{"query": "…"}` → 201 `{"id": …}` (200 with the same id if it was saved already).
+pub async fn saved_add(
+    State(saved): State<Arc<SavedSearches>>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let req: SaveRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("expected {{\"query\": \"…\"}}: {e}")))?;
+    let (id, new) = saved.save(&req.query).await?;
+    let status = if new {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(serde_json::json!({ "id": id }))).into_response())
+}
+
+pub async fn saved_delete(
+    State(saved): State<Arc<SavedSearches>>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id: i64 = id
+        .parse()
+        .map_err(|_| ApiError::BadRequest(format!("{id:?} is not a saved-search id")))?;
+    saved.delete(id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -25,6 +25,7 @@ use axum::{Json, Router};
 
 use crate::catalog::CatalogError;
 use crate::playback::{Playback, PlaybackError};
+use crate::search::saved::{SavedError, SavedSearches};
 use crate::search::Search;
 use crate::torrent::rqbit::MAX_TORRENT_FILE_BYTES;
 use crate::torrent::streams::StreamsBusy;
@@ -40,6 +41,13 @@ pub struct HttpState {
     pub events: Arc<events::Events>,
     pub permission: Arc<guard::Permission>,
     pub search: Arc<Search>,
+    pub saved: Arc<SavedSearches>,
+}
+
+impl FromRef<HttpState> for Arc<SavedSearches> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.saved.clone()
+    }
 }
 
 impl FromRef<HttpState> for Arc<Search> {
@@ -78,6 +86,11 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
         .route("/api/search", get(api::search))
+        .route(
+            "/api/saved-searches",
+            get(api::saved_list).post(api::saved_add),
+        )
+        .route("/api/saved-searches/{id}", delete(api::saved_delete))
         .route(
             "/api/torrents/{info_hash}",
             get(api::show).merge(delete(api::remove)),
@@ -151,6 +164,16 @@ impl From<TorrentsError> for ApiError {
             TorrentsError::Engine(e) => ApiError::Engine(e),
             TorrentsError::Catalog(e) => ApiError::Catalog(e),
             e @ TorrentsError::NotFound(_) => ApiError::NotFound(e.to_string()),
+        }
+    }
+}
+
+impl From<SavedError> for ApiError {
+    fn from(e: SavedError) -> Self {
+        match e {
+            SavedError::BadQuery(m) => ApiError::BadRequest(m),
+            e @ SavedError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            SavedError::Catalog(e) => ApiError::Catalog(e),
         }
     }
 }

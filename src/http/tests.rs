@@ -52,7 +52,14 @@ fn fixture() -> Fixture {
             prefetch.clone(),
             changes,
         )),
-        playback: Playback::new(catalog, dyn_engine, streams.clone(), prefetch, shutdown),
+        playback: Playback::new(
+            catalog.clone(),
+            dyn_engine,
+            streams.clone(),
+            prefetch,
+            shutdown,
+        ),
+        saved: Arc::new(crate::search::saved::SavedSearches::new(catalog)),
         events: events::Events::new(device.clone()),
         device,
         permission: Arc::new(guard::Permission::new(

@@ -1,9 +1,11 @@
 //! Torrent search: providers behind the `SearchProvider` trait (`torznab`
-//! for Jackett / Prowlarr and any Torznab indexer, `internet_archive`), and
+//! for Jackett / Prowlarr and any Torznab indexer, `internet_archive`), the
+//! searches a user keeps (`saved`), and
 //! `Search`, which asks every enabled provider at once, bounds each by
 //! `search.timeout`, merges results by info hash (most seeders kept) and
 //! reports how each provider fared. A slow, broken or wrong-keyed provider
-//! never delays the others past the timeout nor hides their results.
+//! never delays the others past the timeout nor hides their results; the
+//! adult categories and excluded words are filtered out (`Filters`).
 //!
 //! Parsers are pure (`parse_*`: bytes in, results out) and tested on
 //! fixtures of our own; the HTTP calls are thin. A provider's URLs can carry
@@ -12,6 +14,7 @@
 //! are built without URLs, and results keep download links out of `Serialize`.
 
 pub mod internet_archive;
+pub mod saved;
 pub mod torznab;
 
 use std::sync::Arc;
@@ -95,14 +98,56 @@ pub const MAX_RESULTS_PER_PROVIDER: usize = 1000;
 /// Largest answer read from a provider.
 pub const MAX_ANSWER_BYTES: usize = 8 * 1024 * 1024;
 
+/// What results are left out (`search.include-adult`, `search.exclude-words`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filters {
+    pub include_adult: bool,
+    /// Lower-cased.
+    pub exclude_words: Vec<String>,
+}
+
+impl Filters {
+    /// Is this result shown?
+    pub fn keeps(&self, r: &SearchResult) -> bool {
+        let adult = r.categories.iter().any(|c| (6000..7000).contains(c));
+        if adult && !self.include_adult {
+            return false;
+        }
+        let title = r.title.to_lowercase();
+        let words: Vec<&str> = title
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        !self.exclude_words.iter().any(|x| {
+            // A phrase of several words matches as written; one word matches
+            // whole words only ("TS" must not drop "Shorts").
+            if x.contains(|c: char| !c.is_alphanumeric()) {
+                title.contains(x.as_str())
+            } else {
+                words.contains(&x.as_str())
+            }
+        })
+    }
+}
+
 pub struct Search {
     providers: Vec<Arc<dyn SearchProvider>>,
     timeout: Duration,
+    filters: Filters,
 }
 
 impl Search {
     pub fn new(providers: Vec<Arc<dyn SearchProvider>>, timeout: Duration) -> Self {
-        Search { providers, timeout }
+        Search {
+            providers,
+            timeout,
+            filters: Filters::default(),
+        }
+    }
+
+    pub fn with_filters(mut self, filters: Filters) -> Self {
+        self.filters = filters;
+        self
     }
 
     /// The providers the config enables.
@@ -124,7 +169,14 @@ impl Search {
                 http,
             )));
         }
-        Search::new(providers, s.timeout)
+        Search::new(providers, s.timeout).with_filters(Filters {
+            include_adult: s.include_adult,
+            exclude_words: s
+                .exclude_words
+                .iter()
+                .map(|w| w.trim().to_lowercase())
+                .collect(),
+        })
     }
 
     pub fn provider_names(&self) -> Vec<&str> {
@@ -174,8 +226,10 @@ impl Search {
                 }
             }
         }
+        let mut results = rank(merge(all));
+        results.retain(|r| self.filters.keeps(r));
         Outcome {
-            results: rank(merge(all)),
+            results,
             providers: statuses,
         }
     }
@@ -369,6 +423,34 @@ mod tests {
         ]);
         let order: Vec<_> = ranked.iter().map(|r| r.info_hash.unwrap().0[0]).collect();
         assert_eq!(order, vec![5, 4, 3], "no seeders count last");
+    }
+
+    #[test]
+    fn adult_categories_and_excluded_words_are_left_out() {
+        let f = Filters {
+            include_adult: false,
+            exclude_words: vec!["cam".into(), "hdts".into(), "sample pack".into()],
+        };
+        let mut r = result("x", 1, Some(1));
+        r.title = "Movie.2024.1080p.WEB".into();
+        assert!(f.keeps(&r));
+        r.categories = vec![2000, 6010];
+        assert!(!f.keeps(&r), "adult");
+        assert!(Filters {
+            include_adult: true,
+            ..f.clone()
+        }
+        .keeps(&r));
+        r.categories = vec![2000];
+        for (title, kept) in [
+            ("Movie.2024.CAM.x264", false),
+            ("Movie 2024 HDTS", false),
+            ("Camelot.1967.1080p", true),
+            ("My Sample Pack 2", false),
+        ] {
+            r.title = title.into();
+            assert_eq!(f.keeps(&r), kept, "{title}");
+        }
     }
 
     #[tokio::test]

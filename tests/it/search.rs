@@ -48,6 +48,7 @@ fn feed(q: &[(String, String)]) -> String {
 <item><title>Sintel.2010.1080p.BluRay.x264-GRP</title><size>1288490188</size>
 <link>http://127.0.0.1:1/dl?jackett_apikey=good-key</link>
 <torznab:attr name="seeders" value="12"/><torznab:attr name="infohash" value="{IH}"/></item>
+<item><title>Sintel.2010.XXX</title><torznab:attr name="category" value="6010"/><torznab:attr name="seeders" value="99"/></item>
 <item><title>Sintel.2010.720p.WEB</title><torznab:attr name="seeders" value="40"/>
 <torznab:attr name="magneturl" value="magnet:?xt=urn:btih:0000000000000000000000000000000000000001"/></item>
 </channel></rss>"#
@@ -98,7 +99,7 @@ async fn a_hanging_and_a_broken_indexer_do_not_delay_or_hide_a_healthy_one() {
     );
     let out: serde_json::Value = serde_json::from_str(&text).unwrap();
     let results = out["results"].as_array().unwrap();
-    assert_eq!(results.len(), 2, "{out}");
+    assert_eq!(results.len(), 2, "the adult result is left out: {out}");
     assert_eq!(
         results[0]["title"], "Sintel.2010.720p.WEB",
         "most seeders first"
@@ -167,6 +168,81 @@ async fn a_hanging_and_a_broken_indexer_do_not_delay_or_hide_a_healthy_one() {
         "{printed}"
     );
     assert!(printed.contains(IH), "{printed}");
-    assert!(printed.contains("good: ok (2 results"), "{printed}");
+    // What the provider gave, before the adult result was filtered out.
+    assert!(printed.contains("good: ok (3 results"), "{printed}");
+    server.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn saved_searches_through_the_api_and_the_cli() {
+    let dirs = tempfile::tempdir().unwrap();
+    let config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let server = Server::start(config.clone()).await;
+    let save = |q: &'static str| {
+        server
+            .http
+            .post(server.url("/api/saved-searches"))
+            .json(&serde_json::json!({ "query": q }))
+            .send()
+    };
+    let r = save("  Big Buck   Bunny ").await.unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = save("big buck bunny").await.unwrap();
+    assert_eq!(r.status(), 200, "saved once whatever the case");
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["id"], id);
+    let r = save("   ").await.unwrap();
+    assert_eq!(r.status(), 400);
+    // The CLI saves on the running server.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_swarmcast"))
+        .args(["search", "Sintel", "--save", "--server", &server.base])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("saved search"));
+    let list: serde_json::Value = server
+        .http
+        .get(server.url("/api/saved-searches"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let queries: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["query"].as_str().unwrap())
+        .collect();
+    assert_eq!(queries, vec!["Big Buck Bunny", "Sintel"]);
+    let del = |id: i64| {
+        server
+            .http
+            .delete(server.url(&format!("/api/saved-searches/{id}")))
+            .send()
+    };
+    assert_eq!(del(id).await.unwrap().status(), 204);
+    assert_eq!(del(id).await.unwrap().status(), 404);
+    // Kept across a restart.
+    server.app.stop().await;
+    let server = Server::start(config).await;
+    let list: serde_json::Value = server
+        .http
+        .get(server.url("/api/saved-searches"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["query"], "Sintel");
     server.app.stop().await;
 }

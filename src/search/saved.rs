@@ -1,0 +1,86 @@
+//! Saved searches: the queries a user keeps (the folders a TV will browse),
+//! stored in the catalog. Created, listed and deleted through the API and
+//! `swarmcast search QUERY --save`. Catalog calls run on blocking threads.
+
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, CatalogError, SavedSearch};
+
+/// Longest query saved.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SavedError {
+    #[error("{0}")]
+    BadQuery(String),
+    #[error("no saved search with id {0}")]
+    NotFound(i64),
+    #[error(transparent)]
+    Catalog(#[from] CatalogError),
+}
+
+pub struct SavedSearches {
+    catalog: Arc<Catalog>,
+}
+
+/// A query as it is kept: trimmed, inner whitespace collapsed, checked.
+pub fn normalize(query: &str) -> Result<String, SavedError> {
+    let q = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    if q.is_empty() {
+        return Err(SavedError::BadQuery("a search needs some words".into()));
+    }
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(SavedError::BadQuery(format!(
+            "a search is at most {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    if q.chars().any(char::is_control) {
+        return Err(SavedError::BadQuery(
+            "a search cannot hold control characters".into(),
+        ));
+    }
+    Ok(q)
+}
+
+impl SavedSearches {
+    pub fn new(catalog: Arc<Catalog>) -> Self {
+        SavedSearches { catalog }
+    }
+
+    /// Save a query; `(id, true)` when it is new.
+    pub async fn save(&self, query: &str) -> Result<(i64, bool), SavedError> {
+        let q = normalize(query)?;
+        Ok(self.catalog.run(move |c| c.save_search(&q)).await?)
+    }
+
+    pub async fn list(&self) -> Result<Vec<SavedSearch>, SavedError> {
+        Ok(self.catalog.run(|c| c.saved_searches()).await?)
+    }
+
+    pub async fn delete(&self, id: i64) -> Result<(), SavedError> {
+        if self.catalog.run(move |c| c.delete_saved_search(id)).await? {
+            Ok(())
+        } else {
+            Err(SavedError::NotFound(id))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_are_kept_tidy_and_bounded() {
+        assert_eq!(
+            normalize("  big \t buck\nbunny ").unwrap(),
+            "big buck bunny"
+        );
+        assert!(matches!(normalize("   "), Err(SavedError::BadQuery(_))));
+        assert!(matches!(
+            normalize(&"x".repeat(201)),
+            Err(SavedError::BadQuery(_))
+        ));
+        assert!(matches!(normalize("a\u{7}b"), Err(SavedError::BadQuery(_))));
+    }
+}
