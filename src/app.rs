@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use crate::catalog::{Catalog, CatalogError};
 use crate::config::Config;
 use crate::http::{self, HttpState};
+use crate::library::remote::Refresher;
 use crate::library::{Changes, Library};
 use crate::playback::Playback;
 use crate::torrent::prefetch::Prefetcher;
@@ -141,15 +142,34 @@ impl App {
         ));
         let playback = Playback::new(
             catalog.clone(),
+            torrents.clone(),
             dyn_engine.clone(),
             streams.clone(),
             prefetch.clone(),
             shutdown.clone(),
         );
-        let library = Arc::new(Library::new(
-            catalog.clone(),
-            config.server.friendly_name.clone(),
-        ));
+        let search = Arc::new(crate::search::Search::from_config(&config));
+        let wait = config.search.browse_wait;
+        let library = Arc::new(
+            Library::new(catalog.clone(), config.server.friendly_name.clone())
+                .with_remote(Refresher::new(
+                    Arc::new(crate::search::folders::SavedResults::new(
+                        catalog.clone(),
+                        search.clone(),
+                        config.search.cache_ttl,
+                    )),
+                    changes.clone(),
+                    wait,
+                ))
+                .with_remote(Refresher::new(
+                    Arc::new(crate::search::folders::ResultFiles::new(
+                        catalog.clone(),
+                        dyn_engine.clone(),
+                    )),
+                    changes.clone(),
+                    wait,
+                )),
+        );
         let device = Arc::new(http::upnp::Device::new(
             library,
             config.server.friendly_name.clone(),
@@ -158,6 +178,7 @@ impl App {
             config.server.ssdp_interfaces.clone(),
         ));
         let events = http::events::Events::new(device.clone());
+        let changes_for_saved = changes.clone();
         tokio::spawn(events.clone().run(changes, shutdown.clone()));
         // hunch builds its matchers on first use (~65 ms on the dev machine);
         // pay that now, not inside the first add a user waits for.
@@ -179,8 +200,11 @@ impl App {
                 config.web.allow.clone(),
                 config.web.token.clone(),
             )),
-            search: Arc::new(crate::search::Search::from_config(&config)),
-            saved: Arc::new(crate::search::saved::SavedSearches::new(catalog.clone())),
+            search,
+            saved: Arc::new(crate::search::saved::SavedSearches::new(
+                catalog.clone(),
+                changes_for_saved,
+            )),
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

@@ -109,6 +109,13 @@ pub struct TorrentConfig {
 pub struct SearchConfig {
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub timeout: Duration,
+    /// How long a TV's Browse of a search folder waits for the network
+    /// before it answers with what the catalog has.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub browse_wait: Duration,
+    /// How long a saved search's results are used before they are fetched again.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub cache_ttl: Duration,
     /// Show results in the adult categories (6000–6999); family-safe by default.
     pub include_adult: bool,
     /// Results whose title holds one of these words are left out.
@@ -213,6 +220,8 @@ impl Default for SearchConfig {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(10),
+            browse_wait: Duration::from_secs(2),
+            cache_ttl: Duration::from_secs(30 * 60),
             include_adult: false,
             exclude_words: Vec::new(),
             torznab: Vec::new(),
@@ -611,6 +620,15 @@ impl Config {
                 "web.token",
                 "must not start or end with spaces or hold control characters",
             ));
+        }
+        if self.search.browse_wait > Duration::from_secs(30) {
+            return Err(invalid(
+                "search.browse-wait",
+                "must be at most 30s (TVs give up)",
+            ));
+        }
+        if self.search.cache_ttl < Duration::from_secs(1) {
+            return Err(invalid("search.cache-ttl", "must be at least 1s"));
         }
         for (i, w) in self.search.exclude_words.iter().enumerate() {
             if w.trim().is_empty() || w.chars().count() > 64 {

@@ -20,6 +20,7 @@ use crate::catalog::{Catalog, CatalogError, CatalogFile};
 use crate::torrent::prefetch::Prefetcher;
 use crate::torrent::streams::{StreamLimiter, StreamTicket, StreamsBusy};
 use crate::torrent::{EngineError, InfoHash, MediaStream, TorrentEngine};
+use crate::torrents::{Torrents, TorrentsError};
 
 /// Errors callers branch on (`http` maps them to status codes).
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,9 @@ pub enum PlaybackError {
     Catalog(#[from] CatalogError),
     #[error("cannot read {0}")]
     Io(String),
+    /// Adding a search result to play it failed.
+    #[error(transparent)]
+    Adding(#[from] TorrentsError),
 }
 
 /// Who is asking, as far as the policy cares.
@@ -51,6 +55,7 @@ pub struct Client {
 
 pub struct Playback {
     catalog: Arc<Catalog>,
+    torrents: Arc<Torrents>,
     engine: Arc<dyn TorrentEngine>,
     streams: Arc<StreamLimiter>,
     prefetch: Arc<Prefetcher>,
@@ -63,6 +68,7 @@ pub struct Playback {
 impl Playback {
     pub fn new(
         catalog: Arc<Catalog>,
+        torrents: Arc<Torrents>,
         engine: Arc<dyn TorrentEngine>,
         streams: Arc<StreamLimiter>,
         prefetch: Arc<Prefetcher>,
@@ -70,6 +76,7 @@ impl Playback {
     ) -> Arc<Self> {
         Arc::new(Playback {
             catalog,
+            torrents,
             engine,
             streams,
             prefetch,
@@ -79,6 +86,8 @@ impl Playback {
     }
 
     /// The file asked for (one catalog read; the .torrent is not loaded).
+    /// A file of a search result (a torrent only listed, from its folder)
+    /// is asked for to be played: the torrent is added first.
     pub async fn file(&self, ih: InfoHash, index: usize) -> Result<CatalogFile, PlaybackError> {
         let (file, known) = self
             .catalog
@@ -88,7 +97,12 @@ impl Playback {
             })
             .await?;
         match (file, known) {
-            (Some(f), _) => Ok(f),
+            (Some(f), _) => {
+                if self.engine.info(&ih).is_none() {
+                    self.torrents.adopt(ih).await?;
+                }
+                Ok(f)
+            }
             (None, true) => Err(PlaybackError::NoFile(ih, index)),
             (None, false) => Err(PlaybackError::NoTorrent(ih)),
         }

@@ -74,6 +74,34 @@ impl Torrents {
         Ok((t, new))
     }
 
+    /// Add a torrent known only from a search-result folder (listed), now
+    /// that one of its files is played: from its source as the provider
+    /// gave it (a magnet keeps its peer hints and trackers), else from the
+    /// stored .torrent.
+    pub async fn adopt(&self, info_hash: InfoHash) -> Result<(), TorrentsError> {
+        let header = self
+            .catalog
+            .run(move |c| c.torrent_header(&info_hash))
+            .await?
+            .ok_or(TorrentsError::NotFound(info_hash))?;
+        if !header.listed && self.engine.info(&info_hash).is_some() {
+            return Ok(());
+        }
+        let source = match header.source.as_deref().map(AddSource::parse_uri) {
+            Some(Ok(s)) => s,
+            _ => {
+                let bytes = self
+                    .catalog
+                    .run(move |c| c.torrent_bytes(&info_hash))
+                    .await?
+                    .ok_or(TorrentsError::NotFound(info_hash))?;
+                AddSource::TorrentBytes(bytes.into())
+            }
+        };
+        tracing::info!(%info_hash, "a search result is played: adding it");
+        self.add(source, header.source).await.map(|_| ())
+    }
+
     /// Remove a torrent from the engine (with or without its data) and the catalog.
     pub async fn remove(&self, info_hash: InfoHash, with_data: bool) -> Result<(), TorrentsError> {
         let in_catalog = self.catalog.run(move |c| c.has_torrent(&info_hash)).await?;

@@ -81,6 +81,24 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     CREATE UNIQUE INDEX saved_searches_by_query ON saved_searches (query COLLATE NOCASE);",
+    // 8: search folders. A saved search's ranked results, cached (each
+    // result's source may carry an indexer's API key: never shown), when
+    // they were fetched; and torrents known only by a metadata fetch for a
+    // result folder (listed_only = 1) until one of their files is played.
+    "ALTER TABLE saved_searches ADD COLUMN refreshed_at INTEGER;
+    ALTER TABLE torrents ADD COLUMN listed_only INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE search_results (
+        saved_id  INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,
+        rank      INTEGER NOT NULL,
+        info_hash TEXT NOT NULL,
+        title     TEXT NOT NULL,
+        size      INTEGER,
+        seeders   INTEGER,
+        provider  TEXT NOT NULL,
+        source    TEXT,
+        PRIMARY KEY (saved_id, info_hash)
+    );
+    CREATE INDEX search_results_by_rank ON search_results (saved_id, rank);",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -59,15 +59,34 @@ pub struct CatalogTorrent {
     pub playable_count: usize,
     /// Every file; empty in a header (`torrent_header`, `shown_torrent_headers`).
     pub files: Vec<CatalogFile>,
+    /// Known only from a metadata fetch for a search-result folder; not
+    /// added (nothing downloads) until one of its files is played.
+    #[serde(skip)]
+    pub listed: bool,
 }
 
-/// A search the user saved (a folder of results, on TVs to come).
+/// A search the user saved (a folder of results on TVs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SavedSearch {
     pub id: i64,
     pub query: String,
     /// Seconds since the Unix epoch.
     pub created_at: i64,
+    /// When its results were last fetched (seconds since the epoch).
+    pub refreshed_at: Option<i64>,
+}
+
+/// One cached result of a saved search.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoredResult {
+    pub info_hash: InfoHash,
+    pub title: String,
+    pub size: Option<u64>,
+    pub seeders: Option<u32>,
+    pub provider: String,
+    /// A magnet or a .torrent URL; may carry an indexer's API key.
+    #[serde(skip)]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -233,12 +252,33 @@ impl Catalog {
         self.record_torrent(info, source).map(|(t, _)| t)
     }
 
-    /// As `upsert_torrent`, and whether the torrent is new — decided in the
-    /// same transaction, so two adds at once cannot both be "new".
+    /// As `upsert_torrent`, and whether the torrent is new (or was only
+    /// listed before) — decided in the same transaction, so two adds at
+    /// once cannot both be "new".
     pub fn record_torrent(
         &self,
         info: &TorrentInfo,
         source: Option<&str>,
+    ) -> Result<(CatalogTorrent, bool), CatalogError> {
+        self.write_torrent(info, source, false)
+    }
+
+    /// Record what a metadata fetch for a search-result folder learnt: a
+    /// torrent that is listed only (not added). One already known is left
+    /// as it is.
+    pub fn record_listed(
+        &self,
+        info: &TorrentInfo,
+        source: Option<&str>,
+    ) -> Result<CatalogTorrent, CatalogError> {
+        self.write_torrent(info, source, true).map(|(t, _)| t)
+    }
+
+    fn write_torrent(
+        &self,
+        info: &TorrentInfo,
+        source: Option<&str>,
+        listed: bool,
     ) -> Result<(CatalogTorrent, bool), CatalogError> {
         let ih = info.info_hash.to_string();
         // Titles are parsed before the write lock is taken.
@@ -258,22 +298,40 @@ impl Catalog {
             let mut conn = self.writer();
             let tx = conn.transaction()?;
             let before = torrent_in(&tx, &info.info_hash)?;
-            let changed = before.as_ref().is_none_or(|b| {
-                b.name != info.name
-                    || b.files.len() != info.files.len()
-                    || b.files.iter().zip(&info.files).any(|(a, f)| {
-                        a.index != f.index || a.path != f.path || a.length != f.length
-                    })
-            });
+            if listed {
+                if let Some(b) = before {
+                    return Ok((b, false));
+                }
+            }
+            let now_added = !listed && before.as_ref().is_some_and(|b| b.listed);
+            let changed = now_added
+                || before.as_ref().is_none_or(|b| {
+                    b.name != info.name
+                        || b.files.len() != info.files.len()
+                        || b.files.iter().zip(&info.files).any(|(a, f)| {
+                            a.index != f.index || a.path != f.path || a.length != f.length
+                        })
+                });
             tx.execute(
-                "INSERT INTO torrents (info_hash, name, source, torrent, added_at, title)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO torrents (info_hash, name, source, torrent, added_at, title, listed_only)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                  ON CONFLICT(info_hash) DO UPDATE SET
                    name = excluded.name,
                    title = excluded.title,
                    torrent = excluded.torrent,
-                   source = COALESCE(torrents.source, excluded.source)",
-                params![ih, info.name, source, &info.torrent_bytes[..], now(), title],
+                   source = COALESCE(torrents.source, excluded.source),
+                   added_at = CASE WHEN torrents.listed_only = 1 AND excluded.listed_only = 0
+                                   THEN excluded.added_at ELSE torrents.added_at END,
+                   listed_only = MIN(torrents.listed_only, excluded.listed_only)",
+                params![
+                    ih,
+                    info.name,
+                    source,
+                    &info.torrent_bytes[..],
+                    now(),
+                    title,
+                    i64::from(listed)
+                ],
             )?;
             {
                 // Files that are still the same keep what was learnt about
@@ -326,7 +384,7 @@ impl Catalog {
             let written = torrent_in(&tx, &info.info_hash)?;
             tx.commit()?;
             written
-                .map(|t| (t, before.is_none()))
+                .map(|t| (t, before.is_none() || now_added))
                 .ok_or(CatalogError::Sql(rusqlite::Error::QueryReturnedNoRows))
         }
     }
@@ -363,7 +421,7 @@ impl Catalog {
     pub fn shown_torrent_headers(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
-            "{HEADER_SELECT} WHERE playable_count > 0 ORDER BY added_at DESC, name"
+            "{HEADER_SELECT} WHERE playable_count > 0 AND listed_only = 0 ORDER BY added_at DESC, name"
         ))?;
         let rows = stmt.query_map([], header_row)?;
         Ok(rows
@@ -379,7 +437,7 @@ impl Catalog {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(&format!(
             "{FILE_SELECT} JOIN torrents t ON t.info_hash = f.info_hash
-             WHERE t.playable_count > 0 AND f.file_pos IS NOT NULL
+             WHERE t.playable_count > 0 AND t.listed_only = 0 AND f.file_pos IS NOT NULL
              ORDER BY t.added_at DESC, t.name, f.file_index"
         ))?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(9)?, file_row(r)?)))?;
@@ -446,12 +504,14 @@ impl Catalog {
             .map_err(Into::into)
     }
 
-    /// Every torrent with its files, newest first: two queries, whatever
-    /// the number of torrents.
+    /// Every added torrent with its files, newest first: two queries,
+    /// whatever the number of torrents.
     pub fn torrents(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
         let conn = self.reader();
         let mut torrents: Vec<CatalogTorrent> = conn
-            .prepare_cached(&format!("{HEADER_SELECT} ORDER BY added_at DESC, name"))?
+            .prepare_cached(&format!(
+                "{HEADER_SELECT} WHERE listed_only = 0 ORDER BY added_at DESC, name"
+            ))?
             .query_map([], header_row)?
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
@@ -474,10 +534,12 @@ impl Catalog {
         Ok(torrents)
     }
 
-    /// Info hashes of every torrent (for reconciling with the engine).
+    /// Info hashes of every added torrent (for reconciling with the engine;
+    /// listed-only ones are not in it).
     pub fn info_hashes(&self) -> Result<Vec<InfoHash>, CatalogError> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached("SELECT info_hash FROM torrents")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT info_hash FROM torrents WHERE listed_only = 0")?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut out = Vec::new();
         for r in rows {
@@ -604,7 +666,9 @@ impl Catalog {
                     "INSERT INTO saved_searches (query, created_at) VALUES (?1, ?2)",
                     params![query, now()],
                 )?;
-                (tx.last_insert_rowid(), true)
+                let id = tx.last_insert_rowid();
+                bump_update_id(&tx)?;
+                (id, true)
             }
         };
         tx.commit()?;
@@ -614,24 +678,110 @@ impl Catalog {
     /// Every saved search, oldest first.
     pub fn saved_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
-        let mut stmt =
-            conn.prepare_cached("SELECT id, query, created_at FROM saved_searches ORDER BY id")?;
-        let rows = stmt.query_map([], |r| {
-            Ok(SavedSearch {
-                id: r.get(0)?,
-                query: r.get(1)?,
-                created_at: r.get(2)?,
-            })
-        })?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, query, created_at, refreshed_at FROM saved_searches ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], saved_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Forget a saved search; `false` when there was none with this id.
+    pub fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>, CatalogError> {
+        self.reader()
+            .prepare_cached(
+                "SELECT id, query, created_at, refreshed_at FROM saved_searches WHERE id = ?1",
+            )?
+            .query_row(params![id], saved_row)
+            .optional()
+            .map_err(Into::into)
+    }
+
+    /// Forget a saved search (and its cached results); `false` when there
+    /// was none with this id.
     pub fn delete_saved_search(&self, id: i64) -> Result<bool, CatalogError> {
-        Ok(self
-            .writer()
-            .execute("DELETE FROM saved_searches WHERE id = ?1", params![id])?
-            > 0)
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM search_results WHERE saved_id = ?1",
+            params![id],
+        )?;
+        let n = tx.execute("DELETE FROM saved_searches WHERE id = ?1", params![id])?;
+        if n > 0 {
+            bump_update_id(&tx)?;
+        }
+        tx.commit()?;
+        Ok(n > 0)
+    }
+
+    /// Replace a saved search's cached results (ranked, best first) and
+    /// note when they were fetched. `false` when the search is gone.
+    pub fn store_results(&self, id: i64, results: &[StoredResult]) -> Result<bool, CatalogError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "UPDATE saved_searches SET refreshed_at = ?2 WHERE id = ?1",
+            params![id, now()],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "DELETE FROM search_results WHERE saved_id = ?1",
+            params![id],
+        )?;
+        {
+            let mut ins = tx.prepare(
+                "INSERT OR IGNORE INTO search_results
+                   (saved_id, rank, info_hash, title, size, seeders, provider, source)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (rank, r) in results.iter().enumerate() {
+                ins.execute(params![
+                    id,
+                    rank as i64,
+                    r.info_hash.to_string(),
+                    r.title,
+                    r.size.map(|s| s as i64),
+                    r.seeders,
+                    r.provider,
+                    r.source
+                ])?;
+            }
+        }
+        bump_update_id(&tx)?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    /// A saved search's cached results, best first.
+    pub fn results(&self, id: i64) -> Result<Vec<StoredResult>, CatalogError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT info_hash, title, size, seeders, provider, source FROM search_results
+             WHERE saved_id = ?1 ORDER BY rank",
+        )?;
+        let rows = stmt.query_map(params![id], result_row)?;
+        Ok(rows
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// One cached result of a saved search.
+    pub fn result(
+        &self,
+        id: i64,
+        info_hash: &InfoHash,
+    ) -> Result<Option<StoredResult>, CatalogError> {
+        self.reader()
+            .prepare_cached(
+                "SELECT info_hash, title, size, seeders, provider, source FROM search_results
+                 WHERE saved_id = ?1 AND info_hash = ?2",
+            )?
+            .query_row(params![id, info_hash.to_string()], result_row)
+            .optional()
+            .map(Option::flatten)
+            .map_err(Into::into)
     }
 
     /// Fold the WAL into the main file (at shutdown).
@@ -666,6 +816,29 @@ fn files_in(conn: &Connection, info_hash: &InfoHash) -> Result<Vec<CatalogFile>,
     ))?;
     let rows = stmt.query_map(params![info_hash.to_string()], file_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
+    Ok(SavedSearch {
+        id: r.get(0)?,
+        query: r.get(1)?,
+        created_at: r.get(2)?,
+        refreshed_at: r.get(3)?,
+    })
+}
+
+fn result_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredResult>> {
+    let Some(info_hash) = InfoHash::parse(&r.get::<_, String>(0)?) else {
+        return Ok(None);
+    };
+    Ok(Some(StoredResult {
+        info_hash,
+        title: r.get(1)?,
+        size: r.get::<_, Option<i64>>(2)?.map(|v| v as u64),
+        seeders: r.get(3)?,
+        provider: r.get(4)?,
+        source: r.get(5)?,
+    }))
 }
 
 fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogFile> {
@@ -713,7 +886,7 @@ fn backfill_titles(conn: &mut Connection) -> Result<(), CatalogError> {
 }
 
 const HEADER_SELECT: &str =
-    "SELECT info_hash, name, source, added_at, title, playable_count FROM torrents";
+    "SELECT info_hash, name, source, added_at, title, playable_count, listed_only FROM torrents";
 
 /// A header row; `None` for a row whose info hash does not parse (written by
 /// us, so a bug; skipped like `torrents` does, not failing whole listings).
@@ -731,6 +904,7 @@ fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<CatalogTorrent>>
         title: r.get(4)?,
         playable_count: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as usize,
         files: Vec::new(),
+        listed: r.get::<_, i64>(6)? != 0,
     }))
 }
 

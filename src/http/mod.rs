@@ -188,6 +188,7 @@ impl From<PlaybackError> for ApiError {
             PlaybackError::Busy(b) => ApiError::Busy(b),
             PlaybackError::Engine(e) => ApiError::Engine(e),
             PlaybackError::Catalog(e) => ApiError::Catalog(e),
+            PlaybackError::Adding(e) => e.into(),
             e @ PlaybackError::Io(_) => ApiError::Internal(e.to_string()),
         }
     }

@@ -45,21 +45,23 @@ fn fixture() -> Fixture {
         "127.0.0.1:8740".parse().unwrap(),
         Vec::new(),
     ));
+    let torrents = Arc::new(Torrents::new(
+        catalog.clone(),
+        dyn_engine.clone(),
+        prefetch.clone(),
+        changes.clone(),
+    ));
     let state = HttpState {
-        torrents: Arc::new(Torrents::new(
-            catalog.clone(),
-            dyn_engine.clone(),
-            prefetch.clone(),
-            changes,
-        )),
+        torrents: torrents.clone(),
         playback: Playback::new(
             catalog.clone(),
+            torrents,
             dyn_engine,
             streams.clone(),
             prefetch,
             shutdown,
         ),
-        saved: Arc::new(crate::search::saved::SavedSearches::new(catalog)),
+        saved: Arc::new(crate::search::saved::SavedSearches::new(catalog, changes)),
         events: events::Events::new(device.clone()),
         device,
         permission: Arc::new(guard::Permission::new(

@@ -3,7 +3,10 @@
 //! `Directory` seam. The one place object ids are minted and parsed; ids
 //! are stable strings because TVs store them (bookmarks, favourites):
 //!
-//! `0` root → `added` → `t/{infohash}` (a torrent) → `t/{infohash}/{index}` (a file).
+//! `0` root → `added` → `t/{infohash}` (a torrent) → `t/{infohash}/{index}` (a file);
+//! `0` → `search` → `search/{saved-id}` (a saved search: its ranked results)
+//! → `search/{saved-id}/{infohash}` (a result: its files, learnt by a
+//! metadata fetch the first time it is opened) → `search/{saved-id}/{infohash}/{index}`.
 //!
 //! Only playable media (video, audio, images) is shown. Every call reads
 //! SQLite: callers on the async runtime run it on a blocking thread. No XML
@@ -13,9 +16,6 @@
 //! short bound, then answers from the catalog).
 
 pub mod changes;
-// The first source of remote children is the search issue's saved-search
-// folders; until it lands only the tests plug one in.
-#[cfg_attr(not(test), allow(dead_code))]
 pub mod remote;
 
 use std::fmt;
@@ -36,6 +36,11 @@ pub enum ObjectId {
     Added,
     Torrent(InfoHash),
     Item(InfoHash, usize),
+    /// The saved searches.
+    Search,
+    Saved(i64),
+    Result(i64, InfoHash),
+    ResultItem(i64, InfoHash, usize),
 }
 
 impl ObjectId {
@@ -43,17 +48,35 @@ impl ObjectId {
         match s {
             "0" => return Some(ObjectId::Root),
             "added" => return Some(ObjectId::Added),
+            "search" => return Some(ObjectId::Search),
             _ => {}
+        }
+        let number = |n: &str| -> Option<u64> {
+            (!n.is_empty() && n.len() <= 18 && n.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| n.parse().ok())
+                .flatten()
+        };
+        if let Some(rest) = s.strip_prefix("search/") {
+            let parts: Vec<&str> = rest.split('/').collect();
+            let id = number(parts[0])? as i64;
+            return match parts.as_slice() {
+                [_] => Some(ObjectId::Saved(id)),
+                [_, ih] => Some(ObjectId::Result(id, InfoHash::parse(ih)?)),
+                [_, ih, index] => Some(ObjectId::ResultItem(
+                    id,
+                    InfoHash::parse(ih)?,
+                    number(index)? as usize,
+                )),
+                _ => None,
+            };
         }
         let rest = s.strip_prefix("t/")?;
         match rest.split_once('/') {
             None => Some(ObjectId::Torrent(InfoHash::parse(rest)?)),
-            Some((ih, index)) => {
-                if index.is_empty() || !index.bytes().all(|b| b.is_ascii_digit()) {
-                    return None;
-                }
-                Some(ObjectId::Item(InfoHash::parse(ih)?, index.parse().ok()?))
-            }
+            Some((ih, index)) => Some(ObjectId::Item(
+                InfoHash::parse(ih)?,
+                number(index)? as usize,
+            )),
         }
     }
 
@@ -61,9 +84,12 @@ impl ObjectId {
     pub fn parent(&self) -> Option<ObjectId> {
         match self {
             ObjectId::Root => None,
-            ObjectId::Added => Some(ObjectId::Root),
+            ObjectId::Added | ObjectId::Search => Some(ObjectId::Root),
             ObjectId::Torrent(_) => Some(ObjectId::Added),
             ObjectId::Item(ih, _) => Some(ObjectId::Torrent(*ih)),
+            ObjectId::Saved(_) => Some(ObjectId::Search),
+            ObjectId::Result(id, _) => Some(ObjectId::Saved(*id)),
+            ObjectId::ResultItem(id, ih, _) => Some(ObjectId::Result(*id, *ih)),
         }
     }
 
@@ -80,6 +106,10 @@ impl fmt::Display for ObjectId {
             ObjectId::Added => f.write_str("added"),
             ObjectId::Torrent(ih) => write!(f, "t/{ih}"),
             ObjectId::Item(ih, i) => write!(f, "t/{ih}/{i}"),
+            ObjectId::Search => f.write_str("search"),
+            ObjectId::Saved(id) => write!(f, "search/{id}"),
+            ObjectId::Result(id, ih) => write!(f, "search/{id}/{ih}"),
+            ObjectId::ResultItem(id, ih, i) => write!(f, "search/{id}/{ih}/{i}"),
         }
     }
 }
@@ -115,7 +145,6 @@ impl Library {
     }
 
     /// Containers this refresher serves get their children from its source.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn with_remote(mut self, refresher: Arc<remote::Refresher>) -> Self {
         self.remote.push(refresher);
         self
@@ -128,9 +157,30 @@ impl Library {
                 id: id.to_string(),
                 parent_id: id.parent_string(),
                 title: self.root_title.clone(),
-                child_count: 1,
+                child_count: 2,
                 date: None,
             })),
+            ObjectId::Search => Some(self.search_root()?),
+            ObjectId::Saved(n) => self
+                .catalog
+                .saved_search(*n)?
+                .map(|s| self.saved(&s))
+                .transpose()?,
+            ObjectId::Result(n, ih) => self
+                .catalog
+                .result(*n, ih)?
+                .map(|r| Object::Container(self.result_container(*n, &r))),
+            ObjectId::ResultItem(n, ih, index) => match (
+                self.catalog.result(*n, ih)?,
+                self.catalog.torrent_header(ih)?,
+            ) {
+                (Some(_), Some(t)) => self
+                    .catalog
+                    .file(ih, *index)?
+                    .and_then(|f| item_as(ObjectId::ResultItem(*n, *ih, *index), &t, &f))
+                    .map(Object::Item),
+                _ => None,
+            },
             ObjectId::Added => Some(self.added()?),
             ObjectId::Torrent(ih) => self
                 .shown_header(ih)?
@@ -154,6 +204,53 @@ impl Library {
             child_count: self.catalog.shown_torrent_headers()?.len(),
             date: None,
         }))
+    }
+
+    fn search_root(&self) -> Result<Object, CatalogError> {
+        Ok(Object::Container(Container {
+            id: ObjectId::Search.to_string(),
+            parent_id: ObjectId::Search.parent_string(),
+            title: "Search".into(),
+            child_count: self.catalog.saved_searches()?.len(),
+            date: None,
+        }))
+    }
+
+    fn saved(&self, s: &crate::catalog::SavedSearch) -> Result<Object, CatalogError> {
+        let id = ObjectId::Saved(s.id);
+        Ok(Object::Container(Container {
+            id: id.to_string(),
+            parent_id: id.parent_string(),
+            title: s.query.clone(),
+            // Not fetched yet: TVs skip containers that say they are empty.
+            child_count: self
+                .catalog
+                .results(s.id)?
+                .len()
+                .max(usize::from(s.refreshed_at.is_none())),
+            date: Some(s.created_at),
+        }))
+    }
+
+    fn result_container(&self, n: i64, r: &crate::catalog::StoredResult) -> Container {
+        let id = ObjectId::Result(n, r.info_hash);
+        let files = self
+            .catalog
+            .torrent_header(&r.info_hash)
+            .ok()
+            .flatten()
+            .map(|t| t.playable_count);
+        let seeders = r
+            .seeders
+            .map_or(String::new(), |s| format!(" [{s} seeders]"));
+        Container {
+            id: id.to_string(),
+            parent_id: id.parent_string(),
+            title: format!("{}{seeders}", r.title),
+            // Unknown until its metadata is fetched: at least one.
+            child_count: files.unwrap_or(1),
+            date: None,
+        }
     }
 
     fn torrents(&self) -> Result<Vec<Object>, CatalogError> {
@@ -182,8 +279,56 @@ impl Library {
             Children::Page(page(all, start, count), total)
         };
         Ok(match id {
-            ObjectId::Root => sorted_page(vec![self.added()?]),
+            ObjectId::Root => sorted_page(vec![self.added()?, self.search_root()?]),
             ObjectId::Added => sorted_page(self.torrents()?),
+            ObjectId::Search => sorted_page(
+                self.catalog
+                    .saved_searches()?
+                    .iter()
+                    .map(|s| self.saved(s))
+                    .collect::<Result<_, _>>()?,
+            ),
+            // Ranked best first; a TV's sort is not applied (the first
+            // result is the one to press play on).
+            ObjectId::Saved(n) => match self.catalog.saved_search(*n)? {
+                None => Children::NoSuchObject,
+                Some(_) => {
+                    let all: Vec<Object> = self
+                        .catalog
+                        .results(*n)?
+                        .iter()
+                        .map(|r| Object::Container(self.result_container(*n, r)))
+                        .collect();
+                    let total = all.len();
+                    Children::Page(page(all, start, count), total)
+                }
+            },
+            ObjectId::Result(n, ih) => match (
+                self.catalog.result(*n, ih)?,
+                self.catalog.torrent_header(ih)?,
+            ) {
+                (None, _) => Children::NoSuchObject,
+                // Its metadata did not arrive (in time): no items yet.
+                (Some(_), None) => Children::Page(Vec::new(), 0),
+                (Some(_), Some(t)) => {
+                    let limit = (count > 0).then_some(count);
+                    let files = self.catalog.playable_files_page(
+                        ih,
+                        t.playable_count,
+                        sort.title_order_among_equal_dates(),
+                        start,
+                        limit,
+                    )?;
+                    Children::Page(
+                        files
+                            .iter()
+                            .filter_map(|f| item_as(ObjectId::ResultItem(*n, *ih, f.index), &t, f))
+                            .map(Object::Item)
+                            .collect(),
+                        t.playable_count,
+                    )
+                }
+            },
             // A torrent may hold thousands of files: paged in the catalog.
             ObjectId::Torrent(ih) => {
                 let limit = (count > 0).then_some(count);
@@ -192,7 +337,7 @@ impl Library {
                     None => Children::NoSuchObject,
                 }
             }
-            ObjectId::Item(..) => match self.lookup(id)? {
+            ObjectId::Item(..) | ObjectId::ResultItem(..) => match self.lookup(id)? {
                 Some(_) => Children::NotAContainer,
                 None => Children::NoSuchObject,
             },
@@ -285,21 +430,29 @@ impl Library {
                 Some(_) => Some(items(Some(ih))?),
                 None => None,
             },
-            ObjectId::Item(..) => None,
+            // Search results are found by the search itself, not by a
+            // search over them.
+            ObjectId::Search | ObjectId::Saved(_) | ObjectId::Result(..) => Some(Vec::new()),
+            ObjectId::Item(..) | ObjectId::ResultItem(..) => None,
         })
     }
 
     /// Store where a TV stopped playing an item; `false` when it is none.
     pub fn bookmark(&self, id: &ObjectId, position_ms: u64) -> Result<bool, CatalogError> {
         match id {
-            ObjectId::Item(ih, index) => {
+            ObjectId::Item(ih, index) | ObjectId::ResultItem(_, ih, index) => {
                 if self.lookup(id)?.is_none() {
                     return Ok(false);
                 }
                 self.catalog.set_bookmark(ih, *index, position_ms)?;
                 Ok(true)
             }
-            ObjectId::Root | ObjectId::Added | ObjectId::Torrent(_) => Ok(false),
+            ObjectId::Root
+            | ObjectId::Added
+            | ObjectId::Torrent(_)
+            | ObjectId::Search
+            | ObjectId::Saved(_)
+            | ObjectId::Result(..) => Ok(false),
         }
     }
 
@@ -365,7 +518,11 @@ fn torrent_container(t: &CatalogTorrent) -> Container {
 
 /// The item for a file; `None` for files TVs are not shown.
 fn item(t: &CatalogTorrent, f: &CatalogFile) -> Option<Item> {
-    let id = ObjectId::Item(t.info_hash, f.index);
+    item_as(ObjectId::Item(t.info_hash, f.index), t, f)
+}
+
+/// The item for a file, under this id.
+fn item_as(id: ObjectId, t: &CatalogTorrent, f: &CatalogFile) -> Option<Item> {
     Some(Item {
         class: class_of(f.kind)?,
         title: f.title.clone(),
@@ -480,6 +637,10 @@ mod tests {
             ObjectId::Added,
             ObjectId::Torrent(ih),
             ObjectId::Item(ih, 12),
+            ObjectId::Search,
+            ObjectId::Saved(3),
+            ObjectId::Result(3, ih),
+            ObjectId::ResultItem(3, ih, 0),
         ] {
             assert_eq!(ObjectId::parse(&id.to_string()), Some(id.clone()));
         }
@@ -492,10 +653,21 @@ mod tests {
             &format!("t/{ih}/-1"),
             &format!("t/{ih}/1/2"),
             "added/x",
+            "search/",
+            "search/x",
+            "search/-1",
+            "search/1/",
+            &format!("search/1/{ih}/"),
+            &format!("search/1/{ih}/0/1"),
+            "search/99999999999999999999",
         ] {
             assert_eq!(ObjectId::parse(junk), None, "{junk}");
         }
         assert_eq!(ObjectId::Item(ih, 1).parent(), Some(ObjectId::Torrent(ih)));
         assert_eq!(ObjectId::Root.parent(), None);
+        assert_eq!(
+            ObjectId::ResultItem(3, ih, 0).parent(),
+            Some(ObjectId::Result(3, ih))
+        );
     }
 }

@@ -13,6 +13,7 @@
 //! they never leave this module in an error, a log line or a view — errors
 //! are built without URLs, and results keep download links out of `Serialize`.
 
+pub mod folders;
 pub mod internet_archive;
 pub mod saved;
 pub mod torznab;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, CatalogError, SavedSearch};
+use crate::library::{Changes, ObjectId};
 
 /// Longest query saved.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -21,6 +22,7 @@ pub enum SavedError {
 
 pub struct SavedSearches {
     catalog: Arc<Catalog>,
+    changes: Arc<Changes>,
 }
 
 /// A query as it is kept: trimmed, inner whitespace collapsed, checked.
@@ -43,14 +45,18 @@ pub fn normalize(query: &str) -> Result<String, SavedError> {
 }
 
 impl SavedSearches {
-    pub fn new(catalog: Arc<Catalog>) -> Self {
-        SavedSearches { catalog }
+    pub fn new(catalog: Arc<Catalog>, changes: Arc<Changes>) -> Self {
+        SavedSearches { catalog, changes }
     }
 
-    /// Save a query; `(id, true)` when it is new.
+    /// Save a query; `(id, true)` when it is new (the Search folder changed).
     pub async fn save(&self, query: &str) -> Result<(i64, bool), SavedError> {
         let q = normalize(query)?;
-        Ok(self.catalog.run(move |c| c.save_search(&q)).await?)
+        let saved = self.catalog.run(move |c| c.save_search(&q)).await?;
+        if saved.1 {
+            self.changes.changed([ObjectId::Search]);
+        }
+        Ok(saved)
     }
 
     pub async fn list(&self) -> Result<Vec<SavedSearch>, SavedError> {
@@ -59,6 +65,7 @@ impl SavedSearches {
 
     pub async fn delete(&self, id: i64) -> Result<(), SavedError> {
         if self.catalog.run(move |c| c.delete_saved_search(id)).await? {
+            self.changes.changed([ObjectId::Search]);
             Ok(())
         } else {
             Err(SavedError::NotFound(id))

@@ -37,6 +37,8 @@ pub struct FakeEngine {
     added: Mutex<HashMap<InfoHash, Fake>>,
     /// Every `restore` call, in order.
     pub restored: Mutex<Vec<InfoHash>>,
+    /// One entry per `inspect` call.
+    pub inspections: Mutex<Vec<()>>,
     /// Where files are written when added (for `local_path`), if anywhere.
     disk: Option<PathBuf>,
 }
@@ -131,6 +133,19 @@ impl TorrentEngine for FakeEngine {
                 "the fake engine takes magnets and its own torrents".into(),
             )),
         };
+        async move { r }.boxed()
+    }
+
+    fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        self.inspections.lock().unwrap().push(());
+        let ih = match &source {
+            AddSource::Magnet(m) => Some(m.info_hash),
+            AddSource::TorrentBytes(b) if b.len() == 1 => Some(InfoHash([b[0]; 20])),
+            _ => None,
+        };
+        let r = ih
+            .and_then(|ih| self.swarm.lock().unwrap().get(&ih).map(|t| t.0.clone()))
+            .ok_or_else(|| EngineError::NoPeers("nobody in the fake swarm has it".into()));
         async move { r }.boxed()
     }
 

@@ -196,6 +196,9 @@ pub trait TorrentEngine: Send + Sync + 'static {
     /// Add a torrent and wait (bounded) for its metadata. Adding a torrent
     /// that is already there returns it.
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
+    /// A torrent's metadata (its files) without adding it: nothing is
+    /// downloaded or kept by the engine (a search-result folder).
+    fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
     /// Add again a torrent the catalog has and the engine lost (its data
     /// may be where an earlier version put it).
     fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;

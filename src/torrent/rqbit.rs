@@ -241,6 +241,69 @@ impl RqbitEngine {
             .map_err(|e| add_error(e, hints))
     }
 
+    /// A magnet's metadata, listed only and checked like a .torrent before
+    /// the engine sets up anything from it; with the hints and the peers
+    /// seen.
+    async fn list_magnet(
+        &self,
+        m: &super::Magnet,
+        deadline: tokio::time::Instant,
+    ) -> Result<Listed, EngineError> {
+        let hints = m.peers.clone();
+        let listing = AddTorrentOptions {
+            list_only: true,
+            initial_peers: (!hints.is_empty()).then(|| hints.clone()),
+            ..Default::default()
+        };
+        let listed = self
+            .engine_add(
+                AddTorrent::from_url(m.to_engine_uri()),
+                listing,
+                &hints,
+                deadline,
+            )
+            .await?;
+        let listed = match listed {
+            AddTorrentResponse::ListOnly(l) => l,
+            AddTorrentResponse::AlreadyManaged(_, h) | AddTorrentResponse::Added(_, h) => {
+                return info_of(&h)
+                    .map(Listed::Managed)
+                    .ok_or_else(|| EngineError::Engine("metadata missing after add".into()))
+            }
+        };
+        let checked = check_torrent(listed.torrent_bytes).map_err(|e| match e {
+            EngineError::BadSource(why) => EngineError::BadSource(format!(
+                "the metadata peers sent for this magnet is invalid ({why})"
+            )),
+            other => other,
+        })?;
+        let mut peers = hints;
+        for p in listed.seen_peers {
+            if !peers.contains(&p) {
+                peers.push(p);
+            }
+        }
+        Ok(Listed::Checked(checked, peers))
+    }
+
+    async fn inspect_inner(&self, source: AddSource) -> Result<TorrentInfo, EngineError> {
+        let deadline = tokio::time::Instant::now() + self.opts.metadata_timeout;
+        let checked = match source {
+            AddSource::Magnet(m) => {
+                if let Some(info) = self.info(&m.info_hash) {
+                    return Ok(info);
+                }
+                match self.list_magnet(&m, deadline).await? {
+                    Listed::Checked(c, _) => c,
+                    Listed::Managed(info) => return Ok(info),
+                }
+            }
+            AddSource::TorrentBytes(bytes) => check_torrent(bytes)?,
+            AddSource::Url(url) => check_torrent(self.fetch_torrent(&url).await?)?,
+        };
+        info_from_bytes(checked.bytes)
+    }
+
     /// `restore`: the torrent is one the catalog had and the engine lost, so
     /// data in the flat layout of earlier versions may be its own.
     async fn add_inner(
@@ -261,41 +324,10 @@ impl RqbitEngine {
                 if let Some(info) = self.info(&m.info_hash) {
                     return Ok(info);
                 }
-                // The metadata first, listed only: it is checked like a
-                // .torrent before the engine sets up anything from it.
-                let listing = AddTorrentOptions {
-                    list_only: true,
-                    initial_peers: (!hints.is_empty()).then(|| hints.clone()),
-                    ..Default::default()
+                let (checked, peers) = match self.list_magnet(&m, deadline).await? {
+                    Listed::Checked(c, peers) => (c, peers),
+                    Listed::Managed(info) => return Ok(info),
                 };
-                let listed = self
-                    .engine_add(
-                        AddTorrent::from_url(m.to_engine_uri()),
-                        listing,
-                        &hints,
-                        deadline,
-                    )
-                    .await?;
-                let listed = match listed {
-                    AddTorrentResponse::ListOnly(l) => l,
-                    AddTorrentResponse::AlreadyManaged(_, h) | AddTorrentResponse::Added(_, h) => {
-                        return info_of(&h).ok_or_else(|| {
-                            EngineError::Engine("metadata missing after add".into())
-                        })
-                    }
-                };
-                let checked = check_torrent(listed.torrent_bytes).map_err(|e| match e {
-                    EngineError::BadSource(why) => EngineError::BadSource(format!(
-                        "the metadata peers sent for this magnet is invalid ({why})"
-                    )),
-                    other => other,
-                })?;
-                let mut peers = hints.clone();
-                for p in listed.seen_peers {
-                    if !peers.contains(&p) {
-                        peers.push(p);
-                    }
-                }
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 options.output_folder = Some(path_string(&self.output_folder(&m.info_hash, None))?);
                 AddTorrent::from_bytes(checked.bytes)
@@ -344,6 +376,54 @@ fn add_error(e: anyhow::Error, hints: &[SocketAddr]) -> EngineError {
     } else {
         EngineError::Engine(text)
     }
+}
+
+/// What listing a magnet found.
+enum Listed {
+    Checked(CheckedTorrent, Vec<SocketAddr>),
+    /// The engine has the torrent already.
+    Managed(TorrentInfo),
+}
+
+/// The metadata of checked .torrent bytes, without the engine.
+fn info_from_bytes(bytes: Bytes) -> Result<TorrentInfo, EngineError> {
+    let parsed = librqbit::torrent_from_bytes(&bytes)
+        .map_err(|e| EngineError::BadSource(format!("not a .torrent file: {e}")))?;
+    let info_hash = InfoHash(parsed.info_hash.0);
+    let name = parsed
+        .info
+        .data
+        .name
+        .as_ref()
+        .map(|n| String::from_utf8_lossy(n.as_ref()).into_owned())
+        .unwrap_or_else(|| info_hash.to_string());
+    let validated = parsed
+        .info
+        .data
+        .validate()
+        .map_err(|e| EngineError::BadSource(format!("invalid .torrent: {e}")))?;
+    let files = validated
+        .iter_file_details()
+        .enumerate()
+        .filter(|(_, f)| !f.attrs().padding)
+        .map(|(index, f)| TorrentFile {
+            index,
+            path: f
+                .filename
+                .to_pathbuf()
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/"),
+            length: f.len,
+        })
+        .collect();
+    Ok(TorrentInfo {
+        info_hash,
+        name,
+        files,
+        torrent_bytes: bytes.clone(),
+    })
 }
 
 /// A .torrent that passed our checks and the engine's parser.
@@ -446,6 +526,10 @@ fn info_of(handle: &ManagedTorrent) -> Option<TorrentInfo> {
 impl TorrentEngine for RqbitEngine {
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
         self.add_inner(source, false).boxed()
+    }
+
+    fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        self.inspect_inner(source).boxed()
     }
 
     fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {

@@ -246,3 +246,165 @@ async fn saved_searches_through_the_api_and_the_cli() {
     assert_eq!(list[0]["query"], "Sintel");
     server.app.stop().await;
 }
+
+/// The feed of `folder_indexer`: two results whose magnets point at the
+/// seeders (x.pe), set by the test before the first search.
+static FOLDER_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn folder_feed(_: &[(String, String)]) -> String {
+    FOLDER_FEED.get().cloned().unwrap_or_default()
+}
+
+fn browse(id: &str) -> String {
+    crate::upnp::browse_args(id, "BrowseDirectChildren", 0, 0, "")
+}
+
+/// Browse `id`'s children: (ids, titles, res URLs, TotalMatches).
+async fn children(server: &Server, id: &str) -> (Vec<String>, Vec<String>, Vec<String>, String) {
+    let (status, body) = crate::upnp::soap(server, "ContentDirectory", "Browse", &browse(id)).await;
+    assert_eq!(status, 200, "{id}: {body}");
+    let didl = crate::upnp::one(&body, "Result");
+    let ids = didl
+        .split(" id=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect();
+    (
+        ids,
+        crate::upnp::texts(&didl, "dc:title"),
+        crate::upnp::texts(&didl, "res"),
+        crate::upnp::one(&body, "TotalMatches"),
+    )
+}
+
+/// Browse 0 → Search → a saved search → a result → its file, and play it:
+/// the results are asked for once per cache TTL, a result's files are
+/// learnt by one metadata fetch and kept (opening it again needs no
+/// network), browsing downloads nothing, and playing adds the torrent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
+    use crate::common::{content, Seeder};
+    let a_data = content(700_001, 81);
+    let b_data = content(300_003, 82);
+    let a = Seeder::start(
+        "Clip.A.2024.mp4",
+        &[("Clip.A.2024.mp4", &a_data)],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let b = Seeder::start(
+        "Clip.B.2024.mkv",
+        &[("Clip.B.2024.mkv", &b_data)],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let item = |title: &str, seeders: u32, s: &Seeder| {
+        format!(
+            "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"{seeders}\"/>\
+             <torznab:attr name=\"magneturl\" value=\"{}\"/></item>",
+            s.magnet().replace('&', "&amp;")
+        )
+    };
+    FOLDER_FEED
+        .set(format!(
+            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}{}</channel></rss>"#,
+            item("Clip.A.2024.1080p.WEB", 9, &a),
+            item("Clip.B.2024.720p.WEB", 5, &b)
+        ))
+        .unwrap();
+    let (indexer_addr, asked) = indexer(Duration::ZERO, folder_feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.browse_wait = Duration::from_secs(10);
+    config.search.torznab = vec![toml::from_str(&format!(
+        "name = \"fixture\"\nurl = \"http://{indexer_addr}/api\"\n"
+    ))
+    .unwrap()];
+    let server = Server::start(config).await;
+    let r = server
+        .http
+        .post(server.url("/api/saved-searches"))
+        .json(&serde_json::json!({ "query": "clip 2024" }))
+        .send()
+        .await
+        .unwrap();
+    let saved = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+
+    let (ids, titles, _, _) = children(&server, "0").await;
+    assert_eq!(ids, vec!["added", "search"]);
+    assert_eq!(titles, vec!["Added torrents", "Search"]);
+    let (ids, titles, _, _) = children(&server, "search").await;
+    assert_eq!(ids, vec![format!("search/{saved}")]);
+    assert_eq!(titles, vec!["clip 2024"]);
+    // The first Browse waits (at most browse-wait) for the providers.
+    let folder = format!("search/{saved}");
+    let (ids, titles, _, total) = children(&server, &folder).await;
+    assert_eq!(total, "2");
+    assert_eq!(
+        ids,
+        vec![
+            format!("{folder}/{}", a.info_hash),
+            format!("{folder}/{}", b.info_hash)
+        ],
+        "best first"
+    );
+    assert!(titles[0].starts_with("Clip.A.2024.1080p.WEB"), "{titles:?}");
+    children(&server, &folder).await;
+    assert_eq!(asked.lock().unwrap().len(), 1, "cached within the TTL");
+
+    // A result's files come from one metadata fetch and are kept.
+    let b_folder = format!("{folder}/{}", b.info_hash);
+    let (ids, titles, res, _) = children(&server, &b_folder).await;
+    assert_eq!(ids, vec![format!("{b_folder}/0")]);
+    assert_eq!(titles.len(), 1);
+    assert!(
+        res[0].contains(&format!("/media/{}/0/", b.info_hash)),
+        "{res:?}"
+    );
+    let b_hash = b.info_hash.clone();
+    b.stop().await;
+    let (ids, _, _, _) = children(&server, &b_folder).await;
+    assert_eq!(ids.len(), 1, "known without the network");
+
+    // Browsing added nothing; playing does.
+    let listed: serde_json::Value = server
+        .http
+        .get(server.url("/api/torrents"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed, serde_json::json!([]));
+    let a_folder = format!("{folder}/{}", a.info_hash);
+    let (_, _, res, _) = children(&server, &a_folder).await;
+    let body = server.get_bytes(&res[0]).await;
+    assert!(body[..] == a_data[..], "the played file is the seeder's");
+    let listed: serde_json::Value = server
+        .http
+        .get(server.url("/api/torrents"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hashes: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["info_hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        hashes,
+        vec![a.info_hash.as_str()],
+        "only the played one, not {b_hash}"
+    );
+    server.app.stop().await;
+    a.stop().await;
+}

@@ -14,7 +14,12 @@ use crate::common::{content, test_config, Seeder, Server};
 
 const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
 
-async fn soap(server: &Server, service: &str, action: &str, args: &str) -> (u16, String) {
+pub(crate) async fn soap(
+    server: &Server,
+    service: &str,
+    action: &str,
+    args: &str,
+) -> (u16, String) {
     let body = format!(
         r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="urn:schemas-upnp-org:service:{service}:1">{args}</u:{action}></s:Body></s:Envelope>"#
     );
@@ -54,7 +59,7 @@ async fn raw_soap_as(
 }
 
 /// Text of every `<name>` element (entities resolved), in order.
-fn texts(xml: &str, name: &str) -> Vec<String> {
+pub(crate) fn texts(xml: &str, name: &str) -> Vec<String> {
     let mut reader = quick_xml::Reader::from_str(xml);
     let (mut out, mut raw, mut inside) = (Vec::new(), String::new(), false);
     loop {
@@ -80,14 +85,14 @@ fn texts(xml: &str, name: &str) -> Vec<String> {
     }
 }
 
-fn one(xml: &str, name: &str) -> String {
+pub(crate) fn one(xml: &str, name: &str) -> String {
     texts(xml, name)
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("no <{name}> in {xml}"))
 }
 
-fn browse_args(id: &str, flag: &str, start: u32, count: u32, sort: &str) -> String {
+pub(crate) fn browse_args(id: &str, flag: &str, start: u32, count: u32, sort: &str) -> String {
     format!("<ObjectID>{id}</ObjectID><BrowseFlag>{flag}</BrowseFlag><Filter>*</Filter><StartingIndex>{start}</StartingIndex><RequestedCount>{count}</RequestedCount><SortCriteria>{sort}</SortCriteria>")
 }
 
@@ -233,8 +238,12 @@ async fn control_point_at(location: &str, udn: &str) {
         .action(device.url(), "Browse", &browse("0"))
         .await
         .unwrap();
-    assert_eq!(out["NumberReturned"], "1");
-    assert_eq!(texts(&out["Result"], "dc:title"), vec!["Added torrents"]);
+    // The root holds the added torrents and (issue 8) the saved searches.
+    assert_eq!(out["NumberReturned"], "2");
+    assert_eq!(
+        texts(&out["Result"], "dc:title"),
+        vec!["Added torrents", "Search"]
+    );
     // Faults come as HTTP 500 (UDA 1.0 §3.2.2); rupnp reports the status
     // and parses a fault body only from a 200. The codes in the body are
     // checked in `browse_search_and_faults`.
@@ -305,7 +314,8 @@ async fn browse_search_and_faults() {
     .await;
     assert_eq!(status, 200, "{body}");
     let didl = one(&body, "Result");
-    assert_eq!(texts(&didl, "dc:title"), vec!["Added torrents"]);
+    // The root holds the added torrents and (issue 8) the saved searches.
+    assert_eq!(texts(&didl, "dc:title"), vec!["Added torrents", "Search"]);
     let (_, body) = soap(
         &server,
         "ContentDirectory",

@@ -1,0 +1,161 @@
+//! Where the search folders' children come from (`library::remote`
+//! sources): a saved search's results (asked of every provider, cached in
+//! the catalog for `search.cache-ttl`), and a result's files (a metadata
+//! fetch, listed only: nothing downloads until a file is played; kept in
+//! the catalog, so opening the result again needs no network).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::FutureExt;
+
+use super::{Query, Search};
+use crate::catalog::{Catalog, StoredResult};
+use crate::library::remote::RemoteChildren;
+use crate::library::ObjectId;
+use crate::torrent::{AddSource, TorrentEngine};
+
+/// A saved search's folder: its ranked results.
+pub struct SavedResults {
+    catalog: Arc<Catalog>,
+    search: Arc<Search>,
+    ttl: Duration,
+}
+
+impl SavedResults {
+    pub fn new(catalog: Arc<Catalog>, search: Arc<Search>, ttl: Duration) -> Self {
+        SavedResults {
+            catalog,
+            search,
+            ttl,
+        }
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl RemoteChildren for SavedResults {
+    fn serves(&self, id: &ObjectId) -> bool {
+        matches!(id, ObjectId::Saved(_))
+    }
+
+    fn is_stale(&self, id: &ObjectId) -> bool {
+        let ObjectId::Saved(n) = id else {
+            return false;
+        };
+        match self.catalog.saved_search(*n) {
+            Ok(Some(s)) => s
+                .refreshed_at
+                .is_none_or(|t| now().saturating_sub(t) >= self.ttl.as_secs() as i64),
+            _ => false,
+        }
+    }
+
+    fn refresh(&self, id: ObjectId) -> BoxFuture<'static, Result<(), String>> {
+        let (catalog, search) = (self.catalog.clone(), self.search.clone());
+        async move {
+            let ObjectId::Saved(n) = id else {
+                return Ok(());
+            };
+            let Some(saved) = catalog
+                .run(move |c| c.saved_search(n))
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(());
+            };
+            let out = search.run(&Query { text: saved.query }).await;
+            if out.providers.iter().all(|p| p.state != "ok") && !out.providers.is_empty() {
+                // Keep what the catalog had rather than an empty folder.
+                return Err("no provider answered".into());
+            }
+            let stored: Vec<StoredResult> = out
+                .results
+                .into_iter()
+                .filter_map(|r| {
+                    Some(StoredResult {
+                        info_hash: r.info_hash?,
+                        title: r.title,
+                        size: r.size,
+                        seeders: r.seeders,
+                        provider: r.provider,
+                        source: r.source,
+                    })
+                })
+                .collect();
+            catalog
+                .run(move |c| c.store_results(n, &stored))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
+    }
+}
+
+/// A result's folder: the torrent's files, from a metadata fetch.
+pub struct ResultFiles {
+    catalog: Arc<Catalog>,
+    engine: Arc<dyn TorrentEngine>,
+}
+
+impl ResultFiles {
+    pub fn new(catalog: Arc<Catalog>, engine: Arc<dyn TorrentEngine>) -> Self {
+        ResultFiles { catalog, engine }
+    }
+}
+
+impl RemoteChildren for ResultFiles {
+    fn serves(&self, id: &ObjectId) -> bool {
+        matches!(id, ObjectId::Result(..))
+    }
+
+    fn is_stale(&self, id: &ObjectId) -> bool {
+        match id {
+            ObjectId::Result(n, ih) => {
+                matches!(self.catalog.result(*n, ih), Ok(Some(_)))
+                    && matches!(self.catalog.torrent_header(ih), Ok(None))
+            }
+            _ => false,
+        }
+    }
+
+    fn refresh(&self, id: ObjectId) -> BoxFuture<'static, Result<(), String>> {
+        let (catalog, engine) = (self.catalog.clone(), self.engine.clone());
+        async move {
+            let ObjectId::Result(n, ih) = id else {
+                return Ok(());
+            };
+            let Some(result) = catalog
+                .run(move |c| c.result(n, &ih))
+                .await
+                .map_err(|e| e.to_string())?
+            else {
+                return Ok(());
+            };
+            let source = result
+                .source
+                .clone()
+                .ok_or_else(|| "the result has no magnet or .torrent link".to_owned())?;
+            let add = AddSource::parse_uri(&source).map_err(|e| e.to_string())?;
+            let info = engine.inspect(add).await.map_err(|e| e.to_string())?;
+            if info.info_hash != ih {
+                return Err(format!(
+                    "the provider's link is another torrent ({})",
+                    info.info_hash
+                ));
+            }
+            catalog
+                .run(move |c| c.record_listed(&info, Some(&source)))
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+        .boxed()
+    }
+}
