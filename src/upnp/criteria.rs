@@ -22,12 +22,23 @@ pub enum Prop {
     Class,
     Id,
     ParentId,
+    /// `dc:date`, as `YYYY-MM-DD`.
+    Date,
+    /// `res@size`, in bytes (items only).
+    Size,
+    /// `@refID`: we have no reference items, so it never exists (Windows
+    /// Media Player asks `@refID exists false`).
+    RefId,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
     Eq,
     Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
     Contains,
     DoesNotContain,
     DerivedFrom,
@@ -35,7 +46,7 @@ pub enum Op {
 }
 
 /// Properties Search understands (GetSearchCapabilities).
-pub const SEARCH_CAPS: &str = "dc:title,upnp:class,@id,@parentID";
+pub const SEARCH_CAPS: &str = "dc:title,upnp:class,@id,@parentID,@refID,dc:date,res@size";
 /// Properties Browse/Search sort on (GetSortCapabilities).
 pub const SORT_CAPS: &str = "dc:title,dc:date";
 
@@ -45,6 +56,9 @@ fn prop(name: &str) -> Option<Prop> {
         "upnp:class" => Prop::Class,
         "@id" => Prop::Id,
         "@parentID" => Prop::ParentId,
+        "dc:date" => Prop::Date,
+        "res@size" => Prop::Size,
+        "@refID" => Prop::RefId,
         _ => return None,
     })
 }
@@ -182,6 +196,10 @@ impl Parser {
                 let op = match op.as_str() {
                     "=" => Op::Eq,
                     "!=" => Op::Ne,
+                    "<" => Op::Lt,
+                    "<=" => Op::Le,
+                    ">" => Op::Gt,
+                    ">=" => Op::Ge,
                     "contains" => Op::Contains,
                     "doesNotContain" => Op::DoesNotContain,
                     "derivedfrom" => Op::DerivedFrom,
@@ -217,25 +235,44 @@ impl Criteria {
     }
 
     pub fn matches(&self, o: &Object) -> bool {
-        let value_of = |p: Prop| -> String {
+        // A property's value, or `None` when the object has none.
+        let value_of = |p: Prop| -> Option<String> {
             match p {
-                Prop::Title => o.title().to_owned(),
-                Prop::Class => o.class().to_owned(),
-                Prop::Id => o.id().to_owned(),
-                Prop::ParentId => o.parent_id().to_owned(),
+                Prop::Title => Some(o.title().to_owned()),
+                Prop::Class => Some(o.class().to_owned()),
+                Prop::Id => Some(o.id().to_owned()),
+                Prop::ParentId => Some(o.parent_id().to_owned()),
+                Prop::Date => o.date().map(super::didl::format_date),
+                Prop::Size => match o {
+                    Object::Item(i) => Some(i.size.to_string()),
+                    Object::Container(_) => None,
+                },
+                Prop::RefId => None,
             }
         };
         match self {
             Criteria::All => true,
-            Criteria::Exists(_, want) => *want,
+            Criteria::Exists(p, want) => value_of(*p).is_some() == *want,
             Criteria::And(a, b) => a.matches(o) && b.matches(o),
             Criteria::Or(a, b) => a.matches(o) || b.matches(o),
             Criteria::Rel { prop, op, value } => {
-                let have = value_of(*prop);
+                let Some(have) = value_of(*prop) else {
+                    // An absent property equals nothing and contains nothing.
+                    return matches!(op, Op::Ne | Op::DoesNotContain);
+                };
                 let (h, v) = (have.to_lowercase(), value.to_lowercase());
+                // Numbers compare as numbers, everything else as text.
+                let order = match (h.parse::<f64>(), v.parse::<f64>()) {
+                    (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+                    _ => h.cmp(&v),
+                };
                 match op {
                     Op::Eq => h == v,
                     Op::Ne => h != v,
+                    Op::Lt => order == Ordering::Less,
+                    Op::Le => order != Ordering::Greater,
+                    Op::Gt => order == Ordering::Greater,
+                    Op::Ge => order != Ordering::Less,
                     Op::Contains => h.contains(&v),
                     Op::DoesNotContain => !h.contains(&v),
                     Op::StartsWith => h.starts_with(&v),
@@ -320,10 +357,11 @@ mod tests {
         )
         .unwrap();
         assert!(matches!(c, Criteria::And(..)));
+        // Windows Media Player's own criterion.
         let c = Criteria::parse(
             r#"(upnp:class = "object.item.audioItem.musicTrack" or upnp:class derivedfrom "object.item.videoItem") and @refID exists false"#,
         );
-        assert!(c.is_err(), "@refID is not supported: {c:?}");
+        assert!(matches!(c, Ok(Criteria::And(..))), "{c:?}");
         assert_eq!(Criteria::parse("*"), Ok(Criteria::All));
         for bad in [
             "dc:title",
@@ -336,6 +374,70 @@ mod tests {
             "\"x",
         ] {
             assert!(Criteria::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn video(title: &str, size: u64, date: Option<i64>) -> Object {
+        Object::Item(crate::upnp::object::Item {
+            id: "t/1/0".into(),
+            parent_id: "t/1".into(),
+            title: title.into(),
+            class: crate::upnp::object::Class::Video,
+            mime: "video/mp4",
+            size,
+            path: "/m".into(),
+            duration_ms: None,
+            resolution: None,
+            date,
+            bookmark_ms: None,
+        })
+    }
+
+    #[test]
+    fn the_whole_grammar_evaluates() {
+        let clip = video(r#"Tom "T" & Jerry"#, 700_000_000, Some(1_795_478_400));
+        let folder = Object::Container(crate::upnp::object::Container {
+            id: "added".into(),
+            parent_id: "0".into(),
+            title: "Added torrents".into(),
+            child_count: 1,
+            date: None,
+        });
+        for (crit, on_clip, on_folder) in [
+            (
+                r#"upnp:class derivedfrom "object.item.videoItem" and @refID exists false"#,
+                true,
+                false,
+            ),
+            (
+                r#"(upnp:class = "object.item.audioItem.musicTrack" or upnp:class derivedfrom "object.item.videoItem") and @refID exists false"#,
+                true,
+                false,
+            ),
+            (r#"res@size > "500000000""#, true, false),
+            (r#"res@size <= "500000000""#, false, false),
+            (
+                r#"res@size >= "700000000" and res@size < "700000001""#,
+                true,
+                false,
+            ),
+            (r#"dc:date >= "2026-01-01""#, true, false),
+            (r#"dc:date < "2026-01-01""#, false, false),
+            (r#"dc:date exists true"#, true, false),
+            (r#"res@size exists false"#, false, true),
+            (r#"dc:title = "tom \"t\" & jerry""#, true, false),
+            (r#"dc:title != "x""#, true, true),
+            (r#"dc:title doesNotContain "jerry""#, false, true),
+            (
+                r#"@parentID = "0" or (dc:title contains "jerry" and @id = "t/1/0")"#,
+                true,
+                true,
+            ),
+            ("*", true, true),
+        ] {
+            let c = Criteria::parse(crit).unwrap_or_else(|e| panic!("{crit}: {e}"));
+            assert_eq!(c.matches(&clip), on_clip, "{crit} on the clip");
+            assert_eq!(c.matches(&folder), on_folder, "{crit} on the folder");
         }
     }
 

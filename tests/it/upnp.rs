@@ -444,6 +444,24 @@ async fn browse_search_and_faults() {
     assert_eq!(one(&body, "TotalMatches"), "3"); // added, the torrent, the tricky file
     let (_, body) = soap(&server, "ContentDirectory", "Search", &search("*")).await;
     assert_eq!(one(&body, "TotalMatches"), "27");
+    // Windows Media Player's criterion (a fault before issue 8) finds what
+    // the plain class criterion finds: we have no reference items.
+    let videos = |crit: &'static str| {
+        let server = &server;
+        let body = search(crit);
+        async move {
+            let (status, body) = soap(server, "ContentDirectory", "Search", &body).await;
+            assert_eq!(status, 200, "{crit}: {body}");
+            one(&body, "TotalMatches")
+        }
+    };
+    let plain = videos(r#"upnp:class derivedfrom "object.item.videoItem""#).await;
+    assert_ne!(plain, "0");
+    assert_eq!(
+        videos(r#"(upnp:class = "object.item.audioItem.musicTrack" or upnp:class derivedfrom "object.item.videoItem") and @refID exists false"#).await,
+        videos(r#"upnp:class = "object.item.audioItem.musicTrack" or upnp:class derivedfrom "object.item.videoItem""#).await
+    );
+    assert_eq!(videos(r#"res@size < "0""#).await, "0");
 
     // Bookmarks come back in DIDL.
     let (status, body) = soap(&server, "ContentDirectory", "X_SetBookmark", &format!("<CategoryType>1</CategoryType><RID>0</RID><ObjectID>t/{ih}/0</ObjectID><PosSecond>95</PosSecond>")).await;
