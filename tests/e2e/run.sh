@@ -5,7 +5,10 @@
 #   reads its duration and mpv plays 5 s of it from the stream URL; curl checks
 #   byte ranges; gssdp-discover finds it, also with minidlna answering on the
 #   same host; async-upnp-client browses, searches, subscribes; the DIDL res
-#   carries the parsed duration and size; SIGTERM stops the server cleanly.
+#   carries the parsed duration and size; a Torznab indexer of our own
+#   (fixture.py) answers `swarmcast search` (with the right and a wrong API
+#   key) and fills a saved search's folder, which async-upnp-client browses
+#   down to an item ffprobe reads; SIGTERM stops the server cleanly.
 # Usage: bash tests/e2e/run.sh [PATH_TO_SWARMCAST]   (default target/debug/swarmcast)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -65,6 +68,13 @@ PIDS+=($!)
 wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$SEED_PORT" || fail "aria2c does not listen on $SEED_PORT"
 pass "aria2c seeds $INFO_HASH on 127.0.0.1:$SEED_PORT"
 
+step "a Torznab indexer of our own on 127.0.0.1"
+TZ_PORT=$($FIX port)
+python3 "$FIX_PY" torznab "$TZ_PORT" e2e-key "$INFO_HASH" "Clip.2024.1080p.WEB.x264-E2E" &
+PIDS+=($!)
+wait_for 10 curl -fsS "http://127.0.0.1:$TZ_PORT/api?t=caps" || fail "the fixture indexer did not come up"
+pass "indexer at http://127.0.0.1:$TZ_PORT/api"
+
 step "start swarmcast"
 HTTP_PORT=$($FIX port)
 PEER_PORT=$($FIX port)
@@ -80,6 +90,12 @@ listen-port = $PEER_PORT
 dht = false
 local-peer-discovery = false
 port-forwarding = false
+[search]
+browse-wait = "10s"
+[[search.torznab]]
+name = "fixture"
+url = "http://127.0.0.1:$TZ_PORT/api"
+api-key = "e2e-key"
 # Tests never reach outside.
 [search.internet-archive]
 enabled = false
@@ -178,15 +194,27 @@ timeout 15 upnp-client --timeout 3 subscribe "$DESC" ContentDirectory >"$WORK/su
 grep -q '"SystemUpdateID"' "$WORK/subscribe.log" || fail "no initial event: $(cat "$WORK/subscribe.log")"
 pass "browsed 0 → added → t/$INFO_HASH → $RES_URL ($RES_DURATION, $RES_SIZE); initial event received"
 
+step "a saved search is a folder: async-upnp-client browses Search → the search → a result → its file"
+"$BIN" search "clip" --save --server "$BASE" >"$WORK/saved.txt" || fail "swarmcast search --save failed"
+browse 0 >"$WORK/s0.txt"; grep -q "^search" "$WORK/s0.txt" || fail "root has no 'search' container: $(cat "$WORK/s0.txt")"
+browse search >"$WORK/s1.txt"
+SAVED_ID=$(awk -F'\t' '$3 == "clip" {print $1; exit}' "$WORK/s1.txt")
+[ -n "$SAVED_ID" ] || fail "the saved search is not under Search: $(cat "$WORK/s1.txt")"
+browse "$SAVED_ID" >"$WORK/s2.txt"
+RESULT_ID=$(awk -F'\t' -v want="$SAVED_ID/$INFO_HASH" '$1 == want {print $1; exit}' "$WORK/s2.txt")
+[ -n "$RESULT_ID" ] || fail "the indexer's result is not in $SAVED_ID: $(cat "$WORK/s2.txt")"
+browse "$RESULT_ID" >"$WORK/s3.txt"
+SEARCH_RES=$(awk -F'\t' '$2 == "object.item.videoItem" {print $4; exit}' "$WORK/s3.txt")
+[ -n "$SEARCH_RES" ] || fail "no video item in $RESULT_ID: $(cat "$WORK/s3.txt")"
+SEARCH_DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$SEARCH_RES") \
+  || fail "ffprobe on the search result's item failed"
+pass "0 → search → $SAVED_ID → $RESULT_ID → $SEARCH_RES: ${SEARCH_DURATION}s"
+
 step "ffprobe plays the res URL taken from the DIDL"
 DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$RES_URL") || fail "ffprobe on the res URL failed"
 pass "ffprobe on the DIDL res URL: ${DURATION}s"
 
 step "swarmcast search asks a Torznab indexer and prints the table"
-TZ_PORT=$($FIX port)
-python3 "$FIX_PY" torznab "$TZ_PORT" e2e-key "$INFO_HASH" "Clip.2024.1080p.WEB.x264-E2E" &
-PIDS+=($!)
-wait_for 10 curl -fsS "http://127.0.0.1:$TZ_PORT/api?t=caps" || fail "the fixture indexer did not come up"
 for key in e2e-key wrong; do
   cat >"$WORK/search-$key.toml" <<TOML
 [search]
