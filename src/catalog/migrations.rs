@@ -83,9 +83,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX saved_searches_by_query ON saved_searches (query COLLATE NOCASE);",
     // 8: search folders. A saved search's ranked results, cached (each
     // result's source may carry an indexer's API key: never shown), when
-    // they were fetched; and torrents known only by a metadata fetch for a
+    // they were fetched and what is still missing (its placeholder entry);
+    // and torrents known only by a metadata fetch for a
     // result folder (listed_only = 1) until one of their files is played.
     "ALTER TABLE saved_searches ADD COLUMN refreshed_at INTEGER;
+    ALTER TABLE saved_searches ADD COLUMN status TEXT NOT NULL DEFAULT '';
     ALTER TABLE torrents ADD COLUMN listed_only INTEGER NOT NULL DEFAULT 0;
     CREATE TABLE search_results (
         saved_id  INTEGER NOT NULL REFERENCES saved_searches(id) ON DELETE CASCADE,

@@ -74,6 +74,9 @@ pub struct SavedSearch {
     pub created_at: i64,
     /// When its results were last fetched (seconds since the epoch).
     pub refreshed_at: Option<i64>,
+    /// What its folder's placeholder entry says ("Searching… 1 of 3
+    /// providers have answered", a provider's error); empty: none.
+    pub status: String,
 }
 
 /// One cached result of a saved search.
@@ -679,7 +682,7 @@ impl Catalog {
     pub fn saved_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at FROM saved_searches ORDER BY id",
+            "SELECT id, query, created_at, refreshed_at, status FROM saved_searches ORDER BY id",
         )?;
         let rows = stmt.query_map([], saved_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -688,7 +691,7 @@ impl Catalog {
     pub fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>, CatalogError> {
         self.reader()
             .prepare_cached(
-                "SELECT id, query, created_at, refreshed_at FROM saved_searches WHERE id = ?1",
+                "SELECT id, query, created_at, refreshed_at, status FROM saved_searches WHERE id = ?1",
             )?
             .query_row(params![id], saved_row)
             .optional()
@@ -714,12 +717,17 @@ impl Catalog {
 
     /// Replace a saved search's cached results (ranked, best first) and
     /// note when they were fetched. `false` when the search is gone.
-    pub fn store_results(&self, id: i64, results: &[StoredResult]) -> Result<bool, CatalogError> {
+    pub fn store_results(
+        &self,
+        id: i64,
+        results: &[StoredResult],
+        status: &str,
+    ) -> Result<bool, CatalogError> {
         let mut conn = self.writer();
         let tx = conn.transaction()?;
         let n = tx.execute(
-            "UPDATE saved_searches SET refreshed_at = ?2 WHERE id = ?1",
-            params![id, now()],
+            "UPDATE saved_searches SET refreshed_at = ?2, status = ?3 WHERE id = ?1",
+            params![id, now(), status],
         )?;
         if n == 0 {
             return Ok(false);
@@ -750,6 +758,22 @@ impl Catalog {
         bump_update_id(&tx)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    /// Change only what a saved search's placeholder entry says (its
+    /// results stay).
+    pub fn set_search_status(&self, id: i64, status: &str) -> Result<(), CatalogError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        if tx.execute(
+            "UPDATE saved_searches SET status = ?2 WHERE id = ?1 AND status != ?2",
+            params![id, status],
+        )? > 0
+        {
+            bump_update_id(&tx)?;
+        }
+        tx.commit()?;
+        Ok(())
     }
 
     /// A saved search's cached results, best first.
@@ -824,6 +848,7 @@ fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
         query: r.get(1)?,
         created_at: r.get(2)?,
         refreshed_at: r.get(3)?,
+        status: r.get(4)?,
     })
 }
 

@@ -39,6 +39,8 @@ pub enum ObjectId {
     /// The saved searches.
     Search,
     Saved(i64),
+    /// A saved search's placeholder entry: what has not arrived, or failed.
+    SavedStatus(i64),
     Result(i64, InfoHash),
     ResultItem(i64, InfoHash, usize),
 }
@@ -61,6 +63,7 @@ impl ObjectId {
             let id = number(parts[0])? as i64;
             return match parts.as_slice() {
                 [_] => Some(ObjectId::Saved(id)),
+                [_, "status"] => Some(ObjectId::SavedStatus(id)),
                 [_, ih] => Some(ObjectId::Result(id, InfoHash::parse(ih)?)),
                 [_, ih, index] => Some(ObjectId::ResultItem(
                     id,
@@ -88,7 +91,7 @@ impl ObjectId {
             ObjectId::Torrent(_) => Some(ObjectId::Added),
             ObjectId::Item(ih, _) => Some(ObjectId::Torrent(*ih)),
             ObjectId::Saved(_) => Some(ObjectId::Search),
-            ObjectId::Result(id, _) => Some(ObjectId::Saved(*id)),
+            ObjectId::Result(id, _) | ObjectId::SavedStatus(id) => Some(ObjectId::Saved(*id)),
             ObjectId::ResultItem(id, ih, _) => Some(ObjectId::Result(*id, *ih)),
         }
     }
@@ -108,6 +111,7 @@ impl fmt::Display for ObjectId {
             ObjectId::Item(ih, i) => write!(f, "t/{ih}/{i}"),
             ObjectId::Search => f.write_str("search"),
             ObjectId::Saved(id) => write!(f, "search/{id}"),
+            ObjectId::SavedStatus(id) => write!(f, "search/{id}/status"),
             ObjectId::Result(id, ih) => write!(f, "search/{id}/{ih}"),
             ObjectId::ResultItem(id, ih, i) => write!(f, "search/{id}/{ih}/{i}"),
         }
@@ -166,6 +170,11 @@ impl Library {
                 .saved_search(*n)?
                 .map(|s| self.saved(&s))
                 .transpose()?,
+            ObjectId::SavedStatus(n) => self
+                .catalog
+                .saved_search(*n)?
+                .and_then(|s| placeholder(&s))
+                .map(Object::Container),
             ObjectId::Result(n, ih) => self
                 .catalog
                 .result(*n, ih)?
@@ -222,12 +231,7 @@ impl Library {
             id: id.to_string(),
             parent_id: id.parent_string(),
             title: s.query.clone(),
-            // Not fetched yet: TVs skip containers that say they are empty.
-            child_count: self
-                .catalog
-                .results(s.id)?
-                .len()
-                .max(usize::from(s.refreshed_at.is_none())),
+            child_count: self.catalog.results(s.id)?.len() + usize::from(placeholder(s).is_some()),
             date: Some(s.created_at),
         }))
     }
@@ -292,16 +296,25 @@ impl Library {
             // result is the one to press play on).
             ObjectId::Saved(n) => match self.catalog.saved_search(*n)? {
                 None => Children::NoSuchObject,
-                Some(_) => {
-                    let all: Vec<Object> = self
-                        .catalog
-                        .results(*n)?
-                        .iter()
-                        .map(|r| Object::Container(self.result_container(*n, r)))
+                Some(saved) => {
+                    // What has not arrived (or failed) first, then the results.
+                    let all: Vec<Object> = placeholder(&saved)
+                        .map(Object::Container)
+                        .into_iter()
+                        .chain(
+                            self.catalog
+                                .results(*n)?
+                                .iter()
+                                .map(|r| Object::Container(self.result_container(*n, r))),
+                        )
                         .collect();
                     let total = all.len();
                     Children::Page(page(all, start, count), total)
                 }
+            },
+            ObjectId::SavedStatus(n) => match self.catalog.saved_search(*n)? {
+                Some(_) => Children::Page(Vec::new(), 0),
+                None => Children::NoSuchObject,
             },
             ObjectId::Result(n, ih) => match (
                 self.catalog.result(*n, ih)?,
@@ -432,7 +445,10 @@ impl Library {
             },
             // Search results are found by the search itself, not by a
             // search over them.
-            ObjectId::Search | ObjectId::Saved(_) | ObjectId::Result(..) => Some(Vec::new()),
+            ObjectId::Search
+            | ObjectId::Saved(_)
+            | ObjectId::SavedStatus(_)
+            | ObjectId::Result(..) => Some(Vec::new()),
             ObjectId::Item(..) | ObjectId::ResultItem(..) => None,
         })
     }
@@ -452,6 +468,7 @@ impl Library {
             | ObjectId::Torrent(_)
             | ObjectId::Search
             | ObjectId::Saved(_)
+            | ObjectId::SavedStatus(_)
             | ObjectId::Result(..) => Ok(false),
         }
     }
@@ -503,6 +520,26 @@ impl Directory for Library {
     fn basic_view_container(&self) -> String {
         ObjectId::Added.to_string()
     }
+}
+
+/// A saved search's placeholder entry, when something has not arrived
+/// (never fetched yet, providers still being asked) or failed.
+fn placeholder(s: &crate::catalog::SavedSearch) -> Option<Container> {
+    let title = if !s.status.is_empty() {
+        s.status.clone()
+    } else if s.refreshed_at.is_none() {
+        "Searching…".to_owned()
+    } else {
+        return None;
+    };
+    let id = ObjectId::SavedStatus(s.id);
+    Some(Container {
+        id: id.to_string(),
+        parent_id: id.parent_string(),
+        title,
+        child_count: 0,
+        date: None,
+    })
 }
 
 fn torrent_container(t: &CatalogTorrent) -> Container {
@@ -639,6 +676,7 @@ mod tests {
             ObjectId::Item(ih, 12),
             ObjectId::Search,
             ObjectId::Saved(3),
+            ObjectId::SavedStatus(3),
             ObjectId::Result(3, ih),
             ObjectId::ResultItem(3, ih, 0),
         ] {

@@ -33,6 +33,24 @@ impl SavedResults {
     }
 }
 
+/// What a saved search's placeholder entry says, from how its providers
+/// fare: who is still being asked, else who failed; empty when all answered.
+pub fn placeholder(providers: &[super::ProviderStatus]) -> String {
+    let pending = providers.iter().filter(|p| p.state == "searching").count();
+    if pending > 0 {
+        return format!(
+            "Searching… {} of {} providers have answered",
+            providers.len() - pending,
+            providers.len()
+        );
+    }
+    providers
+        .iter()
+        .filter_map(|p| Some(format!("{}: {}", p.name, p.error.as_ref()?)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -69,30 +87,47 @@ impl RemoteChildren for SavedResults {
             else {
                 return Ok(());
             };
-            let out = search.run(&Query { text: saved.query }).await;
-            if out.providers.iter().all(|p| p.state != "ok") && !out.providers.is_empty() {
-                // Keep what the catalog had rather than an empty folder.
-                return Err("no provider answered".into());
-            }
-            let stored: Vec<StoredResult> = out
-                .results
-                .into_iter()
-                .filter_map(|r| {
-                    Some(StoredResult {
-                        info_hash: r.info_hash?,
-                        title: r.title,
-                        size: r.size,
-                        seeders: r.seeders,
-                        provider: r.provider,
-                        source: r.source,
+            let query = Query { text: saved.query };
+            let mut steps = std::pin::pin!(search.progress(&query));
+            let mut any_ok = false;
+            // Each provider's results are stored as it answers: a Browse
+            // at the bound shows what has arrived, and a placeholder says
+            // what has not.
+            while let Some(out) = futures::StreamExt::next(&mut steps).await {
+                let status = placeholder(&out.providers);
+                if !out.providers.iter().any(|p| p.state == "ok") {
+                    catalog
+                        .run(move |c| c.set_search_status(n, &status))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    continue;
+                }
+                any_ok = true;
+                let stored: Vec<StoredResult> = out
+                    .results
+                    .into_iter()
+                    .filter_map(|r| {
+                        Some(StoredResult {
+                            info_hash: r.info_hash?,
+                            title: r.title,
+                            size: r.size,
+                            seeders: r.seeders,
+                            provider: r.provider,
+                            source: r.source,
+                        })
                     })
-                })
-                .collect();
-            catalog
-                .run(move |c| c.store_results(n, &stored))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+                    .collect();
+                catalog
+                    .run(move |c| c.store_results(n, &stored, &status))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            if any_ok || search.provider_names().is_empty() {
+                Ok(())
+            } else {
+                // What the catalog had stays; the placeholder says why.
+                Err("no provider answered".into())
+            }
         }
         .boxed()
     }

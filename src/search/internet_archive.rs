@@ -22,11 +22,12 @@ pub struct InternetArchive {
 }
 
 impl InternetArchive {
-    pub fn new(base: url::Url, http: reqwest::Client) -> Self {
+    /// `timeout`: the one `http` was built with (named in its errors).
+    pub fn new(base: url::Url, http: reqwest::Client, timeout: Duration) -> Self {
         InternetArchive {
             base,
             http,
-            timeout: Duration::from_secs(300),
+            timeout,
         }
     }
 
@@ -209,6 +210,7 @@ mod tests {
         let ia = InternetArchive::new(
             "https://archive.example/".parse().unwrap(),
             reqwest::Client::new(),
+            Duration::from_secs(1),
         );
         let u = ia.search_url(&Query {
             text: "night) OR (mediatype:texts".into(),

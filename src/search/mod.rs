@@ -80,7 +80,7 @@ pub trait SearchProvider: Send + Sync + 'static {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProviderStatus {
     pub name: String,
-    /// `ok`, `error` or `timeout`.
+    /// `ok`, `error`, `timeout`, or `searching` (no answer yet).
     pub state: &'static str,
     pub results: usize,
     pub error: Option<String>,
@@ -162,12 +162,14 @@ impl Search {
                 t.url.0.clone(),
                 t.api_key.clone(),
                 http.clone(),
+                s.timeout,
             )));
         }
         if s.internet_archive.enabled {
             providers.push(Arc::new(internet_archive::InternetArchive::new(
                 s.internet_archive.base_url.0.clone(),
                 http,
+                s.timeout,
             )));
         }
         Search::new(providers, s.timeout).with_filters(Filters {
@@ -186,22 +188,60 @@ impl Search {
 
     /// Ask every provider at once; each is cut off at the timeout.
     pub async fn run(&self, query: &Query) -> Outcome {
-        let asks = self.providers.iter().map(|p| async move {
-            let started = Instant::now();
-            let r = match tokio::time::timeout(self.timeout, p.search(query)).await {
-                Ok(r) => r,
-                Err(_) => Err(ProviderError::Timeout(self.timeout)),
-            };
-            (p.name().to_owned(), r, started.elapsed())
-        });
-        let answers = futures::future::join_all(asks).await;
+        let mut last = self.outcome(&vec![None; self.providers.len()]);
+        let mut steps = std::pin::pin!(self.progress(query));
+        while let Some(out) = futures::StreamExt::next(&mut steps).await {
+            last = out;
+        }
+        last
+    }
+
+    /// As `run`, but an outcome each time a provider has answered (or
+    /// failed): what is known so far, with the others `searching`.
+    pub fn progress<'a>(&'a self, query: &'a Query) -> impl futures::Stream<Item = Outcome> + 'a {
+        let asks: futures::stream::FuturesUnordered<_> = self
+            .providers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| async move {
+                let started = Instant::now();
+                let r = match tokio::time::timeout(self.timeout, p.search(query)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ProviderError::Timeout(self.timeout)),
+                };
+                if let Err(e) = &r {
+                    tracing::warn!(provider = %p.name(), "search failed: {e}");
+                }
+                (i, r, started.elapsed())
+            })
+            .collect();
+        let mut answers: Vec<Option<Answer>> = vec![None; self.providers.len()];
+        futures::StreamExt::map(asks, move |(i, r, elapsed)| {
+            answers[i] = Some((r, elapsed));
+            self.outcome(&answers)
+        })
+    }
+
+    /// What the answers so far add up to (providers in config order).
+    fn outcome(&self, answers: &[Option<Answer>]) -> Outcome {
         let mut statuses = Vec::new();
         let mut all = Vec::new();
-        for (name, r, elapsed) in answers {
+        for (p, answer) in self.providers.iter().zip(answers) {
+            let name = p.name().to_owned();
+            let Some((r, elapsed)) = answer else {
+                statuses.push(ProviderStatus {
+                    name,
+                    state: "searching",
+                    results: 0,
+                    error: None,
+                    elapsed_ms: 0,
+                });
+                continue;
+            };
             let elapsed_ms = elapsed.as_millis() as u64;
             match r {
-                Ok(mut found) => {
-                    found.truncate(MAX_RESULTS_PER_PROVIDER);
+                Ok(found) => {
+                    let found = &found[..found.len().min(MAX_RESULTS_PER_PROVIDER)];
                     statuses.push(ProviderStatus {
                         name,
                         state: "ok",
@@ -209,22 +249,19 @@ impl Search {
                         error: None,
                         elapsed_ms,
                     });
-                    all.extend(found);
+                    all.extend(found.iter().cloned());
                 }
-                Err(e) => {
-                    tracing::warn!(provider = %name, "search failed: {e}");
-                    statuses.push(ProviderStatus {
-                        name,
-                        state: if matches!(e, ProviderError::Timeout(_)) {
-                            "timeout"
-                        } else {
-                            "error"
-                        },
-                        results: 0,
-                        error: Some(e.to_string()),
-                        elapsed_ms,
-                    });
-                }
+                Err(e) => statuses.push(ProviderStatus {
+                    name,
+                    state: if matches!(e, ProviderError::Timeout(_)) {
+                        "timeout"
+                    } else {
+                        "error"
+                    },
+                    results: 0,
+                    error: Some(e.to_string()),
+                    elapsed_ms,
+                }),
             }
         }
         let mut results = rank(merge(all));
@@ -235,6 +272,9 @@ impl Search {
         }
     }
 }
+
+/// One provider's answer and how long it took.
+type Answer = (Result<Vec<SearchResult>, ProviderError>, Duration);
 
 /// The outcome as a text table (the CLI's): results best first, then how
 /// each provider fared.

@@ -28,14 +28,20 @@ pub struct Torznab {
 }
 
 impl Torznab {
-    pub fn new(name: String, url: url::Url, api_key: Secret, http: reqwest::Client) -> Self {
+    /// `timeout`: the one `http` was built with (named in its errors).
+    pub fn new(
+        name: String,
+        url: url::Url,
+        api_key: Secret,
+        http: reqwest::Client,
+        timeout: Duration,
+    ) -> Self {
         Torznab {
             name,
             url,
             api_key,
             http,
-            // The client's own timeout bounds every call; `Search` bounds it again.
-            timeout: Duration::from_secs(300),
+            timeout,
         }
     }
 
@@ -378,6 +384,7 @@ mod tests {
                 base.parse().unwrap(),
                 Secret::new("k&y"),
                 http.clone(),
+                Duration::from_secs(1),
             );
             let u = t.search_url(&Query {
                 text: " big buck ".into(),

@@ -408,3 +408,62 @@ async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
     server.app.stop().await;
     a.stop().await;
 }
+
+/// A saved search's folder shows each provider's results as they arrive,
+/// with a placeholder entry first that names what has not arrived yet, and
+/// then what failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_folder_shows_what_has_arrived_and_names_what_has_not() {
+    let (good, _) = indexer(Duration::ZERO, feed).await;
+    let (hangs, _) = indexer(Duration::from_secs(30), feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.timeout = Duration::from_secs(3);
+    config.search.browse_wait = Duration::from_millis(500);
+    let torznab = |name: &str, addr: SocketAddr| {
+        toml::from_str::<swarmcast::config::TorznabConfig>(&format!(
+            "name = \"{name}\"\nurl = \"http://{addr}/api\"\napi-key = \"good-key\"\n"
+        ))
+        .unwrap()
+    };
+    config.search.torznab = vec![torznab("good", good), torznab("hangs", hangs)];
+    let server = Server::start(config).await;
+    let r = server
+        .http
+        .post(server.url("/api/saved-searches"))
+        .json(&serde_json::json!({ "query": "sintel" }))
+        .send()
+        .await
+        .unwrap();
+    let saved = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let folder = format!("search/{saved}");
+    let started = Instant::now();
+    let (ids, titles, _, _) = children(&server, &folder).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(ids[0], format!("{folder}/status"));
+    assert_eq!(titles[0], "Searching… 1 of 2 providers have answered");
+    assert_eq!(
+        ids.len(),
+        3,
+        "the healthy provider's two results are in: {titles:?}"
+    );
+    // Once the hanging one is given up on, the placeholder says so.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, titles, _, _) = children(&server, &folder).await;
+        if titles[0].starts_with("hangs:") {
+            assert!(titles[0].contains("no answer within 3000 ms"), "{titles:?}");
+            assert_eq!(titles.len(), 3);
+            break;
+        }
+        assert!(Instant::now() < deadline, "{titles:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    server.app.stop().await;
+}
