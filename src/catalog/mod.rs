@@ -90,6 +90,10 @@ pub struct StoredResult {
     /// A magnet or a .torrent URL; may carry an indexer's API key.
     #[serde(skip)]
     pub source: Option<String>,
+    /// Its playable files, once a metadata fetch learnt them (read with
+    /// the result, not by a query per result).
+    #[serde(skip)]
+    pub playable_files: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -780,8 +784,9 @@ impl Catalog {
     pub fn results(&self, id: i64) -> Result<Vec<StoredResult>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT info_hash, title, size, seeders, provider, source FROM search_results
-             WHERE saved_id = ?1 ORDER BY rank",
+            "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count
+             FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
+             WHERE r.saved_id = ?1 ORDER BY r.rank",
         )?;
         let rows = stmt.query_map(params![id], result_row)?;
         Ok(rows
@@ -799,8 +804,9 @@ impl Catalog {
     ) -> Result<Option<StoredResult>, CatalogError> {
         self.reader()
             .prepare_cached(
-                "SELECT info_hash, title, size, seeders, provider, source FROM search_results
-                 WHERE saved_id = ?1 AND info_hash = ?2",
+                "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count
+                 FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
+                 WHERE r.saved_id = ?1 AND r.info_hash = ?2",
             )?
             .query_row(params![id, info_hash.to_string()], result_row)
             .optional()
@@ -863,6 +869,7 @@ fn result_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredResult>> {
         seeders: r.get(3)?,
         provider: r.get(4)?,
         source: r.get(5)?,
+        playable_files: r.get::<_, Option<i64>>(6)?.map(|n| n as usize),
     }))
 }
 

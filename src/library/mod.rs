@@ -238,12 +238,7 @@ impl Library {
 
     fn result_container(&self, n: i64, r: &crate::catalog::StoredResult) -> Container {
         let id = ObjectId::Result(n, r.info_hash);
-        let files = self
-            .catalog
-            .torrent_header(&r.info_hash)
-            .ok()
-            .flatten()
-            .map(|t| t.playable_count);
+        let files = r.playable_files;
         let seeders = r
             .seeders
             .map_or(String::new(), |s| format!(" [{s} seeders]"));
@@ -595,7 +590,11 @@ mod tests {
         fn is_stale(&self, _: &ObjectId) -> bool {
             self.catalog.shown_torrent_headers().unwrap().is_empty()
         }
-        fn refresh(&self, _: ObjectId) -> BoxFuture<'static, Result<(), String>> {
+        fn refresh(
+            &self,
+            _: ObjectId,
+            _: remote::Arrived,
+        ) -> BoxFuture<'static, Result<(), String>> {
             let (catalog, delay) = (self.catalog.clone(), self.delay);
             async move {
                 tokio::time::sleep(delay).await;

@@ -24,8 +24,25 @@ pub trait RemoteChildren: Send + Sync + 'static {
     /// Is what the catalog holds for `id` missing or too old?
     fn is_stale(&self, id: &ObjectId) -> bool;
     /// Fetch `id`'s children and store them in the catalog (bumping
-    /// SystemUpdateID in the same write).
-    fn refresh(&self, id: ObjectId) -> BoxFuture<'static, Result<(), String>>;
+    /// SystemUpdateID in the same write). A source that stores them in
+    /// steps calls `arrived.some()` after the first, so a waiting Browse
+    /// answers at once with what is there.
+    fn refresh(&self, id: ObjectId, arrived: Arrived) -> BoxFuture<'static, Result<(), String>>;
+}
+
+/// Lets a refresh say that some of the children are in the catalog.
+#[derive(Clone)]
+pub struct Arrived(Arc<Flight>);
+
+impl Arrived {
+    /// Some children are stored: waiting Browses answer now.
+    pub fn some(&self) {
+        let mut done = self.0.done.lock().unwrap_or_else(|p| p.into_inner());
+        if done.is_none() {
+            *done = Some(true);
+            self.0.finished.notify_all();
+        }
+    }
 }
 
 /// After a refresh failed, how long Browse answers from the catalog
@@ -155,7 +172,9 @@ impl Refresher {
             flight,
             ok: false,
         };
-        let refresh = self.source.refresh(id.clone());
+        let refresh = self
+            .source
+            .refresh(id.clone(), Arrived(landing.flight.clone()));
         let changes = self.changes.clone();
         self.runtime.spawn(async move {
             match refresh.await {
@@ -192,7 +211,7 @@ mod tests {
         fn is_stale(&self, _: &ObjectId) -> bool {
             !*self.fresh.lock().unwrap()
         }
-        fn refresh(&self, _: ObjectId) -> BoxFuture<'static, Result<(), String>> {
+        fn refresh(&self, _: ObjectId, _: Arrived) -> BoxFuture<'static, Result<(), String>> {
             self.refreshes.fetch_add(1, Ordering::SeqCst);
             let (delay, fail) = (self.delay, *self.fail.lock().unwrap());
             async move {

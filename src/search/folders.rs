@@ -12,7 +12,7 @@ use futures::FutureExt;
 
 use super::{Query, Search};
 use crate::catalog::{Catalog, StoredResult};
-use crate::library::remote::RemoteChildren;
+use crate::library::remote::{Arrived, RemoteChildren};
 use crate::library::ObjectId;
 use crate::torrent::{AddSource, TorrentEngine};
 
@@ -74,7 +74,7 @@ impl RemoteChildren for SavedResults {
         }
     }
 
-    fn refresh(&self, id: ObjectId) -> BoxFuture<'static, Result<(), String>> {
+    fn refresh(&self, id: ObjectId, arrived: Arrived) -> BoxFuture<'static, Result<(), String>> {
         let (catalog, search) = (self.catalog.clone(), self.search.clone());
         async move {
             let ObjectId::Saved(n) = id else {
@@ -114,6 +114,7 @@ impl RemoteChildren for SavedResults {
                             seeders: r.seeders,
                             provider: r.provider,
                             source: r.source,
+                            playable_files: None,
                         })
                     })
                     .collect();
@@ -121,6 +122,7 @@ impl RemoteChildren for SavedResults {
                     .run(move |c| c.store_results(n, &stored, &status))
                     .await
                     .map_err(|e| e.to_string())?;
+                arrived.some();
             }
             if any_ok || search.provider_names().is_empty() {
                 Ok(())
@@ -160,7 +162,7 @@ impl RemoteChildren for ResultFiles {
         }
     }
 
-    fn refresh(&self, id: ObjectId) -> BoxFuture<'static, Result<(), String>> {
+    fn refresh(&self, id: ObjectId, _: Arrived) -> BoxFuture<'static, Result<(), String>> {
         let (catalog, engine) = (self.catalog.clone(), self.engine.clone());
         async move {
             let ObjectId::Result(n, ih) = id else {
