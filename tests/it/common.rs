@@ -230,6 +230,18 @@ impl Server {
             .await
     }
 
+    /// The JSON of a GET of `path` on this server.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// `/healthz` answers 200 (the server is still there).
     pub async fn assert_healthy(&self) {
         let r = self.http.get(self.url("/healthz")).send().await.unwrap();

@@ -206,15 +206,7 @@ async fn saved_searches_through_the_api_and_the_cli() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("saved search"));
-    let list: serde_json::Value = server
-        .http
-        .get(server.url("/api/saved-searches"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = server.get_json("/api/saved-searches").await;
     let queries: Vec<&str> = list
         .as_array()
         .unwrap()
@@ -233,15 +225,7 @@ async fn saved_searches_through_the_api_and_the_cli() {
     // Kept across a restart.
     server.app.stop().await;
     let server = Server::start(config).await;
-    let list: serde_json::Value = server
-        .http
-        .get(server.url("/api/saved-searches"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = server.get_json("/api/saved-searches").await;
     assert_eq!(list.as_array().unwrap().len(), 1);
     assert_eq!(list[0]["query"], "Sintel");
     server.app.stop().await;
@@ -371,29 +355,13 @@ async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
     assert_eq!(ids.len(), 1, "known without the network");
 
     // Browsing added nothing; playing does.
-    let listed: serde_json::Value = server
-        .http
-        .get(server.url("/api/torrents"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = server.get_json("/api/torrents").await;
     assert_eq!(listed, serde_json::json!([]));
     let a_folder = format!("{folder}/{}", a.info_hash);
     let (_, _, res, _) = children(&server, &a_folder).await;
     let body = server.get_bytes(&res[0]).await;
     assert!(body[..] == a_data[..], "the played file is the seeder's");
-    let listed: serde_json::Value = server
-        .http
-        .get(server.url("/api/torrents"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = server.get_json("/api/torrents").await;
     let hashes: Vec<&str> = listed
         .as_array()
         .unwrap()
