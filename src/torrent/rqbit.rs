@@ -301,7 +301,7 @@ impl RqbitEngine {
             AddSource::TorrentBytes(bytes) => check_torrent(bytes)?,
             AddSource::Url(url) => check_torrent(self.fetch_torrent(&url).await?)?,
         };
-        info_from_bytes(checked.bytes)
+        Ok(checked.info)
     }
 
     /// `restore`: the torrent is one the catalog had and the engine lost, so
@@ -330,20 +330,20 @@ impl RqbitEngine {
                 };
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 options.output_folder = Some(path_string(&self.output_folder(&m.info_hash, None))?);
-                AddTorrent::from_bytes(checked.bytes)
+                AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
             AddSource::TorrentBytes(bytes) => {
                 let checked = check_torrent(bytes)?;
                 let legacy = checked.legacy_path.as_deref().filter(|_| restore);
-                let folder = self.output_folder(&checked.info_hash, legacy);
+                let folder = self.output_folder(&checked.info.info_hash, legacy);
                 options.output_folder = Some(path_string(&folder)?);
-                AddTorrent::from_bytes(checked.bytes)
+                AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
             AddSource::Url(url) => {
                 let checked = check_torrent(self.fetch_torrent(&url).await?)?;
-                let folder = self.output_folder(&checked.info_hash, None);
+                let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
-                AddTorrent::from_bytes(checked.bytes)
+                AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
         };
         let handle = match self.engine_add(add, options, &hints, deadline).await? {
@@ -385,54 +385,21 @@ enum Listed {
     Managed(TorrentInfo),
 }
 
-/// The metadata of checked .torrent bytes, without the engine.
-fn info_from_bytes(bytes: Bytes) -> Result<TorrentInfo, EngineError> {
-    let parsed = librqbit::torrent_from_bytes(&bytes)
-        .map_err(|e| EngineError::BadSource(format!("not a .torrent file: {e}")))?;
-    let info_hash = InfoHash(parsed.info_hash.0);
-    let name = parsed
-        .info
-        .data
-        .name
-        .as_ref()
-        .map(|n| String::from_utf8_lossy(n.as_ref()).into_owned())
-        .unwrap_or_else(|| info_hash.to_string());
-    let validated = parsed
-        .info
-        .data
-        .validate()
-        .map_err(|e| EngineError::BadSource(format!("invalid .torrent: {e}")))?;
-    let files = validated
-        .iter_file_details()
-        .enumerate()
-        .filter(|(_, f)| !f.attrs().padding)
-        .map(|(index, f)| TorrentFile {
-            index,
-            path: f
-                .filename
-                .to_pathbuf()
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/"),
-            length: f.len,
-        })
-        .collect();
-    Ok(TorrentInfo {
-        info_hash,
-        name,
-        files,
-        torrent_bytes: bytes.clone(),
-    })
-}
-
-/// A .torrent that passed our checks and the engine's parser.
+/// A .torrent that passed our checks and the engine's parser, and what it
+/// holds (read once, for adding or for a listing).
 struct CheckedTorrent {
-    bytes: Bytes,
-    info_hash: InfoHash,
+    info: TorrentInfo,
     /// Where the first file sat in the flat layout of earlier versions,
     /// relative to the download dir.
     legacy_path: Option<String>,
+}
+
+/// A path inside a torrent, components joined with `/`.
+fn slash_path(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Reject what is not a torrent before the engine sees it, with a clear
@@ -461,29 +428,35 @@ fn check_torrent(bytes: Bytes) -> Result<CheckedTorrent, EngineError> {
         .name
         .as_ref()
         .map(|n| String::from_utf8_lossy(n.as_ref()).into_owned());
-    let first = parsed.info.data.files.as_ref().and_then(|f| {
-        f.first().map(|f| {
-            f.path
-                .iter()
-                .map(|c| String::from_utf8_lossy(c.as_ref()).into_owned())
-                .collect::<Vec<_>>()
-                .join("/")
-        })
-    });
-    let legacy_path = match (name, first) {
-        (Some(n), Some(f)) => Some(format!("{n}/{f}")),
-        (Some(n), None) => Some(n),
-        _ => None,
-    }
-    .filter(|p| !p.split('/').any(|c| c.is_empty() || c == "." || c == ".."));
-    parsed
+    let single_file = parsed.info.data.files.is_none();
+    let validated = parsed
         .info
         .data
         .validate()
         .map_err(|e| EngineError::BadSource(format!("invalid .torrent: {e}")))?;
+    let files: Vec<TorrentFile> = validated
+        .iter_file_details()
+        .enumerate()
+        .filter(|(_, f)| !f.attrs().padding)
+        .map(|(index, f)| TorrentFile {
+            index,
+            path: slash_path(&f.filename.to_pathbuf()),
+            length: f.len,
+        })
+        .collect();
+    let legacy_path = match (&name, files.first()) {
+        (Some(n), _) if single_file => Some(n.clone()),
+        (Some(n), Some(f)) => Some(format!("{n}/{}", f.path)),
+        _ => None,
+    }
+    .filter(|p| !p.split('/').any(|c| c.is_empty() || c == "." || c == ".."));
     Ok(CheckedTorrent {
-        bytes,
-        info_hash,
+        info: TorrentInfo {
+            info_hash,
+            name: name.unwrap_or_else(|| info_hash.to_string()),
+            files,
+            torrent_bytes: bytes,
+        },
         legacy_path,
     })
 }
@@ -499,12 +472,7 @@ fn info_of(handle: &ManagedTorrent) -> Option<TorrentInfo> {
                 .filter(|(_, f)| !f.attrs.padding)
                 .map(|(index, f)| TorrentFile {
                     index,
-                    path: f
-                        .relative_filename
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy())
-                        .collect::<Vec<_>>()
-                        .join("/"),
+                    path: slash_path(&f.relative_filename),
                     length: f.len,
                 })
                 .collect();
