@@ -155,7 +155,8 @@ pub struct Catalog {
     readers: Readers,
 }
 
-fn now() -> i64 {
+/// Seconds since the Unix epoch, as the catalog stores times.
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -794,6 +795,15 @@ impl Catalog {
             .into_iter()
             .flatten()
             .collect())
+    }
+
+    /// How many results a saved search has cached.
+    pub fn result_count(&self, id: i64) -> Result<usize, CatalogError> {
+        let n: i64 = self
+            .reader()
+            .prepare_cached("SELECT COUNT(*) FROM search_results WHERE saved_id = ?1")?
+            .query_row(params![id], |r| r.get(0))?;
+        Ok(n as usize)
     }
 
     /// One cached result of a saved search.

@@ -206,13 +206,7 @@ impl Library {
     }
 
     fn added(&self) -> Result<Object, CatalogError> {
-        Ok(Object::Container(Container {
-            id: ObjectId::Added.to_string(),
-            parent_id: ObjectId::Added.parent_string(),
-            title: "Added torrents".into(),
-            child_count: self.catalog.shown_torrent_headers()?.len(),
-            date: None,
-        }))
+        Ok(added_with(self.catalog.shown_torrent_headers()?.len()))
     }
 
     fn search_root(&self) -> Result<Object, CatalogError> {
@@ -231,7 +225,7 @@ impl Library {
             id: id.to_string(),
             parent_id: id.parent_string(),
             title: s.query.clone(),
-            child_count: self.catalog.results(s.id)?.len() + usize::from(placeholder(s).is_some()),
+            child_count: self.catalog.result_count(s.id)? + usize::from(placeholder(s).is_some()),
             date: Some(s.created_at),
         }))
     }
@@ -424,7 +418,7 @@ impl Library {
         };
         Ok(match scope {
             ObjectId::Root => {
-                let mut all = vec![self.added()?];
+                let mut all = vec![added_with(headers.len())];
                 all.extend(torrents());
                 all.extend(items(None)?);
                 Some(all)
@@ -515,6 +509,17 @@ impl Directory for Library {
     fn basic_view_container(&self) -> String {
         ObjectId::Added.to_string()
     }
+}
+
+/// "Added torrents", holding `count` torrents.
+fn added_with(count: usize) -> Object {
+    Object::Container(Container {
+        id: ObjectId::Added.to_string(),
+        parent_id: ObjectId::Added.parent_string(),
+        title: "Added torrents".into(),
+        child_count: count,
+        date: None,
+    })
 }
 
 /// A saved search's placeholder entry, when something has not arrived

@@ -51,12 +51,6 @@ pub fn placeholder(providers: &[super::ProviderStatus]) -> String {
         .join("; ")
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 impl RemoteChildren for SavedResults {
     fn serves(&self, id: &ObjectId) -> bool {
         matches!(id, ObjectId::Saved(_))
@@ -67,9 +61,9 @@ impl RemoteChildren for SavedResults {
             return false;
         };
         match self.catalog.saved_search(*n) {
-            Ok(Some(s)) => s
-                .refreshed_at
-                .is_none_or(|t| now().saturating_sub(t) >= self.ttl.as_secs() as i64),
+            Ok(Some(s)) => s.refreshed_at.is_none_or(|t| {
+                crate::catalog::now().saturating_sub(t) >= self.ttl.as_secs() as i64
+            }),
             _ => false,
         }
     }

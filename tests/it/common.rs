@@ -230,6 +230,21 @@ impl Server {
             .await
     }
 
+    /// Save a search through the API; its id.
+    pub async fn save_search(&self, query: &str) -> i64 {
+        let r = self
+            .http
+            .post(self.url("/api/saved-searches"))
+            .json(&serde_json::json!({ "query": query }))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+        r.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    }
+
     /// The JSON of a GET of `path` on this server.
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         self.http

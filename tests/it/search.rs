@@ -307,16 +307,7 @@ async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
     ))
     .unwrap()];
     let server = Server::start(config).await;
-    let r = server
-        .http
-        .post(server.url("/api/saved-searches"))
-        .json(&serde_json::json!({ "query": "clip 2024" }))
-        .send()
-        .await
-        .unwrap();
-    let saved = r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let saved = server.save_search("clip 2024").await;
 
     let (ids, titles, _, _) = children(&server, "0").await;
     assert_eq!(ids, vec!["added", "search"]);
@@ -396,16 +387,7 @@ async fn a_folder_shows_what_has_arrived_and_names_what_has_not() {
     };
     config.search.torznab = vec![torznab("good", good), torznab("hangs", hangs)];
     let server = Server::start(config).await;
-    let r = server
-        .http
-        .post(server.url("/api/saved-searches"))
-        .json(&serde_json::json!({ "query": "sintel" }))
-        .send()
-        .await
-        .unwrap();
-    let saved = r.json::<serde_json::Value>().await.unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let saved = server.save_search("sintel").await;
     let folder = format!("search/{saved}");
     let started = Instant::now();
     let (ids, titles, _, _) = children(&server, &folder).await;
