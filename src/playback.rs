@@ -98,7 +98,7 @@ impl Playback {
             .await?;
         match (file, known) {
             (Some(f), _) => {
-                if self.engine.info(&ih).is_none() {
+                if !self.engine.contains(&ih) {
                     self.torrents.adopt(ih).await?;
                 }
                 Ok(f)

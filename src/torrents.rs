@@ -54,7 +54,7 @@ impl Torrents {
         if let AddSource::Magnet(m) = &source {
             let ih = m.info_hash;
             if let Some(t) = self.catalog.run(move |c| c.torrent(&ih)).await? {
-                if self.engine.info(&ih).is_some() {
+                if self.engine.contains(&ih) {
                     return Ok((t, false));
                 }
             }
@@ -84,7 +84,7 @@ impl Torrents {
             .run(move |c| c.torrent_header(&info_hash))
             .await?
             .ok_or(TorrentsError::NotFound(info_hash))?;
-        if !header.listed && self.engine.info(&info_hash).is_some() {
+        if !header.listed && self.engine.contains(&info_hash) {
             return Ok(());
         }
         let source = match header.source.as_deref().map(AddSource::parse_uri) {

@@ -160,6 +160,10 @@ impl TorrentEngine for FakeEngine {
         self.added.lock().unwrap().keys().copied().collect()
     }
 
+    fn contains(&self, info_hash: &InfoHash) -> bool {
+        self.added.lock().unwrap().contains_key(info_hash)
+    }
+
     fn info(&self, info_hash: &InfoHash) -> Option<TorrentInfo> {
         self.added
             .lock()

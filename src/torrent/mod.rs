@@ -204,6 +204,8 @@ pub trait TorrentEngine: Send + Sync + 'static {
     fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
     /// Info hashes of every torrent the engine manages.
     fn list(&self) -> Vec<InfoHash>;
+    /// Does the engine manage this torrent? (Cheap: no metadata is built.)
+    fn contains(&self, info_hash: &InfoHash) -> bool;
     /// Metadata of a managed torrent.
     fn info(&self, info_hash: &InfoHash) -> Option<TorrentInfo>;
     fn progress(&self, info_hash: &InfoHash) -> Option<Progress>;

@@ -510,6 +510,10 @@ impl TorrentEngine for RqbitEngine {
             .with_torrents(|torrents| torrents.map(|(_, t)| InfoHash(t.info_hash().0)).collect())
     }
 
+    fn contains(&self, info_hash: &InfoHash) -> bool {
+        self.handle(info_hash).is_some()
+    }
+
     fn info(&self, info_hash: &InfoHash) -> Option<TorrentInfo> {
         info_of(&*self.handle(info_hash)?)
     }
