@@ -150,8 +150,17 @@ impl App {
         );
         let search = Arc::new(crate::search::Search::from_config(&config));
         let wait = config.search.browse_wait;
+        let mut library = Library::new(catalog.clone(), config.server.friendly_name.clone());
+        if !search.provider_names().is_empty() {
+            // Every provider is bounded by search.timeout; then the results
+            // are written.
+            library = library.with_live_search(
+                changes.clone(),
+                config.search.timeout + std::time::Duration::from_millis(250),
+            );
+        }
         let library = Arc::new(
-            Library::new(catalog.clone(), config.server.friendly_name.clone())
+            library
                 .with_remote(Refresher::new(
                     Arc::new(crate::search::folders::SavedResults::new(
                         catalog.clone(),

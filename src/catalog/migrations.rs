@@ -101,6 +101,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (saved_id, info_hash)
     );
     CREATE INDEX search_results_by_rank ON search_results (saved_id, rank);",
+    // 9: Recent searches. A query typed on a TV (its search box, the
+    // remote's keyboard folders) is kept like a saved one, marked recent,
+    // and `asked` orders them (a counter: larger = asked more recently);
+    // saving it clears the mark.
+    "ALTER TABLE saved_searches ADD COLUMN recent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE saved_searches ADD COLUMN asked INTEGER NOT NULL DEFAULT 0;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -77,6 +77,9 @@ pub struct SavedSearch {
     /// What its folder's placeholder entry says ("Searching… 1 of 3
     /// providers have answered", a provider's error); empty: none.
     pub status: String,
+    /// Typed on a TV, not saved: listed in Recent searches.
+    #[serde(skip)]
+    pub recent: bool,
 }
 
 /// One cached result of a saved search.
@@ -439,16 +442,36 @@ impl Catalog {
             .collect())
     }
 
-    /// Every playable file of every shown torrent, in torrent then file
-    /// order (for Search), in one query.
-    pub fn all_playable_files(&self) -> Result<Vec<(InfoHash, CatalogFile)>, CatalogError> {
+    /// Every playable file of every shown torrent whose title contains
+    /// each of `words` (lower case; words with non-ASCII letters are not
+    /// applied here, since SQLite folds only ASCII case: the caller checks
+    /// them), in torrent then file order (for Search), in one query.
+    pub fn all_playable_files(
+        &self,
+        words: &[String],
+    ) -> Result<Vec<(InfoHash, CatalogFile)>, CatalogError> {
         let conn = self.reader();
+        let words: Vec<String> = words
+            .iter()
+            .filter(|w| w.is_ascii() && !w.is_empty())
+            .take(8)
+            .map(|w| {
+                let escaped = w
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                format!("%{escaped}%")
+            })
+            .collect();
+        let title_like = " AND f.title LIKE ? ESCAPE '\\'".repeat(words.len());
         let mut stmt = conn.prepare_cached(&format!(
             "{FILE_SELECT} JOIN torrents t ON t.info_hash = f.info_hash
-             WHERE t.playable_count > 0 AND t.listed_only = 0 AND f.file_pos IS NOT NULL
+             WHERE t.playable_count > 0 AND t.listed_only = 0 AND f.file_pos IS NOT NULL{title_like}
              ORDER BY t.added_at DESC, t.name, f.file_index"
         ))?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(9)?, file_row(r)?)))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(words.iter()), |r| {
+            Ok((r.get::<_, String>(9)?, file_row(r)?))
+        })?;
         let mut out = Vec::new();
         for row in rows {
             let (ih, f) = row?;
@@ -668,7 +691,17 @@ impl Catalog {
             )
             .optional()?;
         let saved = match existing {
-            Some(id) => (id, false),
+            // A recent search is kept from now on: it moves to Search.
+            Some(id) => {
+                let promoted = tx.execute(
+                    "UPDATE saved_searches SET recent = 0 WHERE id = ?1 AND recent = 1",
+                    params![id],
+                )? > 0;
+                if promoted {
+                    bump_update_id(&tx)?;
+                }
+                (id, promoted)
+            }
             None => {
                 tx.execute(
                     "INSERT INTO saved_searches (query, created_at) VALUES (?1, ?2)",
@@ -683,11 +716,86 @@ impl Catalog {
         Ok(saved)
     }
 
+    /// Keep a query typed on a TV in Recent searches (or note that a saved
+    /// or recent one was asked again); `(id, true)` when Recent searches
+    /// changed. Only the newest `keep` recent ones stay (with their cached
+    /// results).
+    pub fn remember_search(&self, query: &str, keep: usize) -> Result<(i64, bool), CatalogError> {
+        let query = query.trim();
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let existing: Option<(i64, bool, i64)> = tx
+            .query_row(
+                "SELECT id, recent, asked FROM saved_searches WHERE query = ?1 COLLATE NOCASE",
+                params![query],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let last: i64 = tx.query_row(
+            "SELECT COALESCE(MAX(asked), 0) FROM saved_searches",
+            [],
+            |r| r.get(0),
+        )?;
+        let asked = last + 1;
+        let out = match existing {
+            // Already the last asked (a TV paging through its answer).
+            Some((id, _, was)) if was == last && last > 0 => (id, false),
+            Some((id, recent, _)) => {
+                tx.execute(
+                    "UPDATE saved_searches SET asked = ?2 WHERE id = ?1",
+                    params![id, asked],
+                )?;
+                // Its place in Recent searches moved to the top.
+                (id, recent)
+            }
+            None => {
+                tx.execute(
+                    "INSERT INTO saved_searches (query, created_at, recent, asked)
+                     VALUES (?1, ?2, 1, ?3)",
+                    params![query, now(), asked],
+                )?;
+                let id = tx.last_insert_rowid();
+                let old: Vec<i64> = tx
+                    .prepare(
+                        "SELECT id FROM saved_searches WHERE recent = 1
+                         ORDER BY asked DESC LIMIT -1 OFFSET ?1",
+                    )?
+                    .query_map(params![keep as i64], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                for gone in old {
+                    tx.execute(
+                        "DELETE FROM search_results WHERE saved_id = ?1",
+                        params![gone],
+                    )?;
+                    tx.execute("DELETE FROM saved_searches WHERE id = ?1", params![gone])?;
+                }
+                (id, true)
+            }
+        };
+        if out.1 {
+            bump_update_id(&tx)?;
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Recent searches, the last asked first.
+    pub fn recent_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, query, created_at, refreshed_at, status, recent FROM saved_searches
+             WHERE recent = 1 ORDER BY asked DESC",
+        )?;
+        let rows = stmt.query_map([], saved_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every saved search, oldest first.
     pub fn saved_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at, status FROM saved_searches ORDER BY id",
+            "SELECT id, query, created_at, refreshed_at, status, recent FROM saved_searches
+             WHERE recent = 0 ORDER BY id",
         )?;
         let rows = stmt.query_map([], saved_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -696,7 +804,7 @@ impl Catalog {
     pub fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>, CatalogError> {
         self.reader()
             .prepare_cached(
-                "SELECT id, query, created_at, refreshed_at, status FROM saved_searches WHERE id = ?1",
+                "SELECT id, query, created_at, refreshed_at, status, recent FROM saved_searches WHERE id = ?1",
             )?
             .query_row(params![id], saved_row)
             .optional()
@@ -865,6 +973,7 @@ fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
         created_at: r.get(2)?,
         refreshed_at: r.get(3)?,
         status: r.get(4)?,
+        recent: r.get(5)?,
     })
 }
 
@@ -1045,8 +1154,21 @@ mod tests {
         let mine = all.iter().find(|t| t.info_hash == a.info_hash).unwrap();
         assert_eq!(mine.files[0].bookmark_ms, Some(95_000));
         assert_eq!(mine.files[1].bookmark_ms, None);
-        let every = c.all_playable_files().unwrap();
+        let every = c.all_playable_files(&[]).unwrap();
         assert_eq!(every.len(), 2, "one video each; the .srt is not playable");
+        let title = every[0].1.title.to_lowercase();
+        let words = |w: &[&str]| {
+            c.all_playable_files(&w.iter().map(|w| w.to_string()).collect::<Vec<_>>())
+                .unwrap()
+                .len()
+        };
+        assert_eq!(words(&[&title]), 2, "{title}");
+        assert_eq!(words(&[&title, "zz"]), 0);
+        // LIKE's own wildcards are plain characters here.
+        assert_eq!(words(&["%"]), 0);
+        assert_eq!(words(&["_"]), 0);
+        // Not applied in SQL (ASCII case folding only): the caller checks.
+        assert_eq!(words(&["é"]), 2);
         assert!(c.has_torrent(&a.info_hash).unwrap());
         assert!(!c.has_torrent(&InfoHash([9; 20])).unwrap());
         let mut hashes = c.info_hashes().unwrap();
@@ -1101,6 +1223,47 @@ mod tests {
         assert!(c.delete_saved_search(a).unwrap());
         assert!(!c.delete_saved_search(a).unwrap());
         assert_eq!(c.saved_searches().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn recent_searches_keep_the_newest_and_move_to_search_when_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let (kept, _) = c.save_search("sintel").unwrap();
+        let (a, new) = c.remember_search("big buck", 2).unwrap();
+        assert!(new);
+        c.store_results(
+            a,
+            &[StoredResult {
+                info_hash: InfoHash([1; 20]),
+                title: "Big Buck".into(),
+                size: None,
+                seeders: Some(3),
+                provider: "p".into(),
+                source: None,
+                playable_files: None,
+            }],
+            "",
+        )
+        .unwrap();
+        let (b, _) = c.remember_search("elephants", 2).unwrap();
+        // A saved query asked again stays saved; Recent searches unchanged.
+        assert_eq!(c.remember_search("Sintel", 2).unwrap(), (kept, false));
+        // Asked again: on top, not new.
+        assert_eq!(c.remember_search("BIG BUCK", 2).unwrap(), (a, true));
+        // Asked again at once (the next page of an answer): no change.
+        assert_eq!(c.remember_search("big buck", 2).unwrap(), (a, false));
+        let queries = |v: Vec<SavedSearch>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
+        assert_eq!(queries(c.recent_searches().unwrap()), vec![a, b]);
+        let (d, _) = c.remember_search("cosmos", 2).unwrap();
+        assert_eq!(queries(c.recent_searches().unwrap()), vec![d, a]);
+        assert!(c.saved_search(b).unwrap().is_none());
+        assert_eq!(queries(c.saved_searches().unwrap()), vec![kept]);
+        // Saving a recent one moves it (and its results) to Search.
+        assert_eq!(c.save_search("big buck").unwrap(), (a, true));
+        assert_eq!(queries(c.saved_searches().unwrap()), vec![kept, a]);
+        assert_eq!(queries(c.recent_searches().unwrap()), vec![d]);
+        assert_eq!(c.result_count(a).unwrap(), 1);
     }
 
     #[test]

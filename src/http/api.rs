@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::ApiError;
 use crate::catalog::CatalogTorrent;
 use crate::catalog::SavedSearch;
+use crate::library::MAX_QUERY_CHARS;
 use crate::media::{mime_of, MediaKind};
 use crate::search::saved::SavedSearches;
 use crate::search::{Outcome, Search};
@@ -147,9 +148,6 @@ pub async fn remove(
     torrents.remove(ih, !q.keep_data).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// Longest query accepted.
-const MAX_QUERY_CHARS: usize = 200;
 
 #[derive(Deserialize)]
 pub struct SearchParams {

@@ -6,7 +6,9 @@
 //! `0` root → `added` → `t/{infohash}` (a torrent) → `t/{infohash}/{index}` (a file);
 //! `0` → `search` → `search/{saved-id}` (a saved search: its ranked results)
 //! → `search/{saved-id}/{infohash}` (a result: its files, learnt by a
-//! metadata fetch the first time it is opened) → `search/{saved-id}/{infohash}/{index}`.
+//! metadata fetch the first time it is opened) → `search/{saved-id}/{infohash}/{index}`;
+//! `search` → `search/recent` (Recent searches: queries typed on a TV, kept
+//! like saved ones under the same `search/{saved-id}` ids).
 //!
 //! Only playable media (video, audio, images) is shown. Every call reads
 //! SQLite: callers on the async runtime run it on a blocking thread. No XML
@@ -27,7 +29,7 @@ use crate::catalog::{Catalog, CatalogError, CatalogFile, CatalogTorrent};
 use crate::media::{mime_of, MediaKind};
 use crate::torrent::InfoHash;
 use crate::upnp::content_directory::{page, Children, Directory, DirectoryError};
-use crate::upnp::criteria::Sort;
+use crate::upnp::criteria::{Criteria, Sort};
 use crate::upnp::object::{Class, Container, Item, Object};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -38,6 +40,8 @@ pub enum ObjectId {
     Item(InfoHash, usize),
     /// The saved searches.
     Search,
+    /// Queries typed on a TV (its search box), newest first.
+    Recent,
     Saved(i64),
     /// A saved search's placeholder entry: what has not arrived, or failed.
     SavedStatus(i64),
@@ -59,6 +63,9 @@ impl ObjectId {
                 .flatten()
         };
         if let Some(rest) = s.strip_prefix("search/") {
+            if rest == "recent" {
+                return Some(ObjectId::Recent);
+            }
             let parts: Vec<&str> = rest.split('/').collect();
             let id = number(parts[0])? as i64;
             return match parts.as_slice() {
@@ -90,7 +97,8 @@ impl ObjectId {
             ObjectId::Added | ObjectId::Search => Some(ObjectId::Root),
             ObjectId::Torrent(_) => Some(ObjectId::Added),
             ObjectId::Item(ih, _) => Some(ObjectId::Torrent(*ih)),
-            ObjectId::Saved(_) => Some(ObjectId::Search),
+            // A recent search's own container says Recent (from its row).
+            ObjectId::Saved(_) | ObjectId::Recent => Some(ObjectId::Search),
             ObjectId::Result(id, _) | ObjectId::SavedStatus(id) => Some(ObjectId::Saved(*id)),
             ObjectId::ResultItem(id, ih, _) => Some(ObjectId::Result(*id, *ih)),
         }
@@ -110,6 +118,7 @@ impl fmt::Display for ObjectId {
             ObjectId::Torrent(ih) => write!(f, "t/{ih}"),
             ObjectId::Item(ih, i) => write!(f, "t/{ih}/{i}"),
             ObjectId::Search => f.write_str("search"),
+            ObjectId::Recent => f.write_str("search/recent"),
             ObjectId::Saved(id) => write!(f, "search/{id}"),
             ObjectId::SavedStatus(id) => write!(f, "search/{id}/status"),
             ObjectId::Result(id, ih) => write!(f, "search/{id}/{ih}"),
@@ -133,6 +142,38 @@ pub struct Library {
     catalog: Arc<Catalog>,
     root_title: String,
     remote: Vec<Arc<remote::Refresher>>,
+    live: Option<Live>,
+}
+
+/// What a search typed on a TV needs.
+struct Live {
+    changes: Arc<Changes>,
+    /// How long a UPnP Search waits for the providers.
+    wait: std::time::Duration,
+}
+
+/// How many recent searches are kept.
+pub const RECENT_KEPT: usize = 20;
+/// A typed search runs the providers from this many characters on.
+pub const MIN_LIVE_CHARS: usize = 3;
+/// How many of a live search's results a UPnP Search returns.
+pub const LIVE_RESULTS: usize = 50;
+/// Longest query kept.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// A query as it is kept: trimmed, inner whitespace collapsed, checked.
+pub fn normalize_query(query: &str) -> Result<String, String> {
+    let q = query.split_whitespace().collect::<Vec<_>>().join(" ");
+    if q.is_empty() {
+        return Err("a search needs some words".into());
+    }
+    if q.chars().count() > MAX_QUERY_CHARS {
+        return Err(format!("a search is at most {MAX_QUERY_CHARS} characters"));
+    }
+    if q.chars().any(char::is_control) {
+        return Err("a search cannot hold control characters".into());
+    }
+    Ok(q)
 }
 
 fn dir_err(e: CatalogError) -> DirectoryError {
@@ -145,7 +186,15 @@ impl Library {
             catalog,
             root_title: root_title.into(),
             remote: Vec::new(),
+            live: None,
         }
+    }
+
+    /// UPnP Search runs a torrent search for what a TV typed (waiting at
+    /// most `wait` for the providers) and keeps it in Recent searches.
+    pub fn with_live_search(mut self, changes: Arc<Changes>, wait: std::time::Duration) -> Self {
+        self.live = Some(Live { changes, wait });
+        self
     }
 
     /// Containers this refresher serves get their children from its source.
@@ -165,6 +214,7 @@ impl Library {
                 date: None,
             })),
             ObjectId::Search => Some(self.search_root()?),
+            ObjectId::Recent => Some(self.recent()?),
             ObjectId::Saved(n) => self
                 .catalog
                 .saved_search(*n)?
@@ -214,7 +264,17 @@ impl Library {
             id: ObjectId::Search.to_string(),
             parent_id: ObjectId::Search.parent_string(),
             title: "Search".into(),
-            child_count: self.catalog.saved_searches()?.len(),
+            child_count: self.catalog.saved_searches()?.len() + 1,
+            date: None,
+        }))
+    }
+
+    fn recent(&self) -> Result<Object, CatalogError> {
+        Ok(Object::Container(Container {
+            id: ObjectId::Recent.to_string(),
+            parent_id: ObjectId::Recent.parent_string(),
+            title: "Recent searches".into(),
+            child_count: self.catalog.recent_searches()?.len(),
             date: None,
         }))
     }
@@ -223,7 +283,11 @@ impl Library {
         let id = ObjectId::Saved(s.id);
         Ok(Object::Container(Container {
             id: id.to_string(),
-            parent_id: id.parent_string(),
+            parent_id: if s.recent {
+                ObjectId::Recent.to_string()
+            } else {
+                id.parent_string()
+            },
             title: s.query.clone(),
             child_count: self.catalog.result_count(s.id)? + usize::from(placeholder(s).is_some()),
             date: Some(s.created_at),
@@ -274,13 +338,24 @@ impl Library {
         Ok(match id {
             ObjectId::Root => sorted_page(vec![self.added()?, self.search_root()?]),
             ObjectId::Added => sorted_page(self.torrents()?),
-            ObjectId::Search => sorted_page(
-                self.catalog
-                    .saved_searches()?
+            ObjectId::Search => {
+                let mut all = vec![self.recent()?];
+                for s in self.catalog.saved_searches()? {
+                    all.push(self.saved(&s)?);
+                }
+                sorted_page(all)
+            }
+            // The last asked first, whatever the TV's sort.
+            ObjectId::Recent => {
+                let all: Vec<Object> = self
+                    .catalog
+                    .recent_searches()?
                     .iter()
                     .map(|s| self.saved(s))
-                    .collect::<Result<_, _>>()?,
-            ),
+                    .collect::<Result<_, _>>()?;
+                let total = all.len();
+                Children::Page(page(all, start, count), total)
+            }
             // Ranked best first; a TV's sort is not applied (the first
             // result is the one to press play on).
             ObjectId::Saved(n) => match self.catalog.saved_search(*n)? {
@@ -384,9 +459,14 @@ impl Library {
             .filter(|t| t.playable_count > 0))
     }
 
-    /// Every object below `scope`, for Search; `None` when `scope` is no
+    /// Every object below `scope` whose title may contain each of
+    /// `title_words` (lower case), for Search; `None` when `scope` is no
     /// container.
-    pub fn below(&self, scope: &ObjectId) -> Result<Option<Vec<Object>>, CatalogError> {
+    pub fn below(
+        &self,
+        scope: &ObjectId,
+        title_words: &[String],
+    ) -> Result<Option<Vec<Object>>, CatalogError> {
         let headers = self.catalog.shown_torrent_headers()?;
         let by_hash: std::collections::HashMap<InfoHash, &CatalogTorrent> =
             headers.iter().map(|t| (t.info_hash, t)).collect();
@@ -402,7 +482,7 @@ impl Library {
                         .collect(),
                     None => Vec::new(),
                 },
-                None => self.catalog.all_playable_files()?,
+                None => self.catalog.all_playable_files(title_words)?,
             };
             Ok(files
                 .iter()
@@ -435,6 +515,7 @@ impl Library {
             // Search results are found by the search itself, not by a
             // search over them.
             ObjectId::Search
+            | ObjectId::Recent
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
             | ObjectId::Result(..) => Some(Vec::new()),
@@ -456,10 +537,53 @@ impl Library {
             | ObjectId::Added
             | ObjectId::Torrent(_)
             | ObjectId::Search
+            | ObjectId::Recent
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
             | ObjectId::Result(..) => Ok(false),
         }
+    }
+
+    /// A torrent search for what a TV typed: kept in Recent searches, run
+    /// (or answered from the cache within `search.cache-ttl`) waiting at
+    /// most the live wait for every provider, and its best results as
+    /// objects: a result's files when its metadata is known, else the
+    /// result's folder. Empty when live search is off or the text is
+    /// shorter than `MIN_LIVE_CHARS`.
+    pub fn live_search(&self, typed: &str) -> Result<Vec<Object>, CatalogError> {
+        let Some(live) = &self.live else {
+            return Ok(Vec::new());
+        };
+        let Ok(query) = normalize_query(typed) else {
+            return Ok(Vec::new());
+        };
+        if query.chars().count() < MIN_LIVE_CHARS {
+            return Ok(Vec::new());
+        }
+        let (n, changed) = self.catalog.remember_search(&query, RECENT_KEPT)?;
+        if changed {
+            live.changes.changed([ObjectId::Recent]);
+        }
+        let id = ObjectId::Saved(n);
+        for r in self.remote.iter().filter(|r| r.serves(&id)) {
+            r.refresh_and_wait(&id, live.wait, remote::Until::All);
+        }
+        let mut out = Vec::new();
+        for r in self.catalog.results(n)?.iter().take(LIVE_RESULTS) {
+            match (r.playable_files, self.catalog.torrent_header(&r.info_hash)?) {
+                (Some(files), Some(t)) if files > 0 => out.extend(
+                    self.catalog
+                        .playable_files_page(&r.info_hash, t.playable_count, None, 0, None)?
+                        .iter()
+                        .filter_map(|f| {
+                            item_as(ObjectId::ResultItem(n, r.info_hash, f.index), &t, f)
+                        })
+                        .map(Object::Item),
+                ),
+                _ => out.push(Object::Container(self.result_container(n, r))),
+            }
+        }
+        Ok(out)
     }
 
     pub fn system_update_id(&self) -> Result<u32, CatalogError> {
@@ -488,11 +612,21 @@ impl Directory for Library {
         }
     }
 
-    fn descendants(&self, scope: &str) -> Result<Option<Vec<Object>>, DirectoryError> {
+    fn descendants(
+        &self,
+        scope: &str,
+        criteria: &Criteria,
+    ) -> Result<Option<Vec<Object>>, DirectoryError> {
         match ObjectId::parse(scope) {
-            Some(id) => self.below(&id).map_err(dir_err),
+            Some(id) => self
+                .below(&id, &criteria.title_must_contain())
+                .map_err(dir_err),
             None => Ok(None),
         }
+    }
+
+    fn live_search(&self, typed: &str) -> Result<Vec<Object>, DirectoryError> {
+        Library::live_search(self, typed).map_err(dir_err)
     }
 
     fn system_update_id(&self) -> Result<u32, DirectoryError> {

@@ -37,9 +37,9 @@ pub struct Arrived(Arc<Flight>);
 impl Arrived {
     /// Some children are stored: waiting Browses answer now.
     pub fn some(&self) {
-        let mut done = self.0.done.lock().unwrap_or_else(|p| p.into_inner());
-        if done.is_none() {
-            *done = Some(true);
+        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.some {
+            state.some = true;
             self.0.finished.notify_all();
         }
     }
@@ -49,11 +49,28 @@ impl Arrived {
 /// without trying (or waiting) again.
 pub const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(30);
 
-/// One refresh in flight; `done` is its outcome once it ended.
+/// One refresh in flight.
 #[derive(Default)]
 struct Flight {
-    done: Mutex<Option<bool>>,
+    state: Mutex<FlightState>,
     finished: Condvar,
+}
+
+#[derive(Default)]
+struct FlightState {
+    /// Some children are stored.
+    some: bool,
+    /// Its outcome, once it ended.
+    ended: Option<bool>,
+}
+
+/// What a wait for a refresh waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// The first children stored (Browse: show what is there).
+    Some,
+    /// The refresh's end (Search: every provider's answer).
+    All,
 }
 
 /// Ends a flight however its task ends (done, failed, panicked, dropped
@@ -79,7 +96,11 @@ impl Drop for Landing {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(self.id.clone(), Instant::now());
         }
-        *self.flight.done.lock().unwrap_or_else(|p| p.into_inner()) = Some(self.ok);
+        self.flight
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .ended = Some(self.ok);
         self.flight.finished.notify_all();
     }
 }
@@ -123,6 +144,11 @@ impl Refresher {
     /// it lands, or it failed and is not tried again for
     /// `RETRY_AFTER_FAILURE`).
     pub fn before_browse(self: &Arc<Self>, id: &ObjectId) -> bool {
+        self.refresh_and_wait(id, self.wait, Until::Some)
+    }
+
+    /// Like `before_browse`, waiting at most `wait` for `until`.
+    pub fn refresh_and_wait(self: &Arc<Self>, id: &ObjectId, wait: Duration, until: Until) -> bool {
         if !self.source.serves(id) || !self.source.is_stale(id) {
             return true;
         }
@@ -147,19 +173,22 @@ impl Refresher {
                 }
             }
         };
-        let deadline = Instant::now() + self.wait;
-        let mut done = flight.done.lock().unwrap_or_else(|p| p.into_inner());
+        let deadline = Instant::now() + wait;
+        let mut state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(ok) = *done {
+            if let Some(ok) = state.ended {
                 return ok;
+            }
+            if state.some && until == Until::Some {
+                return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
             }
-            done = flight
+            state = flight
                 .finished
-                .wait_timeout(done, left)
+                .wait_timeout(state, left)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
@@ -317,5 +346,54 @@ mod tests {
             assert!(started.elapsed() < Duration::from_millis(100));
             assert_eq!(source.refreshes.load(Ordering::SeqCst), 1, "{how}");
         }
+    }
+
+    /// Stores some children at once, the rest after 300 ms.
+    struct Partial;
+
+    impl RemoteChildren for Partial {
+        fn serves(&self, _: &ObjectId) -> bool {
+            true
+        }
+        fn is_stale(&self, _: &ObjectId) -> bool {
+            true
+        }
+        fn refresh(&self, _: ObjectId, arrived: Arrived) -> BoxFuture<'static, Result<(), String>> {
+            async move {
+                arrived.some();
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                Ok(())
+            }
+            .boxed()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn browse_answers_at_the_first_children_and_search_waits_for_all() {
+        let r = Refresher::new(
+            Arc::new(Partial),
+            Arc::new(Changes::new()),
+            Duration::from_secs(5),
+        );
+        let (r1, r2) = (r.clone(), r.clone());
+        let started = Instant::now();
+        assert!(
+            tokio::task::spawn_blocking(move || r1.before_browse(&ObjectId::Added))
+                .await
+                .unwrap()
+        );
+        assert!(started.elapsed() < Duration::from_millis(250));
+        assert!(tokio::task::spawn_blocking(move || r2.refresh_and_wait(
+            &ObjectId::Added,
+            Duration::from_secs(5),
+            Until::All
+        ))
+        .await
+        .unwrap());
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(300) && took < Duration::from_secs(3),
+            "{took:?}"
+        );
     }
 }

@@ -7,9 +7,6 @@ use std::sync::Arc;
 use crate::catalog::{Catalog, CatalogError, SavedSearch};
 use crate::library::{Changes, ObjectId};
 
-/// Longest query saved.
-pub const MAX_QUERY_CHARS: usize = 200;
-
 #[derive(Debug, thiserror::Error)]
 pub enum SavedError {
     #[error("{0}")]
@@ -25,23 +22,9 @@ pub struct SavedSearches {
     changes: Arc<Changes>,
 }
 
-/// A query as it is kept: trimmed, inner whitespace collapsed, checked.
+/// A query as it is kept (`library::normalize_query`).
 pub fn normalize(query: &str) -> Result<String, SavedError> {
-    let q = query.split_whitespace().collect::<Vec<_>>().join(" ");
-    if q.is_empty() {
-        return Err(SavedError::BadQuery("a search needs some words".into()));
-    }
-    if q.chars().count() > MAX_QUERY_CHARS {
-        return Err(SavedError::BadQuery(format!(
-            "a search is at most {MAX_QUERY_CHARS} characters"
-        )));
-    }
-    if q.chars().any(char::is_control) {
-        return Err(SavedError::BadQuery(
-            "a search cannot hold control characters".into(),
-        ));
-    }
-    Ok(q)
+    crate::library::normalize_query(query).map_err(SavedError::BadQuery)
 }
 
 impl SavedSearches {
@@ -54,7 +37,8 @@ impl SavedSearches {
         let q = normalize(query)?;
         let saved = self.catalog.run(move |c| c.save_search(&q)).await?;
         if saved.1 {
-            self.changes.changed([ObjectId::Search]);
+            // A recent search saved leaves Recent searches.
+            self.changes.changed([ObjectId::Search, ObjectId::Recent]);
         }
         Ok(saved)
     }
@@ -65,7 +49,7 @@ impl SavedSearches {
 
     pub async fn delete(&self, id: i64) -> Result<(), SavedError> {
         if self.catalog.run(move |c| c.delete_saved_search(id)).await? {
-            self.changes.changed([ObjectId::Search]);
+            self.changes.changed([ObjectId::Search, ObjectId::Recent]);
             Ok(())
         } else {
             Err(SavedError::NotFound(id))

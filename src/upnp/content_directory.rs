@@ -40,9 +40,18 @@ pub trait Directory {
         start: usize,
         count: usize,
     ) -> Result<Children, DirectoryError>;
-    /// Every object below `scope` (not `scope` itself); `None` when
-    /// `scope` is not a container.
-    fn descendants(&self, scope: &str) -> Result<Option<Vec<Object>>, DirectoryError>;
+    /// Every object below `scope` (not `scope` itself) that may match
+    /// `criteria` (a superset: Search applies the criteria itself); `None`
+    /// when `scope` is not a container.
+    fn descendants(
+        &self,
+        scope: &str,
+        criteria: &Criteria,
+    ) -> Result<Option<Vec<Object>>, DirectoryError>;
+    /// What is found elsewhere for a text a person typed into the TV's
+    /// search box (a torrent search), best first; may wait on the network
+    /// a bounded time.
+    fn live_search(&self, typed: &str) -> Result<Vec<Object>, DirectoryError>;
     /// SystemUpdateID.
     fn system_update_id(&self) -> Result<u32, DirectoryError>;
     /// Store a resume position; `false` when `id` is no item.
@@ -179,15 +188,23 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let sort = sort_of(call, ctx)?;
     let mut found: Vec<Object> = ctx
         .directory
-        .descendants(raw_id.trim())
+        .descendants(raw_id.trim(), &criteria)
         .map_err(failed)?
         .ok_or_else(|| UpnpError::no_such_container(raw_id))?
         .into_iter()
         .filter(|o| criteria.matches(o))
         .collect();
     sort.apply(&mut found);
-    let total = found.len();
-    result(page(found, start, count), total, &filter, ctx)
+    // What the torrent search found for the typed text comes first, in its
+    // ranking: its releases are the providers' matches for that text, so
+    // the rest of the criteria (a class, say) is not asked of them.
+    let mut all = match criteria.typed_text() {
+        Some(text) => ctx.directory.live_search(&text).map_err(failed)?,
+        None => Vec::new(),
+    };
+    all.extend(found);
+    let total = all.len();
+    result(page(all, start, count), total, &filter, ctx)
 }
 
 fn feature_list(container: &str) -> String {

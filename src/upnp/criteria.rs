@@ -29,6 +29,10 @@ pub enum Prop {
     /// `@refID`: we have no reference items, so it never exists (Windows
     /// Media Player asks `@refID exists false`).
     RefId,
+    /// Text metadata our objects never carry (`upnp:artist`, `upnp:album`,
+    /// `dc:creator`…): music apps search title *or* artist *or* album, and
+    /// must get the title matches rather than a fault.
+    Unset,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,6 +63,15 @@ fn prop(name: &str) -> Option<Prop> {
         "dc:date" => Prop::Date,
         "res@size" => Prop::Size,
         "@refID" => Prop::RefId,
+        "upnp:artist"
+        | "upnp:album"
+        | "upnp:genre"
+        | "upnp:actor"
+        | "upnp:author"
+        | "upnp:director"
+        | "dc:creator"
+        | "dc:description"
+        | "upnp:longDescription" => Prop::Unset,
         _ => return None,
     })
 }
@@ -234,6 +247,75 @@ impl Criteria {
         Ok(c)
     }
 
+    /// What a person typed, when the criteria is a text search: the value
+    /// of `dc:title contains "…"` (or `=`, `startsWith`), also when it is
+    /// asked of several properties at once (`dc:title contains "x" or
+    /// upnp:artist contains "x"`) or beside a class restriction. `None` when
+    /// there is no such text, or two different texts are alternatives.
+    pub fn typed_text(&self) -> Option<String> {
+        match self {
+            Criteria::Rel {
+                prop: Prop::Title | Prop::Unset,
+                op: Op::Contains | Op::Eq | Op::StartsWith,
+                value,
+            } if !value.trim().is_empty() => Some(value.trim().to_owned()),
+            Criteria::And(a, b) => match (a.typed_text(), b.typed_text()) {
+                (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => Some(x),
+                (Some(x), Some(y)) => Some(format!("{x} {y}")),
+                (x, y) => x.or(y),
+            },
+            Criteria::Or(a, b) => match (a.typed_text(), b.typed_text()) {
+                (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => Some(x),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Texts every match's title contains (lower case): a superset filter a
+    /// directory may apply before `matches` (in SQL, say). Empty: no such
+    /// promise.
+    pub fn title_must_contain(&self) -> Vec<String> {
+        match self {
+            Criteria::Rel {
+                prop: Prop::Title,
+                op: Op::Contains | Op::Eq | Op::StartsWith,
+                value,
+            } => vec![value.to_lowercase()],
+            Criteria::And(a, b) => {
+                let mut all = a.title_must_contain();
+                all.extend(b.title_must_contain());
+                all
+            }
+            Criteria::Or(a, b) if b.never() => a.title_must_contain(),
+            Criteria::Or(a, b) if a.never() => b.title_must_contain(),
+            Criteria::Or(a, b) => {
+                let right = b.title_must_contain();
+                a.title_must_contain()
+                    .into_iter()
+                    .filter(|w| right.contains(w))
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// Matches no object at all (asks a property none of ours has to hold
+    /// something).
+    fn never(&self) -> bool {
+        match self {
+            Criteria::Rel {
+                prop: Prop::Unset | Prop::RefId,
+                op,
+                ..
+            } => !matches!(op, Op::Ne | Op::DoesNotContain),
+            Criteria::Exists(Prop::Unset | Prop::RefId, true) => true,
+            Criteria::And(a, b) => a.never() || b.never(),
+            Criteria::Or(a, b) => a.never() && b.never(),
+            _ => false,
+        }
+    }
+
     pub fn matches(&self, o: &Object) -> bool {
         // A property's value, or `None` when the object has none.
         let value_of = |p: Prop| -> Option<String> {
@@ -247,7 +329,7 @@ impl Criteria {
                     Object::Item(i) => Some(i.size.to_string()),
                     Object::Container(_) => None,
                 },
-                Prop::RefId => None,
+                Prop::RefId | Prop::Unset => None,
             }
         };
         match self {
@@ -368,7 +450,7 @@ mod tests {
             "dc:title contains",
             "dc:title contains foo",
             "(dc:title = \"a\"",
-            "dc:creator = \"x\"",
+            "upnp:nonsense = \"x\"",
             "dc:title like \"x\"",
             "dc:title = \"a\" and",
             "\"x",
@@ -438,6 +520,60 @@ mod tests {
             let c = Criteria::parse(crit).unwrap_or_else(|e| panic!("{crit}: {e}"));
             assert_eq!(c.matches(&clip), on_clip, "{crit} on the clip");
             assert_eq!(c.matches(&folder), on_folder, "{crit} on the folder");
+        }
+    }
+
+    #[test]
+    fn the_typed_text_is_found_where_tvs_put_it() {
+        for (crit, text, must) in [
+            (
+                r#"upnp:class derivedfrom "object.item.videoItem" and dc:title contains "Big Buck""#,
+                Some("Big Buck"),
+                vec!["big buck"],
+            ),
+            // BubbleUPnP and music apps: the same text of several properties.
+            (
+                r#"(upnp:class derivedfrom "object.item.audioItem") and (dc:title contains "sintel" or upnp:artist contains "sintel" or upnp:album contains "sintel")"#,
+                Some("sintel"),
+                vec!["sintel"],
+            ),
+            (
+                r#"dc:title contains "big" and dc:title contains "buck""#,
+                Some("big buck"),
+                vec!["big", "buck"],
+            ),
+            (
+                r#"dc:title contains "a" or dc:title contains "b""#,
+                None,
+                vec![],
+            ),
+            (
+                r#"upnp:class derivedfrom "object.item.videoItem" and @refID exists false"#,
+                None,
+                vec![],
+            ),
+            (r#"dc:title contains "x" or @id = "y""#, None, vec![]),
+            ("*", None, vec![]),
+        ] {
+            let c = Criteria::parse(crit).unwrap();
+            assert_eq!(c.typed_text().as_deref(), text, "{crit}");
+            assert_eq!(c.title_must_contain(), must, "{crit}");
+        }
+    }
+
+    #[test]
+    fn metadata_we_never_carry_matches_nothing_but_is_no_fault() {
+        let clip = video("Sintel", 1, None);
+        for (crit, hit) in [
+            (r#"upnp:artist contains "sintel""#, false),
+            (
+                r#"dc:title contains "sintel" or upnp:artist contains "sintel""#,
+                true,
+            ),
+            (r#"dc:creator exists false"#, true),
+            (r#"upnp:album doesNotContain "x""#, true),
+        ] {
+            assert_eq!(Criteria::parse(crit).unwrap().matches(&clip), hit, "{crit}");
         }
     }
 

@@ -210,6 +210,20 @@ SEARCH_DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of 
   || fail "ffprobe on the search result's item failed"
 pass "0 → search → $SAVED_ID → $RESULT_ID → $SEARCH_RES: ${SEARCH_DURATION}s"
 
+step "the TV's search box: async-upnp-client's Search gets live results, kept in Recent searches"
+timeout 30 upnp-client --timeout 20 call-action "$DESC" ContentDirectory/Search ContainerID=0 \
+  SearchCriteria='upnp:class derivedfrom "object.item.videoItem" and dc:title contains "clip e2e"' \
+  Filter='*' StartingIndex=0 RequestedCount=0 SortCriteria= | $FIX didl >"$WORK/live.txt" \
+  || fail "Search failed"
+# The indexer's release, its files known from the Browse above: a playable item.
+LIVE_RES=$(awk -F'\t' -v ih="$INFO_HASH" '$1 ~ ("^search/[0-9]+/" ih "/") && $2 == "object.item.videoItem" {print $4; exit}' "$WORK/live.txt")
+[ -n "$LIVE_RES" ] || fail "no live result item: $(cat "$WORK/live.txt")"
+browse search/recent >"$WORK/recent.txt"
+awk -F'\t' '$3 == "clip e2e"' "$WORK/recent.txt" | grep -q . || fail "not in Recent searches: $(cat "$WORK/recent.txt")"
+timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$LIVE_RES" >/dev/null \
+  || fail "ffprobe on the live result failed"
+pass "Search \"clip e2e\" → $LIVE_RES, in Recent searches"
+
 step "ffprobe plays the res URL taken from the DIDL"
 DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$RES_URL") || fail "ffprobe on the res URL failed"
 pass "ffprobe on the DIDL res URL: ${DURATION}s"

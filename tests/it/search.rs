@@ -313,8 +313,11 @@ async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
     assert_eq!(ids, vec!["added", "search"]);
     assert_eq!(titles, vec!["Added torrents", "Search"]);
     let (ids, titles, _, _) = children(&server, "search").await;
-    assert_eq!(ids, vec![format!("search/{saved}")]);
-    assert_eq!(titles, vec!["clip 2024"]);
+    assert_eq!(
+        ids,
+        vec!["search/recent".to_owned(), format!("search/{saved}")]
+    );
+    assert_eq!(titles, vec!["Recent searches", "clip 2024"]);
     // The first Browse waits (at most browse-wait) for the providers.
     let folder = format!("search/{saved}");
     let (ids, titles, _, total) = children(&server, &folder).await;
@@ -416,4 +419,117 @@ async fn a_folder_shows_what_has_arrived_and_names_what_has_not() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     server.app.stop().await;
+}
+
+static LIVE_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn live_feed(_: &[(String, String)]) -> String {
+    LIVE_FEED.get().cloned().unwrap_or_default()
+}
+
+fn search_args(crit: &str) -> String {
+    format!(
+        "<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter>\
+         <StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>",
+        swarmcast::upnp::xml::escape(crit)
+    )
+}
+
+/// UPnP Search (the TV's search box): the providers' live results for the
+/// typed text first, then what the catalog holds; the query is kept in
+/// Recent searches; once a result's files are known they come as playable
+/// items. Text shorter than three characters asks no provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tv_search_box_gets_live_results_and_keeps_the_query() {
+    use crate::common::{content, Seeder};
+    let data = content(400_009, 91);
+    let seeder = Seeder::start(
+        "Cosmos.Laundromat.2015.mp4",
+        &[("Cosmos.Laundromat.2015.mp4", &data)],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let added_data = content(100_003, 92);
+    let added = Seeder::start(
+        "Cosmos.Home.Video.mp4",
+        &[("Cosmos.Home.Video.mp4", &added_data)],
+        64 * 1024,
+        None,
+    )
+    .await;
+    LIVE_FEED
+        .set(format!(
+            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>
+<item><title>Cosmos.Laundromat.2015.1080p.WEB</title><torznab:attr name="seeders" value="7"/>
+<torznab:attr name="magneturl" value="{}"/></item></channel></rss>"#,
+            seeder.magnet().replace('&', "&amp;")
+        ))
+        .unwrap();
+    let (indexer_addr, asked) = indexer(Duration::ZERO, live_feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.browse_wait = Duration::from_secs(10);
+    config.search.torznab = vec![toml::from_str(&format!(
+        "name = \"fixture\"\nurl = \"http://{indexer_addr}/api\"\n"
+    ))
+    .unwrap()];
+    let server = Server::start(config).await;
+    server.add_finished(&added).await;
+
+    let crit = r#"upnp:class derivedfrom "object.item.videoItem" and dc:title contains "cosmos""#;
+    let search = || async {
+        let (status, body) =
+            crate::upnp::soap(&server, "ContentDirectory", "Search", &search_args(crit)).await;
+        assert_eq!(status, 200, "{body}");
+        let didl = crate::upnp::one(&body, "Result");
+        let ids: Vec<String> = didl
+            .split(" id=\"")
+            .skip(1)
+            .map(|s| s.split('"').next().unwrap().to_owned())
+            .collect();
+        (
+            ids,
+            crate::upnp::texts(&didl, "res"),
+            crate::upnp::one(&body, "TotalMatches"),
+        )
+    };
+    let (ids, _, total) = search().await;
+    assert_eq!(total, "2", "{ids:?}");
+    let (recent, titles, _, _) = children(&server, "search/recent").await;
+    assert_eq!(titles, vec!["cosmos"]);
+    let folder = &recent[0];
+    let result = format!("{folder}/{}", seeder.info_hash);
+    assert_eq!(ids[0], result, "the live result first: {ids:?}");
+    assert_eq!(
+        ids[1],
+        format!("t/{}/0", added.info_hash),
+        "then the catalog"
+    );
+    assert_eq!(asked.lock().unwrap().len(), 1);
+
+    // Opening the result learns its files; Search then offers the file
+    // itself, and it plays.
+    children(&server, &result).await;
+    let (ids, res, _) = search().await;
+    assert_eq!(ids[0], format!("{result}/0"), "{ids:?}");
+    assert_eq!(asked.lock().unwrap().len(), 1, "cached within the TTL");
+    let body = server.get_bytes(&res[0]).await;
+    assert!(body[..] == data[..], "the played file is the seeder's");
+
+    // Two letters: the catalog only, no provider asked, nothing kept.
+    let (status, body) = crate::upnp::soap(
+        &server,
+        "ContentDirectory",
+        "Search",
+        &search_args(r#"dc:title contains "co""#),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    let (recent, _, _, _) = children(&server, "search/recent").await;
+    assert_eq!(recent.len(), 1);
+    server.app.stop().await;
+    seeder.stop().await;
+    added.stop().await;
 }
