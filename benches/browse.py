@@ -3,7 +3,10 @@
 page, at StartingIndex 0 and 9 950 — p50/p99 latency and server RSS — for
 swarmcast and for minidlna serving a folder of the same 10 000 files, in the
 same run, each with a new TCP connection per request (as most TVs do) and
-over one keep-alive connection.
+over one keep-alive connection. Then Search over the same 10 000 items from
+the root (a TV's search box: a title text beside a class; a narrow text
+with 10 matches and a broad one matching all, 50 per page), on a new
+connection per request.
 
 swarmcast gets the container as a real torrent of those 10 000 files (added
 as a .torrent body: no peers needed to browse); minidlna scans the folder.
@@ -28,6 +31,7 @@ import tempfile
 import time
 import urllib.request
 import xml.etree.ElementTree as ET
+from xml.sax.saxutils import escape as xml_escape
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -39,20 +43,35 @@ PAGE = 50
 SRV_IP, CLI_IP = "10.201.0.1", "10.201.0.2"
 
 
-def envelope(object_id, start, count):
+def envelope(object_id, start, count, criteria=None):
+    if criteria is None:
+        action = "Browse"
+        args = (f'<ObjectID>{object_id}</ObjectID><BrowseFlag>BrowseDirectChildren</BrowseFlag>')
+    else:
+        action = "Search"
+        args = (f'<ContainerID>{object_id}</ContainerID>'
+                f'<SearchCriteria>{xml_escape(criteria)}</SearchCriteria>')
     return ('<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" '
             's:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body>'
-            '<u:Browse xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1">'
-            f'<ObjectID>{object_id}</ObjectID><BrowseFlag>BrowseDirectChildren</BrowseFlag>'
+            f'<u:{action} xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1">{args}'
             f'<Filter>*</Filter><StartingIndex>{start}</StartingIndex>'
             f'<RequestedCount>{count}</RequestedCount><SortCriteria></SortCriteria>'
-            '</u:Browse></s:Body></s:Envelope>').encode()
+            f'</u:{action}></s:Body></s:Envelope>').encode()
 
 
-HEADERS = {
-    "content-type": 'text/xml; charset="utf-8"',
-    "soapaction": '"urn:schemas-upnp-org:service:ContentDirectory:1#Browse"',
-}
+def headers(action):
+    return {
+        "content-type": 'text/xml; charset="utf-8"',
+        "soapaction": f'"urn:schemas-upnp-org:service:ContentDirectory:1#{action}"',
+    }
+
+
+# A TV's search box: a title text beside a class restriction. Narrow: 10 of
+# the 10 000 ("Clip 00420" … "Clip 00429"); broad: every one, 50 per page.
+SEARCHES = (
+    ("narrow", 'upnp:class derivedfrom "object.item.videoItem" and dc:title contains "Clip 0042"', 10),
+    ("broad", 'upnp:class derivedfrom "object.item.videoItem" and dc:title contains "clip"', N_FILES),
+)
 
 
 def parse(data):
@@ -67,12 +86,13 @@ class Client:
         self.host, self.port, self.control, self.keepalive = host, port, control, keepalive
         self.conn = None
 
-    def browse(self, object_id, start, count=PAGE):
-        body = envelope(object_id, start, count)
+    def browse(self, object_id, start, count=PAGE, criteria=None):
+        body = envelope(object_id, start, count, criteria)
         t0 = time.perf_counter()
         if self.conn is None:
             self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        self.conn.request("POST", self.control, body=body, headers=HEADERS)
+        action = "Browse" if criteria is None else "Search"
+        self.conn.request("POST", self.control, body=body, headers=headers(action))
         resp = self.conn.getresponse()
         data = resp.read()
         elapsed = time.perf_counter() - t0
@@ -103,6 +123,25 @@ def measure(host, port, control, object_id, requests, keepalive):
     return {"rows": rows, "kept_alive": keepalive and reused}
 
 
+def measure_search(host, port, control, container, requests):
+    """p50 and p99 (ms) of each of SEARCHES from `container`, a new
+    connection per request."""
+    client = Client(host, port, control, False)
+    rows = []
+    for name, criteria, want in SEARCHES:
+        for _ in range(10):
+            client.browse(container, 0, PAGE, criteria)
+        times = []
+        for _ in range(requests):
+            t, out = client.browse(container, 0, PAGE, criteria)
+            assert out["TotalMatches"] == str(want), (name, out["TotalMatches"])
+            assert out["NumberReturned"] == str(min(want, PAGE)), (name, out["NumberReturned"])
+            times.append(t * 1000)
+        times.sort()
+        rows.append((name, statistics.median(times), times[int(len(times) * 0.99) - 1]))
+    return {"rows": rows}
+
+
 def ensure_tools():
     """Installs what the bench needs that the e2e installer does not bring."""
     subprocess.run(["bash", os.path.join(HERE, "..", "tests", "e2e", "install-deps.sh")], check=True)
@@ -119,9 +158,9 @@ def client_cmd(args, ns):
     return (["ip", "netns", "exec", ns] + cmd) if ns else cmd
 
 
-def run_client_mode(ns, host, port, control, object_id, requests, keepalive):
+def run_client_mode(ns, host, port, control, object_id, requests, keepalive, search=False):
     req = json.dumps({"host": host, "port": port, "control": control, "object": object_id,
-                      "requests": requests, "keepalive": keepalive})
+                      "requests": requests, "keepalive": keepalive, "search": search})
     out = subprocess.run(client_cmd(None, ns) + [req], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -224,6 +263,19 @@ def serve_and_measure(args, host, iface, client_ns):
                 target = "<= 0.9x" if start == 0 else "<= 0.3x"
                 print(f"    StartingIndex {start:5d}: swarmcast p50 / minidlna p50 = "
                       f"{p50 / mp50:.2f}x (target {target})")
+        print(f"(issue 8) Search from the root over the same {N_FILES} items, {PAGE} per page, "
+              f"{args.requests} sequential requests each after 10 warm-up, a new connection "
+              "per request:")
+        ours = run_client_mode(client_ns, host, port, control, "0", args.requests, False, True)
+        theirs = run_client_mode(client_ns, host, mport, "/ctl/ContentDir", "0", args.requests,
+                                 False, True)
+        for name, res, pid in (("swarmcast", ours, sc.pid), ("minidlna", theirs, md.pid)):
+            for query, p50, p99 in res["rows"]:
+                print(f"    {name:9s} {query:6s}: p50 {p50:6.3f} ms  p99 {p99:6.3f} ms   "
+                      f"RSS {rss_kb(pid) / 1024:5.1f} MB")
+        for (query, p50, _), (_, mp50, _) in zip(ours["rows"], theirs["rows"]):
+            print(f"    {query:6s}: swarmcast p50 / minidlna p50 = {p50 / mp50:.2f}x "
+                  "(target <= 1.0x)")
     finally:
         for p in procs:
             if p.poll() is None:
@@ -242,6 +294,10 @@ def client_main(raw):
         c = Client(req["host"], req["port"], req["control"], False)
         _, out = c.browse(req["object"], 0, 1)
         print(json.dumps({"total": out["TotalMatches"]}))
+        return
+    if req.get("search"):
+        print(json.dumps(measure_search(req["host"], req["port"], req["control"], req["object"],
+                                        req["requests"])))
         return
     print(json.dumps(measure(req["host"], req["port"], req["control"], req["object"],
                              req["requests"], req["keepalive"])))

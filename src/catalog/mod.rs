@@ -445,7 +445,9 @@ impl Catalog {
     /// Every playable file of every shown torrent whose title contains
     /// each of `words` (lower case; words with non-ASCII letters are not
     /// applied here, since SQLite folds only ASCII case: the caller checks
-    /// them), in torrent then file order (for Search), in one query.
+    /// them), in torrent then file order (for Search). Torrent by torrent,
+    /// each an index range in file order: one query over all files would
+    /// sort them all in a temporary B-tree.
     pub fn all_playable_files(
         &self,
         words: &[String],
@@ -463,20 +465,27 @@ impl Catalog {
                 format!("%{escaped}%")
             })
             .collect();
+        let hashes: Vec<String> = conn
+            .prepare_cached(
+                "SELECT info_hash FROM torrents WHERE playable_count > 0 AND listed_only = 0
+                 ORDER BY added_at DESC, name",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         let title_like = " AND f.title LIKE ? ESCAPE '\\'".repeat(words.len());
         let mut stmt = conn.prepare_cached(&format!(
-            "{FILE_SELECT} JOIN torrents t ON t.info_hash = f.info_hash
-             WHERE t.playable_count > 0 AND t.listed_only = 0 AND f.file_pos IS NOT NULL{title_like}
-             ORDER BY t.added_at DESC, t.name, f.file_index"
+            "{FILE_SELECT} WHERE f.info_hash = ? AND f.file_pos IS NOT NULL{title_like}
+             ORDER BY f.file_pos"
         ))?;
-        let rows = stmt.query_map(rusqlite::params_from_iter(words.iter()), |r| {
-            Ok((r.get::<_, String>(9)?, file_row(r)?))
-        })?;
         let mut out = Vec::new();
-        for row in rows {
-            let (ih, f) = row?;
-            if let Some(ih) = InfoHash::parse(&ih) {
-                out.push((ih, f));
+        for hex in &hashes {
+            let Some(ih) = InfoHash::parse(hex) else {
+                continue;
+            };
+            let params = std::iter::once(hex).chain(words.iter());
+            let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+            while let Some(r) = rows.next()? {
+                out.push((ih, file_row(r)?));
             }
         }
         Ok(out)

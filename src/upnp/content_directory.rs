@@ -40,14 +40,18 @@ pub trait Directory {
         start: usize,
         count: usize,
     ) -> Result<Children, DirectoryError>;
-    /// Every object below `scope` (not `scope` itself) that may match
-    /// `criteria` (a superset: Search applies the criteria itself); `None`
-    /// when `scope` is not a container.
-    fn descendants(
+    /// Search: one page (`sort` order, from `start`, at most `count`; 0 =
+    /// all) of the objects below `scope` (not `scope` itself) that match
+    /// `criteria`, and how many match in all; `None` when `scope` is not a
+    /// container.
+    fn search(
         &self,
         scope: &str,
         criteria: &Criteria,
-    ) -> Result<Option<Vec<Object>>, DirectoryError>;
+        sort: &Sort,
+        start: usize,
+        count: usize,
+    ) -> Result<Option<(Vec<Object>, usize)>, DirectoryError>;
     /// What is found elsewhere for a text a person typed into the TV's
     /// search box (a torrent search), best first; may wait on the network
     /// a bounded time.
@@ -186,25 +190,34 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let start = call.number("StartingIndex")? as usize;
     let count = call.number("RequestedCount")? as usize;
     let sort = sort_of(call, ctx)?;
-    let mut found: Vec<Object> = ctx
-        .directory
-        .descendants(raw_id.trim(), &criteria)
-        .map_err(failed)?
-        .ok_or_else(|| UpnpError::no_such_container(raw_id))?
-        .into_iter()
-        .filter(|o| criteria.matches(o))
-        .collect();
-    sort.apply(&mut found);
+    let scope = raw_id.trim();
     // What the torrent search found for the typed text comes first, in its
     // ranking: its releases are the providers' matches for that text, so
-    // the rest of the criteria (a class, say) is not asked of them.
-    let mut all = match criteria.typed_text() {
+    // the rest of the criteria (a class, say) is not asked of them. Then
+    // the directory's own matches, paged after them.
+    let live = match criteria.typed_text() {
         Some(text) => ctx.directory.live_search(&text).map_err(failed)?,
         None => Vec::new(),
     };
-    all.extend(found);
-    let total = all.len();
-    result(page(all, start, count), total, &filter, ctx)
+    let live_count = live.len();
+    let skip = start.saturating_sub(live_count);
+    let mut objects = page(live, start, count);
+    let wanted = match count {
+        0 => 0,
+        n if objects.len() >= n => usize::MAX,
+        n => n - objects.len(),
+    };
+    let (mine, total) = match wanted {
+        // The page is full of live results: only the count is needed.
+        usize::MAX => ctx.directory.search(scope, &criteria, &sort, 0, 1),
+        n => ctx.directory.search(scope, &criteria, &sort, skip, n),
+    }
+    .map_err(failed)?
+    .ok_or_else(|| UpnpError::no_such_container(raw_id))?;
+    if wanted != usize::MAX {
+        objects.extend(mine);
+    }
+    result(objects, live_count + total, &filter, ctx)
 }
 
 fn feature_list(container: &str) -> String {

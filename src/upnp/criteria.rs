@@ -3,6 +3,7 @@
 //! in swarmcast "search" means a torrent search.) Unsupported properties or operators are
 //! errors (fault 708 / 709), never silently "match everything".
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 
 use super::object::Object;
@@ -10,7 +11,13 @@ use super::object::Object;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Criteria {
     All,
-    Rel { prop: Prop, op: Op, value: String },
+    /// `lower` is `value` in lower case (folded once, not per object).
+    Rel {
+        prop: Prop,
+        op: Op,
+        value: String,
+        lower: String,
+    },
     Exists(Prop, bool),
     And(Box<Criteria>, Box<Criteria>),
     Or(Box<Criteria>, Box<Criteria>),
@@ -220,7 +227,12 @@ impl Parser {
                     other => return Err(format!("unsupported operator {other}")),
                 };
                 match self.next() {
-                    Some(Tok::Quoted(value)) => Ok(Criteria::Rel { prop: p, op, value }),
+                    Some(Tok::Quoted(value)) => Ok(Criteria::Rel {
+                        prop: p,
+                        op,
+                        lower: value.to_lowercase(),
+                        value,
+                    }),
                     _ => Err(format!("{name} needs a quoted value")),
                 }
             }
@@ -258,6 +270,7 @@ impl Criteria {
                 prop: Prop::Title | Prop::Unset,
                 op: Op::Contains | Op::Eq | Op::StartsWith,
                 value,
+                ..
             } if !value.trim().is_empty() => Some(value.trim().to_owned()),
             Criteria::And(a, b) => match (a.typed_text(), b.typed_text()) {
                 (Some(x), Some(y)) if x.eq_ignore_ascii_case(&y) => Some(x),
@@ -280,8 +293,9 @@ impl Criteria {
             Criteria::Rel {
                 prop: Prop::Title,
                 op: Op::Contains | Op::Eq | Op::StartsWith,
-                value,
-            } => vec![value.to_lowercase()],
+                lower,
+                ..
+            } => vec![lower.clone()],
             Criteria::And(a, b) => {
                 let mut all = a.title_must_contain();
                 all.extend(b.title_must_contain());
@@ -297,6 +311,18 @@ impl Criteria {
                     .collect()
             }
             _ => Vec::new(),
+        }
+    }
+
+    /// Does it look at object ids (`@id`, `@parentID`)? A directory may
+    /// leave them out of the objects it only tests.
+    pub fn needs_ids(&self) -> bool {
+        match self {
+            Criteria::All => false,
+            Criteria::Rel { prop, .. } | Criteria::Exists(prop, _) => {
+                matches!(prop, Prop::Id | Prop::ParentId)
+            }
+            Criteria::And(a, b) | Criteria::Or(a, b) => a.needs_ids() || b.needs_ids(),
         }
     }
 
@@ -316,52 +342,69 @@ impl Criteria {
         }
     }
 
+    /// Does `o` match? Allocates only for values that are not already
+    /// lower case (a Search evaluates this for every object of the tree).
     pub fn matches(&self, o: &Object) -> bool {
-        // A property's value, or `None` when the object has none.
-        let value_of = |p: Prop| -> Option<String> {
-            match p {
-                Prop::Title => Some(o.title().to_owned()),
-                Prop::Class => Some(o.class().to_owned()),
-                Prop::Id => Some(o.id().to_owned()),
-                Prop::ParentId => Some(o.parent_id().to_owned()),
-                Prop::Date => o.date().map(super::didl::format_date),
-                Prop::Size => match o {
-                    Object::Item(i) => Some(i.size.to_string()),
-                    Object::Container(_) => None,
-                },
-                Prop::RefId | Prop::Unset => None,
-            }
-        };
         match self {
             Criteria::All => true,
-            Criteria::Exists(p, want) => value_of(*p).is_some() == *want,
+            Criteria::Exists(p, want) => value_of(*p, o).is_some() == *want,
             Criteria::And(a, b) => a.matches(o) && b.matches(o),
             Criteria::Or(a, b) => a.matches(o) || b.matches(o),
-            Criteria::Rel { prop, op, value } => {
-                let Some(have) = value_of(*prop) else {
+            Criteria::Rel {
+                prop, op, lower, ..
+            } => {
+                let Some(have) = value_of(*prop, o) else {
                     // An absent property equals nothing and contains nothing.
                     return matches!(op, Op::Ne | Op::DoesNotContain);
                 };
-                let (h, v) = (have.to_lowercase(), value.to_lowercase());
+                let h = fold(have);
+                let (h, v) = (h.as_ref(), lower.as_str());
                 // Numbers compare as numbers, everything else as text.
-                let order = match (h.parse::<f64>(), v.parse::<f64>()) {
+                let order = || match (h.parse::<f64>(), v.parse::<f64>()) {
                     (Ok(a), Ok(b)) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
-                    _ => h.cmp(&v),
+                    _ => h.cmp(v),
                 };
                 match op {
                     Op::Eq => h == v,
                     Op::Ne => h != v,
-                    Op::Lt => order == Ordering::Less,
-                    Op::Le => order != Ordering::Greater,
-                    Op::Gt => order == Ordering::Greater,
-                    Op::Ge => order != Ordering::Less,
-                    Op::Contains => h.contains(&v),
-                    Op::DoesNotContain => !h.contains(&v),
-                    Op::StartsWith => h.starts_with(&v),
-                    Op::DerivedFrom => h == v || h.starts_with(&format!("{v}.")),
+                    Op::Lt => order() == Ordering::Less,
+                    Op::Le => order() != Ordering::Greater,
+                    Op::Gt => order() == Ordering::Greater,
+                    Op::Ge => order() != Ordering::Less,
+                    Op::Contains => h.contains(v),
+                    Op::DoesNotContain => !h.contains(v),
+                    Op::StartsWith => h.starts_with(v),
+                    Op::DerivedFrom => {
+                        h == v || (h.starts_with(v) && h.as_bytes().get(v.len()) == Some(&b'.'))
+                    }
                 }
             }
         }
+    }
+}
+
+/// A property's value, or `None` when the object has none.
+fn value_of(p: Prop, o: &Object) -> Option<Cow<'_, str>> {
+    match p {
+        Prop::Title => Some(Cow::Borrowed(o.title())),
+        Prop::Class => Some(Cow::Borrowed(o.class())),
+        Prop::Id => Some(Cow::Borrowed(o.id())),
+        Prop::ParentId => Some(Cow::Borrowed(o.parent_id())),
+        Prop::Date => o.date().map(|d| Cow::Owned(super::didl::format_date(d))),
+        Prop::Size => match o {
+            Object::Item(i) => Some(Cow::Owned(i.size.to_string())),
+            Object::Container(_) => None,
+        },
+        Prop::RefId | Prop::Unset => None,
+    }
+}
+
+/// Lower case, borrowed when it already is.
+fn fold(s: Cow<'_, str>) -> Cow<'_, str> {
+    if s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        s
     }
 }
 
@@ -403,27 +446,33 @@ impl Sort {
             .map(|(_, asc)| *asc)
     }
 
-    /// Containers first, then the criteria in order (stable).
-    pub fn apply(&self, objects: &mut [Object]) {
-        objects.sort_by(|a, b| {
-            b.is_container().cmp(&a.is_container()).then_with(|| {
-                self.0.iter().fold(Ordering::Equal, |acc, (key, asc)| {
-                    acc.then_with(|| {
-                        let o = match key {
-                            SortKey::Title => {
-                                a.title().to_lowercase().cmp(&b.title().to_lowercase())
-                            }
-                            SortKey::Date => a.date().cmp(&b.date()),
-                        };
-                        if *asc {
-                            o
-                        } else {
-                            o.reverse()
-                        }
-                    })
+    /// No keys: the directory's own order.
+    pub fn is_unsorted(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Containers first, then the criteria in order.
+    pub fn compare(&self, a: &Object, b: &Object) -> Ordering {
+        b.is_container().cmp(&a.is_container()).then_with(|| {
+            self.0.iter().fold(Ordering::Equal, |acc, (key, asc)| {
+                acc.then_with(|| {
+                    let o = match key {
+                        SortKey::Title => a.title().to_lowercase().cmp(&b.title().to_lowercase()),
+                        SortKey::Date => a.date().cmp(&b.date()),
+                    };
+                    if *asc {
+                        o
+                    } else {
+                        o.reverse()
+                    }
                 })
             })
-        });
+        })
+    }
+
+    /// Containers first, then the criteria in order (stable).
+    pub fn apply(&self, objects: &mut [Object]) {
+        objects.sort_by(|a, b| self.compare(a, b));
     }
 }
 
