@@ -135,6 +135,23 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let count = call.number("RequestedCount")? as usize;
     let sort = sort_of(call, ctx)?;
     let id = raw_id.trim();
+    // A client's fixed container (Xbox's "15": all video) lists every item
+    // of its class, flat.
+    if let Some(class) = ctx.presentation.quirks.fixed_container(id) {
+        let scope = ctx.directory.basic_view_container();
+        let (objects, total) = match flag {
+            "BrowseMetadata" => match ctx.directory.object(&scope).map_err(failed)? {
+                Some(o) => (vec![o], 1),
+                None => (Vec::new(), 0),
+            },
+            _ => ctx
+                .directory
+                .search(&scope, &of_class(class, Criteria::All), &sort, start, count)
+                .map_err(failed)?
+                .unwrap_or_default(),
+        };
+        return result(objects, total, &filter, ctx);
+    }
     let (objects, total) = match flag {
         "BrowseMetadata" => {
             let o = ctx
@@ -190,7 +207,14 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let start = call.number("StartingIndex")? as usize;
     let count = call.number("RequestedCount")? as usize;
     let sort = sort_of(call, ctx)?;
-    let scope = raw_id.trim();
+    let (scope, criteria) = match ctx.presentation.quirks.fixed_container(raw_id.trim()) {
+        Some(class) => (
+            ctx.directory.basic_view_container(),
+            of_class(class, criteria),
+        ),
+        None => (raw_id.trim().to_owned(), criteria),
+    };
+    let scope = scope.as_str();
     // What the torrent search found for the typed text comes first, in its
     // ranking: its releases are the providers' matches for that text, so
     // the rest of the criteria (a class, say) is not asked of them. Then
@@ -218,6 +242,20 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
         objects.extend(mine);
     }
     result(objects, live_count + total, &filter, ctx)
+}
+
+/// `criteria`, and of this class (or one derived from it).
+fn of_class(class: &str, criteria: Criteria) -> Criteria {
+    let class = Criteria::Rel {
+        prop: super::criteria::Prop::Class,
+        op: super::criteria::Op::DerivedFrom,
+        value: class.to_owned(),
+        lower: class.to_lowercase(),
+    };
+    match criteria {
+        Criteria::All => class,
+        other => Criteria::And(Box::new(class), Box::new(other)),
+    }
 }
 
 fn feature_list(container: &str) -> String {

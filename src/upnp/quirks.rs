@@ -44,6 +44,10 @@ pub struct Quirks {
     pub sort: SortRule,
     /// (plain MIME type, what this client wants instead), in DIDL and HTTP.
     pub mime_overrides: &'static [(&'static str, &'static str)],
+    /// Fixed container ids this client opens without browsing to them
+    /// (Windows Media Connect's), each with the class of what it lists:
+    /// the server answers them with every item of that class.
+    pub fixed_containers: &'static [(&'static str, &'static str)],
 }
 
 impl Quirks {
@@ -53,6 +57,14 @@ impl Quirks {
             .iter()
             .find(|(from, _)| *from == plain)
             .map_or(plain, |(_, to)| to)
+    }
+
+    /// The class a fixed container id of this client lists, if it is one.
+    pub fn fixed_container(&self, id: &str) -> Option<&'static str> {
+        self.fixed_containers
+            .iter()
+            .find(|(fixed, _)| *fixed == id)
+            .map(|(_, class)| *class)
     }
 }
 
@@ -64,6 +76,7 @@ impl Quirks {
         thumbnailer: false,
         sort: SortRule::AsAsked,
         mime_overrides: &[],
+        fixed_containers: &[],
     };
 }
 
@@ -180,13 +193,23 @@ const TABLE: &[Rule] = &[
         },
     },
     // Xbox 360 lists only Windows Media Connect servers and wants AVI as
-    // video/avi (minidlna EXbox, FLAG_MIME_AVI_AVI).
+    // video/avi (minidlna EXbox, FLAG_MIME_AVI_AVI). It opens Windows Media
+    // Connect's fixed containers straight away — 15 all video, 16 all
+    // pictures, 4 all music, 8 (in Search) all video — and gets fault 701
+    // from a server without them (minidlna maps the same ids in
+    // upnpsoap.c for EXbox).
     Rule {
         any: &[Match::Agent("Xbox"), Match::Agent("Xenon")],
         quirks: Quirks {
             client: "xbox",
             windows_media_connect: true,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
+            fixed_containers: &[
+                ("15", "object.item.videoItem"),
+                ("8", "object.item.videoItem"),
+                ("16", "object.item.imageItem"),
+                ("4", "object.item.audioItem"),
+            ],
             ..Quirks::STANDARD
         },
     },
@@ -370,6 +393,9 @@ mod tests {
         let q = agent("Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0");
         assert_eq!(q.client, "xbox");
         assert!(q.windows_media_connect);
+        assert_eq!(q.fixed_container("15"), Some("object.item.videoItem"));
+        assert_eq!(q.fixed_container("0"), None);
+        assert_eq!(Quirks::STANDARD.fixed_container("15"), None);
         assert_eq!(q.mime(AVI), "video/avi");
     }
 

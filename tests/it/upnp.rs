@@ -412,6 +412,32 @@ async fn browse_search_and_faults() {
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(one(&body, "NumberReturned"), "1");
+    // Xbox 360 opens Windows Media Connect's fixed "15" (all video) at
+    // once, by Browse and by Search: every video item, flat. Other clients
+    // have no such container.
+    let videos = {
+        let crit =
+            swarmcast::upnp::xml::escape(r#"upnp:class derivedfrom "object.item.videoItem""#);
+        let (_, body) = soap(&server, "ContentDirectory", "Search", &format!("<ContainerID>0</ContainerID><SearchCriteria>{crit}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>")).await;
+        one(&body, "TotalMatches")
+    };
+    assert_ne!(videos, "0");
+    let xbox = "Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0";
+    let browse_15 = browse_args("x", "BrowseDirectChildren", 0, 10, "")
+        .replace("<ObjectID>x</ObjectID>", "<ContainerID>15</ContainerID>");
+    let (status, body) = soap_as(&server, xbox, "Browse", &browse_15).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(one(&body, "TotalMatches"), videos);
+    assert_eq!(one(&body, "NumberReturned"), "10");
+    assert!(
+        !one(&body, "Result").contains("storageFolder"),
+        "flat: items only"
+    );
+    let (status, body) = soap_as(&server, xbox, "Search", "<ContainerID>15</ContainerID><SearchCriteria>*</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(one(&body, "TotalMatches"), videos);
+    let (status, body) = soap(&server, "ContentDirectory", "Browse", &browse_15).await;
+    assert_eq!((status, fault_code(&body)), (500, 701), "{body}");
 
     // The res URL plays.
     let r = server.http.get(&res[0]).send().await.unwrap();
