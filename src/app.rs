@@ -149,6 +149,7 @@ impl App {
             shutdown.clone(),
         );
         let search = Arc::new(crate::search::Search::from_config(&config));
+        let links = Arc::new(crate::search::links::Links::new(config.search.timeout));
         let wait = config.search.browse_wait;
         let mut library = Library::new(catalog.clone(), config.server.friendly_name.clone());
         if !search.provider_names().is_empty() {
@@ -165,6 +166,7 @@ impl App {
                     Arc::new(crate::search::folders::SavedResults::new(
                         catalog.clone(),
                         search.clone(),
+                        links.clone(),
                         config.search.cache_ttl,
                     )),
                     changes.clone(),
@@ -174,6 +176,7 @@ impl App {
                     Arc::new(crate::search::folders::ResultFiles::new(
                         catalog.clone(),
                         dyn_engine.clone(),
+                        links,
                     )),
                     changes.clone(),
                     wait,

@@ -10,7 +10,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 
-use super::{Query, Search};
+use super::links::{is_link, Links, Resolved};
+use super::{Query, Search, SearchResult};
 use crate::catalog::{Catalog, StoredResult};
 use crate::library::remote::{Arrived, RemoteChildren};
 use crate::library::ObjectId;
@@ -20,15 +21,50 @@ use crate::torrent::{AddSource, TorrentEngine};
 pub struct SavedResults {
     catalog: Arc<Catalog>,
     search: Arc<Search>,
+    links: Arc<Links>,
     ttl: Duration,
 }
 
 impl SavedResults {
-    pub fn new(catalog: Arc<Catalog>, search: Arc<Search>, ttl: Duration) -> Self {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        search: Arc<Search>,
+        links: Arc<Links>,
+        ttl: Duration,
+    ) -> Self {
         SavedResults {
             catalog,
             search,
+            links,
             ttl,
+        }
+    }
+}
+
+/// Results whose provider gave no info hash, only a download link, at most
+/// this many per search get it from the link (a folder needs the hash).
+const LINKS_RESOLVED: usize = 20;
+
+/// Fill in the info hash of results that have only a download link, from
+/// what the link gives (fetched at once, each bounded by the client's
+/// timeout; kept in `links`, so the result's folder does not fetch again).
+async fn hashes_from_links(links: &Links, results: &mut [SearchResult]) {
+    let wanted: Vec<usize> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.info_hash.is_none() && r.source.as_deref().is_some_and(is_link))
+        .map(|(i, _)| i)
+        .take(LINKS_RESOLVED)
+        .collect();
+    let found = futures::future::join_all(wanted.iter().map(|&i| {
+        let link = results[i].source.clone().unwrap_or_default();
+        async move { links.resolve(&link).await }
+    }))
+    .await;
+    for (i, r) in wanted.into_iter().zip(found) {
+        match r {
+            Ok(resolved) => results[i].info_hash = Some(resolved.info_hash()),
+            Err(e) => tracing::debug!(title = %results[i].title, "no info hash from its link: {e}"),
         }
     }
 }
@@ -69,7 +105,11 @@ impl RemoteChildren for SavedResults {
     }
 
     fn refresh(&self, id: ObjectId, arrived: Arrived) -> BoxFuture<'static, Result<(), String>> {
-        let (catalog, search) = (self.catalog.clone(), self.search.clone());
+        let (catalog, search, links) = (
+            self.catalog.clone(),
+            self.search.clone(),
+            self.links.clone(),
+        );
         async move {
             let ObjectId::Saved(n) = id else {
                 return Ok(());
@@ -97,8 +137,9 @@ impl RemoteChildren for SavedResults {
                     continue;
                 }
                 any_ok = true;
-                let stored: Vec<StoredResult> = out
-                    .results
+                let mut results = out.results;
+                hashes_from_links(&links, &mut results).await;
+                let stored: Vec<StoredResult> = results
                     .into_iter()
                     .filter_map(|r| {
                         Some(StoredResult {
@@ -129,15 +170,21 @@ impl RemoteChildren for SavedResults {
     }
 }
 
-/// A result's folder: the torrent's files, from a metadata fetch.
+/// A result's folder: the torrent's files, from a metadata fetch (or the
+/// .torrent its download link serves).
 pub struct ResultFiles {
     catalog: Arc<Catalog>,
     engine: Arc<dyn TorrentEngine>,
+    links: Arc<Links>,
 }
 
 impl ResultFiles {
-    pub fn new(catalog: Arc<Catalog>, engine: Arc<dyn TorrentEngine>) -> Self {
-        ResultFiles { catalog, engine }
+    pub fn new(catalog: Arc<Catalog>, engine: Arc<dyn TorrentEngine>, links: Arc<Links>) -> Self {
+        ResultFiles {
+            catalog,
+            engine,
+            links,
+        }
     }
 }
 
@@ -157,7 +204,11 @@ impl RemoteChildren for ResultFiles {
     }
 
     fn refresh(&self, id: ObjectId, _: Arrived) -> BoxFuture<'static, Result<(), String>> {
-        let (catalog, engine) = (self.catalog.clone(), self.engine.clone());
+        let (catalog, engine, links) = (
+            self.catalog.clone(),
+            self.engine.clone(),
+            self.links.clone(),
+        );
         async move {
             let ObjectId::Result(n, ih) = id else {
                 return Ok(());
@@ -173,7 +224,26 @@ impl RemoteChildren for ResultFiles {
                 .source
                 .clone()
                 .ok_or_else(|| "the result has no magnet or .torrent link".to_owned())?;
-            let add = AddSource::parse_uri(&source).map_err(|e| e.to_string())?;
+            // A download link is fetched here (once: `links` keeps what it
+            // gave), so a link that redirects to a magnet works and the
+            // .torrent's bytes are what the catalog keeps.
+            // What the torrent row keeps as its source (shown in the API):
+            // never the link, which may carry the indexer's API key — the
+            // magnet it redirected to, or none (the .torrent bytes are kept).
+            let (add, kept) = if is_link(&source) {
+                let resolved = links
+                    .resolve(&source)
+                    .await
+                    .map_err(|e| format!("its download link: {e}"))?;
+                let kept = match &resolved {
+                    Resolved::Magnet(_, uri) => Some(uri.clone()),
+                    Resolved::Torrent { .. } => None,
+                };
+                (resolved.source(), kept)
+            } else {
+                let add = AddSource::parse_uri(&source).map_err(|e| e.to_string())?;
+                (add, Some(source))
+            };
             let info = engine.inspect(add).await.map_err(|e| e.to_string())?;
             if info.info_hash != ih {
                 return Err(format!(
@@ -182,7 +252,7 @@ impl RemoteChildren for ResultFiles {
                 ));
             }
             catalog
-                .run(move |c| c.record_listed(&info, Some(&source)))
+                .run(move |c| c.record_listed(&info, kept.as_deref()))
                 .await
                 .map(|_| ())
                 .map_err(|e| e.to_string())

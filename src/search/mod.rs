@@ -15,6 +15,7 @@
 
 pub mod folders;
 pub mod internet_archive;
+pub mod links;
 pub mod saved;
 pub mod torznab;
 

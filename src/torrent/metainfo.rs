@@ -44,6 +44,8 @@ pub struct Shape {
     pub total_length: u64,
     pub pieces: u64,
     pub files: usize,
+    /// SHA-1 of the bencoded `info` dictionary as it is in the file.
+    pub info_hash: [u8; 20],
 }
 
 #[derive(Debug)]
@@ -162,7 +164,27 @@ pub fn check(bytes: &[u8]) -> Result<Shape, MetainfoError> {
     let mut r = Reader { bytes, pos: 0 };
     let top = r.value(0)?;
     let info = top.get("info").ok_or(MetainfoError::NoInfo)?;
-    check_info(info)
+    let mut shape = check_info(info)?;
+    let (start, end) = info_span(bytes).ok_or(MetainfoError::NoInfo)?;
+    shape.info_hash = sha1_smol::Sha1::from(&bytes[start..end]).digest().bytes();
+    Ok(shape)
+}
+
+/// Where the top dictionary's `info` value is (the bytes its hash is of).
+/// Called on bytes `Reader` has read whole.
+fn info_span(bytes: &[u8]) -> Option<(usize, usize)> {
+    let mut r = Reader { bytes, pos: 1 };
+    while r.peek()? != b'e' {
+        let Ok(Value::Bytes(key)) = r.value(1) else {
+            return None;
+        };
+        let start = r.pos;
+        r.value(1).ok()?;
+        if key == b"info" {
+            return Some((start, r.pos));
+        }
+    }
+    None
 }
 
 fn check_info(info: &Value<'_>) -> Result<Shape, MetainfoError> {
@@ -210,6 +232,7 @@ fn check_info(info: &Value<'_>) -> Result<Shape, MetainfoError> {
         total_length: total,
         pieces: expected,
         files,
+        info_hash: [0; 20],
     })
 }
 
@@ -238,6 +261,20 @@ mod tests {
         );
         let multi = b"d4:infod5:filesld6:lengthi10e4:pathl1:aeed6:lengthi20e4:pathl1:beee4:name1:x12:piece lengthi16384e6:pieces20:aaaaaaaaaaaaaaaaaaaaee";
         assert_eq!(check(multi).unwrap().files, 2);
+        // The info hash is of the `info` value exactly as written.
+        let info = &multi[7..multi.len() - 1];
+        assert_eq!(
+            check(multi).unwrap().info_hash,
+            sha1_smol::Sha1::from(info).digest().bytes()
+        );
+        let torrent = single(32768, 100_000, 4);
+        let start = torrent.windows(6).position(|w| w == b"4:info").unwrap() + 6;
+        assert_eq!(
+            check(&torrent).unwrap().info_hash,
+            sha1_smol::Sha1::from(&torrent[start..torrent.len() - 1])
+                .digest()
+                .bytes()
+        );
     }
 
     /// The probe's torrents: each used to panic the engine.

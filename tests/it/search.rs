@@ -533,3 +533,106 @@ async fn a_tv_search_box_gets_live_results_and_keeps_the_query() {
     seeder.stop().await;
     added.stop().await;
 }
+
+/// Releases an indexer gives only as a download link carrying its API key
+/// (no info hash, no magnet): one redirects to a magnet (Jackett's way for
+/// magnet-only releases), one serves the .torrent. Both become folders with
+/// the right info hash; the .torrent's files are listed with no swarm and
+/// the link is fetched once; the magnet one plays; no API key is shown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn download_links_are_followed_to_a_magnet_or_a_torrent_fetched_once() {
+    use crate::common::{content, Seeder};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let a_data = content(300_007, 93);
+    let a = Seeder::start("Link.A.mp4", &[("Link.A.mp4", &a_data)], 64 * 1024, None).await;
+    let b = Seeder::start(
+        "Link.B.mkv",
+        &[("Link.B.mkv", &content(200_003, 94))],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let (a_magnet, b_torrent) = (a.magnet(), b.torrent_bytes.clone());
+    let torrent_hits = Arc::new(AtomicUsize::new(0));
+    let hits = torrent_hits.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let feed = format!(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>
+<item><title>Link.A.2024.1080p</title><link>http://{addr}/dl/a?jackett_apikey=sekrit-key</link><torznab:attr name="seeders" value="9"/></item>
+<item><title>Link.B.2024.720p</title><link>http://{addr}/dl/b?jackett_apikey=sekrit-key</link><torznab:attr name="seeders" value="3"/></item>
+</channel></rss>"#
+    );
+    let app = axum::Router::new()
+        .route(
+            "/api",
+            axum::routing::get(move || {
+                let feed = feed.clone();
+                async move { ([("content-type", "application/rss+xml")], feed) }
+            }),
+        )
+        .route(
+            "/dl/a",
+            axum::routing::get(move || {
+                let m = a_magnet.clone();
+                async move { (axum::http::StatusCode::FOUND, [("location", m)]) }
+            }),
+        )
+        .route(
+            "/dl/b",
+            axum::routing::get(move || {
+                hits.fetch_add(1, Ordering::SeqCst);
+                let t = b_torrent.clone();
+                async move { t }
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.browse_wait = Duration::from_secs(10);
+    config.search.torznab =
+        vec![toml::from_str(&format!("name = \"links\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    let server = Server::start(config).await;
+    let saved = server.save_search("link 2024").await;
+    let folder = format!("search/{saved}");
+    let (ids, titles, _, _) = children(&server, &folder).await;
+    assert_eq!(
+        ids,
+        vec![
+            format!("{folder}/{}", a.info_hash),
+            format!("{folder}/{}", b.info_hash)
+        ],
+        "{titles:?}"
+    );
+    let b_folder = format!("{folder}/{}", b.info_hash);
+    b.stop().await;
+    let (ids, _, _, _) = children(&server, &b_folder).await;
+    assert_eq!(
+        ids,
+        vec![format!("{b_folder}/0")],
+        "files from the .torrent, no swarm"
+    );
+    assert_eq!(
+        torrent_hits.load(Ordering::SeqCst),
+        1,
+        "the link was fetched once"
+    );
+
+    let a_folder = format!("{folder}/{}", a.info_hash);
+    let (_, _, res, _) = children(&server, &a_folder).await;
+    let body = server.get_bytes(&res[0]).await;
+    assert!(body[..] == a_data[..], "the played file is the seeder's");
+    let listed = server
+        .http
+        .get(server.url("/api/torrents"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(listed.contains(&a.info_hash), "{listed}");
+    assert!(!listed.contains("sekrit"), "an API key is shown: {listed}");
+    server.app.stop().await;
+    a.stop().await;
+}
