@@ -131,6 +131,14 @@ pub struct TorznabConfig {
     pub url: HttpUrl,
     #[serde(default)]
     pub api_key: Secret,
+    /// Its own bound, when shorter than `search.timeout`.
+    #[serde(
+        default,
+        deserialize_with = "de_opt_duration",
+        serialize_with = "ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -138,6 +146,13 @@ pub struct TorznabConfig {
 pub struct InternetArchiveConfig {
     pub enabled: bool,
     pub base_url: HttpUrl,
+    /// Its own bound, when shorter than `search.timeout`.
+    #[serde(
+        deserialize_with = "de_opt_duration",
+        serialize_with = "ser_opt_duration",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub timeout: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -235,6 +250,7 @@ impl Default for InternetArchiveConfig {
         Self {
             enabled: true,
             base_url: HttpUrl::known("https://archive.org"),
+            timeout: None,
         }
     }
 }
@@ -340,6 +356,17 @@ impl Serialize for ByteSize {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(self.0)
     }
+}
+
+fn ser_opt_duration<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => ser_duration(d, s),
+        None => s.serialize_none(),
+    }
+}
+
+fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    de_duration(d).map(Some)
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -638,6 +665,13 @@ impl Config {
                 ));
             }
         }
+        let own_timeout = |key: &str, t: Option<Duration>| match t {
+            Some(t) if t.is_zero() || t > self.search.timeout => Err(invalid(
+                key,
+                "must be more than 0 and at most search.timeout",
+            )),
+            _ => Ok(()),
+        };
         for (i, t) in self.search.torznab.iter().enumerate() {
             if t.name.trim().is_empty() {
                 return Err(invalid(
@@ -645,7 +679,12 @@ impl Config {
                     "must not be empty",
                 ));
             }
+            own_timeout(&format!("search.torznab[{i}].timeout"), t.timeout)?;
         }
+        own_timeout(
+            "search.internet-archive.timeout",
+            self.search.internet_archive.timeout,
+        )?;
         Ok(())
     }
 }
@@ -748,6 +787,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("timeout"), "{e}");
+        let e = load("[[search.torznab]]\nname = \"j\"\nurl = \"http://127.0.0.1:1/api\"\ntimeout = \"20s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("search.torznab[0].timeout"), "{e}");
+        let e = load("[search.internet-archive]\ntimeout = \"0s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("search.internet-archive.timeout"), "{e}");
+        let ok = load("[[search.torznab]]\nname = \"j\"\nurl = \"http://127.0.0.1:1/api\"\ntimeout = \"3s\"\n")
+            .unwrap();
+        assert_eq!(ok.search.torznab[0].timeout, Some(Duration::from_secs(3)));
         let e = load("[subtitles.podnapisi]\nbase-url = \"ftp://x\"\n")
             .unwrap_err()
             .to_string();
@@ -828,7 +878,8 @@ mod tests {
             .replace("# [[search.torznab]]", "[[search.torznab]]")
             .replace("# name = ", "name = ")
             .replace("# url = ", "url = ")
-            .replace("# api-key = ", "api-key = ");
+            .replace("# api-key = ", "api-key = ")
+            .replace("# timeout = ", "timeout = ");
         let example: toml::Table = toml::from_str(&uncommented).unwrap();
         let mut documented = Vec::new();
         keys("", &example, &mut documented);

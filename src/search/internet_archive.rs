@@ -22,7 +22,7 @@ pub struct InternetArchive {
 }
 
 impl InternetArchive {
-    /// `timeout`: the one `http` was built with (named in its errors).
+    /// `timeout`: its bound (each request's, and named in its errors).
     pub fn new(base: url::Url, http: reqwest::Client, timeout: Duration) -> Self {
         InternetArchive {
             base,
@@ -69,6 +69,10 @@ impl InternetArchive {
 impl SearchProvider for InternetArchive {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.timeout)
     }
 
     fn search(&self, query: &Query) -> BoxFuture<'_, Result<Vec<SearchResult>, ProviderError>> {

@@ -34,6 +34,67 @@ pub struct Query {
     pub text: String,
 }
 
+/// What a query's text names, for indexers that search by it (Torznab
+/// `tvsearch` / `movie`): `S02E05` or `S02` is a season (and episode),
+/// `tt0111161` an IMDb id; the other words stay the text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Terms {
+    pub words: String,
+    pub season: Option<u32>,
+    pub episode: Option<u32>,
+    /// `tt` and at least 7 digits.
+    pub imdb_id: Option<String>,
+}
+
+impl Query {
+    pub fn terms(&self) -> Terms {
+        let mut t = Terms::default();
+        let mut words = Vec::new();
+        for w in self.text.split_whitespace() {
+            let lower = w.to_ascii_lowercase();
+            if t.imdb_id.is_none() {
+                if let Some(digits) = lower.strip_prefix("tt") {
+                    if (7..=10).contains(&digits.len())
+                        && digits.bytes().all(|b| b.is_ascii_digit())
+                    {
+                        t.imdb_id = Some(lower.clone());
+                        continue;
+                    }
+                }
+            }
+            if t.season.is_none() {
+                if let Some((season, episode)) = season_episode(&lower) {
+                    t.season = Some(season);
+                    t.episode = episode;
+                    continue;
+                }
+            }
+            words.push(w);
+        }
+        t.words = words.join(" ");
+        t
+    }
+}
+
+/// `s02e05` → (2, Some(5)); `s02` → (2, None).
+fn season_episode(w: &str) -> Option<(u32, Option<u32>)> {
+    let rest = w.strip_prefix('s')?;
+    let (season, episode) = match rest.split_once('e') {
+        Some((s, e)) => (s, Some(e)),
+        None => (rest, None),
+    };
+    let number = |n: &str| -> Option<u32> {
+        (!n.is_empty() && n.len() <= 4 && n.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| n.parse().ok())
+            .flatten()
+    };
+    let episode = match episode {
+        Some(e) => Some(number(e)?),
+        None => None,
+    };
+    Some((number(season)?, episode))
+}
+
 /// One release a provider found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SearchResult {
@@ -75,6 +136,11 @@ pub trait SearchProvider: Send + Sync + 'static {
     /// Its config name (`search.torznab[].name`, `internet-archive`).
     fn name(&self) -> &str;
     fn search(&self, query: &Query) -> BoxFuture<'_, Result<Vec<SearchResult>, ProviderError>>;
+    /// Its own bound (`timeout` in its config table), when shorter than
+    /// `search.timeout`.
+    fn timeout(&self) -> Option<Duration> {
+        None
+    }
 }
 
 /// How one provider fared in one search.
@@ -157,20 +223,21 @@ impl Search {
         let s = &config.search;
         let http = client(s.timeout);
         let mut providers: Vec<Arc<dyn SearchProvider>> = Vec::new();
+        let bound = |own: Option<Duration>| own.map_or(s.timeout, |t| t.min(s.timeout));
         for t in &s.torznab {
             providers.push(Arc::new(torznab::Torznab::new(
                 t.name.clone(),
                 t.url.0.clone(),
                 t.api_key.clone(),
                 http.clone(),
-                s.timeout,
+                bound(t.timeout),
             )));
         }
         if s.internet_archive.enabled {
             providers.push(Arc::new(internet_archive::InternetArchive::new(
                 s.internet_archive.base_url.0.clone(),
                 http,
-                s.timeout,
+                bound(s.internet_archive.timeout),
             )));
         }
         Search::new(providers, s.timeout).with_filters(Filters {
@@ -206,9 +273,10 @@ impl Search {
             .enumerate()
             .map(|(i, p)| async move {
                 let started = Instant::now();
-                let r = match tokio::time::timeout(self.timeout, p.search(query)).await {
+                let bound = p.timeout().map_or(self.timeout, |t| t.min(self.timeout));
+                let r = match tokio::time::timeout(bound, p.search(query)).await {
                     Ok(r) => r,
-                    Err(_) => Err(ProviderError::Timeout(self.timeout)),
+                    Err(_) => Err(ProviderError::Timeout(bound)),
                 };
                 if let Err(e) = &r {
                     tracing::warn!(provider = %p.name(), "search failed: {e}");
@@ -385,6 +453,7 @@ pub(crate) async fn fetch(
 ) -> Result<Vec<u8>, ProviderError> {
     let mut resp = http
         .get(url)
+        .timeout(timeout)
         .send()
         .await
         .map_err(|e| http_error(e, timeout))?;
@@ -413,6 +482,28 @@ pub(crate) async fn fetch(
 mod tests {
     use super::*;
     use futures::FutureExt;
+
+    #[test]
+    fn query_terms_name_seasons_episodes_and_imdb_ids() {
+        let t = |s: &str| Query { text: s.into() }.terms();
+        let x = t("The Expanse S02E05 1080p");
+        assert_eq!(
+            (x.words.as_str(), x.season, x.episode, x.imdb_id),
+            ("The Expanse 1080p", Some(2), Some(5), None)
+        );
+        let x = t("expanse s3");
+        assert_eq!((x.season, x.episode), (Some(3), None));
+        let x = t("tt0111161");
+        assert_eq!(
+            (x.words.as_str(), x.imdb_id.as_deref()),
+            ("", Some("tt0111161"))
+        );
+        for plain in ["sintel", "s", "season 2", "sXe", "tt12", "s02e", "s2e5x"] {
+            let x = t(plain);
+            assert_eq!((x.season, x.imdb_id), (None, None), "{plain}");
+            assert_eq!(x.words, plain);
+        }
+    }
 
     fn result(provider: &str, ih: u8, seeders: Option<u32>) -> SearchResult {
         SearchResult {

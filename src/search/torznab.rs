@@ -3,21 +3,29 @@
 //! description=…>` indexers send, often with HTTP 200) and the client.
 //! Both URL forms work as configured: Jackett
 //! `…/api/v2.0/indexers/{id|all}/results/torznab/api`, Prowlarr
-//! `…/{indexer-id}/api`; the client only adds the query.
+//! `…/{indexer-id}/api`; the client only adds the query. A query naming a
+//! season or episode (`S02E05`) or an IMDb id (`tt0111161`) is sent as
+//! `t=tvsearch` / `t=movie` with those parameters where the indexer's
+//! `t=caps` says it takes them (asked once and kept; an indexer that does
+//! not answer it gets the plain `t=search`, asked again after 10 minutes).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
-use super::{fetch, ProviderError, Query, SearchProvider, SearchResult};
+use super::{fetch, ProviderError, Query, SearchProvider, SearchResult, Terms};
 use crate::config::Secret;
 use crate::torrent::{InfoHash, Magnet};
 
 /// Results asked for per search.
 const LIMIT: u32 = 100;
+
+/// How long an indexer that did not answer `t=caps` is searched plainly
+/// before it is asked again.
+const CAPS_RETRY: Duration = Duration::from_secs(600);
 
 pub struct Torznab {
     name: String,
@@ -25,6 +33,83 @@ pub struct Torznab {
     api_key: Secret,
     http: reqwest::Client,
     timeout: Duration,
+    caps: tokio::sync::Mutex<CapsState>,
+}
+
+enum CapsState {
+    Unknown,
+    Known(Caps),
+    Failed(Instant),
+}
+
+/// What an indexer's `t=caps` says it searches by: for TV and movie
+/// searches, the parameters it takes (`None`: it has no such search).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Caps {
+    pub tv: Option<Vec<String>>,
+    pub movie: Option<Vec<String>>,
+}
+
+impl Caps {
+    fn tv_takes(&self, p: &str) -> bool {
+        self.tv.as_ref().is_some_and(|ps| ps.iter().any(|x| x == p))
+    }
+    fn movie_takes(&self, p: &str) -> bool {
+        self.movie
+            .as_ref()
+            .is_some_and(|ps| ps.iter().any(|x| x == p))
+    }
+}
+
+/// Parse an indexer's `t=caps` answer (or its error).
+pub fn parse_caps(body: &[u8]) -> Result<Caps, ProviderError> {
+    let mut reader = Reader::from_reader(body);
+    let mut buf = Vec::new();
+    let mut caps = Caps::default();
+    let mut saw_caps = false;
+    loop {
+        let ev = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| ProviderError::Malformed(format!("broken XML: {e}")))?;
+        match ev {
+            Event::Start(e) | Event::Empty(e) => {
+                let name = local(e.name().as_ref()).to_vec();
+                let params = || {
+                    (attribute(&e, "available").as_deref() == Some("yes")).then(|| {
+                        attribute(&e, "supportedParams")
+                            .unwrap_or_default()
+                            .split(',')
+                            .map(|p| p.trim().to_ascii_lowercase())
+                            .filter(|p| !p.is_empty())
+                            .collect()
+                    })
+                };
+                match name.as_slice() {
+                    b"caps" => saw_caps = true,
+                    b"error" => {
+                        return Err(ProviderError::Indexer {
+                            code: attribute(&e, "code")
+                                .and_then(|c| c.parse().ok())
+                                .unwrap_or(0),
+                            description: attribute(&e, "description")
+                                .map(|d| clean(&d))
+                                .unwrap_or_default(),
+                        })
+                    }
+                    b"tv-search" => caps.tv = params(),
+                    b"movie-search" => caps.movie = params(),
+                    _ => {}
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !saw_caps {
+        return Err(ProviderError::Malformed("not a Torznab caps answer".into()));
+    }
+    Ok(caps)
 }
 
 impl Torznab {
@@ -42,22 +127,100 @@ impl Torznab {
             api_key,
             http,
             timeout,
+            caps: tokio::sync::Mutex::new(CapsState::Unknown),
         }
     }
 
-    /// The search URL (it holds the API key: never log or show it).
-    fn search_url(&self, query: &Query) -> url::Url {
+    /// The configured URL with the API key and these pairs (it holds the
+    /// key: never log or show it).
+    fn url_with(&self, pairs: &[(&str, String)]) -> url::Url {
         let mut u = self.url.clone();
         {
             let mut q = u.query_pairs_mut();
             if !self.api_key.is_empty() {
                 q.append_pair("apikey", self.api_key.expose());
             }
-            q.append_pair("t", "search");
-            q.append_pair("q", query.text.trim());
-            q.append_pair("limit", &LIMIT.to_string());
+            for (k, v) in pairs {
+                q.append_pair(k, v);
+            }
         }
         u
+    }
+
+    /// The search URL for `query`, by what the indexer takes (`caps`).
+    fn search_url(&self, query: &Query, caps: Option<&Caps>) -> url::Url {
+        let limit = ("limit", LIMIT.to_string());
+        let Some(caps) = caps else {
+            return self.url_with(&[
+                ("t", "search".into()),
+                ("q", query.text.trim().into()),
+                limit,
+            ]);
+        };
+        let Terms {
+            words,
+            season,
+            episode,
+            imdb_id,
+        } = query.terms();
+        // Torznab's imdbid is the number without `tt`.
+        let imdb = imdb_id.map(|i| i.trim_start_matches("tt").to_owned());
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if season.is_some() && caps.tv_takes("season") {
+            pairs.push(("t", "tvsearch".into()));
+            if let Some(s) = season {
+                pairs.push(("season", s.to_string()));
+            }
+            if let Some(e) = episode.filter(|_| caps.tv_takes("ep")) {
+                pairs.push(("ep", e.to_string()));
+            }
+            if let Some(i) = imdb.filter(|_| caps.tv_takes("imdbid")) {
+                pairs.push(("imdbid", i));
+            }
+        } else if imdb.is_some() && caps.movie_takes("imdbid") {
+            pairs.push(("t", "movie".into()));
+            pairs.push(("imdbid", imdb.unwrap_or_default()));
+        } else {
+            return self.url_with(&[
+                ("t", "search".into()),
+                ("q", query.text.trim().into()),
+                limit,
+            ]);
+        }
+        if !words.is_empty() {
+            pairs.push(("q", words));
+        }
+        pairs.push(limit);
+        self.url_with(&pairs)
+    }
+
+    /// What the indexer searches by: asked once, kept; `None` while it
+    /// does not say (asked again after `CAPS_RETRY`).
+    async fn caps(&self) -> Option<Caps> {
+        let mut state = self.caps.lock().await;
+        match &*state {
+            CapsState::Known(c) => return Some(c.clone()),
+            CapsState::Failed(at) if at.elapsed() < CAPS_RETRY => return None,
+            _ => {}
+        }
+        let answer = fetch(
+            &self.http,
+            self.url_with(&[("t", "caps".into())]),
+            self.timeout,
+        )
+        .await
+        .and_then(|body| parse_caps(&body));
+        match answer {
+            Ok(c) => {
+                *state = CapsState::Known(c.clone());
+                Some(c)
+            }
+            Err(e) => {
+                tracing::info!(provider = %self.name, "no capabilities, plain searches only: {e}");
+                *state = CapsState::Failed(Instant::now());
+                None
+            }
+        }
     }
 }
 
@@ -67,12 +230,24 @@ impl SearchProvider for Torznab {
     }
 
     fn search(&self, query: &Query) -> BoxFuture<'_, Result<Vec<SearchResult>, ProviderError>> {
-        let url = self.search_url(query);
+        let query = query.clone();
         async move {
+            // Only a query that names a season or an IMDb id needs caps.
+            let terms = query.terms();
+            let caps = if terms.season.is_some() || terms.imdb_id.is_some() {
+                self.caps().await
+            } else {
+                None
+            };
+            let url = self.search_url(&query, caps.as_ref());
             let body = fetch(&self.http, url, self.timeout).await?;
             parse_feed(&body, &self.name)
         }
         .boxed()
+    }
+
+    fn timeout(&self) -> Option<Duration> {
+        Some(self.timeout)
     }
 }
 
@@ -386,9 +561,12 @@ mod tests {
                 http.clone(),
                 Duration::from_secs(1),
             );
-            let u = t.search_url(&Query {
-                text: " big buck ".into(),
-            });
+            let u = t.search_url(
+                &Query {
+                    text: " big buck ".into(),
+                },
+                None,
+            );
             assert!(u.as_str().starts_with(base), "{u}");
             let pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
             assert!(pairs.contains(&("apikey".into(), "k&y".into())));
@@ -397,7 +575,86 @@ mod tests {
         }
     }
 
+    const CAPS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<caps><server title="Jackett"/><limits default="100" max="100"/>
+<searching>
+  <search available="yes" supportedParams="q"/>
+  <tv-search available="yes" supportedParams="q,season,ep,imdbid"/>
+  <movie-search available="yes" supportedParams="q,imdbid"/>
+  <music-search available="no" supportedParams="q"/>
+</searching><categories><category id="2000" name="Movies"/></categories></caps>"#;
+
+    #[test]
+    fn caps_choose_tvsearch_and_movie_with_their_parameters() {
+        let caps = parse_caps(CAPS.as_bytes()).unwrap();
+        assert_eq!(caps.tv.as_deref().unwrap().len(), 4);
+        let t = Torznab::new(
+            "t".into(),
+            "http://127.0.0.1:9117/api".parse().unwrap(),
+            Secret::new("k"),
+            reqwest::Client::new(),
+            Duration::from_secs(1),
+        );
+        let pairs = |text: &str, caps: Option<&Caps>| -> Vec<(String, String)> {
+            t.search_url(&Query { text: text.into() }, caps)
+                .query_pairs()
+                .into_owned()
+                .filter(|(k, _)| k != "apikey" && k != "limit")
+                .collect()
+        };
+        let p = |v: &[(&str, &str)]| -> Vec<(String, String)> {
+            v.iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            pairs("The Expanse S02E05", Some(&caps)),
+            p(&[
+                ("t", "tvsearch"),
+                ("season", "2"),
+                ("ep", "5"),
+                ("q", "The Expanse")
+            ])
+        );
+        assert_eq!(
+            pairs("the expanse s03", Some(&caps)),
+            p(&[("t", "tvsearch"), ("season", "3"), ("q", "the expanse")])
+        );
+        assert_eq!(
+            pairs("tt0111161", Some(&caps)),
+            p(&[("t", "movie"), ("imdbid", "0111161")])
+        );
+        assert_eq!(
+            pairs("big buck bunny", Some(&caps)),
+            p(&[("t", "search"), ("q", "big buck bunny")])
+        );
+        // An indexer without TV search, or without caps: the plain search.
+        let movies_only = Caps {
+            tv: None,
+            ..caps.clone()
+        };
+        assert_eq!(
+            pairs("The Expanse S02E05", Some(&movies_only)),
+            p(&[("t", "search"), ("q", "The Expanse S02E05")])
+        );
+        assert_eq!(
+            pairs("The Expanse S02E05", None),
+            p(&[("t", "search"), ("q", "The Expanse S02E05")])
+        );
+        // Its error and junk are errors.
+        assert!(matches!(
+            parse_caps(br#"<error code="100" description="Invalid API Key"/>"#),
+            Err(ProviderError::Indexer { code: 100, .. })
+        ));
+        assert!(parse_caps(b"<html>").is_err());
+    }
+
     proptest::proptest! {
+        #[test]
+        fn any_caps_bytes_are_answered(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
+            let _ = parse_caps(&bytes);
+        }
+
         #[test]
         fn any_bytes_are_answered(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let _ = parse_feed(&bytes, "x");

@@ -636,3 +636,78 @@ async fn download_links_are_followed_to_a_magnet_or_a_torrent_fetched_once() {
     server.app.stop().await;
     a.stop().await;
 }
+
+/// An indexer's `t=caps` answer: TV search by season and episode.
+fn caps_or_feed(q: &[(String, String)]) -> String {
+    if q.iter().any(|(k, v)| k == "t" && v == "caps") {
+        return r#"<?xml version="1.0"?><caps><searching><search available="yes" supportedParams="q"/>
+<tv-search available="yes" supportedParams="q,season,ep"/><movie-search available="no" supportedParams="q"/>
+</searching></caps>"#
+            .into();
+    }
+    feed(&[("apikey".into(), "good-key".into())])
+}
+
+/// A query naming an episode is a `t=tvsearch` with season and episode
+/// where the indexer's caps (asked once) say so; a plain query asks no caps;
+/// a provider's own `timeout` bounds it below `search.timeout`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn episodes_use_tvsearch_by_the_indexers_caps_and_a_provider_has_its_own_timeout() {
+    let (tv, seen) = indexer(Duration::ZERO, caps_or_feed).await;
+    let (slow, _) = indexer(Duration::from_secs(30), feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.timeout = Duration::from_secs(5);
+    config.search.torznab = vec![
+        toml::from_str(&format!("name = \"tv\"\nurl = \"http://{tv}/api\"\n")).unwrap(),
+        toml::from_str(&format!(
+            "name = \"slow\"\nurl = \"http://{slow}/api\"\ntimeout = \"300ms\"\n"
+        ))
+        .unwrap(),
+    ];
+    let server = Server::start(config).await;
+    let started = Instant::now();
+    for _ in 0..2 {
+        let out = server
+            .get_json("/api/search?q=The%20Expanse%20S02E05")
+            .await;
+        let slow_state = out["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "slow")
+            .unwrap()
+            .clone();
+        assert_eq!(slow_state["state"], "timeout", "{out}");
+        assert!(
+            slow_state["error"].as_str().unwrap().contains("300 ms"),
+            "{slow_state}"
+        );
+    }
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    server.get_json("/api/search?q=sintel").await;
+    let asked: Vec<Vec<(String, String)>> = seen.lock().unwrap().clone();
+    let t = |q: &Vec<(String, String)>| {
+        q.iter()
+            .find(|(k, _)| k == "t")
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        asked.iter().map(t).collect::<Vec<_>>(),
+        vec!["caps", "tvsearch", "tvsearch", "search"],
+        "caps asked once: {asked:?}"
+    );
+    let tv_search = &asked[1];
+    for pair in [("season", "2"), ("ep", "5"), ("q", "The Expanse")] {
+        assert!(
+            tv_search.contains(&(pair.0.to_owned(), pair.1.to_owned())),
+            "{pair:?} in {tv_search:?}"
+        );
+    }
+    server.app.stop().await;
+}
