@@ -107,6 +107,12 @@ const MIGRATIONS: &[&str] = &[
     // saving it clears the mark.
     "ALTER TABLE saved_searches ADD COLUMN recent INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE saved_searches ADD COLUMN asked INTEGER NOT NULL DEFAULT 0;",
+    // 10: what a result's release name says it is made of (container, video
+    // and audio codec), so a folder is ordered for the TV that browses it
+    // without parsing names again.
+    "ALTER TABLE search_results ADD COLUMN container TEXT;
+    ALTER TABLE search_results ADD COLUMN video TEXT;
+    ALTER TABLE search_results ADD COLUMN audio TEXT;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -97,6 +97,11 @@ pub struct StoredResult {
     /// the result, not by a query per result).
     #[serde(skip)]
     pub playable_files: Option<usize>,
+    /// What its name says it is made of: container (extension), video and
+    /// audio codec, as `search::rank::Release` names them.
+    pub container: Option<String>,
+    pub video: Option<String>,
+    pub audio: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -861,8 +866,9 @@ impl Catalog {
         {
             let mut ins = tx.prepare(
                 "INSERT OR IGNORE INTO search_results
-                   (saved_id, rank, info_hash, title, size, seeders, provider, source)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                   (saved_id, rank, info_hash, title, size, seeders, provider, source,
+                    container, video, audio)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for (rank, r) in results.iter().enumerate() {
                 ins.execute(params![
@@ -873,7 +879,10 @@ impl Catalog {
                     r.size.map(|s| s as i64),
                     r.seeders,
                     r.provider,
-                    r.source
+                    r.source,
+                    r.container,
+                    r.video,
+                    r.audio
                 ])?;
             }
         }
@@ -902,7 +911,8 @@ impl Catalog {
     pub fn results(&self, id: i64) -> Result<Vec<StoredResult>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count
+            "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count,
+                    r.container, r.video, r.audio
              FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
              WHERE r.saved_id = ?1 ORDER BY r.rank",
         )?;
@@ -931,7 +941,8 @@ impl Catalog {
     ) -> Result<Option<StoredResult>, CatalogError> {
         self.reader()
             .prepare_cached(
-                "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count
+                "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count,
+                        r.container, r.video, r.audio
                  FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
                  WHERE r.saved_id = ?1 AND r.info_hash = ?2",
             )?
@@ -998,6 +1009,9 @@ fn result_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredResult>> {
         provider: r.get(4)?,
         source: r.get(5)?,
         playable_files: r.get::<_, Option<i64>>(6)?.map(|n| n as usize),
+        container: r.get(7)?,
+        video: r.get(8)?,
+        audio: r.get(9)?,
     }))
 }
 
@@ -1251,6 +1265,9 @@ mod tests {
                 provider: "p".into(),
                 source: None,
                 playable_files: None,
+                container: None,
+                video: None,
+                audio: None,
             }],
             "",
         )

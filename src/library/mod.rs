@@ -31,6 +31,7 @@ use crate::torrent::InfoHash;
 use crate::upnp::content_directory::{page, Children, Directory, DirectoryError};
 use crate::upnp::criteria::{Criteria, Sort};
 use crate::upnp::object::{Class, Container, Item, Object};
+use crate::upnp::quirks::Quirks;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ObjectId {
@@ -228,7 +229,7 @@ impl Library {
             ObjectId::Result(n, ih) => self
                 .catalog
                 .result(*n, ih)?
-                .map(|r| Object::Container(self.result_container(*n, &r))),
+                .map(|r| Object::Container(self.result_container(*n, &r, &None))),
             ObjectId::ResultItem(n, ih, index) => match (
                 self.catalog.result(*n, ih)?,
                 self.catalog.torrent_header(ih)?,
@@ -294,16 +295,25 @@ impl Library {
         }))
     }
 
-    fn result_container(&self, n: i64, r: &crate::catalog::StoredResult) -> Container {
+    /// A result's folder; `cannot`: what of it this client cannot play.
+    fn result_container(
+        &self,
+        n: i64,
+        r: &crate::catalog::StoredResult,
+        cannot: &Option<String>,
+    ) -> Container {
         let id = ObjectId::Result(n, r.info_hash);
         let files = r.playable_files;
         let seeders = r
             .seeders
             .map_or(String::new(), |s| format!(" [{s} seeders]"));
+        let unplayable = cannot
+            .as_ref()
+            .map_or(String::new(), |c| format!(" [won't play here: {c}]"));
         Container {
             id: id.to_string(),
             parent_id: id.parent_string(),
-            title: format!("{}{seeders}", r.title),
+            title: format!("{}{seeders}{unplayable}", r.title),
             // Unknown until its metadata is fetched: at least one.
             child_count: files.unwrap_or(1),
             date: None,
@@ -319,13 +329,14 @@ impl Library {
             .collect())
     }
 
-    /// A page of a container's children.
+    /// A page of a container's children, for this client.
     pub fn children_of(
         &self,
         id: &ObjectId,
         sort: &Sort,
         start: usize,
         count: usize,
+        client: &Quirks,
     ) -> Result<Children, CatalogError> {
         for r in self.remote.iter().filter(|r| r.serves(id)) {
             r.before_browse(id);
@@ -365,12 +376,9 @@ impl Library {
                     let all: Vec<Object> = placeholder(&saved)
                         .map(Object::Container)
                         .into_iter()
-                        .chain(
-                            self.catalog
-                                .results(*n)?
-                                .iter()
-                                .map(|r| Object::Container(self.result_container(*n, r))),
-                        )
+                        .chain(for_client(self.catalog.results(*n)?, client).iter().map(
+                            |(r, cannot)| Object::Container(self.result_container(*n, r, cannot)),
+                        ))
                         .collect();
                     let total = all.len();
                     Children::Page(page(all, start, count), total)
@@ -599,7 +607,7 @@ impl Library {
     /// objects: a result's files when its metadata is known, else the
     /// result's folder. Empty when live search is off or the text is
     /// shorter than `MIN_LIVE_CHARS`.
-    pub fn live_search(&self, typed: &str) -> Result<Vec<Object>, CatalogError> {
+    pub fn live_search(&self, typed: &str, client: &Quirks) -> Result<Vec<Object>, CatalogError> {
         let Some(live) = &self.live else {
             return Ok(Vec::new());
         };
@@ -618,7 +626,10 @@ impl Library {
             r.refresh_and_wait(&id, live.wait, remote::Until::All);
         }
         let mut out = Vec::new();
-        for r in self.catalog.results(n)?.iter().take(LIVE_RESULTS) {
+        for (r, cannot) in for_client(self.catalog.results(n)?, client)
+            .iter()
+            .take(LIVE_RESULTS)
+        {
             match (r.playable_files, self.catalog.torrent_header(&r.info_hash)?) {
                 (Some(files), Some(t)) if files > 0 => out.extend(
                     self.catalog
@@ -629,7 +640,7 @@ impl Library {
                         })
                         .map(Object::Item),
                 ),
-                _ => out.push(Object::Container(self.result_container(n, r))),
+                _ => out.push(Object::Container(self.result_container(n, r, cannot))),
             }
         }
         Ok(out)
@@ -654,9 +665,12 @@ impl Directory for Library {
         sort: &Sort,
         start: usize,
         count: usize,
+        client: &Quirks,
     ) -> Result<Children, DirectoryError> {
         match ObjectId::parse(id) {
-            Some(id) => self.children_of(&id, sort, start, count).map_err(dir_err),
+            Some(id) => self
+                .children_of(&id, sort, start, count, client)
+                .map_err(dir_err),
             None => Ok(Children::NoSuchObject),
         }
     }
@@ -677,8 +691,8 @@ impl Directory for Library {
         }
     }
 
-    fn live_search(&self, typed: &str) -> Result<Vec<Object>, DirectoryError> {
-        Library::live_search(self, typed).map_err(dir_err)
+    fn live_search(&self, typed: &str, client: &Quirks) -> Result<Vec<Object>, DirectoryError> {
+        Library::live_search(self, typed, client).map_err(dir_err)
     }
 
     fn system_update_id(&self) -> Result<u32, DirectoryError> {
@@ -695,6 +709,28 @@ impl Directory for Library {
     fn basic_view_container(&self) -> String {
         ObjectId::Added.to_string()
     }
+}
+
+/// A saved search's results (ranked best first) for this client: those it
+/// can play first, each with what it cannot play, if anything (the rank
+/// otherwise kept).
+fn for_client(
+    results: Vec<crate::catalog::StoredResult>,
+    client: &Quirks,
+) -> Vec<(crate::catalog::StoredResult, Option<String>)> {
+    let mut out: Vec<_> = results
+        .into_iter()
+        .map(|r| {
+            let cannot = client.cannot_play(
+                r.container.as_deref(),
+                r.video.as_deref(),
+                r.audio.as_deref(),
+            );
+            (r, cannot)
+        })
+        .collect();
+    out.sort_by_key(|(_, cannot)| cannot.is_some());
+    out
 }
 
 /// "Added torrents", holding `count` torrents.
@@ -919,7 +955,7 @@ mod tests {
             let library = Arc::new(Library::new(catalog, "T").with_remote(refresher));
             let l = library.clone();
             let children = tokio::task::spawn_blocking(move || {
-                l.children_of(&ObjectId::Added, &Sort::default(), 0, 0)
+                l.children_of(&ObjectId::Added, &Sort::default(), 0, 0, &Quirks::STANDARD)
             })
             .await
             .unwrap()
@@ -939,7 +975,7 @@ mod tests {
             assert_eq!(changed, vec![ObjectId::Added]);
             let l = library.clone();
             let again = tokio::task::spawn_blocking(move || {
-                l.children_of(&ObjectId::Added, &Sort::default(), 0, 0)
+                l.children_of(&ObjectId::Added, &Sort::default(), 0, 0, &Quirks::STANDARD)
             })
             .await
             .unwrap()

@@ -150,6 +150,9 @@ impl RemoteChildren for SavedResults {
                             provider: r.provider,
                             source: r.source,
                             playable_files: None,
+                            container: r.release.container,
+                            video: r.release.video,
+                            audio: r.release.audio,
                         })
                     })
                     .collect();

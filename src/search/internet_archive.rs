@@ -155,6 +155,7 @@ pub fn parse_answer(body: &[u8], base: &url::Url) -> Result<Vec<SearchResult>, P
             imdb_id: None,
             provider: NAME.into(),
             source: Some(torrent.to_string()),
+            release: Default::default(),
         });
     }
     Ok(out)

@@ -16,6 +16,7 @@
 pub mod folders;
 pub mod internet_archive;
 pub mod links;
+pub mod rank;
 pub mod saved;
 pub mod torznab;
 
@@ -96,7 +97,7 @@ fn season_episode(w: &str) -> Option<(u32, Option<u32>)> {
 }
 
 /// One release a provider found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Default)]
 pub struct SearchResult {
     pub title: String,
     pub info_hash: Option<InfoHash>,
@@ -113,6 +114,8 @@ pub struct SearchResult {
     /// provider's API key. Never shown.
     #[serde(skip)]
     pub source: Option<String>,
+    /// What its name says (filled when results are ranked).
+    pub release: rank::Release,
 }
 
 /// Why a provider gave no results (shown in the API, by provider).
@@ -333,7 +336,7 @@ impl Search {
                 }),
             }
         }
-        let mut results = rank(merge(all));
+        let mut results = rank::rank(merge(all));
         results.retain(|r| self.filters.keeps(r));
         Outcome {
             results,
@@ -427,14 +430,6 @@ pub fn merge(results: Vec<SearchResult>) -> Vec<SearchResult> {
     out
 }
 
-/// For now: results with seeders first, most seeders first, then as the
-/// providers ordered them. (Ranking by release name and by what the TV
-/// can play comes with the search folders.)
-pub fn rank(mut results: Vec<SearchResult>) -> Vec<SearchResult> {
-    results.sort_by_key(|r| std::cmp::Reverse(r.seeders.map(|s| (1, s)).unwrap_or((0, 0))));
-    results
-}
-
 /// A reqwest error as a provider error, without its URL (which may hold
 /// an API key).
 pub(crate) fn http_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
@@ -516,6 +511,7 @@ mod tests {
             imdb_id: None,
             provider: provider.into(),
             source: None,
+            release: Default::default(),
         }
     }
 
@@ -549,13 +545,13 @@ mod tests {
         assert_eq!(merged[0].provider, "b");
         assert_eq!(merged[0].seeders, Some(9));
         assert_eq!(merged[0].size, Some(700), "filled from the other");
-        let ranked = rank(vec![
-            result("x", 3, None),
+        let ranked = rank::rank(vec![
             result("x", 4, Some(0)),
+            result("x", 3, None),
             result("x", 5, Some(40)),
         ]);
         let order: Vec<_> = ranked.iter().map(|r| r.info_hash.unwrap().0[0]).collect();
-        assert_eq!(order, vec![5, 4, 3], "no seeders count last");
+        assert_eq!(order, vec![5, 3, 4], "unknown seeders before none");
     }
 
     #[test]

@@ -318,6 +318,7 @@ impl ItemFields {
             imdb_id: self.imdb_id,
             provider: provider.to_owned(),
             source: magnet.or(torrent_url),
+            release: Default::default(),
         })
     }
 }

@@ -7,6 +7,7 @@
 use super::criteria::{Criteria, Sort, SEARCH_CAPS, SORT_CAPS};
 use super::didl::{self, Filter, Presentation};
 use super::object::Object;
+use super::quirks::Quirks;
 use super::soap::{ActionCall, UpnpError};
 
 pub const SERVICE_TYPE: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
@@ -32,13 +33,14 @@ pub enum Children {
 pub trait Directory {
     fn object(&self, id: &str) -> Result<Option<Object>, DirectoryError>;
     /// A page of a container's children, containers first, then in `sort`
-    /// order; `count` 0 = all.
+    /// order; `count` 0 = all. `client`: who asks (what it can play).
     fn children(
         &self,
         id: &str,
         sort: &Sort,
         start: usize,
         count: usize,
+        client: &Quirks,
     ) -> Result<Children, DirectoryError>;
     /// Search: one page (`sort` order, from `start`, at most `count`; 0 =
     /// all) of the objects below `scope` (not `scope` itself) that match
@@ -55,7 +57,7 @@ pub trait Directory {
     /// What is found elsewhere for a text a person typed into the TV's
     /// search box (a torrent search), best first; may wait on the network
     /// a bounded time.
-    fn live_search(&self, typed: &str) -> Result<Vec<Object>, DirectoryError>;
+    fn live_search(&self, typed: &str, client: &Quirks) -> Result<Vec<Object>, DirectoryError>;
     /// SystemUpdateID.
     fn system_update_id(&self) -> Result<u32, DirectoryError>;
     /// Store a resume position; `false` when `id` is no item.
@@ -163,7 +165,7 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
         }
         "BrowseDirectChildren" => match ctx
             .directory
-            .children(id, &sort, start, count)
+            .children(id, &sort, start, count, ctx.presentation.quirks)
             .map_err(failed)?
         {
             Children::Page(objects, total) => (objects, total),
@@ -220,7 +222,10 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     // the rest of the criteria (a class, say) is not asked of them. Then
     // the directory's own matches, paged after them.
     let live = match criteria.typed_text() {
-        Some(text) => ctx.directory.live_search(&text).map_err(failed)?,
+        Some(text) => ctx
+            .directory
+            .live_search(&text, ctx.presentation.quirks)
+            .map_err(failed)?,
         None => Vec::new(),
     };
     let live_count = live.len();

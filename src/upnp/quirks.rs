@@ -48,7 +48,148 @@ pub struct Quirks {
     /// (Windows Media Connect's), each with the class of what it lists:
     /// the server answers them with every item of that class.
     pub fixed_containers: &'static [(&'static str, &'static str)],
+    /// What this device family plays (`None`: anything, as far as we
+    /// know — VLC, Kodi, BubbleUPnP, a standard renderer).
+    pub plays: Option<&'static Plays>,
 }
+
+/// What a device family's own player plays, named as hunch names a
+/// release's parts (containers by extension). A release that names
+/// something outside these lists will not play there; one that names
+/// nothing is assumed to.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Plays {
+    pub containers: &'static [&'static str],
+    pub video: &'static [&'static str],
+    pub audio: &'static [&'static str],
+}
+
+impl Plays {
+    /// What of this release it cannot play ("DTS audio", "MKV files").
+    pub fn cannot(
+        &self,
+        container: Option<&str>,
+        video: Option<&str>,
+        audio: Option<&str>,
+    ) -> Option<String> {
+        fn outside<'h>(have: Option<&'h str>, list: &[&str]) -> Option<&'h str> {
+            have.filter(|h| !list.iter().any(|x| x.eq_ignore_ascii_case(h)))
+        }
+        if let Some(c) = outside(container, self.containers) {
+            return Some(format!("{} files", c.to_ascii_uppercase()));
+        }
+        if let Some(v) = outside(video, self.video) {
+            return Some(format!("{v} video"));
+        }
+        outside(audio, self.audio).map(|a| format!("{a} audio"))
+    }
+}
+
+// What the families play, from the makers' published format lists and the
+// open servers' renderer profiles (Universal Media Server's
+// `renderers/*.conf` Supported lines, Jellyfin's DLNA profiles).
+/// Samsung TVs since 2018 (Tizen): no DTS (dropped from the 2018 models).
+const SAMSUNG_PLAYS: Plays = Plays {
+    containers: &[
+        "mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm", "wmv",
+    ],
+    video: &[
+        "H.264",
+        "H.265",
+        "Xvid",
+        "DivX",
+        "MPEG-2",
+        "MPEG-4 Visual",
+        "VP9",
+        "AV1",
+        "VC-1",
+    ],
+    audio: &[
+        "AAC",
+        "Dolby Digital",
+        "Dolby Digital Plus",
+        "MP3",
+        "MP2",
+        "PCM",
+        "Opus",
+        "FLAC",
+        "Vorbis",
+    ],
+};
+/// LG webOS TVs: DTS absent from the 2020–2022 models, so not counted on.
+const LG_PLAYS: Plays = Plays {
+    containers: &["mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm"],
+    video: &[
+        "H.264",
+        "H.265",
+        "Xvid",
+        "DivX",
+        "MPEG-2",
+        "MPEG-4 Visual",
+        "VP9",
+        "AV1",
+    ],
+    audio: &[
+        "AAC",
+        "Dolby Digital",
+        "Dolby Digital Plus",
+        "MP3",
+        "PCM",
+        "Opus",
+        "FLAC",
+        "Vorbis",
+    ],
+};
+/// Sony Bravia (Android / Google TV): DTS passes through.
+const SONY_TV_PLAYS: Plays = Plays {
+    containers: &[
+        "mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm", "wmv",
+    ],
+    video: &[
+        "H.264",
+        "H.265",
+        "Xvid",
+        "DivX",
+        "MPEG-2",
+        "MPEG-4 Visual",
+        "VP9",
+        "VC-1",
+    ],
+    audio: &[
+        "AAC",
+        "Dolby Digital",
+        "Dolby Digital Plus",
+        "DTS",
+        "MP3",
+        "PCM",
+        "FLAC",
+        "Vorbis",
+    ],
+};
+/// PlayStation 3: no Matroska, no HEVC.
+const PS3_PLAYS: Plays = Plays {
+    containers: &["mp4", "m4v", "avi", "ts", "m2ts", "mpg", "wmv"],
+    video: &["H.264", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual", "VC-1"],
+    audio: &["AAC", "Dolby Digital", "MP3", "PCM"],
+};
+/// Sony Blu-ray players: Matroska (announced as DivX), H.264, DTS.
+const SONY_BD_PLAYS: Plays = Plays {
+    containers: &["mkv", "mp4", "m4v", "avi", "ts", "m2ts"],
+    video: &["H.264", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual", "VC-1"],
+    audio: &["AAC", "Dolby Digital", "DTS", "MP3", "PCM"],
+};
+/// Panasonic Viera (the DLNA client of the older sets): no HEVC.
+const PANASONIC_PLAYS: Plays = Plays {
+    containers: &["mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov"],
+    video: &["H.264", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual"],
+    audio: &["AAC", "Dolby Digital", "MP3", "PCM"],
+};
+/// Xbox 360: no Matroska, no HEVC, no DTS.
+const XBOX_PLAYS: Plays = Plays {
+    containers: &["mp4", "m4v", "avi", "wmv", "mov"],
+    video: &["H.264", "Xvid", "DivX", "MPEG-4 Visual", "VC-1"],
+    audio: &["AAC", "Dolby Digital", "MP3", "PCM"],
+};
 
 impl Quirks {
     /// The MIME type to announce to this client.
@@ -57,6 +198,17 @@ impl Quirks {
             .iter()
             .find(|(from, _)| *from == plain)
             .map_or(plain, |(_, to)| to)
+    }
+
+    /// What of this release this client cannot play (`None`: it plays,
+    /// or we do not know that it does not).
+    pub fn cannot_play(
+        &self,
+        container: Option<&str>,
+        video: Option<&str>,
+        audio: Option<&str>,
+    ) -> Option<String> {
+        self.plays?.cannot(container, video, audio)
     }
 
     /// The class a fixed container id of this client lists, if it is one.
@@ -77,6 +229,7 @@ impl Quirks {
         sort: SortRule::AsAsked,
         mime_overrides: &[],
         fixed_containers: &[],
+        plays: None,
     };
 }
 
@@ -121,6 +274,7 @@ const TABLE: &[Rule] = &[
         quirks: Quirks {
             client: "sony-playstation",
             mime_overrides: &[("video/x-msvideo", "video/divx")],
+            plays: Some(&PS3_PLAYS),
             ..Quirks::STANDARD
         },
     },
@@ -133,6 +287,7 @@ const TABLE: &[Rule] = &[
         quirks: Quirks {
             client: "sony-bluray",
             mime_overrides: &[("video/x-matroska", "video/divx")],
+            plays: Some(&SONY_BD_PLAYS),
             ..Quirks::STANDARD
         },
     },
@@ -142,6 +297,7 @@ const TABLE: &[Rule] = &[
         any: &[Match::Header("x-av-client-info", "Sony")],
         quirks: Quirks {
             client: "sony",
+            plays: Some(&SONY_TV_PLAYS),
             ..Quirks::STANDARD
         },
     },
@@ -159,6 +315,7 @@ const TABLE: &[Rule] = &[
                 ("video/x-matroska", "video/x-mkv"),
                 ("video/x-msvideo", "video/avi"),
             ],
+            plays: Some(&SAMSUNG_PLAYS),
             ..Quirks::STANDARD
         },
     },
@@ -173,6 +330,7 @@ const TABLE: &[Rule] = &[
         ],
         quirks: Quirks {
             client: "lg",
+            plays: Some(&LG_PLAYS),
             sort: SortRule::TitleWhenUnasked,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
             ..Quirks::STANDARD
@@ -187,6 +345,7 @@ const TABLE: &[Rule] = &[
         ],
         quirks: Quirks {
             client: "panasonic",
+            plays: Some(&PANASONIC_PLAYS),
             sort: SortRule::AlwaysTitle,
             mime_overrides: &[("video/x-msvideo", "video/divx")],
             ..Quirks::STANDARD
@@ -202,6 +361,7 @@ const TABLE: &[Rule] = &[
         any: &[Match::Agent("Xbox"), Match::Agent("Xenon")],
         quirks: Quirks {
             client: "xbox",
+            plays: Some(&XBOX_PLAYS),
             windows_media_connect: true,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
             fixed_containers: &[
@@ -386,6 +546,34 @@ mod tests {
             assert_eq!(q.sort.criteria(""), "+dc:title");
             assert_eq!(q.mime(AVI), "video/divx");
         }
+    }
+
+    #[test]
+    fn what_each_family_plays() {
+        let samsung = agent("SEC_HHP_[TV] UE55RU7100/1.0 DLNADOC/1.50");
+        assert_eq!(
+            samsung.cannot_play(Some("mkv"), Some("H.265"), Some("DTS")),
+            Some("DTS audio".into())
+        );
+        assert_eq!(
+            samsung.cannot_play(Some("mkv"), Some("H.265"), Some("AAC")),
+            None
+        );
+        assert_eq!(samsung.cannot_play(None, None, None), None, "unknown plays");
+        let xbox = agent("Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0");
+        assert_eq!(
+            xbox.cannot_play(Some("mkv"), Some("H.264"), None),
+            Some("MKV files".into())
+        );
+        assert_eq!(
+            xbox.cannot_play(Some("mp4"), Some("H.265"), None),
+            Some("H.265 video".into())
+        );
+        // A client without a row: we do not know it cannot.
+        assert_eq!(
+            agent("VLC/3.0").cannot_play(Some("mkv"), Some("AV1"), Some("DTS-HD")),
+            None
+        );
     }
 
     #[test]

@@ -100,12 +100,13 @@ async fn a_hanging_and_a_broken_indexer_do_not_delay_or_hide_a_healthy_one() {
     let out: serde_json::Value = serde_json::from_str(&text).unwrap();
     let results = out["results"].as_array().unwrap();
     assert_eq!(results.len(), 2, "the adult result is left out: {out}");
-    assert_eq!(
-        results[0]["title"], "Sintel.2010.720p.WEB",
-        "most seeders first"
-    );
-    assert_eq!(results[1]["info_hash"], IH);
-    assert_eq!(results[1]["size"], 1_288_490_188u64);
+    // Both swarms are healthy: 1080p before 720p (search::rank).
+    assert_eq!(results[0]["title"], "Sintel.2010.1080p.BluRay.x264-GRP");
+    assert_eq!(results[1]["title"], "Sintel.2010.720p.WEB");
+    assert_eq!(results[0]["info_hash"], IH);
+    assert_eq!(results[0]["size"], 1_288_490_188u64);
+    assert_eq!(results[0]["release"]["resolution"], 1080);
+    assert_eq!(results[0]["release"]["video"], "H.264");
     let state = |name: &str| {
         out["providers"]
             .as_array()
@@ -709,5 +710,86 @@ async fn episodes_use_tvsearch_by_the_indexers_caps_and_a_provider_has_its_own_t
             "{pair:?} in {tv_search:?}"
         );
     }
+    server.app.stop().await;
+}
+
+fn playable_feed(_: &[(String, String)]) -> String {
+    r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>
+<item><title>Tears.of.Steel.2012.1080p.BluRay.DTS.x264-GRP</title><size>4000000000</size><torznab:attr name="seeders" value="90"/>
+<torznab:attr name="infohash" value="1111111111111111111111111111111111111111"/></item>
+<item><title>Tears.of.Steel.2012.1080p.WEB.AAC.x264-GRP</title><size>2000000000</size><torznab:attr name="seeders" value="30"/>
+<torznab:attr name="infohash" value="2222222222222222222222222222222222222222"/></item>
+<item><title>Tears.of.Steel.2012.CAM.x264</title><size>2000000000</size><torznab:attr name="seeders" value="500"/>
+<torznab:attr name="infohash" value="3333333333333333333333333333333333333333"/></item>
+</channel></rss>"#
+        .into()
+}
+
+/// Browse `id`'s children as this User-Agent: (ids, titles).
+async fn children_as(server: &Server, agent: &str, id: &str) -> (Vec<String>, Vec<String>) {
+    let body = format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:Browse xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1">{}</u:Browse></s:Body></s:Envelope>"#,
+        browse(id)
+    );
+    let r = server
+        .http
+        .post(server.url("/upnp/ContentDirectory/control"))
+        .header("user-agent", agent)
+        .header("content-type", "text/xml; charset=\"utf-8\"")
+        .header(
+            "soapaction",
+            "\"urn:schemas-upnp-org:service:ContentDirectory:1#Browse\"",
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let didl = crate::upnp::one(&text, "Result");
+    let ids = didl
+        .split(" id=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap().to_owned())
+        .collect();
+    (ids, crate::upnp::texts(&didl, "dc:title"))
+}
+
+/// A saved search's folder is ranked by release (the camera copy last,
+/// whatever its seeders) and then for the TV that browses it: a Samsung,
+/// which has no DTS, gets the AAC release first and the DTS one marked;
+/// VLC gets the DTS one first (more seeders), unmarked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_folder_is_ranked_by_release_and_for_the_tv_that_browses_it() {
+    let (addr, _) = indexer(Duration::ZERO, playable_feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.torznab =
+        vec![toml::from_str(&format!("name = \"p\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    let server = Server::start(config).await;
+    let saved = server.save_search("tears of steel").await;
+    let folder = format!("search/{saved}");
+    let (ids, titles) = children_as(&server, "VLC/3.0.20 LibVLC/3.0.20", &folder).await;
+    let hash = |id: &str| id.rsplit('/').next().unwrap()[..1].to_owned();
+    assert_eq!(
+        ids.iter().map(|i| hash(i)).collect::<Vec<_>>(),
+        vec!["1", "2", "3"],
+        "{titles:?}"
+    );
+    assert!(
+        titles.iter().all(|t| !t.contains("won't play")),
+        "{titles:?}"
+    );
+    let (ids, titles) =
+        children_as(&server, "SEC_HHP_[TV] UE55RU7100/1.0 DLNADOC/1.50", &folder).await;
+    assert_eq!(
+        ids.iter().map(|i| hash(i)).collect::<Vec<_>>(),
+        vec!["2", "3", "1"],
+        "{titles:?}"
+    );
+    assert!(
+        titles[2].ends_with("[won't play here: DTS audio]"),
+        "{titles:?}"
+    );
     server.app.stop().await;
 }
