@@ -80,6 +80,20 @@ pub struct SavedSearch {
     /// Typed on a TV, not saved: listed in Recent searches.
     #[serde(skip)]
     pub recent: bool,
+    /// Being spelled on the keyboard folders: listed nowhere yet.
+    #[serde(skip)]
+    pub typing: bool,
+}
+
+/// How a query typed on a TV is kept (`saved_searches.recent`; 0 is a
+/// saved search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Asked {
+    /// Asked in a TV's search box, or finished on its keyboard folders:
+    /// listed in Recent searches.
+    Recent = 1,
+    /// Being spelled on the keyboard folders: not listed.
+    Typing = 2,
 }
 
 /// One cached result of a saved search.
@@ -708,7 +722,7 @@ impl Catalog {
             // A recent search is kept from now on: it moves to Search.
             Some(id) => {
                 let promoted = tx.execute(
-                    "UPDATE saved_searches SET recent = 0 WHERE id = ?1 AND recent = 1",
+                    "UPDATE saved_searches SET recent = 0 WHERE id = ?1 AND recent != 0",
                     params![id],
                 )? > 0;
                 if promoted {
@@ -730,15 +744,23 @@ impl Catalog {
         Ok(saved)
     }
 
-    /// Keep a query typed on a TV in Recent searches (or note that a saved
-    /// or recent one was asked again); `(id, true)` when Recent searches
-    /// changed. Only the newest `keep` recent ones stay (with their cached
-    /// results).
-    pub fn remember_search(&self, query: &str, keep: usize) -> Result<(i64, bool), CatalogError> {
+    /// Keep a query typed on a TV: in Recent searches (`Asked::Recent`: its
+    /// search box), or hidden until it is finished (`Asked::Typing`: the
+    /// remote's keyboard folders, one row per prefix); or note that a kept
+    /// one was asked again. A typing row asked as Recent becomes one; a
+    /// saved one stays saved. `(id, true)` when Recent searches changed.
+    /// Only the newest `keep` rows of each kind stay (with their results).
+    pub fn remember_search(
+        &self,
+        query: &str,
+        keep: usize,
+        asked_as: Asked,
+    ) -> Result<(i64, bool), CatalogError> {
         let query = query.trim();
+        let want = asked_as as i64;
         let mut conn = self.writer();
         let tx = conn.transaction()?;
-        let existing: Option<(i64, bool, i64)> = tx
+        let existing: Option<(i64, i64, i64)> = tx
             .query_row(
                 "SELECT id, recent, asked FROM saved_searches WHERE query = ?1 COLLATE NOCASE",
                 params![query],
@@ -752,29 +774,30 @@ impl Catalog {
         )?;
         let asked = last + 1;
         let out = match existing {
-            // Already the last asked (a TV paging through its answer).
-            Some((id, _, was)) if was == last && last > 0 => (id, false),
-            Some((id, recent, _)) => {
+            // Already the last asked, as this (a TV paging its answer).
+            Some((id, kind, was)) if was == last && last > 0 && kind <= want => (id, false),
+            Some((id, kind, _)) => {
+                // Typing that is asked as a search becomes a recent one.
+                let kind = kind.min(want);
                 tx.execute(
-                    "UPDATE saved_searches SET asked = ?2 WHERE id = ?1",
-                    params![id, asked],
+                    "UPDATE saved_searches SET asked = ?2, recent = ?3 WHERE id = ?1",
+                    params![id, asked, kind],
                 )?;
-                // Its place in Recent searches moved to the top.
-                (id, recent)
+                (id, kind == Asked::Recent as i64)
             }
             None => {
                 tx.execute(
                     "INSERT INTO saved_searches (query, created_at, recent, asked)
-                     VALUES (?1, ?2, 1, ?3)",
-                    params![query, now(), asked],
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![query, now(), want, asked],
                 )?;
                 let id = tx.last_insert_rowid();
                 let old: Vec<i64> = tx
                     .prepare(
-                        "SELECT id FROM saved_searches WHERE recent = 1
-                         ORDER BY asked DESC LIMIT -1 OFFSET ?1",
+                        "SELECT id FROM saved_searches WHERE recent = ?1
+                         ORDER BY asked DESC LIMIT -1 OFFSET ?2",
                     )?
-                    .query_map(params![keep as i64], |r| r.get(0))?
+                    .query_map(params![want, keep as i64], |r| r.get(0))?
                     .collect::<Result<_, _>>()?;
                 for gone in old {
                     tx.execute(
@@ -783,7 +806,7 @@ impl Catalog {
                     )?;
                     tx.execute("DELETE FROM saved_searches WHERE id = ?1", params![gone])?;
                 }
-                (id, true)
+                (id, asked_as == Asked::Recent)
             }
         };
         if out.1 {
@@ -993,7 +1016,8 @@ fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
         created_at: r.get(2)?,
         refreshed_at: r.get(3)?,
         status: r.get(4)?,
-        recent: r.get(5)?,
+        recent: r.get::<_, i64>(5)? == Asked::Recent as i64,
+        typing: r.get::<_, i64>(5)? == Asked::Typing as i64,
     })
 }
 
@@ -1253,7 +1277,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
         let (kept, _) = c.save_search("sintel").unwrap();
-        let (a, new) = c.remember_search("big buck", 2).unwrap();
+        let (a, new) = c.remember_search("big buck", 2, Asked::Recent).unwrap();
         assert!(new);
         c.store_results(
             a,
@@ -1272,16 +1296,25 @@ mod tests {
             "",
         )
         .unwrap();
-        let (b, _) = c.remember_search("elephants", 2).unwrap();
+        let (b, _) = c.remember_search("elephants", 2, Asked::Recent).unwrap();
         // A saved query asked again stays saved; Recent searches unchanged.
-        assert_eq!(c.remember_search("Sintel", 2).unwrap(), (kept, false));
+        assert_eq!(
+            c.remember_search("Sintel", 2, Asked::Recent).unwrap(),
+            (kept, false)
+        );
         // Asked again: on top, not new.
-        assert_eq!(c.remember_search("BIG BUCK", 2).unwrap(), (a, true));
+        assert_eq!(
+            c.remember_search("BIG BUCK", 2, Asked::Recent).unwrap(),
+            (a, true)
+        );
         // Asked again at once (the next page of an answer): no change.
-        assert_eq!(c.remember_search("big buck", 2).unwrap(), (a, false));
+        assert_eq!(
+            c.remember_search("big buck", 2, Asked::Recent).unwrap(),
+            (a, false)
+        );
         let queries = |v: Vec<SavedSearch>| v.into_iter().map(|s| s.id).collect::<Vec<_>>();
         assert_eq!(queries(c.recent_searches().unwrap()), vec![a, b]);
-        let (d, _) = c.remember_search("cosmos", 2).unwrap();
+        let (d, _) = c.remember_search("cosmos", 2, Asked::Recent).unwrap();
         assert_eq!(queries(c.recent_searches().unwrap()), vec![d, a]);
         assert!(c.saved_search(b).unwrap().is_none());
         assert_eq!(queries(c.saved_searches().unwrap()), vec![kept]);
@@ -1290,6 +1323,22 @@ mod tests {
         assert_eq!(queries(c.saved_searches().unwrap()), vec![kept, a]);
         assert_eq!(queries(c.recent_searches().unwrap()), vec![d]);
         assert_eq!(c.result_count(a).unwrap(), 1);
+        // Spelled on the keyboard folders: hidden, until asked as a search.
+        let (t, changed) = c.remember_search("tears", 2, Asked::Typing).unwrap();
+        assert!(!changed);
+        assert!(c.saved_search(t).unwrap().unwrap().typing);
+        assert_eq!(queries(c.recent_searches().unwrap()), vec![d]);
+        assert_eq!(
+            c.remember_search("tears", 2, Asked::Recent).unwrap(),
+            (t, true)
+        );
+        assert_eq!(queries(c.recent_searches().unwrap()), vec![t, d]);
+        // ...and a recent one spelled again stays recent.
+        assert_eq!(
+            c.remember_search("cosmos", 2, Asked::Typing).unwrap(),
+            (d, true)
+        );
+        assert!(c.saved_search(d).unwrap().unwrap().recent);
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! → `search/{saved-id}/{infohash}` (a result: its files, learnt by a
 //! metadata fetch the first time it is opened) → `search/{saved-id}/{infohash}/{index}`;
 //! `search` → `search/recent` (Recent searches: queries typed on a TV, kept
-//! like saved ones under the same `search/{saved-id}` ids).
+//! like saved ones under the same `search/{saved-id}` ids);
+//! `search` → `search/type` → `search/type/{typed}` (the keyboard a TV
+//! remote spells a query with: one folder per letter, digit, space `_` and
+//! backspace; from three characters on, the live results come first).
 //!
 //! Only playable media (video, audio, images) is shown. Every call reads
 //! SQLite: callers on the async runtime run it on a blocking thread. No XML
@@ -25,7 +28,7 @@ use std::sync::Arc;
 
 pub use changes::Changes;
 
-use crate::catalog::{Catalog, CatalogError, CatalogFile, CatalogTorrent};
+use crate::catalog::{Asked, Catalog, CatalogError, CatalogFile, CatalogTorrent};
 use crate::media::{mime_of, MediaKind};
 use crate::torrent::InfoHash;
 use crate::upnp::content_directory::{page, Children, Directory, DirectoryError};
@@ -43,6 +46,9 @@ pub enum ObjectId {
     Search,
     /// Queries typed on a TV (its search box), newest first.
     Recent,
+    /// The keyboard folders: what has been spelled so far (`a`–`z`, `0`–`9`,
+    /// `_` for a space; empty at the keyboard's root).
+    Typing(String),
     Saved(i64),
     /// A saved search's placeholder entry: what has not arrived, or failed.
     SavedStatus(i64),
@@ -66,6 +72,15 @@ impl ObjectId {
         if let Some(rest) = s.strip_prefix("search/") {
             if rest == "recent" {
                 return Some(ObjectId::Recent);
+            }
+            if rest == "type" {
+                return Some(ObjectId::Typing(String::new()));
+            }
+            if let Some(typed) = rest.strip_prefix("type/") {
+                return (!typed.is_empty()
+                    && typed.len() <= MAX_TYPED
+                    && typed.bytes().all(|b| KEYS.contains(&b) || b == b'_'))
+                .then(|| ObjectId::Typing(typed.to_owned()));
             }
             let parts: Vec<&str> = rest.split('/').collect();
             let id = number(parts[0])? as i64;
@@ -100,6 +115,8 @@ impl ObjectId {
             ObjectId::Item(ih, _) => Some(ObjectId::Torrent(*ih)),
             // A recent search's own container says Recent (from its row).
             ObjectId::Saved(_) | ObjectId::Recent => Some(ObjectId::Search),
+            ObjectId::Typing(t) if t.is_empty() => Some(ObjectId::Search),
+            ObjectId::Typing(t) => Some(ObjectId::Typing(t[..t.len() - 1].to_owned())),
             ObjectId::Result(id, _) | ObjectId::SavedStatus(id) => Some(ObjectId::Saved(*id)),
             ObjectId::ResultItem(id, ih, _) => Some(ObjectId::Result(*id, *ih)),
         }
@@ -120,6 +137,8 @@ impl fmt::Display for ObjectId {
             ObjectId::Item(ih, i) => write!(f, "t/{ih}/{i}"),
             ObjectId::Search => f.write_str("search"),
             ObjectId::Recent => f.write_str("search/recent"),
+            ObjectId::Typing(t) if t.is_empty() => f.write_str("search/type"),
+            ObjectId::Typing(t) => write!(f, "search/type/{t}"),
             ObjectId::Saved(id) => write!(f, "search/{id}"),
             ObjectId::SavedStatus(id) => write!(f, "search/{id}/status"),
             ObjectId::Result(id, ih) => write!(f, "search/{id}/{ih}"),
@@ -151,6 +170,18 @@ struct Live {
     changes: Arc<Changes>,
     /// How long a UPnP Search waits for the providers.
     wait: std::time::Duration,
+}
+
+/// The keys of the keyboard folders (and `_`, a space).
+const KEYS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+/// Longest query spelled on the keyboard folders.
+const MAX_TYPED: usize = 40;
+/// Live results at the top of a keyboard folder.
+const TYPED_RESULTS: usize = 5;
+
+/// What has been spelled, as a query ("big_buck" → "big buck").
+fn typed_text(typed: &str) -> String {
+    typed.replace('_', " ")
 }
 
 /// How many recent searches are kept.
@@ -216,6 +247,7 @@ impl Library {
             })),
             ObjectId::Search => Some(self.search_root()?),
             ObjectId::Recent => Some(self.recent()?),
+            ObjectId::Typing(t) => Some(Object::Container(typing_container(t, None))),
             ObjectId::Saved(n) => self
                 .catalog
                 .saved_search(*n)?
@@ -265,7 +297,7 @@ impl Library {
             id: ObjectId::Search.to_string(),
             parent_id: ObjectId::Search.parent_string(),
             title: "Search".into(),
-            child_count: self.catalog.saved_searches()?.len() + 1,
+            child_count: self.catalog.saved_searches()?.len() + 2,
             date: None,
         }))
     }
@@ -286,6 +318,8 @@ impl Library {
             id: id.to_string(),
             parent_id: if s.recent {
                 ObjectId::Recent.to_string()
+            } else if s.typing {
+                ObjectId::Typing(s.query.replace(' ', "_")).to_string()
             } else {
                 id.parent_string()
             },
@@ -350,7 +384,10 @@ impl Library {
             ObjectId::Root => sorted_page(vec![self.added()?, self.search_root()?]),
             ObjectId::Added => sorted_page(self.torrents()?),
             ObjectId::Search => {
-                let mut all = vec![self.recent()?];
+                let mut all = vec![
+                    self.recent()?,
+                    Object::Container(typing_container("", None)),
+                ];
                 for s in self.catalog.saved_searches()? {
                     all.push(self.saved(&s)?);
                 }
@@ -369,9 +406,15 @@ impl Library {
             }
             // Ranked best first; a TV's sort is not applied (the first
             // result is the one to press play on).
+            ObjectId::Typing(typed) => {
+                let all = self.keyboard(typed, client)?;
+                let total = all.len();
+                Children::Page(page(all, start, count), total)
+            }
             ObjectId::Saved(n) => match self.catalog.saved_search(*n)? {
                 None => Children::NoSuchObject,
                 Some(saved) => {
+                    self.finished_typing(&saved)?;
                     // What has not arrived (or failed) first, then the results.
                     let all: Vec<Object> = placeholder(&saved)
                         .map(Object::Container)
@@ -393,25 +436,34 @@ impl Library {
                 self.catalog.torrent_header(ih)?,
             ) {
                 (None, _) => Children::NoSuchObject,
-                // Its metadata did not arrive (in time): no items yet.
-                (Some(_), None) => Children::Page(Vec::new(), 0),
-                (Some(_), Some(t)) => {
-                    let limit = (count > 0).then_some(count);
-                    let files = self.catalog.playable_files_page(
-                        ih,
-                        t.playable_count,
-                        sort.title_order_among_equal_dates(),
-                        start,
-                        limit,
-                    )?;
-                    Children::Page(
-                        files
-                            .iter()
-                            .filter_map(|f| item_as(ObjectId::ResultItem(*n, *ih, f.index), &t, f))
-                            .map(Object::Item)
-                            .collect(),
-                        t.playable_count,
-                    )
+                (Some(_), header) => {
+                    if let Some(saved) = self.catalog.saved_search(*n)? {
+                        self.finished_typing(&saved)?;
+                    }
+                    match header {
+                        // Its metadata did not arrive (in time): no items yet.
+                        None => Children::Page(Vec::new(), 0),
+                        Some(t) => {
+                            let limit = (count > 0).then_some(count);
+                            let files = self.catalog.playable_files_page(
+                                ih,
+                                t.playable_count,
+                                sort.title_order_among_equal_dates(),
+                                start,
+                                limit,
+                            )?;
+                            Children::Page(
+                                files
+                                    .iter()
+                                    .filter_map(|f| {
+                                        item_as(ObjectId::ResultItem(*n, *ih, f.index), &t, f)
+                                    })
+                                    .map(Object::Item)
+                                    .collect(),
+                                t.playable_count,
+                            )
+                        }
+                    }
                 }
             },
             // A torrent may hold thousands of files: paged in the catalog.
@@ -515,6 +567,7 @@ impl Library {
             // search over them.
             ObjectId::Search
             | ObjectId::Recent
+            | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
             | ObjectId::Result(..) => (Vec::new(), Vec::new()),
@@ -595,10 +648,76 @@ impl Library {
             | ObjectId::Torrent(_)
             | ObjectId::Search
             | ObjectId::Recent
+            | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
             | ObjectId::Result(..) => Ok(false),
         }
+    }
+
+    /// A keyboard folder: once three characters are spelled, the live
+    /// search for them (its folder, then its best results, for this
+    /// client); then backspace, space, and a folder per letter and digit.
+    fn keyboard(&self, typed: &str, client: &Quirks) -> Result<Vec<Object>, CatalogError> {
+        let text = typed_text(typed);
+        let mut all = Vec::new();
+        if self.live.is_some() && text.trim().chars().count() >= MIN_LIVE_CHARS {
+            if let Ok(query) = normalize_query(&text) {
+                let (n, _) = self
+                    .catalog
+                    .remember_search(&query, RECENT_KEPT, Asked::Typing)?;
+                let id = ObjectId::Saved(n);
+                for r in self.remote.iter().filter(|r| r.serves(&id)) {
+                    r.before_browse(&id);
+                }
+                if let Some(saved) = self.catalog.saved_search(n)? {
+                    if let Object::Container(mut c) = self.saved(&saved)? {
+                        c.title = format!("Search “{query}”");
+                        all.push(Object::Container(c));
+                    }
+                }
+                for (r, cannot) in for_client(self.catalog.results(n)?, client)
+                    .iter()
+                    .take(TYPED_RESULTS)
+                {
+                    all.push(Object::Container(self.result_container(n, r, cannot)));
+                }
+            }
+        }
+        if !typed.is_empty() {
+            let shorter = &typed[..typed.len() - 1];
+            all.push(Object::Container(typing_container(
+                shorter,
+                Some("⌫ Delete"),
+            )));
+        }
+        if typed.len() < MAX_TYPED {
+            if !typed.is_empty() && !typed.ends_with('_') {
+                all.push(Object::Container(typing_container(
+                    &format!("{typed}_"),
+                    None,
+                )));
+            }
+            for &k in KEYS {
+                let next = format!("{typed}{}", k as char);
+                all.push(Object::Container(typing_container(&next, None)));
+            }
+        }
+        Ok(all)
+    }
+
+    /// A query spelled on the keyboard folders is finished when its own
+    /// folder or one of its results is opened: it moves to Recent searches.
+    fn finished_typing(&self, saved: &crate::catalog::SavedSearch) -> Result<(), CatalogError> {
+        if saved.typing {
+            let (_, changed) =
+                self.catalog
+                    .remember_search(&saved.query, RECENT_KEPT, Asked::Recent)?;
+            if let (true, Some(live)) = (changed, &self.live) {
+                live.changes.changed([ObjectId::Recent]);
+            }
+        }
+        Ok(())
     }
 
     /// A torrent search for what a TV typed: kept in Recent searches, run
@@ -617,7 +736,9 @@ impl Library {
         if query.chars().count() < MIN_LIVE_CHARS {
             return Ok(Vec::new());
         }
-        let (n, changed) = self.catalog.remember_search(&query, RECENT_KEPT)?;
+        let (n, changed) = self
+            .catalog
+            .remember_search(&query, RECENT_KEPT, Asked::Recent)?;
         if changed {
             live.changes.changed([ObjectId::Recent]);
         }
@@ -708,6 +829,27 @@ impl Directory for Library {
 
     fn basic_view_container(&self) -> String {
         ObjectId::Added.to_string()
+    }
+}
+
+/// A keyboard folder: what has been spelled (`typed`), titled as the text
+/// so far (a trailing space shown as ␣) unless `label` says otherwise.
+fn typing_container(typed: &str, label: Option<&str>) -> Container {
+    let id = ObjectId::Typing(typed.to_owned());
+    let title = match label {
+        Some(l) => l.to_owned(),
+        None if typed.is_empty() => "Type a search".to_owned(),
+        None => match typed.strip_suffix('_') {
+            Some(head) => format!("{}␣", typed_text(head)),
+            None => typed_text(typed),
+        },
+    };
+    Container {
+        id: id.to_string(),
+        parent_id: id.parent_string(),
+        title,
+        child_count: KEYS.len() + 2,
+        date: None,
     }
 }
 
@@ -997,9 +1139,20 @@ mod tests {
             ObjectId::SavedStatus(3),
             ObjectId::Result(3, ih),
             ObjectId::ResultItem(3, ih, 0),
+            ObjectId::Recent,
+            ObjectId::Typing(String::new()),
+            ObjectId::Typing("big_buck_2".into()),
         ] {
             assert_eq!(ObjectId::parse(&id.to_string()), Some(id.clone()));
         }
+        assert_eq!(
+            ObjectId::Typing("ab".into()).parent(),
+            Some(ObjectId::Typing("a".into()))
+        );
+        assert_eq!(
+            ObjectId::Typing(String::new()).parent(),
+            Some(ObjectId::Search)
+        );
         for junk in [
             "",
             "1",
@@ -1016,6 +1169,9 @@ mod tests {
             &format!("search/1/{ih}/"),
             &format!("search/1/{ih}/0/1"),
             "search/99999999999999999999",
+            "search/type/",
+            "search/type/Ab",
+            &format!("search/type/{}", "a".repeat(41)),
         ] {
             assert_eq!(ObjectId::parse(junk), None, "{junk}");
         }

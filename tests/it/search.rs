@@ -316,9 +316,16 @@ async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
     let (ids, titles, _, _) = children(&server, "search").await;
     assert_eq!(
         ids,
-        vec!["search/recent".to_owned(), format!("search/{saved}")]
+        vec![
+            "search/recent".to_owned(),
+            "search/type".to_owned(),
+            format!("search/{saved}")
+        ]
     );
-    assert_eq!(titles, vec!["Recent searches", "clip 2024"]);
+    assert_eq!(
+        titles,
+        vec!["Recent searches", "Type a search", "clip 2024"]
+    );
     // The first Browse waits (at most browse-wait) for the providers.
     let folder = format!("search/{saved}");
     let (ids, titles, _, total) = children(&server, &folder).await;
@@ -791,5 +798,68 @@ async fn a_folder_is_ranked_by_release_and_for_the_tv_that_browses_it() {
         titles[2].ends_with("[won't play here: DTS audio]"),
         "{titles:?}"
     );
+    server.app.stop().await;
+}
+
+/// The keyboard folders: a TV remote spells "sin" by walking into s → i →
+/// n; from three characters on, the folder's first entries are the live
+/// search for it (its folder, then its best results); the query lands in
+/// Recent searches only once one of them is opened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_remote_spells_a_search_with_keyboard_folders() {
+    let (addr, asked) = indexer(Duration::ZERO, feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.browse_wait = Duration::from_secs(5);
+    config.search.torznab = vec![toml::from_str(&format!(
+        "name = \"k\"\nurl = \"http://{addr}/api\"\napi-key = \"good-key\"\n"
+    ))
+    .unwrap()];
+    let server = Server::start(config).await;
+    let (ids, titles, _, total) = children(&server, "search/type").await;
+    assert_eq!(total, "36", "{titles:?}");
+    assert_eq!(
+        (ids[0].as_str(), titles[0].as_str()),
+        ("search/type/a", "a")
+    );
+    assert_eq!(ids[35], "search/type/9");
+    let (ids, titles, _, _) = children(&server, "search/type/si").await;
+    assert_eq!(
+        (ids[0].as_str(), titles[0].as_str()),
+        ("search/type/s", "⌫ Delete")
+    );
+    assert_eq!(
+        (ids[1].as_str(), titles[1].as_str()),
+        ("search/type/si_", "si␣")
+    );
+    assert_eq!(ids[2], "search/type/sia");
+    assert!(asked.lock().unwrap().is_empty(), "two letters ask nobody");
+
+    let (ids, titles, _, _) = children(&server, "search/type/sin").await;
+    assert_eq!(asked.lock().unwrap().len(), 1);
+    assert_eq!(titles[0], "Search “sin”", "{titles:?}");
+    let folder = ids[0].clone();
+    assert!(folder.starts_with("search/") && folder[7..].parse::<u64>().is_ok());
+    assert_eq!(ids[1], format!("{folder}/{IH}"), "the best result next");
+    assert!(titles[1].starts_with("Sintel.2010.1080p"), "{titles:?}");
+    assert_eq!(ids[3], "search/type/si", "then the keys: {ids:?}");
+    let (recent, _, _, _) = children(&server, "search/recent").await;
+    assert!(recent.is_empty(), "not finished yet: {recent:?}");
+
+    // Opening a result finishes it.
+    children(&server, &ids[1]).await;
+    let (recent, titles, _, _) = children(&server, "search/recent").await;
+    assert_eq!((recent, titles), (vec![folder], vec!["sin".to_owned()]));
+    // Junk ids are no objects.
+    for bad in [
+        "search/type/",
+        "search/type/A",
+        "search/type/a-b",
+        "search/type/%20",
+    ] {
+        let (status, body) =
+            crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(bad)).await;
+        assert_eq!(status, 500, "{bad}: {body}");
+    }
     server.app.stop().await;
 }
