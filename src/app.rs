@@ -166,6 +166,7 @@ impl App {
                     Arc::new(crate::search::folders::SavedResults::new(
                         catalog.clone(),
                         search.clone(),
+                        dyn_engine.clone(),
                         links.clone(),
                         config.search.cache_ttl,
                     )),

@@ -113,6 +113,10 @@ const MIGRATIONS: &[&str] = &[
     "ALTER TABLE search_results ADD COLUMN container TEXT;
     ALTER TABLE search_results ADD COLUMN video TEXT;
     ALTER TABLE search_results ADD COLUMN audio TEXT;",
+    // 11: a saved search's "Play best" item: the file of the best-ranked
+    // result whose swarm answered a metadata fetch, kept until it fails.
+    "ALTER TABLE saved_searches ADD COLUMN best_ih TEXT;
+    ALTER TABLE saved_searches ADD COLUMN best_index INTEGER;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

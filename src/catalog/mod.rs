@@ -83,6 +83,9 @@ pub struct SavedSearch {
     /// Being spelled on the keyboard folders: listed nowhere yet.
     #[serde(skip)]
     pub typing: bool,
+    /// Its "Play best" file: (torrent, file index).
+    #[serde(skip)]
+    pub best: Option<(InfoHash, usize)>,
 }
 
 /// How a query typed on a TV is kept (`saved_searches.recent`; 0 is a
@@ -820,7 +823,8 @@ impl Catalog {
     pub fn recent_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at, status, recent FROM saved_searches
+            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index
+             FROM saved_searches
              WHERE recent = 1 ORDER BY asked DESC",
         )?;
         let rows = stmt.query_map([], saved_row)?;
@@ -831,7 +835,8 @@ impl Catalog {
     pub fn saved_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at, status, recent FROM saved_searches
+            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index
+             FROM saved_searches
              WHERE recent = 0 ORDER BY id",
         )?;
         let rows = stmt.query_map([], saved_row)?;
@@ -841,7 +846,8 @@ impl Catalog {
     pub fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>, CatalogError> {
         self.reader()
             .prepare_cached(
-                "SELECT id, query, created_at, refreshed_at, status, recent FROM saved_searches WHERE id = ?1",
+                "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index
+             FROM saved_searches WHERE id = ?1",
             )?
             .query_row(params![id], saved_row)
             .optional()
@@ -912,6 +918,27 @@ impl Catalog {
         bump_update_id(&tx)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    /// Set (or clear) a saved search's "Play best" file; `true` when it
+    /// changed.
+    pub fn set_best(&self, id: i64, best: Option<(InfoHash, usize)>) -> Result<bool, CatalogError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let (ih, index) = match best {
+            Some((ih, i)) => (Some(ih.to_string()), Some(i as i64)),
+            None => (None, None),
+        };
+        let changed = tx.execute(
+            "UPDATE saved_searches SET best_ih = ?2, best_index = ?3
+             WHERE id = ?1 AND (best_ih IS NOT ?2 OR best_index IS NOT ?3)",
+            params![id, ih, index],
+        )? > 0;
+        if changed {
+            bump_update_id(&tx)?;
+        }
+        tx.commit()?;
+        Ok(changed)
     }
 
     /// Change only what a saved search's placeholder entry says (its
@@ -1018,6 +1045,10 @@ fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
         status: r.get(4)?,
         recent: r.get::<_, i64>(5)? == Asked::Recent as i64,
         typing: r.get::<_, i64>(5)? == Asked::Typing as i64,
+        best: match (r.get::<_, Option<String>>(6)?, r.get::<_, Option<i64>>(7)?) {
+            (Some(ih), Some(i)) => InfoHash::parse(&ih).zip(usize::try_from(i).ok()),
+            _ => None,
+        },
     })
 }
 

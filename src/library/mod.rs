@@ -52,6 +52,9 @@ pub enum ObjectId {
     Saved(i64),
     /// A saved search's placeholder entry: what has not arrived, or failed.
     SavedStatus(i64),
+    /// A saved search's "Play best" item: the file of its best-ranked
+    /// release whose swarm answered.
+    Best(i64),
     Result(i64, InfoHash),
     ResultItem(i64, InfoHash, usize),
 }
@@ -87,6 +90,7 @@ impl ObjectId {
             return match parts.as_slice() {
                 [_] => Some(ObjectId::Saved(id)),
                 [_, "status"] => Some(ObjectId::SavedStatus(id)),
+                [_, "best"] => Some(ObjectId::Best(id)),
                 [_, ih] => Some(ObjectId::Result(id, InfoHash::parse(ih)?)),
                 [_, ih, index] => Some(ObjectId::ResultItem(
                     id,
@@ -117,7 +121,9 @@ impl ObjectId {
             ObjectId::Saved(_) | ObjectId::Recent => Some(ObjectId::Search),
             ObjectId::Typing(t) if t.is_empty() => Some(ObjectId::Search),
             ObjectId::Typing(t) => Some(ObjectId::Typing(t[..t.len() - 1].to_owned())),
-            ObjectId::Result(id, _) | ObjectId::SavedStatus(id) => Some(ObjectId::Saved(*id)),
+            ObjectId::Result(id, _) | ObjectId::SavedStatus(id) | ObjectId::Best(id) => {
+                Some(ObjectId::Saved(*id))
+            }
             ObjectId::ResultItem(id, ih, _) => Some(ObjectId::Result(*id, *ih)),
         }
     }
@@ -141,6 +147,7 @@ impl fmt::Display for ObjectId {
             ObjectId::Typing(t) => write!(f, "search/type/{t}"),
             ObjectId::Saved(id) => write!(f, "search/{id}"),
             ObjectId::SavedStatus(id) => write!(f, "search/{id}/status"),
+            ObjectId::Best(id) => write!(f, "search/{id}/best"),
             ObjectId::Result(id, ih) => write!(f, "search/{id}/{ih}"),
             ObjectId::ResultItem(id, ih, i) => write!(f, "search/{id}/{ih}/{i}"),
         }
@@ -258,6 +265,10 @@ impl Library {
                 .saved_search(*n)?
                 .and_then(|s| placeholder(&s))
                 .map(Object::Container),
+            ObjectId::Best(n) => match self.catalog.saved_search(*n)? {
+                Some(saved) => self.best_item(&saved)?.map(Object::Item),
+                None => None,
+            },
             ObjectId::Result(n, ih) => self
                 .catalog
                 .result(*n, ih)?
@@ -324,7 +335,9 @@ impl Library {
                 id.parent_string()
             },
             title: s.query.clone(),
-            child_count: self.catalog.result_count(s.id)? + usize::from(placeholder(s).is_some()),
+            child_count: self.catalog.result_count(s.id)?
+                + usize::from(placeholder(s).is_some())
+                + usize::from(s.best.is_some()),
             date: Some(s.created_at),
         }))
     }
@@ -415,10 +428,12 @@ impl Library {
                 None => Children::NoSuchObject,
                 Some(saved) => {
                     self.finished_typing(&saved)?;
-                    // What has not arrived (or failed) first, then the results.
+                    // What has not arrived (or failed) first, then the
+                    // release to press play on, then the results.
                     let all: Vec<Object> = placeholder(&saved)
                         .map(Object::Container)
                         .into_iter()
+                        .chain(self.best_item(&saved)?.map(Object::Item))
                         .chain(for_client(self.catalog.results(*n)?, client).iter().map(
                             |(r, cannot)| Object::Container(self.result_container(*n, r, cannot)),
                         ))
@@ -474,10 +489,12 @@ impl Library {
                     None => Children::NoSuchObject,
                 }
             }
-            ObjectId::Item(..) | ObjectId::ResultItem(..) => match self.lookup(id)? {
-                Some(_) => Children::NotAContainer,
-                None => Children::NoSuchObject,
-            },
+            ObjectId::Item(..) | ObjectId::ResultItem(..) | ObjectId::Best(_) => {
+                match self.lookup(id)? {
+                    Some(_) => Children::NotAContainer,
+                    None => Children::NoSuchObject,
+                }
+            }
         })
     }
 
@@ -571,7 +588,7 @@ impl Library {
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
             | ObjectId::Result(..) => (Vec::new(), Vec::new()),
-            ObjectId::Item(..) | ObjectId::ResultItem(..) => return Ok(None),
+            ObjectId::Item(..) | ObjectId::ResultItem(..) | ObjectId::Best(_) => return Ok(None),
         };
         let by_hash: std::collections::HashMap<InfoHash, &CatalogTorrent> =
             headers.iter().map(|t| (t.info_hash, t)).collect();
@@ -643,6 +660,13 @@ impl Library {
                 self.catalog.set_bookmark(ih, *index, position_ms)?;
                 Ok(true)
             }
+            ObjectId::Best(n) => match self.catalog.saved_search(*n)?.and_then(|s| s.best) {
+                Some((ih, index)) if self.lookup(id)?.is_some() => {
+                    self.catalog.set_bookmark(&ih, index, position_ms)?;
+                    Ok(true)
+                }
+                _ => Ok(false),
+            },
             ObjectId::Root
             | ObjectId::Added
             | ObjectId::Torrent(_)
@@ -653,6 +677,25 @@ impl Library {
             | ObjectId::SavedStatus(_)
             | ObjectId::Result(..) => Ok(false),
         }
+    }
+
+    /// A saved search's "Play best" item, once one is chosen: its file,
+    /// titled with the release it comes from.
+    fn best_item(&self, saved: &crate::catalog::SavedSearch) -> Result<Option<Item>, CatalogError> {
+        let Some((ih, index)) = saved.best else {
+            return Ok(None);
+        };
+        let (Some(t), Some(r)) = (
+            self.catalog.torrent_header(&ih)?,
+            self.catalog.result(saved.id, &ih)?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(self.catalog.file(&ih, index)?.and_then(|f| {
+            let mut item = item_as(ObjectId::Best(saved.id), &t, &f)?;
+            item.title = format!("▶ Play best: {}", r.title);
+            Some(item)
+        }))
     }
 
     /// A keyboard folder: once three characters are spelled, the live

@@ -43,6 +43,17 @@ impl Arrived {
             self.0.finished.notify_all();
         }
     }
+
+    /// Every child is stored (what the refresh does next is extra):
+    /// waiting Searches answer now too.
+    pub fn all(&self) {
+        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        if !state.all {
+            state.some = true;
+            state.all = true;
+            self.0.finished.notify_all();
+        }
+    }
 }
 
 /// After a refresh failed, how long Browse answers from the catalog
@@ -60,6 +71,8 @@ struct Flight {
 struct FlightState {
     /// Some children are stored.
     some: bool,
+    /// All of them are.
+    all: bool,
     /// Its outcome, once it ended.
     ended: Option<bool>,
 }
@@ -69,7 +82,8 @@ struct FlightState {
 pub enum Until {
     /// The first children stored (Browse: show what is there).
     Some,
-    /// The refresh's end (Search: every provider's answer).
+    /// Every child (Search: every provider's answer): `Arrived::all`, or
+    /// the refresh's end.
     All,
 }
 
@@ -179,7 +193,7 @@ impl Refresher {
             if let Some(ok) = state.ended {
                 return ok;
             }
-            if state.some && until == Until::Some {
+            if state.all || (state.some && until == Until::Some) {
                 return true;
             }
             let left = deadline.saturating_duration_since(Instant::now());

@@ -15,12 +15,14 @@ use super::{Query, Search, SearchResult};
 use crate::catalog::{Catalog, StoredResult};
 use crate::library::remote::{Arrived, RemoteChildren};
 use crate::library::ObjectId;
-use crate::torrent::{AddSource, TorrentEngine};
+use crate::media::MediaKind;
+use crate::torrent::{AddSource, InfoHash, TorrentEngine};
 
 /// A saved search's folder: its ranked results.
 pub struct SavedResults {
     catalog: Arc<Catalog>,
     search: Arc<Search>,
+    engine: Arc<dyn TorrentEngine>,
     links: Arc<Links>,
     ttl: Duration,
 }
@@ -29,12 +31,14 @@ impl SavedResults {
     pub fn new(
         catalog: Arc<Catalog>,
         search: Arc<Search>,
+        engine: Arc<dyn TorrentEngine>,
         links: Arc<Links>,
         ttl: Duration,
     ) -> Self {
         SavedResults {
             catalog,
             search,
+            engine,
             links,
             ttl,
         }
@@ -105,9 +109,10 @@ impl RemoteChildren for SavedResults {
     }
 
     fn refresh(&self, id: ObjectId, arrived: Arrived) -> BoxFuture<'static, Result<(), String>> {
-        let (catalog, search, links) = (
+        let (catalog, search, engine, links) = (
             self.catalog.clone(),
             self.search.clone(),
+            self.engine.clone(),
             self.links.clone(),
         );
         async move {
@@ -161,6 +166,14 @@ impl RemoteChildren for SavedResults {
                     .await
                     .map_err(|e| e.to_string())?;
                 arrived.some();
+            }
+            if any_ok {
+                // Every provider's results are in (a waiting Search answers
+                // now); then the release to press play on.
+                arrived.all();
+                if let Err(e) = choose_best(&catalog, engine.as_ref(), &links, n).await {
+                    tracing::warn!(saved = n, "no Play best chosen: {e}");
+                }
             }
             if any_ok || search.provider_names().is_empty() {
                 Ok(())
@@ -216,50 +229,132 @@ impl RemoteChildren for ResultFiles {
             let ObjectId::Result(n, ih) = id else {
                 return Ok(());
             };
-            let Some(result) = catalog
-                .run(move |c| c.result(n, &ih))
-                .await
-                .map_err(|e| e.to_string())?
-            else {
-                return Ok(());
-            };
-            let source = result
-                .source
-                .clone()
-                .ok_or_else(|| "the result has no magnet or .torrent link".to_owned())?;
-            // A download link is fetched here (once: `links` keeps what it
-            // gave), so a link that redirects to a magnet works and the
-            // .torrent's bytes are what the catalog keeps.
-            // What the torrent row keeps as its source (shown in the API):
-            // never the link, which may carry the indexer's API key — the
-            // magnet it redirected to, or none (the .torrent bytes are kept).
-            let (add, kept) = if is_link(&source) {
-                let resolved = links
-                    .resolve(&source)
-                    .await
-                    .map_err(|e| format!("its download link: {e}"))?;
-                let kept = match &resolved {
-                    Resolved::Magnet(_, uri) => Some(uri.clone()),
-                    Resolved::Torrent { .. } => None,
-                };
-                (resolved.source(), kept)
-            } else {
-                let add = AddSource::parse_uri(&source).map_err(|e| e.to_string())?;
-                (add, Some(source))
-            };
-            let info = engine.inspect(add).await.map_err(|e| e.to_string())?;
-            if info.info_hash != ih {
-                return Err(format!(
-                    "the provider's link is another torrent ({})",
-                    info.info_hash
-                ));
-            }
-            catalog
-                .run(move |c| c.record_listed(&info, kept.as_deref()))
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string())
+            learn_files(&catalog, engine.as_ref(), &links, n, ih).await
         }
         .boxed()
     }
+}
+
+/// Learn a result's files: a listed-only metadata fetch (or the .torrent
+/// its download link serves), kept in the catalog.
+async fn learn_files(
+    catalog: &Arc<Catalog>,
+    engine: &dyn TorrentEngine,
+    links: &Links,
+    n: i64,
+    ih: InfoHash,
+) -> Result<(), String> {
+    let Some(result) = catalog
+        .run(move |c| c.result(n, &ih))
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    let source = result
+        .source
+        .clone()
+        .ok_or_else(|| "the result has no magnet or .torrent link".to_owned())?;
+    // A download link is fetched here (once: `links` keeps what it
+    // gave), so a link that redirects to a magnet works and the
+    // .torrent's bytes are what the catalog keeps.
+    // What the torrent row keeps as its source (shown in the API):
+    // never the link, which may carry the indexer's API key — the
+    // magnet it redirected to, or none (the .torrent bytes are kept).
+    let (add, kept) = if is_link(&source) {
+        let resolved = links
+            .resolve(&source)
+            .await
+            .map_err(|e| format!("its download link: {e}"))?;
+        let kept = match &resolved {
+            Resolved::Magnet(_, uri) => Some(uri.clone()),
+            Resolved::Torrent { .. } => None,
+        };
+        (resolved.source(), kept)
+    } else {
+        let add = AddSource::parse_uri(&source).map_err(|e| e.to_string())?;
+        (add, Some(source))
+    };
+    let info = engine.inspect(add).await.map_err(|e| e.to_string())?;
+    if info.info_hash != ih {
+        return Err(format!(
+            "the provider's link is another torrent ({})",
+            info.info_hash
+        ));
+    }
+    catalog
+        .run(move |c| c.record_listed(&info, kept.as_deref()))
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// Results tried for "Play best", best-ranked first, a batch at a time
+/// (their metadata fetches run at once).
+const BEST_CANDIDATES: usize = 6;
+const BEST_BATCH: usize = 3;
+
+/// Choose a saved search's "Play best" file: the largest video (else
+/// audio) file of the best-ranked result whose swarm answers a metadata
+/// fetch. A choice that is still among the results stays put; `true`
+/// when it changed.
+async fn choose_best(
+    catalog: &Arc<Catalog>,
+    engine: &dyn TorrentEngine,
+    links: &Links,
+    n: i64,
+) -> Result<bool, String> {
+    let (saved, results) = catalog
+        .run(move |c| Ok::<_, crate::catalog::CatalogError>((c.saved_search(n)?, c.results(n)?)))
+        .await
+        .map_err(|e| e.to_string())?;
+    let Some(saved) = saved else {
+        return Ok(false);
+    };
+    if let Some((ih, _)) = saved.best {
+        if results
+            .iter()
+            .any(|r| r.info_hash == ih && r.playable_files.is_some())
+        {
+            return Ok(false);
+        }
+    }
+    for batch in results
+        .iter()
+        .take(BEST_CANDIDATES)
+        .collect::<Vec<_>>()
+        .chunks(BEST_BATCH)
+    {
+        let answered = futures::future::join_all(batch.iter().map(|r| async move {
+            r.playable_files.is_some()
+                || learn_files(catalog, engine, links, n, r.info_hash)
+                    .await
+                    .is_ok()
+        }))
+        .await;
+        for (r, ok) in batch.iter().zip(answered) {
+            if !ok {
+                continue;
+            }
+            let ih = r.info_hash;
+            let file = catalog
+                .run(move |c| c.files(&ih))
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .filter(|f| matches!(f.kind, MediaKind::Video | MediaKind::Audio))
+                .max_by_key(|f| (f.kind == MediaKind::Video, f.length));
+            if let Some(f) = file {
+                let best = Some((ih, f.index));
+                return catalog
+                    .run(move |c| c.set_best(n, best))
+                    .await
+                    .map_err(|e| e.to_string());
+            }
+        }
+    }
+    catalog
+        .run(move |c| c.set_best(n, None))
+        .await
+        .map_err(|e| e.to_string())
 }

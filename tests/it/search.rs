@@ -508,7 +508,12 @@ async fn a_tv_search_box_gets_live_results_and_keeps_the_query() {
     assert_eq!(titles, vec!["cosmos"]);
     let folder = &recent[0];
     let result = format!("{folder}/{}", seeder.info_hash);
-    assert_eq!(ids[0], result, "the live result first: {ids:?}");
+    // The live result first: its folder, or its file when the Play best
+    // choice has already learnt it.
+    assert!(
+        ids[0].starts_with(&result),
+        "the live result first: {ids:?}"
+    );
     assert_eq!(
         ids[1],
         format!("t/{}/0", added.info_hash),
@@ -862,4 +867,73 @@ async fn a_remote_spells_a_search_with_keyboard_folders() {
         assert_eq!(status, 500, "{bad}: {body}");
     }
     server.app.stop().await;
+}
+
+static BEST_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn best_feed(_: &[(String, String)]) -> String {
+    BEST_FEED.get().cloned().unwrap_or_default()
+}
+
+/// "Play best": the first entry of a saved search's folder, once chosen,
+/// is the file of the best-ranked release whose swarm answered — here
+/// the second, since the first one's only peer is dead — and it plays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn play_best_is_the_best_release_whose_swarm_answers() {
+    use crate::common::{content, Seeder};
+    let data = content(500_009, 95);
+    let alive = Seeder::start(
+        "Alive.2024.mkv",
+        &[
+            ("Alive.2024.mkv", &data),
+            ("Alive.2024.sample.mkv", &content(10_007, 96)),
+        ],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let dead = format!(
+        "magnet:?xt=urn:btih:{}&amp;x.pe=127.0.0.1:1",
+        "ab".repeat(20)
+    );
+    BEST_FEED
+        .set(format!(
+            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>
+<item><title>Alive.2024.1080p.WEB.x264-DEAD</title><torznab:attr name="seeders" value="99"/><torznab:attr name="magneturl" value="{dead}"/></item>
+<item><title>Alive.2024.1080p.WEB.x264-LIVE</title><torznab:attr name="seeders" value="9"/><torznab:attr name="magneturl" value="{}"/></item>
+</channel></rss>"#,
+            alive.magnet().replace('&', "&amp;")
+        ))
+        .unwrap();
+    let (addr, _) = indexer(Duration::ZERO, best_feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.torrent.metadata_timeout = Duration::from_secs(2);
+    config.search.torznab =
+        vec![toml::from_str(&format!("name = \"b\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    let server = Server::start(config).await;
+    let saved = server.save_search("alive 2024").await;
+    let folder = format!("search/{saved}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (ids, titles, res) = loop {
+        let (ids, titles, res, _) = children(&server, &folder).await;
+        if ids.first() == Some(&format!("{folder}/best")) {
+            break (ids, titles, res);
+        }
+        assert!(Instant::now() < deadline, "no Play best: {titles:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        titles[0], "▶ Play best: Alive.2024.1080p.WEB.x264-LIVE",
+        "{titles:?}"
+    );
+    assert_eq!(ids.len(), 3, "Play best, then both results: {ids:?}");
+    assert!(
+        res[0].contains(&format!("/media/{}/0/", alive.info_hash)),
+        "the film, not the sample: {res:?}"
+    );
+    let body = server.get_bytes(&res[0]).await;
+    assert!(body[..] == data[..], "Play best plays the seeder's film");
+    server.app.stop().await;
+    alive.stop().await;
 }
