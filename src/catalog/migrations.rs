@@ -117,6 +117,12 @@ const MIGRATIONS: &[&str] = &[
     // result whose swarm answered a metadata fetch, kept until it fails.
     "ALTER TABLE saved_searches ADD COLUMN best_ih TEXT;
     ALTER TABLE saved_searches ADD COLUMN best_index INTEGER;",
+    // 12: what else a result's name says, for folders: the film or show it
+    // is, its year, season and episode (episodes grouped by season).
+    "ALTER TABLE search_results ADD COLUMN name TEXT;
+    ALTER TABLE search_results ADD COLUMN year INTEGER;
+    ALTER TABLE search_results ADD COLUMN season INTEGER;
+    ALTER TABLE search_results ADD COLUMN episode INTEGER;",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -119,6 +119,11 @@ pub struct StoredResult {
     pub container: Option<String>,
     pub video: Option<String>,
     pub audio: Option<String>,
+    /// The film or show it is, and its year, season and episode.
+    pub name: Option<String>,
+    pub year: Option<u32>,
+    pub season: Option<u32>,
+    pub episode: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -896,8 +901,8 @@ impl Catalog {
             let mut ins = tx.prepare(
                 "INSERT OR IGNORE INTO search_results
                    (saved_id, rank, info_hash, title, size, seeders, provider, source,
-                    container, video, audio)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    container, video, audio, name, year, season, episode)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
             )?;
             for (rank, r) in results.iter().enumerate() {
                 ins.execute(params![
@@ -911,7 +916,11 @@ impl Catalog {
                     r.source,
                     r.container,
                     r.video,
-                    r.audio
+                    r.audio,
+                    r.name,
+                    r.year,
+                    r.season,
+                    r.episode
                 ])?;
             }
         }
@@ -962,7 +971,7 @@ impl Catalog {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
             "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count,
-                    r.container, r.video, r.audio
+                    r.container, r.video, r.audio, r.name, r.year, r.season, r.episode
              FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
              WHERE r.saved_id = ?1 ORDER BY r.rank",
         )?;
@@ -992,7 +1001,7 @@ impl Catalog {
         self.reader()
             .prepare_cached(
                 "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count,
-                        r.container, r.video, r.audio
+                        r.container, r.video, r.audio, r.name, r.year, r.season, r.episode
                  FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
                  WHERE r.saved_id = ?1 AND r.info_hash = ?2",
             )?
@@ -1067,6 +1076,10 @@ fn result_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<StoredResult>> {
         container: r.get(7)?,
         video: r.get(8)?,
         audio: r.get(9)?,
+        name: r.get(10)?,
+        year: r.get(11)?,
+        season: r.get(12)?,
+        episode: r.get(13)?,
     }))
 }
 
@@ -1323,6 +1336,10 @@ mod tests {
                 container: None,
                 video: None,
                 audio: None,
+                name: None,
+                year: None,
+                season: None,
+                episode: None,
             }],
             "",
         )

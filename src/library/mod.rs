@@ -55,6 +55,10 @@ pub enum ObjectId {
     /// A saved search's "Play best" item: the file of its best-ranked
     /// release whose swarm answered.
     Best(i64),
+    /// A season of the episodes a saved search found, and one episode
+    /// (its releases): `search/{saved-id}/season/{s}[/{e}]`.
+    Season(i64, u32),
+    Episode(i64, u32, u32),
     Result(i64, InfoHash),
     ResultItem(i64, InfoHash, usize),
 }
@@ -91,6 +95,12 @@ impl ObjectId {
                 [_] => Some(ObjectId::Saved(id)),
                 [_, "status"] => Some(ObjectId::SavedStatus(id)),
                 [_, "best"] => Some(ObjectId::Best(id)),
+                [_, "season", s] => Some(ObjectId::Season(id, u32::try_from(number(s)?).ok()?)),
+                [_, "season", s, e] => Some(ObjectId::Episode(
+                    id,
+                    u32::try_from(number(s)?).ok()?,
+                    u32::try_from(number(e)?).ok()?,
+                )),
                 [_, ih] => Some(ObjectId::Result(id, InfoHash::parse(ih)?)),
                 [_, ih, index] => Some(ObjectId::ResultItem(
                     id,
@@ -121,9 +131,11 @@ impl ObjectId {
             ObjectId::Saved(_) | ObjectId::Recent => Some(ObjectId::Search),
             ObjectId::Typing(t) if t.is_empty() => Some(ObjectId::Search),
             ObjectId::Typing(t) => Some(ObjectId::Typing(t[..t.len() - 1].to_owned())),
-            ObjectId::Result(id, _) | ObjectId::SavedStatus(id) | ObjectId::Best(id) => {
-                Some(ObjectId::Saved(*id))
-            }
+            ObjectId::Result(id, _)
+            | ObjectId::SavedStatus(id)
+            | ObjectId::Best(id)
+            | ObjectId::Season(id, _) => Some(ObjectId::Saved(*id)),
+            ObjectId::Episode(id, s, _) => Some(ObjectId::Season(*id, *s)),
             ObjectId::ResultItem(id, ih, _) => Some(ObjectId::Result(*id, *ih)),
         }
     }
@@ -148,6 +160,8 @@ impl fmt::Display for ObjectId {
             ObjectId::Saved(id) => write!(f, "search/{id}"),
             ObjectId::SavedStatus(id) => write!(f, "search/{id}/status"),
             ObjectId::Best(id) => write!(f, "search/{id}/best"),
+            ObjectId::Season(id, s) => write!(f, "search/{id}/season/{s}"),
+            ObjectId::Episode(id, s, e) => write!(f, "search/{id}/season/{s}/{e}"),
             ObjectId::Result(id, ih) => write!(f, "search/{id}/{ih}"),
             ObjectId::ResultItem(id, ih, i) => write!(f, "search/{id}/{ih}/{i}"),
         }
@@ -265,6 +279,14 @@ impl Library {
                 .saved_search(*n)?
                 .and_then(|s| placeholder(&s))
                 .map(Object::Container),
+            ObjectId::Season(n, season) => {
+                let results = self.catalog.results(*n)?;
+                season_container(*n, *season, &results).map(Object::Container)
+            }
+            ObjectId::Episode(n, season, episode) => {
+                let results = self.catalog.results(*n)?;
+                episode_container(*n, *season, *episode, &results).map(Object::Container)
+            }
             ObjectId::Best(n) => match self.catalog.saved_search(*n)? {
                 Some(saved) => self.best_item(&saved)?.map(Object::Item),
                 None => None,
@@ -429,15 +451,35 @@ impl Library {
                 Some(saved) => {
                     self.finished_typing(&saved)?;
                     // What has not arrived (or failed) first, then the
-                    // release to press play on, then the results.
-                    let all: Vec<Object> = placeholder(&saved)
+                    // release to press play on, then the results (episodes
+                    // by season, when there are several).
+                    let results = for_client(self.catalog.results(*n)?, client);
+                    let by_season =
+                        results.iter().filter(|(r, _)| r.season.is_some()).count() >= MIN_TO_GROUP;
+                    let mut all: Vec<Object> = placeholder(&saved)
                         .map(Object::Container)
                         .into_iter()
                         .chain(self.best_item(&saved)?.map(Object::Item))
-                        .chain(for_client(self.catalog.results(*n)?, client).iter().map(
-                            |(r, cannot)| Object::Container(self.result_container(*n, r, cannot)),
-                        ))
                         .collect();
+                    if by_season {
+                        let plain: Vec<_> = results.iter().map(|(r, _)| r.clone()).collect();
+                        let seasons: std::collections::BTreeSet<u32> =
+                            plain.iter().filter_map(|r| r.season).collect();
+                        all.extend(
+                            seasons
+                                .into_iter()
+                                .filter_map(|s| season_container(*n, s, &plain))
+                                .map(Object::Container),
+                        );
+                    }
+                    all.extend(
+                        results
+                            .iter()
+                            .filter(|(r, _)| !by_season || r.season.is_none())
+                            .map(|(r, cannot)| {
+                                Object::Container(self.result_container(*n, r, cannot))
+                            }),
+                    );
                     let total = all.len();
                     Children::Page(page(all, start, count), total)
                 }
@@ -446,6 +488,45 @@ impl Library {
                 Some(_) => Children::Page(Vec::new(), 0),
                 None => Children::NoSuchObject,
             },
+            // A season: its episodes, then whole-season packs.
+            ObjectId::Season(n, season) => {
+                let results = for_client(self.catalog.results(*n)?, client);
+                let plain: Vec<_> = results.iter().map(|(r, _)| r.clone()).collect();
+                if season_container(*n, *season, &plain).is_none() {
+                    return Ok(Children::NoSuchObject);
+                }
+                let episodes: std::collections::BTreeSet<u32> = plain
+                    .iter()
+                    .filter(|r| r.season == Some(*season))
+                    .filter_map(|r| r.episode)
+                    .collect();
+                let mut all: Vec<Object> = episodes
+                    .into_iter()
+                    .filter_map(|e| episode_container(*n, *season, e, &plain))
+                    .map(Object::Container)
+                    .collect();
+                all.extend(
+                    results
+                        .iter()
+                        .filter(|(r, _)| r.season == Some(*season) && r.episode.is_none())
+                        .map(|(r, cannot)| Object::Container(self.result_container(*n, r, cannot))),
+                );
+                let total = all.len();
+                Children::Page(page(all, start, count), total)
+            }
+            // An episode: its releases, best first.
+            ObjectId::Episode(n, season, episode) => {
+                let all: Vec<Object> = for_client(self.catalog.results(*n)?, client)
+                    .iter()
+                    .filter(|(r, _)| r.season == Some(*season) && r.episode == Some(*episode))
+                    .map(|(r, cannot)| Object::Container(self.result_container(*n, r, cannot)))
+                    .collect();
+                if all.is_empty() {
+                    return Ok(Children::NoSuchObject);
+                }
+                let total = all.len();
+                Children::Page(page(all, start, count), total)
+            }
             ObjectId::Result(n, ih) => match (
                 self.catalog.result(*n, ih)?,
                 self.catalog.torrent_header(ih)?,
@@ -587,6 +668,8 @@ impl Library {
             | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
+            | ObjectId::Season(..)
+            | ObjectId::Episode(..)
             | ObjectId::Result(..) => (Vec::new(), Vec::new()),
             ObjectId::Item(..) | ObjectId::ResultItem(..) | ObjectId::Best(_) => return Ok(None),
         };
@@ -675,6 +758,8 @@ impl Library {
             | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
+            | ObjectId::Season(..)
+            | ObjectId::Episode(..)
             | ObjectId::Result(..) => Ok(false),
         }
     }
@@ -873,6 +958,82 @@ impl Directory for Library {
     fn basic_view_container(&self) -> String {
         ObjectId::Added.to_string()
     }
+}
+
+/// Episodes are grouped by season once a search found this many.
+const MIN_TO_GROUP: usize = 2;
+
+/// The show most of these results are (their most common name).
+fn show_name<'r>(
+    results: impl Iterator<Item = &'r crate::catalog::StoredResult>,
+) -> Option<String> {
+    let mut counts: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for r in results {
+        if let Some(n) = r.name.as_deref() {
+            *counts.entry(n).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(n, c)| (*c, std::cmp::Reverse(*n)))
+        .map(|(n, _)| n.to_owned())
+}
+
+/// A season's folder, when some result is of it.
+fn season_container(
+    n: i64,
+    season: u32,
+    results: &[crate::catalog::StoredResult],
+) -> Option<Container> {
+    let of_it: Vec<_> = results
+        .iter()
+        .filter(|r| r.season == Some(season))
+        .collect();
+    if of_it.is_empty() {
+        return None;
+    }
+    let episodes: std::collections::BTreeSet<u32> =
+        of_it.iter().filter_map(|r| r.episode).collect();
+    let packs = of_it.iter().filter(|r| r.episode.is_none()).count();
+    let id = ObjectId::Season(n, season);
+    Some(Container {
+        id: id.to_string(),
+        parent_id: id.parent_string(),
+        title: match show_name(of_it.iter().copied()) {
+            Some(show) => format!("{show} – Season {season}"),
+            None => format!("Season {season}"),
+        },
+        child_count: episodes.len() + packs,
+        date: None,
+    })
+}
+
+/// An episode's folder (its releases), when some result is of it.
+fn episode_container(
+    n: i64,
+    season: u32,
+    episode: u32,
+    results: &[crate::catalog::StoredResult],
+) -> Option<Container> {
+    let of_it: Vec<_> = results
+        .iter()
+        .filter(|r| r.season == Some(season) && r.episode == Some(episode))
+        .collect();
+    if of_it.is_empty() {
+        return None;
+    }
+    let id = ObjectId::Episode(n, season, episode);
+    let code = format!("S{season:02}E{episode:02}");
+    Some(Container {
+        id: id.to_string(),
+        parent_id: id.parent_string(),
+        title: match show_name(of_it.iter().copied()) {
+            Some(show) => format!("{show} {code}"),
+            None => code,
+        },
+        child_count: of_it.len(),
+        date: None,
+    })
 }
 
 /// A keyboard folder: what has been spelled (`typed`), titled as the text
@@ -1183,6 +1344,9 @@ mod tests {
             ObjectId::Result(3, ih),
             ObjectId::ResultItem(3, ih, 0),
             ObjectId::Recent,
+            ObjectId::Best(3),
+            ObjectId::Season(3, 2),
+            ObjectId::Episode(3, 2, 11),
             ObjectId::Typing(String::new()),
             ObjectId::Typing("big_buck_2".into()),
         ] {
@@ -1214,6 +1378,10 @@ mod tests {
             "search/99999999999999999999",
             "search/type/",
             "search/type/Ab",
+            "search/1/season",
+            "search/1/season/x",
+            "search/1/season/1/2/3",
+            "search/1/season/99999999999",
             &format!("search/type/{}", "a".repeat(41)),
         ] {
             assert_eq!(ObjectId::parse(junk), None, "{junk}");

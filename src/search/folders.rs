@@ -158,6 +158,10 @@ impl RemoteChildren for SavedResults {
                             container: r.release.container,
                             video: r.release.video,
                             audio: r.release.audio,
+                            name: r.release.name,
+                            year: r.release.year,
+                            season: r.release.season,
+                            episode: r.release.episode,
                         })
                     })
                     .collect();

@@ -27,6 +27,8 @@ use super::SearchResult;
 /// What a release name says.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct Release {
+    /// The film or show it is ("The Expanse").
+    pub name: Option<String>,
     /// Lines: 2160, 1080, 720, 576, 480…
     pub resolution: Option<u32>,
     /// As hunch names it: "Blu-ray", "Web", "HDTV", "Camera", "Telesync"…
@@ -67,6 +69,11 @@ impl Release {
         let other = h.other();
         let number = |v: Option<i32>| v.and_then(|n| u32::try_from(n).ok());
         Release {
+            name: h
+                .title()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned),
             resolution: h.screen_size().and_then(|s| {
                 let digits: String = s.chars().take_while(char::is_ascii_digit).collect();
                 match s {
@@ -170,6 +177,7 @@ mod tests {
         assert_eq!(r.audio.as_deref(), Some("DTS-HD"));
         assert_eq!(r.hdr.as_deref(), Some("HDR10"));
         assert_eq!(r.year, Some(2023));
+        assert_eq!(r.name.as_deref(), Some("Movie"));
         assert!(!r.low_quality);
         let r = Release::parse("Show.S01E02.1080p.HDTV.AC3.h264.mkv");
         assert_eq!((r.season, r.episode), (Some(1), Some(2)));

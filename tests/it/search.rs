@@ -937,3 +937,86 @@ async fn play_best_is_the_best_release_whose_swarm_answers() {
     server.app.stop().await;
     alive.stop().await;
 }
+
+fn episodes_feed(_: &[(String, String)]) -> String {
+    let item = |title: &str, seeders: u32, byte: char| {
+        format!(
+            "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"{seeders}\"/>\
+             <torznab:attr name=\"infohash\" value=\"{}\"/></item>",
+            byte.to_string().repeat(40)
+        )
+    };
+    format!(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}{}{}{}{}{}</channel></rss>"#,
+        item("The.Expanse.S02E05.1080p.WEB.x264-A", 50, '4'),
+        item("The.Expanse.S02E05.720p.HDTV.x264-B", 20, '5'),
+        item("The.Expanse.S02E06.1080p.WEB.x264-C", 40, '6'),
+        item("The.Expanse.S03E01.1080p.WEB.x264-D", 30, '7'),
+        item("The.Expanse.S02.1080p.WEB.x264-PACK", 60, '8'),
+        item("The.Expanse.Behind.The.Scenes.2017.1080p.WEB", 10, '9'),
+    )
+}
+
+/// Episodes are grouped Show → Season → Episode: the folder holds a
+/// folder per season (then what is no episode), a season its episodes
+/// (then its whole-season packs), an episode its releases, best first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn episodes_are_grouped_by_season_and_episode() {
+    let (addr, _) = indexer(Duration::ZERO, episodes_feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.torznab =
+        vec![toml::from_str(&format!("name = \"e\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    let server = Server::start(config).await;
+    let saved = server.save_search("the expanse").await;
+    let f = format!("search/{saved}");
+    let (ids, titles, _, _) = children(&server, &f).await;
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_eq!(
+        ids,
+        vec![
+            format!("{f}/season/2").as_str(),
+            format!("{f}/season/3").as_str(),
+            format!("{f}/{}", "9".repeat(40)).as_str(),
+        ],
+        "{titles:?}"
+    );
+    assert_eq!(titles[0], "The Expanse – Season 2");
+    let (ids, titles, _, _) = children(&server, &format!("{f}/season/2")).await;
+    assert_eq!(
+        ids,
+        vec![
+            format!("{f}/season/2/5"),
+            format!("{f}/season/2/6"),
+            format!("{f}/{}", "8".repeat(40)),
+        ],
+        "{titles:?}"
+    );
+    assert_eq!(titles[0], "The Expanse S02E05");
+    let (ids, titles, _, total) = children(&server, &format!("{f}/season/2/5")).await;
+    assert_eq!(total, "2");
+    assert_eq!(
+        ids,
+        vec![
+            format!("{f}/{}", "4".repeat(40)),
+            format!("{f}/{}", "5".repeat(40))
+        ],
+        "{titles:?}"
+    );
+    // Metadata of the grouping containers, and what does not exist.
+    let (status, body) = crate::upnp::soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &crate::upnp::browse_args(&format!("{f}/season/2/5"), "BrowseMetadata", 0, 0, ""),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("S02E05"), "{body}");
+    for missing in [format!("{f}/season/9"), format!("{f}/season/2/9")] {
+        let (status, _) =
+            crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(&missing)).await;
+        assert_eq!(status, 500, "{missing}");
+    }
+    server.app.stop().await;
+}
