@@ -5,18 +5,26 @@
 //! (`torrent::selection`). A thumbnailer (a quirk of the request) while a
 //! player's stream is open is served only bytes already on disk, read from
 //! the file, so it never moves the pieces the playing TV waits for; alone,
-//! the same agent (ffprobe) is the player. `http::media` is the thin
-//! driver that turns these answers into HTTP.
+//! the same agent (ffprobe) is the player. A torrent with web seeds (BEP
+//! 19 `url-list`, as every Internet Archive torrent has) and no BitTorrent
+//! peer is streamed from its web seed by HTTP ranges instead: librqbit 9.1
+//! does not use web seeds, and an archive.org result must play.
+//! `http::media` is the thin driver that turns these answers into HTTP.
 
+use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::net::IpAddr;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
 
 use tokio::io::AsyncSeekExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, CatalogFile};
+use crate::torrent::metainfo::{self, WebSeeds};
 use crate::torrent::prefetch::Prefetcher;
 use crate::torrent::streams::{StreamLimiter, StreamTicket, StreamsBusy};
 use crate::torrent::{EngineError, InfoHash, MediaStream, TorrentEngine};
@@ -63,7 +71,14 @@ pub struct Playback {
     /// Serialises the play selection, so two files started at once both
     /// end up selected.
     selecting: tokio::sync::Mutex<()>,
+    /// Web seeds by torrent (`None`: it has none), read once from the
+    /// catalog's .torrent bytes.
+    web_seeds: Mutex<HashMap<InfoHash, Option<Arc<WebSeeds>>>>,
+    web: reqwest::Client,
 }
+
+/// A web seed's body, streamed.
+pub type WebBody = futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>>;
 
 impl Playback {
     pub fn new(
@@ -82,7 +97,119 @@ impl Playback {
             prefetch,
             shutdown,
             selecting: tokio::sync::Mutex::new(()),
+            web_seeds: Mutex::new(HashMap::new()),
+            web: reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(30))
+                .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("a plain HTTP client builds"),
         })
+    }
+
+    /// Where to stream this file from by HTTP instead of the swarm: its
+    /// torrent's web seed, when it lists one, the engine has no peer for
+    /// it and the file is not on disk.
+    pub async fn web_seed(&self, ih: InfoHash, file: &CatalogFile) -> Option<url::Url> {
+        if self.engine.progress(&ih).is_some_and(|p| p.peers > 0)
+            || self.engine.has_bytes(&ih, file.index, 0..file.length)
+        {
+            return None;
+        }
+        let known = self
+            .web_seeds
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&ih)
+            .cloned();
+        let seeds = match known {
+            Some(s) => s,
+            None => {
+                let bytes = self
+                    .catalog
+                    .run(move |c| c.torrent_bytes(&ih))
+                    .await
+                    .ok()??;
+                let s = metainfo::web_seeds(&bytes).map(Arc::new);
+                self.web_seeds
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(ih, s.clone());
+                s
+            }
+        };
+        seeds?.file_url(&file.path)
+    }
+
+    /// Bytes `start..end` of a file from its web seed, holding a ticket of
+    /// the stream cap as a stream from the swarm would.
+    pub async fn open_web_seed(
+        &self,
+        url: url::Url,
+        span: Range<u64>,
+        length: u64,
+        client: Client,
+    ) -> Result<(WebBody, StreamTicket), PlaybackError> {
+        let ticket =
+            self.streams
+                .acquire_as(client.addr, client.thumbnailer_agent, &self.shutdown)?;
+        let fetch = |e: String| PlaybackError::Engine(EngineError::Fetch(e));
+        let whole = span.start == 0 && span.end == length;
+        let mut req = self.web.get(url);
+        if !whole {
+            req = req.header(
+                reqwest::header::RANGE,
+                format!("bytes={}-{}", span.start, span.end - 1),
+            );
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| fetch(format!("the web seed: {}", e.without_url())))?;
+        let status = resp.status();
+        // A seed that ignores Range (200) is read from its start and the
+        // bytes before the range are skipped.
+        let skip = match status.as_u16() {
+            206 => 0,
+            200 => span.start,
+            other => return Err(fetch(format!("the web seed answered HTTP {other}"))),
+        };
+        let want = span.end - span.start;
+        let body = futures::stream::unfold(
+            (resp, skip, want),
+            |(mut resp, mut skip, mut want)| async move {
+                loop {
+                    if want == 0 {
+                        return None;
+                    }
+                    match resp.chunk().await {
+                        Ok(Some(mut chunk)) => {
+                            let drop = skip.min(chunk.len() as u64) as usize;
+                            skip -= drop as u64;
+                            let _ = chunk.split_to(drop);
+                            if chunk.is_empty() {
+                                continue;
+                            }
+                            let take = want.min(chunk.len() as u64) as usize;
+                            want -= take as u64;
+                            return Some((Ok(chunk.split_to(take)), (resp, skip, want)));
+                        }
+                        Ok(None) => {
+                            let e = std::io::Error::new(
+                                std::io::ErrorKind::UnexpectedEof,
+                                "the web seed ended early",
+                            );
+                            return Some((Err(e), (resp, skip, 0)));
+                        }
+                        Err(e) => {
+                            let e = std::io::Error::other(e.without_url().to_string());
+                            return Some((Err(e), (resp, skip, 0)));
+                        }
+                    }
+                }
+            },
+        );
+        Ok((Box::pin(body), ticket))
     }
 
     /// The file asked for (one catalog read; the .torrent is not loaded).

@@ -23,7 +23,7 @@ use super::api::parse_info_hash;
 use super::range::{resolve, RangeReply};
 use super::ApiError;
 use crate::media::{kind_of, mime_of, MediaKind};
-use crate::playback::{Client, Playback};
+use crate::playback::{Client, Playback, WebBody};
 use crate::torrent::InfoHash;
 use crate::upnp::didl::dlna_features;
 use crate::upnp::quirks;
@@ -145,9 +145,20 @@ pub async fn serve(
         let body = ReaderStream::with_capacity(f.take(end - start), CHUNK);
         return Ok(resp.body(Body::from_stream(body)).expect("valid headers"));
     }
-    let (stream, ticket) = playback.open(ih, &file, start, client).await?;
+    // No BitTorrent peer, but a web seed (archive.org): from there.
+    let (source, ticket, from): (WebBody, _, &str) = match playback.web_seed(ih, &file).await {
+        Some(url) => {
+            let (body, ticket) = playback.open_web_seed(url, start..end, len, client).await?;
+            (body, ticket, "the web seed")
+        }
+        None => {
+            let (stream, ticket) = playback.open(ih, &file, start, client).await?;
+            let body = ReaderStream::with_capacity(stream.take(end - start), CHUNK);
+            (Box::pin(body), ticket, "the swarm")
+        }
+    };
     let cancelled = ticket.cancelled();
-    tracing::info!(client = %peer, %ih, index, start, end, "stream opened");
+    tracing::info!(client = %peer, %ih, index, start, end, from, "stream opened");
     // The ticket lives exactly as long as the body.
     let mut log = StreamLog {
         ticket,
@@ -156,7 +167,7 @@ pub async fn serve(
         index,
         sent: 0,
     };
-    let body = ReaderStream::with_capacity(stream.take(end - start), CHUNK)
+    let body = source
         .map(move |chunk| {
             if let Ok(c) = &chunk {
                 log.sent += c.len() as u64;

@@ -170,6 +170,71 @@ pub fn check(bytes: &[u8]) -> Result<Shape, MetainfoError> {
     Ok(shape)
 }
 
+/// A .torrent's web seeds (BEP 19 `url-list`) and what their URLs are
+/// built from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSeeds {
+    /// The http(s) URLs, as the file lists them.
+    pub urls: Vec<String>,
+    /// `info.name`.
+    pub name: String,
+    /// A multi-file torrent (`info.files`): file URLs hold `name/`.
+    pub multi_file: bool,
+}
+
+/// Characters left as they are in a URL path segment.
+const SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+impl WebSeeds {
+    /// A file's URL at the first web seed (BEP 19): `path` is the file's
+    /// path inside the torrent, `/`-joined (without `name` in a multi-file
+    /// torrent, as the engine lists it).
+    pub fn file_url(&self, path: &str) -> Option<url::Url> {
+        let base = self.urls.first()?;
+        let enc = |s: &str| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string();
+        let url = if self.multi_file {
+            let slash = if base.ends_with('/') { "" } else { "/" };
+            let path: Vec<String> = path.split('/').map(enc).collect();
+            format!("{base}{slash}{}/{}", enc(&self.name), path.join("/"))
+        } else if base.ends_with('/') {
+            format!("{base}{}", enc(&self.name))
+        } else {
+            base.clone()
+        };
+        url::Url::parse(&url).ok()
+    }
+}
+
+/// The web seeds of a .torrent, if it lists any (a string or a list of
+/// strings; only http(s) kept).
+pub fn web_seeds(bytes: &[u8]) -> Option<WebSeeds> {
+    let mut r = Reader { bytes, pos: 0 };
+    let top = r.value(0).ok()?;
+    let text = |v: &Value<'_>| match v {
+        Value::Bytes(b) => std::str::from_utf8(b).ok().map(str::to_owned),
+        _ => None,
+    };
+    let urls: Vec<String> = match top.get("url-list")? {
+        Value::List(items) => items.iter().filter_map(text).collect(),
+        v => text(v).into_iter().collect(),
+    };
+    let urls: Vec<String> = urls
+        .into_iter()
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+        .collect();
+    let info = top.get("info")?;
+    let name = info.get("name").and_then(text)?;
+    (!urls.is_empty()).then(|| WebSeeds {
+        urls,
+        name,
+        multi_file: info.get("files").is_some(),
+    })
+}
+
 /// Where the top dictionary's `info` value is (the bytes its hash is of).
 /// Called on bytes `Reader` has read whole.
 fn info_span(bytes: &[u8]) -> Option<(usize, usize)> {
@@ -275,6 +340,35 @@ mod tests {
                 .digest()
                 .bytes()
         );
+    }
+
+    #[test]
+    fn web_seeds_are_read() {
+        let mut t = single(32768, 100_000, 4);
+        t.pop();
+        t.extend_from_slice(b"8:url-listl29:https://archive.org/download/6:ftp://ee");
+        let w = web_seeds(&t).unwrap();
+        assert_eq!(w.urls, vec!["https://archive.org/download/"]);
+        assert_eq!((w.name.as_str(), w.multi_file), ("a.mp4", false));
+        let mut one = single(32768, 100_000, 4);
+        one.pop();
+        one.extend_from_slice(b"8:url-list14:http://x/a.mp4e");
+        assert_eq!(web_seeds(&one).unwrap().urls, vec!["http://x/a.mp4"]);
+        assert_eq!(web_seeds(&single(32768, 100_000, 4)), None);
+        assert_eq!(
+            w.file_url("a.mp4").unwrap().as_str(),
+            "https://archive.org/download/a.mp4"
+        );
+        let ia = WebSeeds {
+            urls: vec!["https://archive.org/download".into()],
+            name: "night of the living".into(),
+            multi_file: true,
+        };
+        assert_eq!(
+            ia.file_url("Night Of/the film #1.mp4").unwrap().as_str(),
+            "https://archive.org/download/night%20of%20the%20living/Night%20Of/the%20film%20%231.mp4"
+        );
+        assert_eq!(web_seeds(b"junk"), None);
     }
 
     /// The probe's torrents: each used to panic the engine.

@@ -198,3 +198,97 @@ fn unsafe_free_kill(pid: i32) {
         .success();
     assert!(ok);
 }
+
+/// An Internet Archive torrent: its files are also at a web seed (BEP 19
+/// `url-list`), and librqbit uses none. With no BitTorrent peer, swarmcast
+/// streams the file from the web seed by HTTP ranges, so it plays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_torrent_with_no_peer_plays_from_its_web_seed() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let data = content(700_003, 37);
+    // Made (and seeded) only for its .torrent: nobody tells swarmcast
+    // about this peer, so the torrent has none.
+    let made = Seeder::start(
+        "night-of-the-living-dead",
+        &[("Night Of The Living Dead.mp4", &data), ("notes.txt", b"x")],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let served = Arc::new(data.clone());
+    let asked = Arc::new(AtomicUsize::new(0));
+    let (s, a) = (served.clone(), asked.clone());
+    // archive.org's download server: exact byte ranges.
+    let app = axum::Router::new().route(
+        "/download/night-of-the-living-dead/Night%20Of%20The%20Living%20Dead.mp4",
+        get(move |headers: axum::http::HeaderMap| {
+            let (s, a) = (s.clone(), a.clone());
+            async move {
+                a.fetch_add(1, Ordering::SeqCst);
+                let range = headers
+                    .get("range")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|r| r.strip_prefix("bytes="))
+                    .and_then(|r| r.split_once('-'))
+                    .map(|(a, b)| (a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
+                match range {
+                    Some((from, to)) => (
+                        axum::http::StatusCode::PARTIAL_CONTENT,
+                        s[from..=to].to_vec(),
+                    ),
+                    None => (axum::http::StatusCode::OK, s.to_vec()),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    // The .torrent with a url-list, as archive.org writes it (after `info`).
+    let mut torrent = made.torrent_bytes.to_vec();
+    assert_eq!(torrent.pop(), Some(b'e'));
+    let seed = format!("http://{addr}/download/");
+    torrent.extend_from_slice(format!("8:url-listl{}:{seed}ee", seed.len()).as_bytes());
+    made.stop().await;
+
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let r = server
+        .http
+        .post(server.url("/api/torrents"))
+        .header("content-type", "application/x-bittorrent")
+        .body(torrent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let t: serde_json::Value = r.json().await.unwrap();
+    let file = t["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"] == "Night Of The Living Dead.mp4")
+        .unwrap()
+        .clone();
+    let url = server.url(file["url"].as_str().unwrap());
+    let body = tokio::time::timeout(Duration::from_secs(20), server.get_bytes(&url))
+        .await
+        .expect("played within 20 s");
+    assert!(body[..] == data[..], "the whole file, from the web seed");
+    let r = server
+        .http
+        .get(&url)
+        .header("range", "bytes=1000-1999")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(
+        r.headers()["content-range"],
+        format!("bytes 1000-1999/{}", data.len()).as_str()
+    );
+    assert!(r.bytes().await.unwrap()[..] == data[1000..2000]);
+    assert_eq!(asked.load(Ordering::SeqCst), 2);
+    server.app.stop().await;
+}
