@@ -88,103 +88,59 @@ impl Plays {
 // What the families play, from the makers' published format lists and the
 // open servers' renderer profiles (Universal Media Server's
 // `renderers/*.conf` Supported lines, Jellyfin's DLNA profiles).
-/// Samsung TVs since 2018 (Tizen): no DTS (dropped from the 2018 models).
+/// What most TVs sold since 2018 open.
+#[rustfmt::skip]
+const TV_CONTAINERS: &[&str] = &["mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm"];
+#[rustfmt::skip]
+const TV_VIDEO: &[&str] = &["H.264", "H.265", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual", "VP9"];
+#[rustfmt::skip]
+const TV_AUDIO: &[&str] = &["AAC", "Dolby Digital", "Dolby Digital Plus", "MP3", "PCM", "FLAC", "Vorbis"];
+/// Samsung TVs since 2018 (Tizen): AV1 from 2020, no DTS (dropped from the
+/// 2018 models).
+#[rustfmt::skip]
 const SAMSUNG_PLAYS: Plays = Plays {
-    containers: &[
-        "mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm", "wmv",
-    ],
-    video: &[
-        "H.264",
-        "H.265",
-        "Xvid",
-        "DivX",
-        "MPEG-2",
-        "MPEG-4 Visual",
-        "VP9",
-        "AV1",
-        "VC-1",
-    ],
-    audio: &[
-        "AAC",
-        "Dolby Digital",
-        "Dolby Digital Plus",
-        "MP3",
-        "MP2",
-        "PCM",
-        "Opus",
-        "FLAC",
-        "Vorbis",
-    ],
+    containers: &["mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm", "wmv"],
+    video: &["H.264", "H.265", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual", "VP9", "AV1", "VC-1"],
+    audio: &["AAC", "Dolby Digital", "Dolby Digital Plus", "MP3", "MP2", "PCM", "Opus", "FLAC", "Vorbis"],
 };
-/// LG webOS TVs: DTS absent from the 2020–2022 models, so not counted on.
+/// LG webOS TVs: AV1 from 2020; DTS absent from the 2020–2022 models, so
+/// not counted on.
+#[rustfmt::skip]
 const LG_PLAYS: Plays = Plays {
-    containers: &["mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm"],
-    video: &[
-        "H.264",
-        "H.265",
-        "Xvid",
-        "DivX",
-        "MPEG-2",
-        "MPEG-4 Visual",
-        "VP9",
-        "AV1",
-    ],
-    audio: &[
-        "AAC",
-        "Dolby Digital",
-        "Dolby Digital Plus",
-        "MP3",
-        "PCM",
-        "Opus",
-        "FLAC",
-        "Vorbis",
-    ],
+    containers: TV_CONTAINERS,
+    video: &["H.264", "H.265", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual", "VP9", "AV1"],
+    audio: TV_AUDIO,
 };
 /// Sony Bravia (Android / Google TV): DTS passes through.
+#[rustfmt::skip]
 const SONY_TV_PLAYS: Plays = Plays {
-    containers: &[
-        "mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov", "webm", "wmv",
-    ],
-    video: &[
-        "H.264",
-        "H.265",
-        "Xvid",
-        "DivX",
-        "MPEG-2",
-        "MPEG-4 Visual",
-        "VP9",
-        "VC-1",
-    ],
-    audio: &[
-        "AAC",
-        "Dolby Digital",
-        "Dolby Digital Plus",
-        "DTS",
-        "MP3",
-        "PCM",
-        "FLAC",
-        "Vorbis",
-    ],
+    containers: TV_CONTAINERS,
+    video: TV_VIDEO,
+    audio: &["AAC", "Dolby Digital", "Dolby Digital Plus", "DTS", "MP3", "PCM", "FLAC", "Vorbis"],
 };
 /// PlayStation 3: no Matroska, no HEVC.
+#[rustfmt::skip]
 const PS3_PLAYS: Plays = Plays {
     containers: &["mp4", "m4v", "avi", "ts", "m2ts", "mpg", "wmv"],
     video: &["H.264", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual", "VC-1"],
     audio: &["AAC", "Dolby Digital", "MP3", "PCM"],
 };
 /// Sony Blu-ray players: Matroska (announced as DivX), H.264, DTS.
+#[rustfmt::skip]
 const SONY_BD_PLAYS: Plays = Plays {
     containers: &["mkv", "mp4", "m4v", "avi", "ts", "m2ts"],
     video: &["H.264", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual", "VC-1"],
     audio: &["AAC", "Dolby Digital", "DTS", "MP3", "PCM"],
 };
 /// Panasonic Viera (the DLNA client of the older sets): no HEVC.
+#[rustfmt::skip]
 const PANASONIC_PLAYS: Plays = Plays {
     containers: &["mkv", "mp4", "m4v", "avi", "ts", "m2ts", "mov"],
     video: &["H.264", "Xvid", "DivX", "MPEG-2", "MPEG-4 Visual"],
     audio: &["AAC", "Dolby Digital", "MP3", "PCM"],
 };
 /// Xbox 360: no Matroska, no HEVC, no DTS.
+#[rustfmt::skip]
 const XBOX_PLAYS: Plays = Plays {
     containers: &["mp4", "m4v", "avi", "wmv", "mov"],
     video: &["H.264", "Xvid", "DivX", "MPEG-4 Visual", "VC-1"],

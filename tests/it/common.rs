@@ -222,6 +222,20 @@ impl Server {
         (status, r.json().await.unwrap())
     }
 
+    /// POST /api/torrents with a .torrent as the body; returns (status, json).
+    pub async fn add_torrent_bytes(&self, torrent: Vec<u8>) -> (u16, serde_json::Value) {
+        let r = self
+            .http
+            .post(self.url("/api/torrents"))
+            .header("content-type", "application/x-bittorrent")
+            .body(torrent)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+
     /// Add a seeder's magnet (201) and wait until it is downloaded.
     pub async fn add_finished(&self, seeder: &Seeder) -> serde_json::Value {
         let (status, t) = self.add_uri(&seeder.magnet()).await;

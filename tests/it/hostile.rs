@@ -79,16 +79,7 @@ async fn regression_odd_piece_and_file_lengths_are_refused_with_400() {
         ),
         (torrent("16384", "-5", 1), "file length"),
     ] {
-        let r = server
-            .http
-            .post(server.url("/api/torrents"))
-            .header("content-type", "application/x-bittorrent")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        let json: serde_json::Value = r.json().await.unwrap();
+        let (status, json) = server.add_torrent_bytes(body.to_vec()).await;
         assert_eq!(status, 400, "{json}");
         assert!(json["error"].as_str().unwrap().contains(needle), "{json}");
     }

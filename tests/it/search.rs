@@ -33,6 +33,14 @@ async fn indexer(delay: Duration, answer: fn(&[(String, String)]) -> String) -> 
     (addr, seen)
 }
 
+/// An indexer's config table for `addr` (`extra`: more TOML lines).
+fn torznab_at(name: &str, addr: SocketAddr, extra: &str) -> swarmcast::config::TorznabConfig {
+    toml::from_str(&format!(
+        "name = \"{name}\"\nurl = \"http://{addr}/api\"\n{extra}"
+    ))
+    .unwrap()
+}
+
 const IH: &str = "c9e15763f722f23e98a29decdfae341b98d53056";
 
 fn feed(q: &[(String, String)]) -> String {
@@ -303,10 +311,7 @@ async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.search.browse_wait = Duration::from_secs(10);
-    config.search.torznab = vec![toml::from_str(&format!(
-        "name = \"fixture\"\nurl = \"http://{indexer_addr}/api\"\n"
-    ))
-    .unwrap()];
+    config.search.torznab = vec![torznab_at("fixture", indexer_addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("clip 2024").await;
 
@@ -390,13 +395,11 @@ async fn a_folder_shows_what_has_arrived_and_names_what_has_not() {
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.search.timeout = Duration::from_secs(3);
     config.search.browse_wait = Duration::from_millis(500);
-    let torznab = |name: &str, addr: SocketAddr| {
-        toml::from_str::<swarmcast::config::TorznabConfig>(&format!(
-            "name = \"{name}\"\nurl = \"http://{addr}/api\"\napi-key = \"good-key\"\n"
-        ))
-        .unwrap()
-    };
-    config.search.torznab = vec![torznab("good", good), torznab("hangs", hangs)];
+    let key = "api-key = \"good-key\"\n";
+    config.search.torznab = vec![
+        torznab_at("good", good, key),
+        torznab_at("hangs", hangs, key),
+    ];
     let server = Server::start(config).await;
     let saved = server.save_search("sintel").await;
     let folder = format!("search/{saved}");
@@ -478,10 +481,7 @@ async fn a_tv_search_box_gets_live_results_and_keeps_the_query() {
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.search.browse_wait = Duration::from_secs(10);
-    config.search.torznab = vec![toml::from_str(&format!(
-        "name = \"fixture\"\nurl = \"http://{indexer_addr}/api\"\n"
-    ))
-    .unwrap()];
+    config.search.torznab = vec![torznab_at("fixture", indexer_addr, "")];
     let server = Server::start(config).await;
     server.add_finished(&added).await;
 
@@ -603,8 +603,7 @@ async fn download_links_are_followed_to_a_magnet_or_a_torrent_fetched_once() {
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.search.browse_wait = Duration::from_secs(10);
-    config.search.torznab =
-        vec![toml::from_str(&format!("name = \"links\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    config.search.torznab = vec![torznab_at("links", addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("link 2024").await;
     let folder = format!("search/{saved}");
@@ -672,11 +671,8 @@ async fn episodes_use_tvsearch_by_the_indexers_caps_and_a_provider_has_its_own_t
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.search.timeout = Duration::from_secs(5);
     config.search.torznab = vec![
-        toml::from_str(&format!("name = \"tv\"\nurl = \"http://{tv}/api\"\n")).unwrap(),
-        toml::from_str(&format!(
-            "name = \"slow\"\nurl = \"http://{slow}/api\"\ntimeout = \"300ms\"\n"
-        ))
-        .unwrap(),
+        torznab_at("tv", tv, ""),
+        torznab_at("slow", slow, "timeout = \"300ms\"\n"),
     ];
     let server = Server::start(config).await;
     let started = Instant::now();
@@ -776,8 +772,7 @@ async fn a_folder_is_ranked_by_release_and_for_the_tv_that_browses_it() {
     let (addr, _) = indexer(Duration::ZERO, playable_feed).await;
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
-    config.search.torznab =
-        vec![toml::from_str(&format!("name = \"p\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    config.search.torznab = vec![torznab_at("p", addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("tears of steel").await;
     let folder = format!("search/{saved}");
@@ -816,10 +811,7 @@ async fn a_remote_spells_a_search_with_keyboard_folders() {
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.search.browse_wait = Duration::from_secs(5);
-    config.search.torznab = vec![toml::from_str(&format!(
-        "name = \"k\"\nurl = \"http://{addr}/api\"\napi-key = \"good-key\"\n"
-    ))
-    .unwrap()];
+    config.search.torznab = vec![torznab_at("k", addr, "api-key = \"good-key\"\n")];
     let server = Server::start(config).await;
     let (ids, titles, _, total) = children(&server, "search/type").await;
     assert_eq!(total, "36", "{titles:?}");
@@ -909,8 +901,7 @@ async fn play_best_is_the_best_release_whose_swarm_answers() {
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.torrent.metadata_timeout = Duration::from_secs(2);
-    config.search.torznab =
-        vec![toml::from_str(&format!("name = \"b\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    config.search.torznab = vec![torznab_at("b", addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("alive 2024").await;
     let folder = format!("search/{saved}");
@@ -965,8 +956,7 @@ async fn episodes_are_grouped_by_season_and_episode() {
     let (addr, _) = indexer(Duration::ZERO, episodes_feed).await;
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
-    config.search.torznab =
-        vec![toml::from_str(&format!("name = \"e\"\nurl = \"http://{addr}/api\"\n")).unwrap()];
+    config.search.torznab = vec![torznab_at("e", addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("the expanse").await;
     let f = format!("search/{saved}");

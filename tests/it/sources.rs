@@ -18,16 +18,8 @@ async fn torrent_body_url_and_delete() {
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
 
     // A .torrent as the body: the metadata is in it, no peer needed.
-    let r = server
-        .http
-        .post(server.url("/api/torrents"))
-        .header("content-type", "application/x-bittorrent")
-        .body(torrent.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let t: serde_json::Value = r.json().await.unwrap();
+    let (status, t) = server.add_torrent_bytes(torrent.to_vec()).await;
+    assert_eq!(status, 201, "{t}");
     assert_eq!(t["info_hash"], seeder.info_hash);
     assert_eq!(t["files"][0]["length"], len as u64);
     assert!(t["source"].is_null());
@@ -254,16 +246,8 @@ async fn a_torrent_with_no_peer_plays_from_its_web_seed() {
 
     let dirs = tempfile::tempdir().unwrap();
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    let r = server
-        .http
-        .post(server.url("/api/torrents"))
-        .header("content-type", "application/x-bittorrent")
-        .body(torrent)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-    let t: serde_json::Value = r.json().await.unwrap();
+    let (status, t) = server.add_torrent_bytes(torrent).await;
+    assert_eq!(status, 201, "{t}");
     let file = t["files"]
         .as_array()
         .unwrap()
