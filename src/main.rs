@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use swarmcast::app::App;
 use swarmcast::config::{CliOverrides, Config};
+use swarmcast::search::{Category, SearchFilter};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -53,6 +54,19 @@ enum Command {
         /// The server's API token (web.token), when it has one (with --save).
         #[arg(long, env = "SWARMCAST_TOKEN", hide_env_values = true)]
         token: Option<String>,
+        /// Only films or only TV.
+        #[arg(long, value_parser = ["movies", "tv"])]
+        category: Option<String>,
+        /// Only releases with at least this many seeders.
+        #[arg(long)]
+        min_seeders: Option<u32>,
+        /// Only releases at most this big ("4 GiB", "700MB").
+        #[arg(long)]
+        max_size: Option<String>,
+        /// Only releases in this language (ISO 639-1, like "fr"; "en" also
+        /// keeps untagged ones).
+        #[arg(long)]
+        language: Option<String>,
     },
     /// Add a magnet link, an http(s) URL of a .torrent, or a .torrent file to a running server.
     Add {
@@ -101,16 +115,20 @@ fn main() -> std::process::ExitCode {
         Some(Command::Search {
             query,
             config,
-            save: false,
-            ..
-        }) => search(&query, config),
-        Some(Command::Search {
-            query,
-            save: true,
+            save,
             server,
             token,
-            ..
-        }) => save_search(&query, &server, token.as_deref()),
+            category,
+            min_seeders,
+            max_size,
+            language,
+        }) => filter_of(category, min_seeders, max_size, language).and_then(|filter| {
+            if save {
+                save_search(&query, &filter, &server, token.as_deref())
+            } else {
+                search(&query, &filter, config)
+            }
+        }),
         Some(Command::Add {
             uri_or_file,
             server,
@@ -136,8 +154,33 @@ fn check_config(config: Option<PathBuf>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The search filters the flags ask for.
+fn filter_of(
+    category: Option<String>,
+    min_seeders: Option<u32>,
+    max_size: Option<String>,
+    language: Option<String>,
+) -> anyhow::Result<SearchFilter> {
+    let filter = SearchFilter {
+        category: match category.as_deref() {
+            Some("movies") => Some(Category::Movies),
+            Some("tv") => Some(Category::Tv),
+            _ => None,
+        },
+        min_seeders,
+        max_size: max_size
+            .map(|s| s.parse().map_err(|e| anyhow::anyhow!("--max-size: {e}")))
+            .transpose()?,
+        language,
+    };
+    filter
+        .check()
+        .map_err(|e| anyhow::anyhow!("--language: {e}"))?;
+    Ok(filter)
+}
+
 /// Run the providers in-process and print a table.
-fn search(query: &str, config: Option<PathBuf>) -> anyhow::Result<()> {
+fn search(query: &str, filter: &SearchFilter, config: Option<PathBuf>) -> anyhow::Result<()> {
     let config = load_config(config.as_deref(), &CliOverrides::default())?;
     let search = swarmcast::search::Search::from_config(&config);
     if search.provider_names().is_empty() {
@@ -149,7 +192,8 @@ fn search(query: &str, config: Option<PathBuf>) -> anyhow::Result<()> {
     if query.text.is_empty() {
         bail!("give something to search for");
     }
-    let out = runtime()?.block_on(search.run(&query));
+    let mut out = runtime()?.block_on(search.run(&query));
+    out.results.retain(|r| filter.keeps(r));
     print!("{}", swarmcast::search::table(&out));
     Ok(())
 }
@@ -221,13 +265,15 @@ fn add(uri_or_file: &str, server: &str, token: Option<&str>) -> anyhow::Result<(
     Ok(())
 }
 
-fn save_search(query: &str, server: &str, token: Option<&str>) -> anyhow::Result<()> {
-    let answer = post(
-        server,
-        "/api/saved-searches",
-        token,
-        Body::Json(serde_json::json!({ "query": query })),
-    )?;
+fn save_search(
+    query: &str,
+    filter: &SearchFilter,
+    server: &str,
+    token: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut body = serde_json::to_value(filter)?;
+    body["query"] = serde_json::Value::String(query.to_owned());
+    let answer = post(server, "/api/saved-searches", token, Body::Json(body))?;
     println!("saved search {}: {}", answer["id"], query.trim());
     Ok(())
 }

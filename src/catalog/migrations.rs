@@ -123,6 +123,9 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE search_results ADD COLUMN year INTEGER;
     ALTER TABLE search_results ADD COLUMN season INTEGER;
     ALTER TABLE search_results ADD COLUMN episode INTEGER;",
+    // 13: a saved search's own filters (category, minimum seeders, maximum
+    // size, language), as the JSON the search module reads; '' = none.
+    "ALTER TABLE saved_searches ADD COLUMN filter TEXT NOT NULL DEFAULT '';",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

@@ -86,6 +86,9 @@ pub struct SavedSearch {
     /// Its "Play best" file: (torrent, file index).
     #[serde(skip)]
     pub best: Option<(InfoHash, usize)>,
+    /// Its own filters, as JSON the search module reads ('' = none).
+    #[serde(skip)]
+    pub filter: String,
 }
 
 /// How a query typed on a TV is kept (`saved_searches.recent`; 0 is a
@@ -828,7 +831,7 @@ impl Catalog {
     pub fn recent_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index
+            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index, filter
              FROM saved_searches
              WHERE recent = 1 ORDER BY asked DESC",
         )?;
@@ -840,7 +843,7 @@ impl Catalog {
     pub fn saved_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
         let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index
+            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index, filter
              FROM saved_searches
              WHERE recent = 0 ORDER BY id",
         )?;
@@ -851,7 +854,7 @@ impl Catalog {
     pub fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>, CatalogError> {
         self.reader()
             .prepare_cached(
-                "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index
+                "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index, filter
              FROM saved_searches WHERE id = ?1",
             )?
             .query_row(params![id], saved_row)
@@ -927,6 +930,31 @@ impl Catalog {
         bump_update_id(&tx)?;
         tx.commit()?;
         Ok(true)
+    }
+
+    /// Set a saved search's own filters (JSON); when they changed, its
+    /// cached results are stale. `false` when there is no such search.
+    pub fn set_search_filter(&self, id: i64, filter: &str) -> Result<bool, CatalogError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let exists = tx
+            .query_row(
+                "SELECT 1 FROM saved_searches WHERE id = ?1",
+                params![id],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some();
+        if tx.execute(
+            "UPDATE saved_searches SET filter = ?2, refreshed_at = NULL
+             WHERE id = ?1 AND filter != ?2",
+            params![id, filter],
+        )? > 0
+        {
+            bump_update_id(&tx)?;
+        }
+        tx.commit()?;
+        Ok(exists)
     }
 
     /// Set (or clear) a saved search's "Play best" file; `true` when it
@@ -1058,6 +1086,7 @@ fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
             (Some(ih), Some(i)) => InfoHash::parse(&ih).zip(usize::try_from(i).ok()),
             _ => None,
         },
+        filter: r.get(8)?,
     })
 }
 

@@ -18,7 +18,7 @@ use crate::catalog::SavedSearch;
 use crate::library::MAX_QUERY_CHARS;
 use crate::media::{mime_of, MediaKind};
 use crate::search::saved::SavedSearches;
-use crate::search::{Outcome, Search};
+use crate::search::{Outcome, Search, SearchFilter};
 use crate::torrent::{AddSource, InfoHash, Progress};
 use crate::torrents::Torrents;
 
@@ -175,26 +175,50 @@ pub async fn search(
     Ok(Json(search.run(&query).await))
 }
 
+/// A saved search as the API shows it: with its own filters.
+#[derive(Serialize)]
+pub struct SavedView {
+    #[serde(flatten)]
+    saved: SavedSearch,
+    #[serde(skip_serializing_if = "SearchFilter::is_empty")]
+    filter: SearchFilter,
+}
+
 pub async fn saved_list(
     State(saved): State<Arc<SavedSearches>>,
-) -> Result<Json<Vec<SavedSearch>>, ApiError> {
-    Ok(Json(saved.list().await?))
+) -> Result<Json<Vec<SavedView>>, ApiError> {
+    Ok(Json(
+        saved
+            .list()
+            .await?
+            .into_iter()
+            .map(|s| SavedView {
+                filter: SearchFilter::from_stored(&s.filter),
+                saved: s,
+            })
+            .collect(),
+    ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SaveRequest {
-    query: String,
-}
-
-/// `{"query": "…"}` → 201 `{"id": …}` (200 with the same id if it was saved already).
+/// `{"query": "…"}`, optionally with filters (`category` `movies`|`tv`,
+/// `min_seeders`, `max_size`, `language`) → 201 `{"id": …}` (200 with the
+/// same id if it was saved already; its filters become these).
 pub async fn saved_add(
     State(saved): State<Arc<SavedSearches>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let req: SaveRequest = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::BadRequest(format!("expected {{\"query\": \"…\"}}: {e}")))?;
-    let (id, new) = saved.save(&req.query).await?;
+    let shape =
+        "expected {\"query\": \"…\"} with optional category, min_seeders, max_size, language";
+    let mut req: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("{shape}: {e}")))?;
+    let query = match req.remove("query") {
+        Some(serde_json::Value::String(q)) => q,
+        _ => return Err(ApiError::BadRequest(format!("{shape}: no query"))),
+    };
+    let filter: SearchFilter = serde_json::from_value(serde_json::Value::Object(req))
+        .map_err(|e| ApiError::BadRequest(format!("{shape}: {e}")))?;
+    filter.check().map_err(ApiError::BadRequest)?;
+    let (id, new) = saved.save(&query, &filter).await?;
     let status = if new {
         StatusCode::CREATED
     } else {

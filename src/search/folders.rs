@@ -126,6 +126,7 @@ impl RemoteChildren for SavedResults {
             else {
                 return Ok(());
             };
+            let filter = super::SearchFilter::from_stored(&saved.filter);
             let query = Query { text: saved.query };
             let mut steps = std::pin::pin!(search.progress(&query));
             let mut any_ok = false;
@@ -143,6 +144,7 @@ impl RemoteChildren for SavedResults {
                 }
                 any_ok = true;
                 let mut results = out.results;
+                results.retain(|r| filter.keeps(r));
                 hashes_from_links(&links, &mut results).await;
                 let stored: Vec<StoredResult> = results
                     .into_iter()

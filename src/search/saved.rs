@@ -32,10 +32,23 @@ impl SavedSearches {
         SavedSearches { catalog, changes }
     }
 
-    /// Save a query; `(id, true)` when it is new (the Search folder changed).
-    pub async fn save(&self, query: &str) -> Result<(i64, bool), SavedError> {
+    /// Save a query with its own filters (replacing those it had); `(id,
+    /// true)` when it is new (the Search folder changed).
+    pub async fn save(
+        &self,
+        query: &str,
+        filter: &super::SearchFilter,
+    ) -> Result<(i64, bool), SavedError> {
         let q = normalize(query)?;
-        let saved = self.catalog.run(move |c| c.save_search(&q)).await?;
+        let stored = filter.to_stored();
+        let saved = self
+            .catalog
+            .run(move |c| {
+                let saved = c.save_search(&q)?;
+                c.set_search_filter(saved.0, &stored)?;
+                Ok::<_, CatalogError>(saved)
+            })
+            .await?;
         if saved.1 {
             // A recent search saved leaves Recent searches.
             self.changes.changed([ObjectId::Search, ObjectId::Recent]);

@@ -207,6 +207,15 @@ async fn saved_searches_through_the_api_and_the_cli() {
     // The CLI saves on the running server.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_swarmcast"))
         .args(["search", "Sintel", "--save", "--server", &server.base])
+        .args([
+            "--category",
+            "movies",
+            "--min-seeders",
+            "5",
+            "--max-size",
+            "4 GiB",
+        ])
+        .args(["--language", "fr"])
         .output()
         .unwrap();
     assert!(
@@ -223,6 +232,31 @@ async fn saved_searches_through_the_api_and_the_cli() {
         .map(|s| s["query"].as_str().unwrap())
         .collect();
     assert_eq!(queries, vec!["Big Buck Bunny", "Sintel"]);
+    assert_eq!(
+        list[1]["filter"],
+        serde_json::json!({"category": "movies", "min_seeders": 5, "max_size": 4u64 << 30, "language": "fr"})
+    );
+    assert!(list[0].get("filter").is_none(), "{list}");
+    // A filter the API cannot take is a 400 that names it.
+    for bad in [
+        serde_json::json!({"query": "x", "language": "French"}),
+        serde_json::json!({"query": "x", "colour": "red"}),
+        serde_json::json!({"query": "x", "max_size": "lots"}),
+    ] {
+        let r = server
+            .http
+            .post(server.url("/api/saved-searches"))
+            .json(&bad)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+        let e = r.text().await.unwrap();
+        assert!(
+            e.contains("language") || e.contains("colour") || e.contains("lots"),
+            "{e}"
+        );
+    }
     let del = |id: i64| {
         server
             .http
@@ -1008,5 +1042,31 @@ async fn episodes_are_grouped_by_season_and_episode() {
             crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(&missing)).await;
         assert_eq!(status, 500, "{missing}");
     }
+    server.app.stop().await;
+}
+
+/// A saved search's own filters hold its folder to them: here at least 20
+/// seeders keeps only the 720p release.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_saved_searchs_filters_hold_its_folder() {
+    let (addr, _) = indexer(Duration::ZERO, feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.torznab = vec![torznab_at("f", addr, "api-key = \"good-key\"\n")];
+    let server = Server::start(config).await;
+    let r = server
+        .http
+        .post(server.url("/api/saved-searches"))
+        .json(&serde_json::json!({"query": "sintel", "min_seeders": 20}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let id = r.json::<serde_json::Value>().await.unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, titles, _, _) = children(&server, &format!("search/{id}")).await;
+    assert_eq!(titles.len(), 1, "{titles:?}");
+    assert!(titles[0].starts_with("Sintel.2010.720p.WEB"), "{titles:?}");
     server.app.stop().await;
 }
