@@ -150,6 +150,20 @@ impl App {
         );
         let search = Arc::new(crate::search::Search::from_config(&config));
         let links = Arc::new(crate::search::links::Links::new(config.search.timeout));
+        let dead_swarms = Arc::new(crate::search::folders::DeadSwarms::default());
+        // A played Play best whose swarm gives nothing within the time a
+        // swarm has to give its metadata is replaced.
+        tokio::spawn(
+            crate::search::folders::BestKeeper::new(
+                catalog.clone(),
+                dyn_engine.clone(),
+                links.clone(),
+                dead_swarms.clone(),
+                changes.clone(),
+                config.torrent.metadata_timeout,
+            )
+            .run(shutdown.child_token()),
+        );
         let wait = config.search.browse_wait;
         let mut library = Library::new(catalog.clone(), config.server.friendly_name.clone());
         if !search.provider_names().is_empty() {
@@ -168,6 +182,7 @@ impl App {
                         search.clone(),
                         dyn_engine.clone(),
                         links.clone(),
+                        dead_swarms.clone(),
                         config.search.cache_ttl,
                     )),
                     changes.clone(),

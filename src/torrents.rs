@@ -87,16 +87,21 @@ impl Torrents {
         if !header.listed && self.engine.contains(&info_hash) {
             return Ok(());
         }
-        let source = match header.source.as_deref().map(AddSource::parse_uri) {
-            Some(Ok(s)) => s,
-            _ => {
-                let bytes = self
-                    .catalog
-                    .run(move |c| c.torrent_bytes(&info_hash))
-                    .await?
-                    .ok_or(TorrentsError::NotFound(info_hash))?;
-                AddSource::TorrentBytes(bytes.into())
-            }
+        // Its metadata is known (the result folder fetched it): added from
+        // those bytes, with the peers its magnet named, so playing does not
+        // wait for the swarm to send the metadata again.
+        let bytes = self
+            .catalog
+            .run(move |c| c.torrent_bytes(&info_hash))
+            .await?;
+        let source = match (header.source.as_deref().map(AddSource::parse_uri), bytes) {
+            (Some(Ok(AddSource::Magnet(m))), Some(bytes)) => AddSource::Known {
+                bytes: bytes.into(),
+                peers: m.peers,
+            },
+            (Some(Ok(s)), _) => s,
+            (_, Some(bytes)) => AddSource::TorrentBytes(bytes.into()),
+            (_, None) => return Err(TorrentsError::NotFound(info_hash)),
         };
         tracing::info!(%info_hash, "a search result is played: adding it");
         self.add(source, header.source).await.map(|_| ())

@@ -4,8 +4,9 @@
 //! fetch, listed only: nothing downloads until a file is played; kept in
 //! the catalog, so opening the result again needs no network).
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use futures::FutureExt;
@@ -24,6 +25,7 @@ pub struct SavedResults {
     search: Arc<Search>,
     engine: Arc<dyn TorrentEngine>,
     links: Arc<Links>,
+    dead: Arc<DeadSwarms>,
     ttl: Duration,
 }
 
@@ -33,6 +35,7 @@ impl SavedResults {
         search: Arc<Search>,
         engine: Arc<dyn TorrentEngine>,
         links: Arc<Links>,
+        dead: Arc<DeadSwarms>,
         ttl: Duration,
     ) -> Self {
         SavedResults {
@@ -40,6 +43,7 @@ impl SavedResults {
             search,
             engine,
             links,
+            dead,
             ttl,
         }
     }
@@ -109,11 +113,12 @@ impl RemoteChildren for SavedResults {
     }
 
     fn refresh(&self, id: ObjectId, arrived: Arrived) -> BoxFuture<'static, Result<(), String>> {
-        let (catalog, search, engine, links) = (
+        let (catalog, search, engine, links, dead) = (
             self.catalog.clone(),
             self.search.clone(),
             self.engine.clone(),
             self.links.clone(),
+            self.dead.clone(),
         );
         async move {
             let ObjectId::Saved(n) = id else {
@@ -177,7 +182,7 @@ impl RemoteChildren for SavedResults {
                 // Every provider's results are in (a waiting Search answers
                 // now); then the release to press play on.
                 arrived.all();
-                if let Err(e) = choose_best(&catalog, engine.as_ref(), &links, n).await {
+                if let Err(e) = choose_best(&catalog, engine.as_ref(), &links, &dead, n).await {
                     tracing::warn!(saved = n, "no Play best chosen: {e}");
                 }
             }
@@ -308,6 +313,7 @@ async fn choose_best(
     catalog: &Arc<Catalog>,
     engine: &dyn TorrentEngine,
     links: &Links,
+    dead: &DeadSwarms,
     n: i64,
 ) -> Result<bool, String> {
     let (saved, results) = catalog
@@ -318,15 +324,17 @@ async fn choose_best(
         return Ok(false);
     };
     if let Some((ih, _)) = saved.best {
-        if results
-            .iter()
-            .any(|r| r.info_hash == ih && r.playable_files.is_some())
+        if !dead.contains(&ih)
+            && results
+                .iter()
+                .any(|r| r.info_hash == ih && r.playable_files.is_some())
         {
             return Ok(false);
         }
     }
     for batch in results
         .iter()
+        .filter(|r| !dead.contains(&r.info_hash))
         .take(BEST_CANDIDATES)
         .collect::<Vec<_>>()
         .chunks(BEST_BATCH)
@@ -363,4 +371,118 @@ async fn choose_best(
         .run(move |c| c.set_best(n, None))
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Play best choices whose swarm failed while playing: not chosen again
+/// (until the server restarts).
+#[derive(Default)]
+pub struct DeadSwarms(Mutex<HashSet<InfoHash>>);
+
+impl DeadSwarms {
+    pub fn contains(&self, ih: &InfoHash) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(ih)
+    }
+
+    fn insert(&self, ih: InfoHash) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(ih);
+    }
+}
+
+/// Keeps each saved search's Play best playable: a chosen release that is
+/// being played (the engine has it) but has had no peer and given no byte
+/// for `dead_after` has a failed swarm; the next best release takes its
+/// place, and the folder is announced (ContainerUpdateIDs).
+pub struct BestKeeper {
+    catalog: Arc<Catalog>,
+    engine: Arc<dyn TorrentEngine>,
+    links: Arc<Links>,
+    dead: Arc<DeadSwarms>,
+    changes: Arc<crate::library::Changes>,
+    dead_after: Duration,
+}
+
+impl BestKeeper {
+    pub fn new(
+        catalog: Arc<Catalog>,
+        engine: Arc<dyn TorrentEngine>,
+        links: Arc<Links>,
+        dead: Arc<DeadSwarms>,
+        changes: Arc<crate::library::Changes>,
+        dead_after: Duration,
+    ) -> Self {
+        BestKeeper {
+            catalog,
+            engine,
+            links,
+            dead,
+            changes,
+            dead_after,
+        }
+    }
+
+    /// Look every few seconds until `shutdown`.
+    pub async fn run(self, shutdown: tokio_util::sync::CancellationToken) {
+        let tick = (self.dead_after / 4).clamp(Duration::from_millis(250), Duration::from_secs(15));
+        // Since when each starving choice has been seen so.
+        let mut starving: HashMap<InfoHash, Instant> = HashMap::new();
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = tokio::time::sleep(tick) => {}
+            }
+            let Ok(searches) = self
+                .catalog
+                .run(|c| {
+                    let mut all = c.saved_searches()?;
+                    all.extend(c.recent_searches()?);
+                    Ok::<_, crate::catalog::CatalogError>(all)
+                })
+                .await
+            else {
+                continue;
+            };
+            let chosen: HashSet<InfoHash> = searches
+                .iter()
+                .filter_map(|s| s.best.map(|b| b.0))
+                .collect();
+            starving.retain(|ih, _| chosen.contains(ih));
+            for s in &searches {
+                let Some((ih, _)) = s.best else {
+                    continue;
+                };
+                let stuck = self.engine.contains(&ih)
+                    && self
+                        .engine
+                        .progress(&ih)
+                        .is_some_and(|p| p.peers == 0 && p.bytes_done == 0);
+                if !stuck {
+                    starving.remove(&ih);
+                    continue;
+                }
+                let since = *starving.entry(ih).or_insert_with(Instant::now);
+                if since.elapsed() < self.dead_after {
+                    continue;
+                }
+                tracing::warn!(saved = s.id, %ih, "Play best has no peer: the next release takes its place");
+                self.dead.insert(ih);
+                starving.remove(&ih);
+                match choose_best(
+                    &self.catalog,
+                    self.engine.as_ref(),
+                    &self.links,
+                    &self.dead,
+                    s.id,
+                )
+                .await
+                {
+                    Ok(true) => self.changes.changed([ObjectId::Saved(s.id)]),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(saved = s.id, "no Play best chosen: {e}"),
+                }
+            }
+        }
+    }
 }

@@ -128,10 +128,12 @@ impl TorrentEngine for FakeEngine {
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
         let r = match source {
             AddSource::Magnet(m) => self.add_known(m.info_hash),
-            AddSource::TorrentBytes(b) if b.len() == 1 => self.add_known(InfoHash([b[0]; 20])),
-            AddSource::TorrentBytes(_) | AddSource::Url(_) => Err(EngineError::BadSource(
-                "the fake engine takes magnets and its own torrents".into(),
-            )),
+            AddSource::TorrentBytes(b) | AddSource::Known { bytes: b, .. } if b.len() == 1 => {
+                self.add_known(InfoHash([b[0]; 20]))
+            }
+            AddSource::TorrentBytes(_) | AddSource::Url(_) | AddSource::Known { .. } => Err(
+                EngineError::BadSource("the fake engine takes magnets and its own torrents".into()),
+            ),
         };
         async move { r }.boxed()
     }

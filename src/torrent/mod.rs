@@ -98,6 +98,13 @@ pub enum AddSource {
     TorrentBytes(Bytes),
     /// An http(s) URL of a .torrent file.
     Url(url::Url),
+    /// A .torrent the catalog already holds (a search result's, from its
+    /// metadata fetch), with the peers its magnet named: added without
+    /// asking the swarm for the metadata again.
+    Known {
+        bytes: Bytes,
+        peers: Vec<std::net::SocketAddr>,
+    },
 }
 
 impl AddSource {

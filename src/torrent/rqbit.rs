@@ -300,6 +300,7 @@ impl RqbitEngine {
             }
             AddSource::TorrentBytes(bytes) => check_torrent(bytes)?,
             AddSource::Url(url) => check_torrent(self.fetch_torrent(&url).await?)?,
+            AddSource::Known { bytes, .. } => check_torrent(bytes)?,
         };
         Ok(checked.info)
     }
@@ -341,6 +342,14 @@ impl RqbitEngine {
             }
             AddSource::Url(url) => {
                 let checked = check_torrent(self.fetch_torrent(&url).await?)?;
+                let folder = self.output_folder(&checked.info.info_hash, None);
+                options.output_folder = Some(path_string(&folder)?);
+                AddTorrent::from_bytes(checked.info.torrent_bytes)
+            }
+            AddSource::Known { bytes, peers } => {
+                let checked = check_torrent(bytes)?;
+                hints = peers.clone();
+                options.initial_peers = (!peers.is_empty()).then_some(peers);
                 let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
                 AddTorrent::from_bytes(checked.info.torrent_bytes)

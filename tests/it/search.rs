@@ -1070,3 +1070,81 @@ async fn a_saved_searchs_filters_hold_its_folder() {
     assert!(titles[0].starts_with("Sintel.2010.720p.WEB"), "{titles:?}");
     server.app.stop().await;
 }
+
+static FAILING_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn failing_feed(_: &[(String, String)]) -> String {
+    FAILING_FEED.get().cloned().unwrap_or_default()
+}
+
+/// Play best stays put until its swarm fails: played (the engine has it)
+/// with no peer and no byte for `torrent.metadata-timeout`, the next
+/// release takes its place and the folder is announced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn play_best_moves_on_when_its_swarm_fails_while_playing() {
+    use crate::common::{content, Seeder};
+    let first = Seeder::start(
+        "First.2024.mkv",
+        &[("First.2024.mkv", &content(300_001, 97))],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let second = Seeder::start(
+        "Second.2024.mkv",
+        &[("Second.2024.mkv", &content(300_007, 98))],
+        64 * 1024,
+        None,
+    )
+    .await;
+    let item = |title: &str, seeders: u32, s: &Seeder| {
+        format!(
+            "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"{seeders}\"/>\
+             <torznab:attr name=\"magneturl\" value=\"{}\"/></item>",
+            s.magnet().replace('&', "&amp;")
+        )
+    };
+    FAILING_FEED
+        .set(format!(
+            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}{}</channel></rss>"#,
+            item("Film.2024.1080p.WEB.x264-FIRST", 90, &first),
+            item("Film.2024.1080p.WEB.x264-SECOND", 9, &second)
+        ))
+        .unwrap();
+    let (addr, _) = indexer(Duration::ZERO, failing_feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.torrent.metadata_timeout = Duration::from_secs(2);
+    config.search.torznab = vec![torznab_at("f", addr, "")];
+    let server = Server::start(config).await;
+    let saved = server.save_search("film 2024").await;
+    let folder = format!("search/{saved}");
+    let best_title = || async {
+        let (_, titles, res, _) = children(&server, &folder).await;
+        (titles.first().cloned().unwrap_or_default(), res)
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let res = loop {
+        let (title, res) = best_title().await;
+        if title.ends_with("-FIRST") {
+            break res;
+        }
+        assert!(Instant::now() < deadline, "no Play best: {title}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    // Its swarm goes away; a TV presses play (HEAD, as TVs ask first).
+    first.stop().await;
+    let r = server.http.head(&res[0]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (title, _) = best_title().await;
+        if title.ends_with("-SECOND") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "Play best stayed: {title}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    server.app.stop().await;
+    second.stop().await;
+}
