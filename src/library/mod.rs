@@ -55,10 +55,14 @@ pub enum ObjectId {
     /// A saved search's "Play best" item: the file of its best-ranked
     /// release whose swarm answered.
     Best(i64),
-    /// A season of the episodes a saved search found, and one episode
-    /// (its releases): `search/{saved-id}/season/{s}[/{e}]`.
-    Season(i64, u32),
-    Episode(i64, u32, u32),
+    /// A show among the episodes a saved search found, when they are of
+    /// several (`search/{saved-id}/show/{slug}`); a season of one (or of
+    /// the only) show, and one episode (its releases):
+    /// `search/{saved-id}/season/{s}[/{e}]`, or under the show
+    /// `search/{saved-id}/show/{slug}/{s}[/{e}]`.
+    Show(i64, String),
+    Season(i64, Option<String>, u32),
+    Episode(i64, Option<String>, u32, u32),
     Result(i64, InfoHash),
     ResultItem(i64, InfoHash, usize),
 }
@@ -76,6 +80,7 @@ impl ObjectId {
                 .then(|| n.parse().ok())
                 .flatten()
         };
+        let small = |n: &str| -> Option<u32> { u32::try_from(number(n)?).ok() };
         if let Some(rest) = s.strip_prefix("search/") {
             if rest == "recent" {
                 return Some(ObjectId::Recent);
@@ -95,11 +100,17 @@ impl ObjectId {
                 [_] => Some(ObjectId::Saved(id)),
                 [_, "status"] => Some(ObjectId::SavedStatus(id)),
                 [_, "best"] => Some(ObjectId::Best(id)),
-                [_, "season", s] => Some(ObjectId::Season(id, u32::try_from(number(s)?).ok()?)),
-                [_, "season", s, e] => Some(ObjectId::Episode(
+                [_, "season", s] => Some(ObjectId::Season(id, None, small(s)?)),
+                [_, "season", s, e] => Some(ObjectId::Episode(id, None, small(s)?, small(e)?)),
+                [_, "show", show] if is_slug(show) => Some(ObjectId::Show(id, (*show).to_owned())),
+                [_, "show", show, s] if is_slug(show) => {
+                    Some(ObjectId::Season(id, Some((*show).to_owned()), small(s)?))
+                }
+                [_, "show", show, s, e] if is_slug(show) => Some(ObjectId::Episode(
                     id,
-                    u32::try_from(number(s)?).ok()?,
-                    u32::try_from(number(e)?).ok()?,
+                    Some((*show).to_owned()),
+                    small(s)?,
+                    small(e)?,
                 )),
                 [_, ih] => Some(ObjectId::Result(id, InfoHash::parse(ih)?)),
                 [_, ih, index] => Some(ObjectId::ResultItem(
@@ -134,8 +145,10 @@ impl ObjectId {
             ObjectId::Result(id, _)
             | ObjectId::SavedStatus(id)
             | ObjectId::Best(id)
-            | ObjectId::Season(id, _) => Some(ObjectId::Saved(*id)),
-            ObjectId::Episode(id, s, _) => Some(ObjectId::Season(*id, *s)),
+            | ObjectId::Show(id, _)
+            | ObjectId::Season(id, None, _) => Some(ObjectId::Saved(*id)),
+            ObjectId::Season(id, Some(show), _) => Some(ObjectId::Show(*id, show.clone())),
+            ObjectId::Episode(id, show, s, _) => Some(ObjectId::Season(*id, show.clone(), *s)),
             ObjectId::ResultItem(id, ih, _) => Some(ObjectId::Result(*id, *ih)),
         }
     }
@@ -160,8 +173,13 @@ impl fmt::Display for ObjectId {
             ObjectId::Saved(id) => write!(f, "search/{id}"),
             ObjectId::SavedStatus(id) => write!(f, "search/{id}/status"),
             ObjectId::Best(id) => write!(f, "search/{id}/best"),
-            ObjectId::Season(id, s) => write!(f, "search/{id}/season/{s}"),
-            ObjectId::Episode(id, s, e) => write!(f, "search/{id}/season/{s}/{e}"),
+            ObjectId::Show(id, show) => write!(f, "search/{id}/show/{show}"),
+            ObjectId::Season(id, None, s) => write!(f, "search/{id}/season/{s}"),
+            ObjectId::Season(id, Some(show), s) => write!(f, "search/{id}/show/{show}/{s}"),
+            ObjectId::Episode(id, None, s, e) => write!(f, "search/{id}/season/{s}/{e}"),
+            ObjectId::Episode(id, Some(show), s, e) => {
+                write!(f, "search/{id}/show/{show}/{s}/{e}")
+            }
             ObjectId::Result(id, ih) => write!(f, "search/{id}/{ih}"),
             ObjectId::ResultItem(id, ih, i) => write!(f, "search/{id}/{ih}/{i}"),
         }
@@ -279,13 +297,17 @@ impl Library {
                 .saved_search(*n)?
                 .and_then(|s| placeholder(&s))
                 .map(Object::Container),
-            ObjectId::Season(n, season) => {
+            ObjectId::Show(n, show) => {
                 let results = self.catalog.results(*n)?;
-                season_container(*n, *season, &results).map(Object::Container)
+                show_container(*n, show, &results).map(Object::Container)
             }
-            ObjectId::Episode(n, season, episode) => {
+            ObjectId::Season(n, show, season) => {
                 let results = self.catalog.results(*n)?;
-                episode_container(*n, *season, *episode, &results).map(Object::Container)
+                season_container(*n, show, *season, &results).map(Object::Container)
+            }
+            ObjectId::Episode(n, show, season, episode) => {
+                let results = self.catalog.results(*n)?;
+                episode_container(*n, show, *season, *episode, &results).map(Object::Container)
             }
             ObjectId::Best(n) => match self.catalog.saved_search(*n)? {
                 Some(saved) => self.best_item(&saved)?.map(Object::Item),
@@ -463,14 +485,21 @@ impl Library {
                         .collect();
                     if by_season {
                         let plain: Vec<_> = results.iter().map(|(r, _)| r.clone()).collect();
-                        let seasons: std::collections::BTreeSet<u32> =
-                            plain.iter().filter_map(|r| r.season).collect();
-                        all.extend(
-                            seasons
-                                .into_iter()
-                                .filter_map(|s| season_container(*n, s, &plain))
-                                .map(Object::Container),
-                        );
+                        let shows: std::collections::BTreeSet<String> = plain
+                            .iter()
+                            .filter(|r| r.season.is_some())
+                            .map(show_slug)
+                            .collect();
+                        if shows.len() > 1 {
+                            all.extend(
+                                shows
+                                    .iter()
+                                    .filter_map(|show| show_container(*n, show, &plain))
+                                    .map(Object::Container),
+                            );
+                        } else {
+                            all.extend(seasons_of(*n, &None, &plain));
+                        }
                     }
                     all.extend(
                         results
@@ -488,37 +517,51 @@ impl Library {
                 Some(_) => Children::Page(Vec::new(), 0),
                 None => Children::NoSuchObject,
             },
+            // A show: its seasons.
+            ObjectId::Show(n, show) => {
+                let plain = self.catalog.results(*n)?;
+                if show_container(*n, show, &plain).is_none() {
+                    return Ok(Children::NoSuchObject);
+                }
+                let all = seasons_of(*n, &Some(show.clone()), &plain);
+                let total = all.len();
+                Children::Page(page(all, start, count), total)
+            }
             // A season: its episodes, then whole-season packs.
-            ObjectId::Season(n, season) => {
+            ObjectId::Season(n, show, season) => {
                 let results = for_client(self.catalog.results(*n)?, client);
                 let plain: Vec<_> = results.iter().map(|(r, _)| r.clone()).collect();
-                if season_container(*n, *season, &plain).is_none() {
+                if season_container(*n, show, *season, &plain).is_none() {
                     return Ok(Children::NoSuchObject);
                 }
                 let episodes: std::collections::BTreeSet<u32> = plain
                     .iter()
-                    .filter(|r| r.season == Some(*season))
+                    .filter(|r| r.season == Some(*season) && in_show(r, show))
                     .filter_map(|r| r.episode)
                     .collect();
                 let mut all: Vec<Object> = episodes
                     .into_iter()
-                    .filter_map(|e| episode_container(*n, *season, e, &plain))
+                    .filter_map(|e| episode_container(*n, show, *season, e, &plain))
                     .map(Object::Container)
                     .collect();
                 all.extend(
                     results
                         .iter()
-                        .filter(|(r, _)| r.season == Some(*season) && r.episode.is_none())
+                        .filter(|(r, _)| {
+                            r.season == Some(*season) && r.episode.is_none() && in_show(r, show)
+                        })
                         .map(|(r, cannot)| Object::Container(self.result_container(*n, r, cannot))),
                 );
                 let total = all.len();
                 Children::Page(page(all, start, count), total)
             }
             // An episode: its releases, best first.
-            ObjectId::Episode(n, season, episode) => {
+            ObjectId::Episode(n, show, season, episode) => {
                 let all: Vec<Object> = for_client(self.catalog.results(*n)?, client)
                     .iter()
-                    .filter(|(r, _)| r.season == Some(*season) && r.episode == Some(*episode))
+                    .filter(|(r, _)| {
+                        r.season == Some(*season) && r.episode == Some(*episode) && in_show(r, show)
+                    })
                     .map(|(r, cannot)| Object::Container(self.result_container(*n, r, cannot)))
                     .collect();
                 if all.is_empty() {
@@ -668,6 +711,7 @@ impl Library {
             | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
+            | ObjectId::Show(..)
             | ObjectId::Season(..)
             | ObjectId::Episode(..)
             | ObjectId::Result(..) => (Vec::new(), Vec::new()),
@@ -758,6 +802,7 @@ impl Library {
             | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
+            | ObjectId::Show(..)
             | ObjectId::Season(..)
             | ObjectId::Episode(..)
             | ObjectId::Result(..) => Ok(false),
@@ -979,15 +1024,88 @@ fn show_name<'r>(
         .map(|(n, _)| n.to_owned())
 }
 
+/// A show's name as an id segment: lower-case letters and digits, `_`
+/// between words ("The Expanse" → `the_expanse`).
+fn show_slug(r: &crate::catalog::StoredResult) -> String {
+    let name = r.name.as_deref().unwrap_or("").to_lowercase();
+    let words: Vec<String> = name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let slug = words.join("_");
+    let slug: String = slug.chars().take(MAX_SLUG).collect();
+    if slug.is_empty() {
+        "unnamed".to_owned()
+    } else {
+        slug
+    }
+}
+
+/// Longest show slug in an id.
+const MAX_SLUG: usize = 60;
+
+fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= MAX_SLUG
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Is this result of `show` (any, when `None`)?
+fn in_show(r: &crate::catalog::StoredResult, show: &Option<String>) -> bool {
+    show.as_ref().is_none_or(|s| show_slug(r) == *s)
+}
+
+/// A show's folder, when some episode is of it.
+fn show_container(
+    n: i64,
+    show: &str,
+    results: &[crate::catalog::StoredResult],
+) -> Option<Container> {
+    let of_it: Vec<_> = results
+        .iter()
+        .filter(|r| r.season.is_some() && show_slug(r) == show)
+        .collect();
+    let seasons: std::collections::BTreeSet<u32> = of_it.iter().filter_map(|r| r.season).collect();
+    let id = ObjectId::Show(n, show.to_owned());
+    (!of_it.is_empty()).then(|| Container {
+        id: id.to_string(),
+        parent_id: id.parent_string(),
+        title: show_name(of_it.iter().copied()).unwrap_or_else(|| show.replace('_', " ")),
+        child_count: seasons.len(),
+        date: None,
+    })
+}
+
+/// The season folders of `show` (or of every episode), in season order.
+fn seasons_of(
+    n: i64,
+    show: &Option<String>,
+    results: &[crate::catalog::StoredResult],
+) -> Vec<Object> {
+    let seasons: std::collections::BTreeSet<u32> = results
+        .iter()
+        .filter(|r| in_show(r, show))
+        .filter_map(|r| r.season)
+        .collect();
+    seasons
+        .into_iter()
+        .filter_map(|s| season_container(n, show, s, results))
+        .map(Object::Container)
+        .collect()
+}
+
 /// A season's folder, when some result is of it.
 fn season_container(
     n: i64,
+    show: &Option<String>,
     season: u32,
     results: &[crate::catalog::StoredResult],
 ) -> Option<Container> {
     let of_it: Vec<_> = results
         .iter()
-        .filter(|r| r.season == Some(season))
+        .filter(|r| r.season == Some(season) && in_show(r, show))
         .collect();
     if of_it.is_empty() {
         return None;
@@ -995,7 +1113,7 @@ fn season_container(
     let episodes: std::collections::BTreeSet<u32> =
         of_it.iter().filter_map(|r| r.episode).collect();
     let packs = of_it.iter().filter(|r| r.episode.is_none()).count();
-    let id = ObjectId::Season(n, season);
+    let id = ObjectId::Season(n, show.clone(), season);
     Some(Container {
         id: id.to_string(),
         parent_id: id.parent_string(),
@@ -1011,18 +1129,19 @@ fn season_container(
 /// An episode's folder (its releases), when some result is of it.
 fn episode_container(
     n: i64,
+    show: &Option<String>,
     season: u32,
     episode: u32,
     results: &[crate::catalog::StoredResult],
 ) -> Option<Container> {
     let of_it: Vec<_> = results
         .iter()
-        .filter(|r| r.season == Some(season) && r.episode == Some(episode))
+        .filter(|r| r.season == Some(season) && r.episode == Some(episode) && in_show(r, show))
         .collect();
     if of_it.is_empty() {
         return None;
     }
-    let id = ObjectId::Episode(n, season, episode);
+    let id = ObjectId::Episode(n, show.clone(), season, episode);
     let code = format!("S{season:02}E{episode:02}");
     Some(Container {
         id: id.to_string(),
@@ -1345,8 +1464,11 @@ mod tests {
             ObjectId::ResultItem(3, ih, 0),
             ObjectId::Recent,
             ObjectId::Best(3),
-            ObjectId::Season(3, 2),
-            ObjectId::Episode(3, 2, 11),
+            ObjectId::Season(3, None, 2),
+            ObjectId::Episode(3, None, 2, 11),
+            ObjectId::Show(3, "the_expanse".into()),
+            ObjectId::Season(3, Some("the_expanse".into()), 2),
+            ObjectId::Episode(3, Some("the_expanse".into()), 2, 11),
             ObjectId::Typing(String::new()),
             ObjectId::Typing("big_buck_2".into()),
         ] {
@@ -1382,6 +1504,9 @@ mod tests {
             "search/1/season/x",
             "search/1/season/1/2/3",
             "search/1/season/99999999999",
+            "search/1/show/",
+            "search/1/show/The_Expanse",
+            "search/1/show/a/b",
             &format!("search/type/{}", "a".repeat(41)),
         ] {
             assert_eq!(ObjectId::parse(junk), None, "{junk}");

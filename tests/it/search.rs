@@ -1148,3 +1148,60 @@ async fn play_best_moves_on_when_its_swarm_fails_while_playing() {
     server.app.stop().await;
     second.stop().await;
 }
+
+fn two_shows_feed(_: &[(String, String)]) -> String {
+    let item = |title: &str, byte: char| {
+        format!(
+            "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"9\"/>\
+             <torznab:attr name=\"infohash\" value=\"{}\"/></item>",
+            byte.to_string().repeat(40)
+        )
+    };
+    format!(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}{}{}{}</channel></rss>"#,
+        item("The.Expanse.S02E05.1080p.WEB.x264-A", 'a'),
+        item("The.Expanse.S02E06.1080p.WEB.x264-A", 'b'),
+        item("Firefly.S01E01.720p.BluRay.x264-B", 'c'),
+        item("Firefly.S01E02.720p.BluRay.x264-B", 'd'),
+    )
+}
+
+/// Episodes of several shows: Show → Season → Episode.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn episodes_of_several_shows_are_grouped_by_show_first() {
+    let (addr, _) = indexer(Duration::ZERO, two_shows_feed).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.torznab = vec![torznab_at("e", addr, "")];
+    let server = Server::start(config).await;
+    let saved = server.save_search("space westerns").await;
+    let f = format!("search/{saved}");
+    let (ids, titles, _, _) = children(&server, &f).await;
+    assert_eq!(
+        ids,
+        vec![format!("{f}/show/firefly"), format!("{f}/show/the_expanse")]
+    );
+    assert_eq!(titles, vec!["Firefly", "The Expanse"]);
+    let (ids, titles, _, _) = children(&server, &format!("{f}/show/the_expanse")).await;
+    assert_eq!(ids, vec![format!("{f}/show/the_expanse/2")]);
+    assert_eq!(titles, vec!["The Expanse – Season 2"]);
+    let (ids, _, _, _) = children(&server, &format!("{f}/show/the_expanse/2")).await;
+    assert_eq!(
+        ids,
+        vec![
+            format!("{f}/show/the_expanse/2/5"),
+            format!("{f}/show/the_expanse/2/6")
+        ]
+    );
+    let (ids, _, _, _) = children(&server, &format!("{f}/show/the_expanse/2/6")).await;
+    assert_eq!(ids, vec![format!("{f}/{}", "b".repeat(40))]);
+    let (status, _) = crate::upnp::soap(
+        &server,
+        "ContentDirectory",
+        "Browse",
+        &browse(&format!("{f}/show/firefly/2")),
+    )
+    .await;
+    assert_eq!(status, 500, "Firefly has no season 2");
+    server.app.stop().await;
+}
