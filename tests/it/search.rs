@@ -16,11 +16,14 @@ use crate::common::{test_config, Server};
 type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
 /// An indexer on loopback answering `answer(query pairs)` after `delay`.
-async fn indexer(delay: Duration, answer: fn(&[(String, String)]) -> String) -> (SocketAddr, Seen) {
+async fn indexer(
+    delay: Duration,
+    answer: impl Fn(&[(String, String)]) -> String + Clone + Send + Sync + 'static,
+) -> (SocketAddr, Seen) {
     let seen: Seen = Arc::default();
     let s = seen.clone();
     let app = axum::Router::new().fallback(move |Query(q): Query<Vec<(String, String)>>| {
-        let s = s.clone();
+        let (s, answer) = (s.clone(), answer.clone());
         async move {
             s.lock().unwrap().push(q.clone());
             tokio::time::sleep(delay).await;
@@ -31,6 +34,40 @@ async fn indexer(delay: Duration, answer: fn(&[(String, String)]) -> String) -> 
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (addr, seen)
+}
+
+/// A test config whose one Torznab indexer is at `addr`.
+fn config_with_indexer(
+    dirs: &tempfile::TempDir,
+    name: &str,
+    addr: SocketAddr,
+    extra: &str,
+) -> swarmcast::config::Config {
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.search.torznab = vec![torznab_at(name, addr, extra)];
+    config
+}
+
+/// A feed of these items.
+fn rss(items: &[String]) -> String {
+    format!(
+        r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}</channel></rss>"#,
+        items.concat()
+    )
+}
+
+/// A feed item: a release with seeders and a magnet.
+fn magnet_item(title: &str, seeders: u32, magnet: &str) -> String {
+    format!(
+        "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"{seeders}\"/>\
+         <torznab:attr name=\"magneturl\" value=\"{}\"/></item>",
+        magnet.replace('&', "&amp;")
+    )
+}
+
+/// A seeder of one file named `name`.
+async fn seed_one(name: &str, data: &[u8]) -> crate::common::Seeder {
+    crate::common::Seeder::start(name, &[(name, data)], 64 * 1024, None).await
 }
 
 /// An indexer's config table for `addr` (`extra`: more TOML lines).
@@ -274,14 +311,6 @@ async fn saved_searches_through_the_api_and_the_cli() {
     server.app.stop().await;
 }
 
-/// The feed of `folder_indexer`: two results whose magnets point at the
-/// seeders (x.pe), set by the test before the first search.
-static FOLDER_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn folder_feed(_: &[(String, String)]) -> String {
-    FOLDER_FEED.get().cloned().unwrap_or_default()
-}
-
 fn browse(id: &str) -> String {
     crate::upnp::browse_args(id, "BrowseDirectChildren", 0, 0, "")
 }
@@ -310,42 +339,20 @@ async fn children(server: &Server, id: &str) -> (Vec<String>, Vec<String>, Vec<S
 /// network), browsing downloads nothing, and playing adds the torrent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
-    use crate::common::{content, Seeder};
+    use crate::common::content;
     let a_data = content(700_001, 81);
     let b_data = content(300_003, 82);
-    let a = Seeder::start(
-        "Clip.A.2024.mp4",
-        &[("Clip.A.2024.mp4", &a_data)],
-        64 * 1024,
-        None,
-    )
-    .await;
-    let b = Seeder::start(
-        "Clip.B.2024.mkv",
-        &[("Clip.B.2024.mkv", &b_data)],
-        64 * 1024,
-        None,
-    )
-    .await;
-    let item = |title: &str, seeders: u32, s: &Seeder| {
-        format!(
-            "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"{seeders}\"/>\
-             <torznab:attr name=\"magneturl\" value=\"{}\"/></item>",
-            s.magnet().replace('&', "&amp;")
-        )
-    };
-    FOLDER_FEED
-        .set(format!(
-            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}{}</channel></rss>"#,
-            item("Clip.A.2024.1080p.WEB", 9, &a),
-            item("Clip.B.2024.720p.WEB", 5, &b)
-        ))
-        .unwrap();
-    let (indexer_addr, asked) = indexer(Duration::ZERO, folder_feed).await;
+    let a = seed_one("Clip.A.2024.mp4", &a_data).await;
+    let b = seed_one("Clip.B.2024.mkv", &b_data).await;
+    // Two results whose magnets point at the seeders (x.pe).
+    let feed = rss(&[
+        magnet_item("Clip.A.2024.1080p.WEB", 9, &a.magnet()),
+        magnet_item("Clip.B.2024.720p.WEB", 5, &b.magnet()),
+    ]);
+    let (indexer_addr, asked) = indexer(Duration::ZERO, move |_| feed.clone()).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let mut config = config_with_indexer(&dirs, "fixture", indexer_addr, "");
     config.search.browse_wait = Duration::from_secs(10);
-    config.search.torznab = vec![torznab_at("fixture", indexer_addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("clip 2024").await;
 
@@ -466,12 +473,6 @@ async fn a_folder_shows_what_has_arrived_and_names_what_has_not() {
     server.app.stop().await;
 }
 
-static LIVE_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn live_feed(_: &[(String, String)]) -> String {
-    LIVE_FEED.get().cloned().unwrap_or_default()
-}
-
 fn search_args(crit: &str) -> String {
     format!(
         "<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter>\
@@ -503,19 +504,15 @@ async fn a_tv_search_box_gets_live_results_and_keeps_the_query() {
         None,
     )
     .await;
-    LIVE_FEED
-        .set(format!(
-            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>
-<item><title>Cosmos.Laundromat.2015.1080p.WEB</title><torznab:attr name="seeders" value="7"/>
-<torznab:attr name="magneturl" value="{}"/></item></channel></rss>"#,
-            seeder.magnet().replace('&', "&amp;")
-        ))
-        .unwrap();
-    let (indexer_addr, asked) = indexer(Duration::ZERO, live_feed).await;
+    let feed = rss(&[magnet_item(
+        "Cosmos.Laundromat.2015.1080p.WEB",
+        7,
+        &seeder.magnet(),
+    )]);
+    let (indexer_addr, asked) = indexer(Duration::ZERO, move |_| feed.clone()).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let mut config = config_with_indexer(&dirs, "fixture", indexer_addr, "");
     config.search.browse_wait = Duration::from_secs(10);
-    config.search.torznab = vec![torznab_at("fixture", indexer_addr, "")];
     let server = Server::start(config).await;
     server.add_finished(&added).await;
 
@@ -635,9 +632,8 @@ async fn download_links_are_followed_to_a_magnet_or_a_torrent_fetched_once() {
         );
     tokio::spawn(async move { axum::serve(listener, app).await });
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let mut config = config_with_indexer(&dirs, "links", addr, "");
     config.search.browse_wait = Duration::from_secs(10);
-    config.search.torznab = vec![torznab_at("links", addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("link 2024").await;
     let folder = format!("search/{saved}");
@@ -805,8 +801,7 @@ async fn children_as(server: &Server, agent: &str, id: &str) -> (Vec<String>, Ve
 async fn a_folder_is_ranked_by_release_and_for_the_tv_that_browses_it() {
     let (addr, _) = indexer(Duration::ZERO, playable_feed).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
-    config.search.torznab = vec![torznab_at("p", addr, "")];
+    let config = config_with_indexer(&dirs, "p", addr, "");
     let server = Server::start(config).await;
     let saved = server.save_search("tears of steel").await;
     let folder = format!("search/{saved}");
@@ -843,9 +838,8 @@ async fn a_folder_is_ranked_by_release_and_for_the_tv_that_browses_it() {
 async fn a_remote_spells_a_search_with_keyboard_folders() {
     let (addr, asked) = indexer(Duration::ZERO, feed).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let mut config = config_with_indexer(&dirs, "k", addr, "api-key = \"good-key\"\n");
     config.search.browse_wait = Duration::from_secs(5);
-    config.search.torznab = vec![torznab_at("k", addr, "api-key = \"good-key\"\n")];
     let server = Server::start(config).await;
     let (ids, titles, _, total) = children(&server, "search/type").await;
     assert_eq!(total, "36", "{titles:?}");
@@ -895,12 +889,6 @@ async fn a_remote_spells_a_search_with_keyboard_folders() {
     server.app.stop().await;
 }
 
-static BEST_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn best_feed(_: &[(String, String)]) -> String {
-    BEST_FEED.get().cloned().unwrap_or_default()
-}
-
 /// "Play best": the first entry of a saved search's folder, once chosen,
 /// is the file of the best-ranked release whose swarm answered — here
 /// the second, since the first one's only peer is dead — and it plays.
@@ -918,24 +906,15 @@ async fn play_best_is_the_best_release_whose_swarm_answers() {
         None,
     )
     .await;
-    let dead = format!(
-        "magnet:?xt=urn:btih:{}&amp;x.pe=127.0.0.1:1",
-        "ab".repeat(20)
-    );
-    BEST_FEED
-        .set(format!(
-            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>
-<item><title>Alive.2024.1080p.WEB.x264-DEAD</title><torznab:attr name="seeders" value="99"/><torznab:attr name="magneturl" value="{dead}"/></item>
-<item><title>Alive.2024.1080p.WEB.x264-LIVE</title><torznab:attr name="seeders" value="9"/><torznab:attr name="magneturl" value="{}"/></item>
-</channel></rss>"#,
-            alive.magnet().replace('&', "&amp;")
-        ))
-        .unwrap();
-    let (addr, _) = indexer(Duration::ZERO, best_feed).await;
+    let dead = format!("magnet:?xt=urn:btih:{}&x.pe=127.0.0.1:1", "ab".repeat(20));
+    let feed = rss(&[
+        magnet_item("Alive.2024.1080p.WEB.x264-DEAD", 99, &dead),
+        magnet_item("Alive.2024.1080p.WEB.x264-LIVE", 9, &alive.magnet()),
+    ]);
+    let (addr, _) = indexer(Duration::ZERO, move |_| feed.clone()).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let mut config = config_with_indexer(&dirs, "b", addr, "");
     config.torrent.metadata_timeout = Duration::from_secs(2);
-    config.search.torznab = vec![torznab_at("b", addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("alive 2024").await;
     let folder = format!("search/{saved}");
@@ -989,8 +968,7 @@ fn episodes_feed(_: &[(String, String)]) -> String {
 async fn episodes_are_grouped_by_season_and_episode() {
     let (addr, _) = indexer(Duration::ZERO, episodes_feed).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
-    config.search.torznab = vec![torznab_at("e", addr, "")];
+    let config = config_with_indexer(&dirs, "e", addr, "");
     let server = Server::start(config).await;
     let saved = server.save_search("the expanse").await;
     let f = format!("search/{saved}");
@@ -1051,8 +1029,7 @@ async fn episodes_are_grouped_by_season_and_episode() {
 async fn a_saved_searchs_filters_hold_its_folder() {
     let (addr, _) = indexer(Duration::ZERO, feed).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
-    config.search.torznab = vec![torznab_at("f", addr, "api-key = \"good-key\"\n")];
+    let config = config_with_indexer(&dirs, "f", addr, "api-key = \"good-key\"\n");
     let server = Server::start(config).await;
     let r = server
         .http
@@ -1071,51 +1048,22 @@ async fn a_saved_searchs_filters_hold_its_folder() {
     server.app.stop().await;
 }
 
-static FAILING_FEED: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn failing_feed(_: &[(String, String)]) -> String {
-    FAILING_FEED.get().cloned().unwrap_or_default()
-}
-
 /// Play best stays put until its swarm fails: played (the engine has it)
 /// with no peer and no byte for `torrent.metadata-timeout`, the next
 /// release takes its place and the folder is announced.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn play_best_moves_on_when_its_swarm_fails_while_playing() {
-    use crate::common::{content, Seeder};
-    let first = Seeder::start(
-        "First.2024.mkv",
-        &[("First.2024.mkv", &content(300_001, 97))],
-        64 * 1024,
-        None,
-    )
-    .await;
-    let second = Seeder::start(
-        "Second.2024.mkv",
-        &[("Second.2024.mkv", &content(300_007, 98))],
-        64 * 1024,
-        None,
-    )
-    .await;
-    let item = |title: &str, seeders: u32, s: &Seeder| {
-        format!(
-            "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"{seeders}\"/>\
-             <torznab:attr name=\"magneturl\" value=\"{}\"/></item>",
-            s.magnet().replace('&', "&amp;")
-        )
-    };
-    FAILING_FEED
-        .set(format!(
-            r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}{}</channel></rss>"#,
-            item("Film.2024.1080p.WEB.x264-FIRST", 90, &first),
-            item("Film.2024.1080p.WEB.x264-SECOND", 9, &second)
-        ))
-        .unwrap();
-    let (addr, _) = indexer(Duration::ZERO, failing_feed).await;
+    use crate::common::content;
+    let first = seed_one("First.2024.mkv", &content(300_001, 97)).await;
+    let second = seed_one("Second.2024.mkv", &content(300_007, 98)).await;
+    let feed = rss(&[
+        magnet_item("Film.2024.1080p.WEB.x264-FIRST", 90, &first.magnet()),
+        magnet_item("Film.2024.1080p.WEB.x264-SECOND", 9, &second.magnet()),
+    ]);
+    let (addr, _) = indexer(Duration::ZERO, move |_| feed.clone()).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    let mut config = config_with_indexer(&dirs, "f", addr, "");
     config.torrent.metadata_timeout = Duration::from_secs(2);
-    config.search.torznab = vec![torznab_at("f", addr, "")];
     let server = Server::start(config).await;
     let saved = server.save_search("film 2024").await;
     let folder = format!("search/{saved}");
@@ -1171,8 +1119,7 @@ fn two_shows_feed(_: &[(String, String)]) -> String {
 async fn episodes_of_several_shows_are_grouped_by_show_first() {
     let (addr, _) = indexer(Duration::ZERO, two_shows_feed).await;
     let dirs = tempfile::tempdir().unwrap();
-    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
-    config.search.torznab = vec![torznab_at("e", addr, "")];
+    let config = config_with_indexer(&dirs, "e", addr, "");
     let server = Server::start(config).await;
     let saved = server.save_search("space westerns").await;
     let f = format!("search/{saved}");
