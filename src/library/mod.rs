@@ -223,6 +223,11 @@ fn typed_text(typed: &str) -> String {
     typed.replace('_', " ")
 }
 
+/// The keyboard folder that spells a query ("big buck" → "big_buck").
+fn typed_of(query: &str) -> String {
+    query.replace(' ', "_")
+}
+
 /// How many recent searches are kept.
 pub const RECENT_KEPT: usize = 20;
 /// A typed search runs the providers from this many characters on.
@@ -374,7 +379,7 @@ impl Library {
             parent_id: if s.recent {
                 ObjectId::Recent.to_string()
             } else if s.typing {
-                ObjectId::Typing(s.query.replace(' ', "_")).to_string()
+                ObjectId::Typing(typed_of(&s.query)).to_string()
             } else {
                 id.parent_string()
             },
@@ -432,10 +437,14 @@ impl Library {
         for r in self.remote.iter().filter(|r| r.serves(id)) {
             r.before_browse(id);
         }
-        let sorted_page = |mut all: Vec<Object>| {
-            sort.apply(&mut all);
+        // In the order given (search folders rank; the keyboard is a keyboard).
+        let listed = |all: Vec<Object>| {
             let total = all.len();
             Children::Page(page(all, start, count), total)
+        };
+        let sorted_page = |mut all: Vec<Object>| {
+            sort.apply(&mut all);
+            listed(all)
         };
         Ok(match id {
             ObjectId::Root => sorted_page(vec![self.added()?, self.search_root()?]),
@@ -451,23 +460,16 @@ impl Library {
                 sorted_page(all)
             }
             // The last asked first, whatever the TV's sort.
-            ObjectId::Recent => {
-                let all: Vec<Object> = self
-                    .catalog
+            ObjectId::Recent => listed(
+                self.catalog
                     .recent_searches()?
                     .iter()
                     .map(|s| self.saved(s))
-                    .collect::<Result<_, _>>()?;
-                let total = all.len();
-                Children::Page(page(all, start, count), total)
-            }
+                    .collect::<Result<_, _>>()?,
+            ),
+            ObjectId::Typing(typed) => listed(self.keyboard(typed, client)?),
             // Ranked best first; a TV's sort is not applied (the first
             // result is the one to press play on).
-            ObjectId::Typing(typed) => {
-                let all = self.keyboard(typed, client)?;
-                let total = all.len();
-                Children::Page(page(all, start, count), total)
-            }
             ObjectId::Saved(n) => match self.catalog.saved_search(*n)? {
                 None => Children::NoSuchObject,
                 Some(saved) => {
@@ -475,16 +477,15 @@ impl Library {
                     // What has not arrived (or failed) first, then the
                     // release to press play on, then the results (episodes
                     // by season, when there are several).
-                    let results = for_client(self.catalog.results(*n)?, client);
+                    let plain = self.catalog.results(*n)?;
                     let by_season =
-                        results.iter().filter(|(r, _)| r.season.is_some()).count() >= MIN_TO_GROUP;
+                        plain.iter().filter(|r| r.season.is_some()).count() >= MIN_TO_GROUP;
                     let mut all: Vec<Object> = placeholder(&saved)
                         .map(Object::Container)
                         .into_iter()
                         .chain(self.best_item(&saved)?.map(Object::Item))
                         .collect();
                     if by_season {
-                        let plain: Vec<_> = results.iter().map(|(r, _)| r.clone()).collect();
                         let shows: std::collections::BTreeSet<String> = plain
                             .iter()
                             .filter(|r| r.season.is_some())
@@ -502,15 +503,14 @@ impl Library {
                         }
                     }
                     all.extend(
-                        results
+                        for_client(plain, client)
                             .iter()
                             .filter(|(r, _)| !by_season || r.season.is_none())
                             .map(|(r, cannot)| {
                                 Object::Container(self.result_container(*n, r, cannot))
                             }),
                     );
-                    let total = all.len();
-                    Children::Page(page(all, start, count), total)
+                    listed(all)
                 }
             },
             ObjectId::SavedStatus(n) => match self.catalog.saved_search(*n)? {
@@ -523,14 +523,11 @@ impl Library {
                 if show_container(*n, show, &plain).is_none() {
                     return Ok(Children::NoSuchObject);
                 }
-                let all = seasons_of(*n, &Some(show.clone()), &plain);
-                let total = all.len();
-                Children::Page(page(all, start, count), total)
+                listed(seasons_of(*n, &Some(show.clone()), &plain))
             }
             // A season: its episodes, then whole-season packs.
             ObjectId::Season(n, show, season) => {
-                let results = for_client(self.catalog.results(*n)?, client);
-                let plain: Vec<_> = results.iter().map(|(r, _)| r.clone()).collect();
+                let plain = self.catalog.results(*n)?;
                 if season_container(*n, show, *season, &plain).is_none() {
                     return Ok(Children::NoSuchObject);
                 }
@@ -545,15 +542,14 @@ impl Library {
                     .map(Object::Container)
                     .collect();
                 all.extend(
-                    results
+                    for_client(plain, client)
                         .iter()
                         .filter(|(r, _)| {
                             r.season == Some(*season) && r.episode.is_none() && in_show(r, show)
                         })
                         .map(|(r, cannot)| Object::Container(self.result_container(*n, r, cannot))),
                 );
-                let total = all.len();
-                Children::Page(page(all, start, count), total)
+                listed(all)
             }
             // An episode: its releases, best first.
             ObjectId::Episode(n, show, season, episode) => {
@@ -567,8 +563,7 @@ impl Library {
                 if all.is_empty() {
                     return Ok(Children::NoSuchObject);
                 }
-                let total = all.len();
-                Children::Page(page(all, start, count), total)
+                listed(all)
             }
             ObjectId::Result(n, ih) => match (
                 self.catalog.result(*n, ih)?,

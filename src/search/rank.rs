@@ -132,8 +132,7 @@ impl Release {
         match self.resolution {
             Some(1080) => 3,
             Some(720) | Some(2160) => 2,
-            Some(_) => 1,
-            None => 1,
+            _ => 1,
         }
     }
 }

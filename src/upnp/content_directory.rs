@@ -148,7 +148,7 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
             },
             _ => ctx
                 .directory
-                .search(&scope, &of_class(class, Criteria::All), &sort, start, count)
+                .search(&scope, &Criteria::All.of_class(class), &sort, start, count)
                 .map_err(failed)?
                 .unwrap_or_default(),
         };
@@ -212,7 +212,7 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let (scope, criteria) = match ctx.presentation.quirks.fixed_container(raw_id.trim()) {
         Some(class) => (
             ctx.directory.basic_view_container(),
-            of_class(class, criteria),
+            criteria.of_class(class),
         ),
         None => (raw_id.trim().to_owned(), criteria),
     };
@@ -231,36 +231,22 @@ fn search(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     let live_count = live.len();
     let skip = start.saturating_sub(live_count);
     let mut objects = page(live, start, count);
-    let wanted = match count {
-        0 => 0,
-        n if objects.len() >= n => usize::MAX,
-        n => n - objects.len(),
+    // A page full of live results still asks one match, for the count.
+    let full = count > 0 && objects.len() == count;
+    let want = if count == 0 {
+        0
+    } else {
+        (count - objects.len()).max(1)
     };
-    let (mine, total) = match wanted {
-        // The page is full of live results: only the count is needed.
-        usize::MAX => ctx.directory.search(scope, &criteria, &sort, 0, 1),
-        n => ctx.directory.search(scope, &criteria, &sort, skip, n),
-    }
-    .map_err(failed)?
-    .ok_or_else(|| UpnpError::no_such_container(raw_id))?;
-    if wanted != usize::MAX {
+    let (mine, total) = ctx
+        .directory
+        .search(scope, &criteria, &sort, skip, want)
+        .map_err(failed)?
+        .ok_or_else(|| UpnpError::no_such_container(raw_id))?;
+    if !full {
         objects.extend(mine);
     }
     result(objects, live_count + total, &filter, ctx)
-}
-
-/// `criteria`, and of this class (or one derived from it).
-fn of_class(class: &str, criteria: Criteria) -> Criteria {
-    let class = Criteria::Rel {
-        prop: super::criteria::Prop::Class,
-        op: super::criteria::Op::DerivedFrom,
-        value: class.to_owned(),
-        lower: class.to_lowercase(),
-    };
-    match criteria {
-        Criteria::All => class,
-        other => Criteria::And(Box::new(class), Box::new(other)),
-    }
 }
 
 fn feature_list(container: &str) -> String {

@@ -259,6 +259,20 @@ impl Criteria {
         Ok(c)
     }
 
+    /// These criteria, and of this class (or one derived from it).
+    pub fn of_class(self, class: &str) -> Criteria {
+        let class = Criteria::Rel {
+            prop: Prop::Class,
+            op: Op::DerivedFrom,
+            value: class.to_owned(),
+            lower: class.to_lowercase(),
+        };
+        match self {
+            Criteria::All => class,
+            other => Criteria::And(Box::new(class), Box::new(other)),
+        }
+    }
+
     /// What a person typed, when the criteria is a text search: the value
     /// of `dc:title contains "…"` (or `=`, `startsWith`), also when it is
     /// asked of several properties at once (`dc:title contains "x" or

@@ -211,29 +211,23 @@ impl Server {
 
     /// POST /api/torrents with a magnet; returns (status, json).
     pub async fn add_uri(&self, uri: &str) -> (u16, serde_json::Value) {
-        let r = self
-            .http
-            .post(self.url("/api/torrents"))
-            .json(&serde_json::json!({ "uri": uri }))
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
+        status_and_json(
+            self.http
+                .post(self.url("/api/torrents"))
+                .json(&serde_json::json!({ "uri": uri })),
+        )
+        .await
     }
 
     /// POST /api/torrents with a .torrent as the body; returns (status, json).
     pub async fn add_torrent_bytes(&self, torrent: Vec<u8>) -> (u16, serde_json::Value) {
-        let r = self
-            .http
-            .post(self.url("/api/torrents"))
-            .header("content-type", "application/x-bittorrent")
-            .body(torrent)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap())
+        status_and_json(
+            self.http
+                .post(self.url("/api/torrents"))
+                .header("content-type", "application/x-bittorrent")
+                .body(torrent),
+        )
+        .await
     }
 
     /// Add a seeder's magnet (201) and wait until it is downloaded.
@@ -322,4 +316,11 @@ pub fn cd_envelope(action: &str, args: &str) -> String {
     format!(
         r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body><u:{action} xmlns:u="urn:schemas-upnp-org:service:ContentDirectory:1">{args}</u:{action}></s:Body></s:Envelope>"#
     )
+}
+
+/// Send a request; its status and JSON answer.
+async fn status_and_json(req: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
 }
