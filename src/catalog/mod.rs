@@ -197,6 +197,16 @@ pub(crate) fn now() -> i64 {
 
 /// A file row with its bookmark, for `file_row`; column 9 is its torrent's
 /// info hash.
+/// The columns `saved_row` reads.
+const SAVED_SELECT: &str = "SELECT id, query, created_at, refreshed_at, status, recent,
+        best_ih, best_index, filter FROM saved_searches";
+
+/// The columns `result_row` reads: a cached result and its file count.
+const RESULT_SELECT: &str = "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider,
+        r.source, t.playable_count, r.container, r.video, r.audio, r.name, r.year, r.season,
+        r.episode
+     FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash";
+
 const FILE_SELECT: &str = "SELECT f.file_index, f.path, f.length, f.kind, f.title, f.duration_ms,
         f.width, f.height, b.position_ms, f.info_hash
      FROM files f LEFT JOIN bookmarks b
@@ -830,11 +840,9 @@ impl Catalog {
     /// Recent searches, the last asked first.
     pub fn recent_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index, filter
-             FROM saved_searches
-             WHERE recent = 1 ORDER BY asked DESC",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SAVED_SELECT} WHERE recent = 1 ORDER BY asked DESC"
+        ))?;
         let rows = stmt.query_map([], saved_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -842,21 +850,15 @@ impl Catalog {
     /// Every saved search, oldest first.
     pub fn saved_searches(&self) -> Result<Vec<SavedSearch>, CatalogError> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index, filter
-             FROM saved_searches
-             WHERE recent = 0 ORDER BY id",
-        )?;
+        let mut stmt =
+            conn.prepare_cached(&format!("{SAVED_SELECT} WHERE recent = 0 ORDER BY id"))?;
         let rows = stmt.query_map([], saved_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn saved_search(&self, id: i64) -> Result<Option<SavedSearch>, CatalogError> {
         self.reader()
-            .prepare_cached(
-                "SELECT id, query, created_at, refreshed_at, status, recent, best_ih, best_index, filter
-             FROM saved_searches WHERE id = ?1",
-            )?
+            .prepare_cached(&format!("{SAVED_SELECT} WHERE id = ?1"))?
             .query_row(params![id], saved_row)
             .optional()
             .map_err(Into::into)
@@ -997,12 +999,9 @@ impl Catalog {
     /// A saved search's cached results, best first.
     pub fn results(&self, id: i64) -> Result<Vec<StoredResult>, CatalogError> {
         let conn = self.reader();
-        let mut stmt = conn.prepare_cached(
-            "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count,
-                    r.container, r.video, r.audio, r.name, r.year, r.season, r.episode
-             FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
-             WHERE r.saved_id = ?1 ORDER BY r.rank",
-        )?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{RESULT_SELECT} WHERE r.saved_id = ?1 ORDER BY r.rank"
+        ))?;
         let rows = stmt.query_map(params![id], result_row)?;
         Ok(rows
             .collect::<Result<Vec<_>, _>>()?
@@ -1027,12 +1026,9 @@ impl Catalog {
         info_hash: &InfoHash,
     ) -> Result<Option<StoredResult>, CatalogError> {
         self.reader()
-            .prepare_cached(
-                "SELECT r.info_hash, r.title, r.size, r.seeders, r.provider, r.source, t.playable_count,
-                        r.container, r.video, r.audio, r.name, r.year, r.season, r.episode
-                 FROM search_results r LEFT JOIN torrents t ON t.info_hash = r.info_hash
-                 WHERE r.saved_id = ?1 AND r.info_hash = ?2",
-            )?
+            .prepare_cached(&format!(
+                "{RESULT_SELECT} WHERE r.saved_id = ?1 AND r.info_hash = ?2"
+            ))?
             .query_row(params![id, info_hash.to_string()], result_row)
             .optional()
             .map(Option::flatten)
