@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::lang::Lang;
 pub use crate::net::AllowRule;
 
 /// Environment prefix for overrides: `SWARMCAST_TORRENT__MAX_STREAMS=4` sets
@@ -158,8 +159,9 @@ pub struct InternetArchiveConfig {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields, default)]
 pub struct SubtitlesConfig {
-    #[serde(deserialize_with = "de_languages")]
-    pub languages: Vec<Language>,
+    /// In order of preference: the first that exists is the one a TV shows.
+    #[serde(deserialize_with = "de_languages", serialize_with = "ser_languages")]
+    pub languages: Vec<Lang>,
     pub opensubtitles: OpenSubtitlesConfig,
     pub podnapisi: PodnapisiConfig,
 }
@@ -258,7 +260,7 @@ impl Default for InternetArchiveConfig {
 impl Default for SubtitlesConfig {
     fn default() -> Self {
         Self {
-            languages: vec![Language("en".into())],
+            languages: vec![Lang::parse("en").expect("English is in the table")],
             opensubtitles: OpenSubtitlesConfig::default(),
             podnapisi: PodnapisiConfig::default(),
         }
@@ -411,33 +413,27 @@ impl Serialize for HttpUrl {
     }
 }
 
-/// A subtitle language code as configured (2–3 lowercase letters, ISO
-/// 639-1 or -2), checked when the config loads.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Language(String);
-
-impl Language {
-    pub fn as_str(&self) -> &str {
-        &self.0
+/// `subtitles.languages`: codes or names `lang` knows (`en`, `pt-br`,
+/// `pob`, `English`); an error names the entry.
+fn de_languages<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Lang>, D::Error> {
+    let raw = Vec::<String>::deserialize(d)?;
+    let mut out: Vec<Lang> = Vec::with_capacity(raw.len());
+    for (i, s) in raw.iter().enumerate() {
+        let lang = Lang::parse(s).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "subtitles.languages[{i}]: {s:?} is no language code or name swarmcast knows \
+                 (ISO 639-1 `en`, ISO 639-2 `eng`, OpenSubtitles' `pt-br`, `zh-cn`, `pob`)"
+            ))
+        })?;
+        if !out.contains(&lang) {
+            out.push(lang);
+        }
     }
+    Ok(out)
 }
 
-/// `subtitles.languages`: an error names the entry.
-fn de_languages<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Language>, D::Error> {
-    let raw = Vec::<String>::deserialize(d)?;
-    raw.into_iter()
-        .enumerate()
-        .map(|(i, lang)| {
-            let ok = (2..=3).contains(&lang.len()) && lang.chars().all(|c| c.is_ascii_lowercase());
-            if ok {
-                Ok(Language(lang))
-            } else {
-                Err(serde::de::Error::custom(format!(
-                    "subtitles.languages[{i}]: {lang:?} is not a 2- or 3-letter lowercase ISO 639 code"
-                )))
-            }
-        })
-        .collect()
+fn ser_languages<S: Serializer>(langs: &[Lang], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(langs.iter().map(|l| l.code()))
 }
 
 /// `web.allow`: each rule parsed when the config loads; an error names the
@@ -806,10 +802,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("web.token"), "{e}");
-        let e = load("[subtitles]\nlanguages = [\"en\", \"English\"]\n")
+        let e = load("[subtitles]\nlanguages = [\"en\", \"Klingon\"]\n")
             .unwrap_err()
             .to_string();
         assert!(e.contains("subtitles.languages[1]"), "{e}");
+        let ok = load(
+            "[subtitles]\nlanguages = [\"pt-BR\", \"pob\", \"zh-cn\", \"English\", \"fre\"]\n",
+        )
+        .unwrap();
+        let codes: Vec<&str> = ok.subtitles.languages.iter().map(|l| l.code()).collect();
+        assert_eq!(codes, ["pt-br", "zh-cn", "en", "fr"]);
     }
 
     #[test]

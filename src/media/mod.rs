@@ -1,10 +1,11 @@
 //! What a file is, from its name: the one extension table (`TYPES`: media
 //! kind, MIME type, container), the one file-name/stem helper, clean titles
-//! (`names`, via hunch), and where a container keeps its index
-//! (`container`). Pure; no I/O.
+//! (`names`, via hunch), where a container keeps its index (`container`),
+//! and which subtitle files belong to a video (`sidecars`). Pure; no I/O.
 
 pub mod container;
 pub mod names;
+pub mod sidecars;
 
 use serde::Serialize;
 
@@ -95,6 +96,7 @@ pub const TYPES: &[(&str, MediaKind, &str, Container)] = &[
     ("ass", MediaKind::Subtitle, "text/x-ssa", Container::Other),
     ("ssa", MediaKind::Subtitle, "text/x-ssa", Container::Other),
     ("sub", MediaKind::Subtitle, "text/plain", Container::Other),
+    ("idx", MediaKind::Subtitle, "text/plain", Container::Other),
 ];
 
 /// The last component of a `/`-separated path inside a torrent.

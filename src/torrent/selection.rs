@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::media::{self, kind_of, MediaKind};
+use crate::media::sidecars;
 
 /// The selection after `played` starts playing, or `None` to leave it as it
 /// is. `files` are (index, path) of every file; `current` is the engine's
@@ -20,43 +20,14 @@ pub fn after_play(
     if files.len() < 2 || current.is_some_and(|c| c.contains(&played)) {
         return None;
     }
-    let played_path = files.iter().find(|(i, _)| *i == played)?.1;
+    files.iter().find(|(i, _)| *i == played)?;
     let mut next: BTreeSet<usize> = current.unwrap_or_default().iter().copied().collect();
     next.insert(played);
-    next.extend(sidecars(files, played_path));
+    next.extend(sidecars::of_video(files, played).iter().map(|s| s.index));
     if current.is_none() && next.len() == files.len() {
         return None;
     }
     Some(next)
-}
-
-/// Subtitle files that belong to `video`: same base name
-/// (`Show.S01E01.mkv` → `Show.S01E01.srt`, `Show.S01E01.en.forced.srt`), or
-/// every subtitle when the torrent holds a single video (a movie with
-/// `Subs/English.srt`).
-fn sidecars<'a>(files: &'a [(usize, &str)], video: &str) -> impl Iterator<Item = usize> + 'a {
-    let stem = stem_of(video).to_lowercase();
-    let single_video = files
-        .iter()
-        .filter(|(_, p)| kind_of(p) == MediaKind::Video)
-        .count()
-        == 1;
-    files.iter().filter_map(move |(i, p)| {
-        if kind_of(p) != MediaKind::Subtitle {
-            return None;
-        }
-        let sub = stem_of(p).to_lowercase();
-        let same_base = sub == stem
-            || sub
-                .strip_prefix(&stem)
-                .is_some_and(|rest| rest.starts_with(['.', '_', '-', ' ']));
-        (same_base || single_video).then_some(*i)
-    })
-}
-
-/// File name without directories and extension.
-fn stem_of(path: &str) -> &str {
-    media::stem(media::file_name(path))
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::path::Path;
 /// lower rank (and itself).
 const RANKS: &[(&str, u32)] = &[
     ("net", 0),
+    ("lang", 0),
     ("config", 1),
     ("upnp", 1),
     ("media", 2),
@@ -19,6 +20,7 @@ const RANKS: &[(&str, u32)] = &[
     ("library", 6),
     ("search", 7),
     ("torrents", 7),
+    ("subtitles", 7),
     ("playback", 8),
     ("http", 9),
     ("app", 10),
