@@ -140,12 +140,20 @@ impl App {
             prefetch.clone(),
             changes.clone(),
         ));
+        let subtitles = crate::subtitles::Subtitles::new(
+            catalog.clone(),
+            dyn_engine.clone(),
+            changes.clone(),
+            config.subtitles.languages.clone(),
+            shutdown.child_token(),
+        );
         let playback = Playback::new(
             catalog.clone(),
             torrents.clone(),
             dyn_engine.clone(),
             streams.clone(),
             prefetch.clone(),
+            subtitles.clone(),
             shutdown.clone(),
         );
         let search = Arc::new(crate::search::Search::from_config(&config));
@@ -165,7 +173,11 @@ impl App {
             .run(shutdown.child_token()),
         );
         let wait = config.search.browse_wait;
-        let mut library = Library::new(catalog.clone(), config.server.friendly_name.clone());
+        let mut library = Library::new(catalog.clone(), config.server.friendly_name.clone())
+            .with_captions(
+                config.subtitles.languages.clone(),
+                Arc::new(subtitles.clone()),
+            );
         if !search.provider_names().is_empty() {
             // Every provider is bounded by search.timeout; then the results
             // are written.
@@ -233,6 +245,7 @@ impl App {
                 catalog.clone(),
                 changes_for_saved,
             )),
+            subtitles,
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

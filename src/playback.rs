@@ -2,7 +2,8 @@
 //! the engine. A player's first request starts the head/index prefetch;
 //! its stream holds a ticket of the `max-streams` cap and, once it plays, a
 //! multi-file torrent downloads only what has been played
-//! (`torrent::selection`). A thumbnailer (a quirk of the request) while a
+//! (`torrent::selection`) and its subtitles are looked up (`subtitles`).
+//! A thumbnailer (a quirk of the request) while a
 //! player's stream is open is served only bytes already on disk, read from
 //! the file, so it never moves the pieces the playing TV waits for; alone,
 //! the same agent (ffprobe) is the player. A torrent with web seeds (BEP
@@ -24,6 +25,7 @@ use tokio::io::AsyncSeekExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, CatalogFile};
+use crate::subtitles::Subtitles;
 use crate::torrent::metainfo::{self, WebSeeds};
 use crate::torrent::prefetch::Prefetcher;
 use crate::torrent::streams::{StreamLimiter, StreamTicket, StreamsBusy};
@@ -67,6 +69,7 @@ pub struct Playback {
     engine: Arc<dyn TorrentEngine>,
     streams: Arc<StreamLimiter>,
     prefetch: Arc<Prefetcher>,
+    subtitles: Subtitles,
     shutdown: CancellationToken,
     /// Serialises the play selection, so two files started at once both
     /// end up selected.
@@ -87,6 +90,7 @@ impl Playback {
         engine: Arc<dyn TorrentEngine>,
         streams: Arc<StreamLimiter>,
         prefetch: Arc<Prefetcher>,
+        subtitles: Subtitles,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
         Arc::new(Playback {
@@ -95,6 +99,7 @@ impl Playback {
             engine,
             streams,
             prefetch,
+            subtitles,
             shutdown,
             selecting: tokio::sync::Mutex::new(()),
             web_seeds: Mutex::new(HashMap::new()),
@@ -316,6 +321,7 @@ impl Playback {
             // A probe (ffprobe, a thumbnailer with nothing else playing) is
             // served as a player but is no reason to download the file.
             self.select_played(ih, file.index);
+            self.subtitles.wanted(ih, file.index);
         }
         Ok((stream, ticket))
     }

@@ -1,5 +1,5 @@
-//! The URL paths swarmcast hands out (in DIDL, API answers and, to come,
-//! subtitle sidecars and web pages), minted in one place so `library` and
+//! The URL paths swarmcast hands out (in DIDL and API answers: media,
+//! subtitle sidecars; web pages to come), minted in one place so `library` and
 //! `http` agree without importing each other. Pure.
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -20,6 +20,12 @@ pub fn media(info_hash: &InfoHash, index: usize, file_name: &str) -> String {
         "/media/{info_hash}/{index}/{}",
         utf8_percent_encode(file_name, SEGMENT)
     )
+}
+
+/// A stored subtitle as a sidecar file: `/subtitles/{id}.srt` (for TVs)
+/// or `.vtt` (for browsers).
+pub fn subtitle(id: i64, vtt: bool) -> String {
+    format!("/subtitles/{id}.{}", if vtt { "vtt" } else { "srt" })
 }
 
 #[cfg(test)]

@@ -126,6 +126,37 @@ const MIGRATIONS: &[&str] = &[
     // 13: a saved search's own filters (category, minimum seeders, maximum
     // size, language), as the JSON the search module reads; '' = none.
     "ALTER TABLE saved_searches ADD COLUMN filter TEXT NOT NULL DEFAULT '';",
+    // 14: subtitles of a torrent's videos, made right once (SRT for TVs,
+    // WebVTT for browsers) and kept with the torrent; and every lookup
+    // made (a file taken from the torrent, a provider's answer), so a
+    // second play asks nobody and downloads nothing.
+    "CREATE TABLE subtitles (
+        id               INTEGER PRIMARY KEY,
+        info_hash        TEXT NOT NULL REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        file_index       INTEGER NOT NULL,
+        language         TEXT NOT NULL DEFAULT '',
+        source           TEXT NOT NULL,
+        origin           TEXT NOT NULL,
+        release          TEXT NOT NULL DEFAULT '',
+        hash_match       INTEGER NOT NULL DEFAULT 0,
+        hearing_impaired INTEGER NOT NULL DEFAULT 0,
+        forced           INTEGER NOT NULL DEFAULT 0,
+        cues             INTEGER NOT NULL,
+        encoding         TEXT NOT NULL,
+        srt              BLOB NOT NULL,
+        vtt              TEXT NOT NULL,
+        added_at         INTEGER NOT NULL,
+        UNIQUE (info_hash, file_index, source, origin)
+    );
+    CREATE TABLE subtitle_lookups (
+        info_hash  TEXT NOT NULL REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        file_index INTEGER NOT NULL,
+        source     TEXT NOT NULL,
+        origin     TEXT NOT NULL,
+        outcome    TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        PRIMARY KEY (info_hash, file_index, source, origin)
+    );",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

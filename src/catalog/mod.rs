@@ -1,7 +1,7 @@
 //! The catalog: swarmcast's own record of what the user added, in SQLite
 //! (bundled, WAL, versioned migrations in `migrations`). Torrents with their
 //! source (magnet/URL) and .torrent bytes, their files with media kind,
-//! bookmarks by (info hash, file index), and counters.
+//! bookmarks by (info hash, file index), subtitles (`subtitles`), and counters.
 //!
 //! One writer connection and a small pool of read connections: WAL lets
 //! readers run beside the writer, so a long write holds up no Browse. Every
@@ -12,6 +12,9 @@
 //! session files only speed up resuming. Nothing here knows about HTTP or UPnP.
 
 mod migrations;
+mod subtitles;
+
+pub use subtitles::{NewSubtitle, StoredSubtitle};
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -19,6 +19,7 @@ use crate::library::MAX_QUERY_CHARS;
 use crate::media::{mime_of, MediaKind};
 use crate::search::saved::SavedSearches;
 use crate::search::{Outcome, Search, SearchFilter};
+use crate::subtitles::{Subtitles, VideoSubtitles};
 use crate::torrent::{AddSource, InfoHash, Progress};
 use crate::torrents::Torrents;
 
@@ -42,6 +43,9 @@ pub struct FileView {
     pub mime: &'static str,
     /// Stream URL, relative to the server.
     pub url: String,
+    /// A video's subtitles (shown for one torrent, not in the list).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subtitles: Option<VideoSubtitles>,
 }
 
 fn view((t, progress): (CatalogTorrent, Option<Progress>)) -> TorrentView {
@@ -55,6 +59,7 @@ fn view((t, progress): (CatalogTorrent, Option<Progress>)) -> TorrentView {
             kind: f.kind,
             mime: mime_of(&f.path),
             url: crate::urls::media(&t.info_hash, f.index, f.file_name()),
+            subtitles: None,
         })
         .collect();
     TorrentView {
@@ -82,12 +87,21 @@ pub async fn list(
     Ok(Json(torrents.list().await?.into_iter().map(view).collect()))
 }
 
+/// One torrent, each video with its subtitles and the lookups that
+/// stored nothing (and why).
 pub async fn show(
     State(torrents): State<Arc<Torrents>>,
+    State(subtitles): State<Subtitles>,
     Path(info_hash): Path<String>,
 ) -> Result<Json<TorrentView>, ApiError> {
     let ih = parse_info_hash(&info_hash)?;
-    Ok(Json(view(torrents.get(ih).await?)))
+    let mut v = view(torrents.get(ih).await?);
+    for s in subtitles.of_torrent(ih).await? {
+        if let Some(f) = v.files.iter_mut().find(|f| f.index == s.file_index) {
+            f.subtitles = Some(s);
+        }
+    }
+    Ok(Json(v))
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,8 @@
 //! The body reads an engine stream that holds a `StreamTicket`; dropping the
 //! body (client gone) or evicting the ticket ends the stream at once.
 //! DLNA: contentFeatures / transferMode / realTimeInfo on every answer,
-//! Samsung's MediaInfo.sec, 406 for TimeSeekRange (byte seeks only, OP=01).
+//! Samsung's MediaInfo.sec and CaptionInfo.sec (the subtitle a phone's
+//! cast should show), 406 for TimeSeekRange (byte seeks only, OP=01).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,9 +22,11 @@ use tokio_util::io::ReaderStream;
 
 use super::api::parse_info_hash;
 use super::range::{resolve, RangeReply};
+use super::upnp::{base_url, Device};
 use super::ApiError;
 use crate::media::{kind_of, mime_of, MediaKind};
 use crate::playback::{Client, Playback, WebBody};
+use crate::subtitles::Subtitles;
 use crate::torrent::InfoHash;
 use crate::upnp::didl::dlna_features;
 use crate::upnp::quirks;
@@ -52,8 +55,11 @@ impl Drop for StreamLog {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     State(playback): State<Arc<Playback>>,
+    State(subtitles): State<Subtitles>,
+    State(device): State<Arc<Device>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     Path((info_hash, index, _name)): Path<(String, String, String)>,
@@ -117,6 +123,18 @@ pub async fn serve(
     {
         if let Some(ms) = file.duration_ms {
             resp = resp.header("MediaInfo.sec", format!("SEC_Duration={ms};"));
+        }
+    }
+    // Samsung, when a phone casts to it, reads no DIDL: it asks for the
+    // subtitle on the media request itself (on HEAD too).
+    if quirks.captions.samsung && headers.contains_key("getcaptioninfo.sec") {
+        if let Ok(Some(id)) = subtitles.shown(ih, index).await {
+            let url = format!(
+                "{}{}",
+                base_url(&headers, &device),
+                crate::urls::subtitle(id, false)
+            );
+            resp = resp.header("CaptionInfo.sec", url);
         }
     }
     let Some((start, end)) = reply.span(len) else {

@@ -3,7 +3,8 @@
 //! each handler takes), the one permission layer (`guard`), and how errors
 //! become responses (`ApiError`, the only place status codes are chosen for
 //! failures). Handlers are thin drivers of the domain: `api` (JSON, over
-//! `torrents`), `media` (streams, over `playback`), `upnp` (description and
+//! `torrents`), `media` (streams, over `playback`), `subtitles` (sidecar
+//! files), `upnp` (description and
 //! SOAP, over `library` and `upnp::*`), `events` (GENA delivery); `range`
 //! is the pure Range parser. No business logic here.
 
@@ -13,6 +14,7 @@ pub mod guard;
 pub mod media;
 pub mod range;
 pub mod server;
+pub mod subtitles;
 pub mod upnp;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crate::catalog::CatalogError;
 use crate::playback::{Playback, PlaybackError};
 use crate::search::saved::{SavedError, SavedSearches};
 use crate::search::Search;
+use crate::subtitles::Subtitles;
 use crate::torrent::rqbit::MAX_TORRENT_FILE_BYTES;
 use crate::torrent::streams::StreamsBusy;
 use crate::torrent::EngineError;
@@ -42,6 +45,13 @@ pub struct HttpState {
     pub permission: Arc<guard::Permission>,
     pub search: Arc<Search>,
     pub saved: Arc<SavedSearches>,
+    pub subtitles: Subtitles,
+}
+
+impl FromRef<HttpState> for Subtitles {
+    fn from_ref(s: &HttpState) -> Self {
+        s.subtitles.clone()
+    }
 }
 
 impl FromRef<HttpState> for Arc<SavedSearches> {
@@ -96,6 +106,7 @@ pub fn router(state: HttpState) -> Router {
             get(api::show).merge(delete(api::remove)),
         )
         .route("/media/{info_hash}/{index}/{name}", get(media::serve))
+        .route("/subtitles/{file}", get(subtitles::serve))
         .route("/upnp/description.xml", get(upnp::description))
         .route("/upnp/icons/{name}", get(upnp::icon))
         .route("/upnp/{service}/scpd.xml", get(upnp::scpd))

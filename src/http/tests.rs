@@ -51,6 +51,13 @@ fn fixture() -> Fixture {
         prefetch.clone(),
         changes.clone(),
     ));
+    let subtitles = crate::subtitles::Subtitles::new(
+        catalog.clone(),
+        dyn_engine.clone(),
+        changes.clone(),
+        vec![crate::lang::Lang::parse("en").unwrap()],
+        shutdown.clone(),
+    );
     let state = HttpState {
         torrents: torrents.clone(),
         playback: Playback::new(
@@ -59,8 +66,10 @@ fn fixture() -> Fixture {
             dyn_engine,
             streams.clone(),
             prefetch,
+            subtitles.clone(),
             shutdown,
         ),
+        subtitles,
         saved: Arc::new(crate::search::saved::SavedSearches::new(catalog, changes)),
         events: events::Events::new(device.clone()),
         device,

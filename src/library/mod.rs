@@ -28,12 +28,13 @@ use std::sync::Arc;
 
 pub use changes::Changes;
 
-use crate::catalog::{Asked, Catalog, CatalogError, CatalogFile, CatalogTorrent};
+use crate::catalog::{Asked, Catalog, CatalogError, CatalogFile, CatalogTorrent, StoredSubtitle};
+use crate::lang::Lang;
 use crate::media::{mime_of, MediaKind};
 use crate::torrent::InfoHash;
 use crate::upnp::content_directory::{page, Children, Directory, DirectoryError};
 use crate::upnp::criteria::{Criteria, Sort};
-use crate::upnp::object::{Class, Container, Item, Object};
+use crate::upnp::object::{Caption, Class, Container, Item, Object};
 use crate::upnp::quirks::Quirks;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -202,6 +203,60 @@ pub struct Library {
     root_title: String,
     remote: Vec<Arc<remote::Refresher>>,
     live: Option<Live>,
+    captioning: Option<Captioning>,
+}
+
+/// Told when a TV is shown a video of an added torrent (Browse of its
+/// folder or of the item): its subtitles are looked up then. Must not
+/// block: it is called while a Browse is answered.
+pub trait VideoShown: Send + Sync {
+    fn video_shown(&self, info_hash: InfoHash, index: usize);
+}
+
+/// How items get their subtitles.
+struct Captioning {
+    /// `subtitles.languages`, in order of preference.
+    languages: Vec<Lang>,
+    shown: Arc<dyn VideoShown>,
+}
+
+/// A video's subtitles in the order a device gets them: the configured
+/// languages in their order, then those of no known language, then the
+/// rest; within a language a hash match, then neither forced nor for the
+/// hearing impaired, then the torrent's own. `true` marks the one a
+/// device shows: the first, when it is of a configured language or of
+/// none known (another language is never forced on anyone).
+pub fn captions_in_order<'s>(
+    subs: &'s [StoredSubtitle],
+    languages: &[Lang],
+) -> Vec<(&'s StoredSubtitle, bool)> {
+    let rank = |s: &StoredSubtitle| {
+        let lang = s.language.as_deref().and_then(Lang::parse);
+        let (group, pos) = match lang {
+            Some(l) => languages
+                .iter()
+                .position(|x| *x == l)
+                .map_or((2, 0), |p| (0, p)),
+            None => (1, 0),
+        };
+        (
+            group,
+            pos,
+            !s.hash_match,
+            s.forced,
+            s.hearing_impaired,
+            s.source != "torrent",
+            s.id,
+        )
+    };
+    let mut ordered: Vec<&StoredSubtitle> = subs.iter().collect();
+    ordered.sort_by_key(|s| rank(s));
+    let first_shown = ordered.first().is_some_and(|s| rank(s).0 < 2);
+    ordered
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (s, i == 0 && first_shown))
+        .collect()
 }
 
 /// What a search typed on a TV needs.
@@ -263,7 +318,66 @@ impl Library {
             root_title: root_title.into(),
             remote: Vec::new(),
             live: None,
+            captioning: None,
         }
+    }
+
+    /// Items carry their subtitles (in `languages`' order), and `shown`
+    /// hears of every video of an added torrent a TV is shown.
+    pub fn with_captions(mut self, languages: Vec<Lang>, shown: Arc<dyn VideoShown>) -> Self {
+        self.captioning = Some(Captioning { languages, shown });
+        self
+    }
+
+    /// Give the videos among `objects` their subtitles; when `browsed`,
+    /// tell whoever looks them up (never waiting for it).
+    fn dress(&self, objects: &mut [Object], browsed: bool) -> Result<(), CatalogError> {
+        let Some(cap) = &self.captioning else {
+            return Ok(());
+        };
+        let mut by_torrent: std::collections::HashMap<InfoHash, Vec<StoredSubtitle>> =
+            std::collections::HashMap::new();
+        for o in objects.iter_mut() {
+            let Object::Item(item) = o else { continue };
+            if item.class != Class::Video {
+                continue;
+            }
+            let (ih, index) = match ObjectId::parse(&item.id) {
+                Some(ObjectId::Item(ih, index)) => {
+                    if browsed {
+                        cap.shown.video_shown(ih, index);
+                    }
+                    (ih, index)
+                }
+                Some(ObjectId::ResultItem(_, ih, index)) => (ih, index),
+                Some(ObjectId::Best(n)) => match self.catalog.saved_search(n)?.and_then(|s| s.best)
+                {
+                    Some(best) => best,
+                    None => continue,
+                },
+                _ => continue,
+            };
+            let of_torrent = match by_torrent.entry(ih) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(self.catalog.subtitles_of_torrent(&ih)?)
+                }
+            };
+            let subs: Vec<StoredSubtitle> = of_torrent
+                .iter()
+                .filter(|s| s.file_index == index)
+                .cloned()
+                .collect();
+            item.captions = captions_in_order(&subs, &cap.languages)
+                .into_iter()
+                .map(|(s, primary)| Caption {
+                    path: crate::urls::subtitle(s.id, false),
+                    language: s.language.clone(),
+                    primary,
+                })
+                .collect();
+        }
+        Ok(())
     }
 
     /// UPnP Search runs a torrent search for what a TV typed (waiting at
@@ -943,7 +1057,13 @@ impl Library {
 impl Directory for Library {
     fn object(&self, id: &str) -> Result<Option<Object>, DirectoryError> {
         match ObjectId::parse(id) {
-            Some(id) => self.lookup(&id).map_err(dir_err),
+            Some(id) => {
+                let mut found = self.lookup(&id).map_err(dir_err)?;
+                if let Some(o) = found.as_mut() {
+                    self.dress(std::slice::from_mut(o), true).map_err(dir_err)?;
+                }
+                Ok(found)
+            }
             None => Ok(None),
         }
     }
@@ -957,9 +1077,15 @@ impl Directory for Library {
         client: &Quirks,
     ) -> Result<Children, DirectoryError> {
         match ObjectId::parse(id) {
-            Some(id) => self
-                .children_of(&id, sort, start, count, client)
-                .map_err(dir_err),
+            Some(id) => {
+                let mut children = self
+                    .children_of(&id, sort, start, count, client)
+                    .map_err(dir_err)?;
+                if let Children::Page(objects, _) = &mut children {
+                    self.dress(objects, true).map_err(dir_err)?;
+                }
+                Ok(children)
+            }
             None => Ok(Children::NoSuchObject),
         }
     }
@@ -973,15 +1099,23 @@ impl Directory for Library {
         count: usize,
     ) -> Result<Option<(Vec<Object>, usize)>, DirectoryError> {
         match ObjectId::parse(scope) {
-            Some(id) => self
-                .search_below(&id, criteria, sort, start, count)
-                .map_err(dir_err),
+            Some(id) => {
+                let mut found = self
+                    .search_below(&id, criteria, sort, start, count)
+                    .map_err(dir_err)?;
+                if let Some((objects, _)) = &mut found {
+                    self.dress(objects, false).map_err(dir_err)?;
+                }
+                Ok(found)
+            }
             None => Ok(None),
         }
     }
 
     fn live_search(&self, typed: &str, client: &Quirks) -> Result<Vec<Object>, DirectoryError> {
-        Library::live_search(self, typed, client).map_err(dir_err)
+        let mut found = Library::live_search(self, typed, client).map_err(dir_err)?;
+        self.dress(&mut found, false).map_err(dir_err)?;
+        Ok(found)
     }
 
     fn system_update_id(&self) -> Result<u32, DirectoryError> {
@@ -1253,6 +1387,7 @@ fn bare_item(t: &CatalogTorrent, f: &CatalogFile) -> Option<Item> {
         resolution: f.resolution,
         date: Some(t.added_at),
         bookmark_ms: f.bookmark_ms,
+        captions: Vec::new(),
         parent_id: String::new(),
         id: String::new(),
     })
@@ -1270,6 +1405,7 @@ fn item_as(id: ObjectId, t: &CatalogTorrent, f: &CatalogFile) -> Option<Item> {
         resolution: f.resolution,
         date: Some(t.added_at),
         bookmark_ms: f.bookmark_ms,
+        captions: Vec::new(),
         parent_id: id.parent_string(),
         id: id.to_string(),
     })

@@ -1,5 +1,7 @@
 //! DIDL-Lite: library objects → the XML TVs parse. One writer; every text and
-//! attribute goes through `xml::escape`. Also owns the DLNA fourth field of
+//! attribute goes through `xml::escape`. An item's subtitles are announced
+//! the ways its client's quirks row names (Samsung's `sec:CaptionInfoEx`,
+//! an extra `res`, Panasonic's `pv:` attributes). Also owns the DLNA fourth field of
 //! protocolInfo (the HTTP media headers reuse it) and the H:MM:SS.mmm format.
 
 use std::fmt::Write;
@@ -140,7 +142,39 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
                 if let Some((w, h)) = i.resolution.filter(|_| filter.wants("res@resolution")) {
                     let _ = write!(out, r#" resolution="{w}x{h}""#);
                 }
+                let captions = &p.quirks.captions;
+                let primary = i.captions.iter().find(|c| c.primary);
+                let url = |path: &str| format!("{}{path}", p.base_url);
+                if let Some(c) =
+                    primary.filter(|_| captions.panasonic && filter.wants("res@pv:subtitleFileUri"))
+                {
+                    let _ = write!(
+                        out,
+                        r#" pv:subtitleFileType="SRT" pv:subtitleFileUri="{}""#,
+                        escape(&url(&c.path))
+                    );
+                }
                 let _ = write!(out, ">{}{}</res>", escape(p.base_url), escape(&i.path));
+                if captions.extra_res {
+                    for c in &i.captions {
+                        let _ = write!(
+                            out,
+                            r#"<res protocolInfo="http-get:*:text/srt:*">{}</res>"#,
+                            escape(&url(&c.path))
+                        );
+                    }
+                }
+                if let Some(c) = primary.filter(|_| captions.samsung) {
+                    for element in ["sec:CaptionInfoEx", "sec:CaptionInfo"] {
+                        if filter.wants(element) {
+                            let _ = write!(
+                                out,
+                                r#"<{element} sec:type="srt">{}</{element}>"#,
+                                escape(&url(&c.path))
+                            );
+                        }
+                    }
+                }
                 if let Some(bm) = i.bookmark_ms.filter(|_| filter.wants("sec:dcmInfo")) {
                     let _ = write!(
                         out,
@@ -193,6 +227,7 @@ mod tests {
                 resolution: Some((1920, 1080)),
                 date: None,
                 bookmark_ms: Some(30_000),
+                captions: Vec::new(),
             }),
         ];
         let p = Presentation {
@@ -261,6 +296,7 @@ mod tests {
             resolution: None,
             date: Some(0),
             bookmark_ms: None,
+            captions: Vec::new(),
         });
         let p = Presentation {
             base_url: "http://h",
@@ -279,5 +315,164 @@ mod tests {
         let xml = write(&[item], &Filter::parse("res@size, dc:date"), &p);
         assert!(xml.contains(r#"size="7""#));
         assert!(xml.contains("<dc:date>1970-01-01</dc:date>"));
+    }
+
+    /// (element or `res@attribute`, value) of every caption mechanism in a
+    /// DIDL document, read back by an XML parser.
+    fn mechanisms(xml: &str) -> Vec<(String, String)> {
+        let mut reader = quick_xml::Reader::from_str(xml);
+        let mut out = Vec::new();
+        let mut open: Option<String> = None;
+        loop {
+            match reader.read_event().unwrap() {
+                quick_xml::events::Event::Start(e) => {
+                    let name = String::from_utf8(e.name().as_ref().to_vec()).unwrap();
+                    for a in e.attributes() {
+                        let a = a.unwrap();
+                        let key = String::from_utf8(a.key.as_ref().to_vec()).unwrap();
+                        if key.starts_with("pv:") {
+                            let v = a
+                                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .unwrap()
+                                .into_owned();
+                            out.push((format!("res@{key}"), v));
+                        }
+                        if name == "res" && key == "protocolInfo" {
+                            let v = a
+                                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .unwrap();
+                            if v.contains("text/srt") {
+                                open = Some("res[text/srt]".into());
+                            }
+                        }
+                    }
+                    if name.starts_with("sec:Caption") {
+                        let t = e.try_get_attribute("sec:type").unwrap().unwrap();
+                        assert_eq!(&*t.value, b"srt");
+                        open = Some(name);
+                    }
+                }
+                quick_xml::events::Event::Text(t) => {
+                    if let Some(name) = open.take() {
+                        out.push((name, t.decode().unwrap().into_owned()));
+                    }
+                }
+                quick_xml::events::Event::Eof => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn subtitles_are_announced_as_each_device_expects() {
+        use crate::upnp::object::Caption;
+        let item = Object::Item(Item {
+            id: "t/3/0".into(),
+            parent_id: "t/3".into(),
+            title: "Film".into(),
+            class: Class::Video,
+            mime: "video/x-matroska",
+            size: 9,
+            path: "/media/x/0/Film.mkv".into(),
+            duration_ms: None,
+            resolution: None,
+            date: None,
+            bookmark_ms: None,
+            captions: vec![
+                Caption {
+                    path: "/subtitles/7.srt".into(),
+                    language: Some("en".into()),
+                    primary: true,
+                },
+                Caption {
+                    path: "/subtitles/8.srt".into(),
+                    language: Some("fr".into()),
+                    primary: false,
+                },
+            ],
+        });
+        let en = "http://h:1/subtitles/7.srt".to_owned();
+        let fr = "http://h:1/subtitles/8.srt".to_owned();
+        let m = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let every = vec![
+            m("res@pv:subtitleFileType", "SRT"),
+            m("res@pv:subtitleFileUri", &en),
+            m("res[text/srt]", &en),
+            m("res[text/srt]", &fr),
+            m("sec:CaptionInfoEx", &en),
+            m("sec:CaptionInfo", &en),
+        ];
+        let pick = |keys: &[&str]| -> Vec<(String, String)> {
+            every
+                .iter()
+                .filter(|(k, _)| keys.iter().any(|x| k.starts_with(x)))
+                .cloned()
+                .collect()
+        };
+        type Row<'a> = (&'a [(&'a str, &'a str)], Vec<(String, String)>);
+        let rows: Vec<Row<'_>> = vec![
+            (&[("user-agent", "VLC/3.0.20 LibVLC/3.0.20")], every.clone()),
+            (
+                &[(
+                    "user-agent",
+                    "SEC_HHP_[TV] Samsung Q70 Series (55)/1.0 UPnP/1.0",
+                )],
+                pick(&["res[", "sec:"]),
+            ),
+            (
+                &[(
+                    "user-agent",
+                    "Linux/3.10.19 UPnP/1.0 LGE WebOS TV LGE_DLNA_SDK/1.6.0",
+                )],
+                pick(&["res["]),
+            ),
+            (
+                &[("user-agent", "Panasonic MIL DLNA CP UPnP/1.0 DLNADOC/1.50")],
+                pick(&["res"]),
+            ),
+            (
+                &[(
+                    "x-av-client-info",
+                    r#"av=5.0; cn="Sony Corporation"; mn="BRAVIA KDL-40EX720""#,
+                )],
+                pick(&["res"]),
+            ),
+            (
+                &[("user-agent", "Xbox/2.0.4548.0 UPnP/1.0 Xbox/2.0.4548.0")],
+                Vec::new(),
+            ),
+            (
+                &[(
+                    "x-av-client-info",
+                    r#"av=5.0; cn="Sony Computer Entertainment Inc."; mn="PLAYSTATION 3""#,
+                )],
+                Vec::new(),
+            ),
+            (
+                &[("user-agent", "Windows-Media-Player/12.0.7601.17514")],
+                pick(&["res["]),
+            ),
+        ];
+        for (headers, want) in rows {
+            let mut map = axum::http::HeaderMap::new();
+            for (k, v) in headers {
+                map.insert(*k, v.parse().unwrap());
+            }
+            let quirks = crate::upnp::quirks::for_request(&map);
+            let p = Presentation {
+                base_url: "http://h:1",
+                quirks: &quirks,
+            };
+            let xml = write(std::slice::from_ref(&item), &Filter::parse("*"), &p);
+            assert_eq!(mechanisms(&xml), want, "{}", quirks.client);
+        }
+        // A Filter that does not name them leaves the optional ones out.
+        let p = Presentation {
+            base_url: "http://h:1",
+            quirks: &Quirks::STANDARD,
+        };
+        let xml = write(&[item], &Filter::parse("dc:title,res"), &p);
+        assert_eq!(mechanisms(&xml), pick(&["res["]));
     }
 }

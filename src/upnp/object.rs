@@ -50,6 +50,20 @@ pub struct Item {
     pub resolution: Option<(u32, u32)>,
     pub date: Option<i64>,
     pub bookmark_ms: Option<u64>,
+    /// Its subtitles as sidecar files, the one a TV shows first.
+    pub captions: Vec<Caption>,
+}
+
+/// A subtitle of an item: an SRT file on our HTTP server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Caption {
+    /// Path of the SRT file (`/subtitles/…`).
+    pub path: String,
+    /// Its language code, when known.
+    pub language: Option<String>,
+    /// The one to show (the first configured language that exists): the
+    /// one announced where a device takes only one.
+    pub primary: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

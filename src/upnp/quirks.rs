@@ -1,4 +1,5 @@
-//! TV quirks: the one table of per-client differences, keyed by the
+//! TV quirks: the one table of per-client differences (MIME types, sorting,
+//! fixed containers, what a family plays, how it learns of subtitles), keyed by the
 //! request's User-Agent and other headers. Everything else in the server is
 //! the same for every client; a quirk that is not in this table does not
 //! exist. Each row says where its facts come from (the open servers that met
@@ -51,6 +52,45 @@ pub struct Quirks {
     /// What this device family plays (`None`: anything, as far as we
     /// know — VLC, Kodi, BubbleUPnP, a standard renderer).
     pub plays: Option<&'static Plays>,
+    /// How this client is told about an item's subtitles.
+    pub captions: Captions,
+}
+
+/// The ways a device learns of a video's subtitle file, and the type it
+/// wants the file served as. A client without a row gets every way at
+/// once: a device ignores what it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Captions {
+    /// Samsung: `sec:CaptionInfoEx` and `sec:CaptionInfo` in the DIDL, and
+    /// the `CaptionInfo.sec` header on a media request that asks with
+    /// `getcaptionInfo.sec` (a phone casting: the DIDL is not read then).
+    pub samsung: bool,
+    /// One more `<res protocolInfo="http-get:*:text/srt:*">` per subtitle
+    /// (LG, Sony, VLC, Kodi, BubbleUPnP, Windows).
+    pub extra_res: bool,
+    /// Panasonic: `pv:subtitleFileUri` / `pv:subtitleFileType` on the
+    /// video's `res`.
+    pub panasonic: bool,
+    /// `Content-Type` of the SRT file.
+    pub content_type: &'static str,
+}
+
+impl Captions {
+    pub const ALL: Captions = Captions {
+        samsung: true,
+        extra_res: true,
+        panasonic: true,
+        content_type: "text/srt; charset=utf-8",
+    };
+    /// For devices that play no external subtitles, where servers that
+    /// met them announce none (minidlna leaves PS3, Xbox and Sony's
+    /// Blu-ray players out; Jellyfin's profiles embed only).
+    pub const NONE: Captions = Captions {
+        samsung: false,
+        extra_res: false,
+        panasonic: false,
+        content_type: "text/srt; charset=utf-8",
+    };
 }
 
 /// What a device family's own player plays, named as hunch names a
@@ -186,6 +226,7 @@ impl Quirks {
         mime_overrides: &[],
         fixed_containers: &[],
         plays: None,
+        captions: Captions::ALL,
     };
 }
 
@@ -231,6 +272,7 @@ const TABLE: &[Rule] = &[
             client: "sony-playstation",
             mime_overrides: &[("video/x-msvideo", "video/divx")],
             plays: Some(&PS3_PLAYS),
+            captions: Captions::NONE,
             ..Quirks::STANDARD
         },
     },
@@ -244,21 +286,32 @@ const TABLE: &[Rule] = &[
             client: "sony-bluray",
             mime_overrides: &[("video/x-matroska", "video/divx")],
             plays: Some(&SONY_BD_PLAYS),
+            captions: Captions::NONE,
             ..Quirks::STANDARD
         },
     },
     // Sony Bravia TVs take the standard (minidlna ESonyBravia: FLAG_DLNA
     // only); the row keeps a Bravia from being taken for anything else.
+    // Subtitles as UMS's Bravia profiles give them: an extra `res` and
+    // Panasonic's attributes, no Samsung elements.
     Rule {
         any: &[Match::Header("x-av-client-info", "Sony")],
         quirks: Quirks {
             client: "sony",
             plays: Some(&SONY_TV_PLAYS),
+            captions: Captions {
+                samsung: false,
+                ..Captions::ALL
+            },
             ..Quirks::STANDARD
         },
     },
     // Samsung TVs (AllShare, DLNADOC SEC_HHP): Matroska and AVI only with
     // these non-standard types (minidlna FLAG_SAMSUNG, FLAG_MIME_AVI_AVI).
+    // Subtitles: `sec:CaptionInfoEx` (minidlna, UMS, Jellyfin), the extra
+    // `res` too (minidlna, for the J and Q series, which dropped the old
+    // way), served as text/plain (gerbera #1613: text/srt showed nothing
+    // where text/plain had worked).
     Rule {
         any: &[
             Match::Agent("SEC_HHP"),
@@ -272,12 +325,18 @@ const TABLE: &[Rule] = &[
                 ("video/x-msvideo", "video/avi"),
             ],
             plays: Some(&SAMSUNG_PLAYS),
+            captions: Captions {
+                panasonic: false,
+                content_type: "text/plain; charset=utf-8",
+                ..Captions::ALL
+            },
             ..Quirks::STANDARD
         },
     },
     // LG NetCast and webOS: AVI as video/avi (UMS LG-WebOS), and lists
     // shown in the order sent, so unsorted requests get title order
-    // (minidlna ELGDevice: "LG TV ordering bug").
+    // (minidlna ELGDevice: "LG TV ordering bug"). Subtitles: the extra
+    // `text/srt` res (minidlna, Jellyfin, UMS, Rygel's LG hacks).
     Rule {
         any: &[
             Match::Agent("LGE_DLNA_SDK"),
@@ -289,11 +348,18 @@ const TABLE: &[Rule] = &[
             plays: Some(&LG_PLAYS),
             sort: SortRule::TitleWhenUnasked,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
+            captions: Captions {
+                samsung: false,
+                panasonic: false,
+                ..Captions::ALL
+            },
             ..Quirks::STANDARD
         },
     },
     // Panasonic Viera: a hard-coded SortCriteria (minidlna FLAG_FORCE_SORT,
     // gerbera ForceSortCriteriaTitle), AVI as video/divx (UMS Viera).
+    // Subtitles: `pv:subtitleFileUri` on the video's res and the extra res
+    // (minidlna, UMS), the file as text/plain (UMS).
     Rule {
         any: &[
             Match::Agent("Panasonic MIL DLNA"),
@@ -304,6 +370,11 @@ const TABLE: &[Rule] = &[
             plays: Some(&PANASONIC_PLAYS),
             sort: SortRule::AlwaysTitle,
             mime_overrides: &[("video/x-msvideo", "video/divx")],
+            captions: Captions {
+                samsung: false,
+                content_type: "text/plain; charset=utf-8",
+                ..Captions::ALL
+            },
             ..Quirks::STANDARD
         },
     },
@@ -318,6 +389,7 @@ const TABLE: &[Rule] = &[
         quirks: Quirks {
             client: "xbox",
             plays: Some(&XBOX_PLAYS),
+            captions: Captions::NONE,
             windows_media_connect: true,
             mime_overrides: &[("video/x-msvideo", "video/avi")],
             fixed_containers: &[
@@ -342,6 +414,11 @@ const TABLE: &[Rule] = &[
         quirks: Quirks {
             client: "windows-media-player",
             mime_overrides: &[("video/x-msvideo", "video/avi")],
+            captions: Captions {
+                samsung: false,
+                panasonic: false,
+                ..Captions::ALL
+            },
             ..Quirks::STANDARD
         },
     },

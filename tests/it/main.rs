@@ -13,4 +13,5 @@ mod restart;
 mod search;
 mod sources;
 mod streaming;
+mod subtitles;
 mod upnp;

@@ -31,7 +31,12 @@ async fn raw_soap(server: &Server, service: &str, action: &str, body: String) ->
 }
 
 /// A ContentDirectory action as the client with this User-Agent sends it.
-async fn soap_as(server: &Server, user_agent: &str, action: &str, args: &str) -> (u16, String) {
+pub(crate) async fn soap_as(
+    server: &Server,
+    user_agent: &str,
+    action: &str,
+    args: &str,
+) -> (u16, String) {
     let body = format!(
         r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="{CD}">{args}</u:{action}></s:Body></s:Envelope>"#
     );
