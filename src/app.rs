@@ -144,7 +144,7 @@ impl App {
             catalog.clone(),
             dyn_engine.clone(),
             changes.clone(),
-            config.subtitles.languages.clone(),
+            &config.subtitles,
             shutdown.child_token(),
         );
         let playback = Playback::new(

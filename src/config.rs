@@ -162,6 +162,9 @@ pub struct SubtitlesConfig {
     /// In order of preference: the first that exists is the one a TV shows.
     #[serde(deserialize_with = "de_languages", serialize_with = "ser_languages")]
     pub languages: Vec<Lang>,
+    /// Fetch (and prefer) providers' subtitles for the hearing impaired;
+    /// off, they are never fetched.
+    pub hearing_impaired: bool,
     pub opensubtitles: OpenSubtitlesConfig,
     pub podnapisi: PodnapisiConfig,
 }
@@ -261,6 +264,7 @@ impl Default for SubtitlesConfig {
     fn default() -> Self {
         Self {
             languages: vec![Lang::parse("en").expect("English is in the table")],
+            hearing_impaired: false,
             opensubtitles: OpenSubtitlesConfig::default(),
             podnapisi: PodnapisiConfig::default(),
         }

@@ -1,14 +1,25 @@
 //! The local network, shared by everything that talks to it (SSDP, GENA
 //! callbacks, the permission layer, and the casting control point and mDNS
 //! to come): which addresses count as the LAN, the `web.allow` rules, and
-//! the list of up IPv4 interfaces. Address logic is pure; `interfaces` is
-//! the one function here that asks the OS.
+//! the list of up IPv4 interfaces, and the HTTP client every provider
+//! (search, subtitles) uses. Address logic is pure; `interfaces` is the
+//! one function here that asks the OS.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
 use std::str::FromStr;
 
 use ipnet::IpNet;
+
+/// The HTTP client providers share: bounded, our User-Agent, no proxy
+/// surprises.
+pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a plain HTTP client builds")
+}
 
 /// A private-network address: RFC 1918, RFC 4193 (fc00::/7) or link-local
 /// (169.254/16, fe80::/10). IPv4-mapped IPv6 counts as its IPv4 address.

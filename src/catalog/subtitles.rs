@@ -163,6 +163,69 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The sources with a lookup of this origin for a video (the providers
+    /// that answered a search for it).
+    pub fn subtitle_sources_with(
+        &self,
+        info_hash: &InfoHash,
+        file_index: usize,
+        origin: &str,
+    ) -> Result<Vec<String>, CatalogError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT source FROM subtitle_lookups
+             WHERE info_hash = ?1 AND file_index = ?2 AND origin = ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![info_hash.to_string(), file_index as i64, origin],
+            |r| r.get(0),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A subtitle already downloaded from `source` (for any video) stored
+    /// again for this one: a provider's file is fetched once. `None` when
+    /// none is kept (or the torrent is gone).
+    pub fn reuse_subtitle(
+        &self,
+        source: &str,
+        origin: &str,
+        info_hash: &InfoHash,
+        file_index: usize,
+    ) -> Result<Option<i64>, CatalogError> {
+        let ih = info_hash.to_string();
+        let mut conn = self.writer();
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "INSERT INTO subtitles (info_hash, file_index, language, source, origin, release,
+               hash_match, hearing_impaired, forced, cues, encoding, srt, vtt, added_at)
+             SELECT ?1, ?2, language, source, origin, release, hash_match, hearing_impaired,
+               forced, cues, encoding, srt, vtt, ?5
+             FROM subtitles
+             WHERE source = ?3 AND origin = ?4
+               AND EXISTS (SELECT 1 FROM torrents WHERE info_hash = ?1)
+             ORDER BY id LIMIT 1
+             ON CONFLICT (info_hash, file_index, source, origin) DO NOTHING",
+            params![ih, file_index as i64, source, origin, now()],
+        )?;
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM subtitles
+                 WHERE info_hash = ?1 AND file_index = ?2 AND source = ?3 AND origin = ?4",
+                params![ih, file_index as i64, source, origin],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if id.is_some() {
+            record_lookup(&tx, &ih, file_index, source, origin, "stored")?;
+        }
+        if n > 0 {
+            bump_update_id(&tx)?;
+        }
+        tx.commit()?;
+        Ok(id)
+    }
+
     /// Every lookup made for a torrent's videos: (video, source, origin,
     /// outcome), in video order.
     pub fn subtitle_lookups_of_torrent(

@@ -1,6 +1,7 @@
 //! JSON API: torrents (list, add a magnet/URL as JSON or a .torrent body,
 //! show, delete), torrent search (`GET /api/search?q=`: results and a
-//! status per provider) and saved searches (list, save, delete). Thin:
+//! status per provider), saved searches (list, save, delete) and the
+//! subtitle providers' state (`GET /api/subtitles`). Thin:
 //! parse the request, call the domain service, shape the answer.
 
 use std::sync::Arc;
@@ -102,6 +103,16 @@ pub async fn show(
         }
     }
     Ok(Json(v))
+}
+
+/// `GET /api/subtitles`: the languages asked for, and each subtitle
+/// provider turned on with what it last did (no key or password shown).
+pub async fn subtitles_status(State(subtitles): State<Subtitles>) -> Json<serde_json::Value> {
+    let languages: Vec<&str> = subtitles.languages().iter().map(|l| l.code()).collect();
+    Json(serde_json::json!({
+        "languages": languages,
+        "providers": subtitles.provider_states(),
+    }))
 }
 
 #[derive(Deserialize)]

@@ -96,6 +96,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
         .route("/api/search", get(api::search))
+        .route("/api/subtitles", get(api::subtitles_status))
         .route(
             "/api/saved-searches",
             get(api::saved_list).post(api::saved_add),

@@ -55,7 +55,13 @@ fn fixture() -> Fixture {
         catalog.clone(),
         dyn_engine.clone(),
         changes.clone(),
-        vec![crate::lang::Lang::parse("en").unwrap()],
+        &crate::config::SubtitlesConfig {
+            podnapisi: crate::config::PodnapisiConfig {
+                enabled: false,
+                ..Default::default()
+            },
+            ..Default::default()
+        },
         shutdown.clone(),
     );
     let state = HttpState {

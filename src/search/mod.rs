@@ -341,7 +341,7 @@ impl Search {
     /// The providers the config enables.
     pub fn from_config(config: &Config) -> Self {
         let s = &config.search;
-        let http = client(s.timeout);
+        let http = crate::net::http_client(s.timeout);
         let mut providers: Vec<Arc<dyn SearchProvider>> = Vec::new();
         let bound = |own: Option<Duration>| own.map_or(s.timeout, |t| t.min(s.timeout));
         for t in &s.torznab {
@@ -501,16 +501,6 @@ pub fn table(out: &Outcome) -> String {
         ));
     }
     s
-}
-
-/// The HTTP client providers share: bounded, our User-Agent, no proxy
-/// surprises.
-pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("a plain HTTP client builds")
 }
 
 /// Results with the same info hash are one (the most seeders kept, missing

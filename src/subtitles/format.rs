@@ -24,6 +24,9 @@ pub enum Rejected {
     NoCues,
     #[error("pictures (VobSub), not text")]
     NotText,
+    /// A ZIP that is broken, holds no subtitle, or is a bomb.
+    #[error("{0}")]
+    Archive(String),
 }
 
 /// One subtitle on screen: from, until, and its lines (`\n` between them;

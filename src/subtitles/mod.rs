@@ -14,28 +14,43 @@
 
 pub mod charset;
 pub mod format;
+mod in_torrent;
 pub mod moviehash;
+pub mod opensubtitles;
+pub mod podnapisi;
+pub mod provider;
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::io::SeekFrom;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, NewSubtitle, StoredSubtitle};
+use crate::config::SubtitlesConfig;
 use crate::lang::Lang;
 use crate::library::{captions_in_order, Changes, ObjectId, VideoShown};
-use crate::media::sidecars::{self, Sidecar};
-use crate::media::{kind_of, MediaKind};
+use crate::media::names::ReleaseName;
+use crate::media::sidecars::{self, Sidecar, SubFormat};
+use crate::media::{kind_of, stem, MediaKind};
 use crate::torrent::{InfoHash, TorrentEngine};
+
+use provider::{best, Found, ProviderError, Query, SubtitleProvider};
 
 /// The source name of subtitles found in the torrent itself.
 pub const FROM_TORRENT: &str = "torrent";
-/// How long reading one subtitle file from the swarm may take.
-const SWARM_READ: Duration = Duration::from_secs(120);
+/// The origin under which a provider's search for a video is recorded.
+const SEARCHED: &str = "search";
 /// Subtitle files read from the swarm at once (each holds an engine stream).
 const SWARM_READS: usize = 4;
+/// How long one request to a provider may take.
+const PROVIDER_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long reading the head and tail of a video for its hash may take.
+const HASH_READ: Duration = Duration::from_secs(60);
+/// Candidates tried per language when a download is refused.
+const TRIES_PER_LANGUAGE: usize = 2;
 
 #[derive(Clone)]
 pub struct Subtitles(Arc<Inner>);
@@ -45,12 +60,31 @@ struct Inner {
     engine: Arc<dyn TorrentEngine>,
     changes: Arc<Changes>,
     languages: Vec<Lang>,
+    hearing_impaired: bool,
+    providers: Vec<Arc<dyn SubtitleProvider>>,
+    /// What each provider last did, for the API, and until when it rests.
+    states: Mutex<BTreeMap<&'static str, ProviderState>>,
     /// Videos whose lookup runs now.
     busy: Mutex<HashSet<(InfoHash, usize)>>,
-    /// Videos whose every subtitle file was read or refused (this run).
+    /// Videos whose lookup is complete (this run).
     done: Mutex<HashSet<(InfoHash, usize)>>,
     reads: tokio::sync::Semaphore,
     shutdown: CancellationToken,
+}
+
+/// A provider as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ProviderState {
+    pub name: &'static str,
+    /// `unused` (not asked yet), `ok`, `unauthorized`, `quota`,
+    /// `rate-limited` or `error`.
+    pub state: &'static str,
+    /// What went wrong, in words.
+    pub detail: Option<String>,
+    /// Seconds since the Unix epoch of the last answer.
+    pub at: Option<i64>,
+    #[serde(skip)]
+    rest_until: Option<Instant>,
 }
 
 /// What a lookup of one video did.
@@ -58,23 +92,59 @@ struct Inner {
 pub struct Looked {
     pub stored: usize,
     pub refused: usize,
-    /// Files not read this time (the swarm did not deliver in time).
+    /// Files or providers not asked this time (the swarm was slow, a
+    /// provider failed or rests): the lookup is not complete.
     pub unread: usize,
 }
 
+enum Outcome {
+    Stored,
+    Refused,
+    Unread,
+}
+
 impl Subtitles {
+    /// The service, with the providers `config` turns on (OpenSubtitles
+    /// with an API key, Podnapisi unless disabled).
     pub fn new(
         catalog: Arc<Catalog>,
         engine: Arc<dyn TorrentEngine>,
         changes: Arc<Changes>,
-        languages: Vec<Lang>,
+        config: &SubtitlesConfig,
         shutdown: CancellationToken,
     ) -> Self {
+        let mut providers: Vec<Arc<dyn SubtitleProvider>> = Vec::new();
+        if let Some(p) =
+            opensubtitles::OpenSubtitles::from_config(&config.opensubtitles, PROVIDER_TIMEOUT)
+        {
+            providers.push(Arc::new(p));
+        }
+        if let Some(p) = podnapisi::Podnapisi::from_config(&config.podnapisi, PROVIDER_TIMEOUT) {
+            providers.push(Arc::new(p));
+        }
+        let states = providers
+            .iter()
+            .map(|p| {
+                (
+                    p.name(),
+                    ProviderState {
+                        name: p.name(),
+                        state: "unused",
+                        detail: None,
+                        at: None,
+                        rest_until: None,
+                    },
+                )
+            })
+            .collect();
         Subtitles(Arc::new(Inner {
             catalog,
             engine,
             changes,
-            languages,
+            languages: config.languages.clone(),
+            hearing_impaired: config.hearing_impaired,
+            providers,
+            states: Mutex::new(states),
             busy: Mutex::new(HashSet::new()),
             done: Mutex::new(HashSet::new()),
             reads: tokio::sync::Semaphore::new(SWARM_READS),
@@ -85,6 +155,17 @@ impl Subtitles {
     /// The languages asked for, in order.
     pub fn languages(&self) -> &[Lang] {
         &self.0.languages
+    }
+
+    /// Every provider turned on and what it last did.
+    pub fn provider_states(&self) -> Vec<ProviderState> {
+        self.0
+            .states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// A video was shown on a TV or is played: look its subtitles up in
@@ -134,7 +215,9 @@ impl Subtitles {
     }
 
     /// Look up a video's subtitles now (`wanted` runs this in the
-    /// background).
+    /// background): the torrent's own files first, then each provider for
+    /// the languages still missing. What was done before (a file read or
+    /// refused, a provider asked) is not done again.
     pub async fn look_up(&self, info_hash: InfoHash, index: usize) -> Result<Looked, CatalogError> {
         let catalog = &self.0.catalog;
         let (files, tried) = catalog
@@ -145,10 +228,13 @@ impl Subtitles {
                 ))
             })
             .await?;
-        let video = files.iter().find(|f| f.index == index);
-        if video.is_none_or(|f| kind_of(&f.path) != MediaKind::Video) {
+        let Some(video) = files
+            .iter()
+            .find(|f| f.index == index && kind_of(&f.path) == MediaKind::Video)
+            .cloned()
+        else {
             return Ok(Looked::default());
-        }
+        };
         let paths: Vec<(usize, &str)> = files.iter().map(|f| (f.index, f.path.as_str())).collect();
         let tried: HashSet<String> = tried.into_iter().map(|(origin, _)| origin).collect();
         let todo: Vec<(Sidecar, u64)> = sidecars::of_video(&paths, index)
@@ -165,11 +251,21 @@ impl Subtitles {
         )
         .await;
         let mut looked = Looked::default();
+        let count = |o: Outcome, looked: &mut Looked| match o {
+            Outcome::Stored => looked.stored += 1,
+            Outcome::Refused => looked.refused += 1,
+            Outcome::Unread => looked.unread += 1,
+        };
         for r in results {
-            match r? {
-                Outcome::Stored => looked.stored += 1,
-                Outcome::Refused => looked.refused += 1,
-                Outcome::Unread => looked.unread += 1,
+            count(r?, &mut looked);
+        }
+        if !self.0.providers.is_empty() {
+            let release = stem(video.file_name()).to_owned();
+            for o in self
+                .ask_providers(info_hash, index, &release, video.length)
+                .await?
+            {
+                count(o, &mut looked);
             }
         }
         if looked.stored > 0 {
@@ -185,106 +281,290 @@ impl Subtitles {
         Ok(looked)
     }
 
-    /// Read one subtitle file of the torrent, make it right, store it (or
-    /// record why not).
-    async fn take_from_torrent(
+    /// Ask the providers, in order, for the languages no stored subtitle
+    /// of this video has yet; each provider at most once per video (once
+    /// it answered), never while it rests after an error.
+    async fn ask_providers(
         &self,
         info_hash: InfoHash,
-        video: usize,
-        sidecar: &Sidecar,
+        index: usize,
+        release: &str,
         length: u64,
-    ) -> Result<Outcome, CatalogError> {
-        let file = sidecar.index;
-        let text = if !sidecar.format.is_text() {
-            Err(format::Rejected::NotText)
-        } else if length > format::MAX_BYTES as u64 {
-            Err(format::Rejected::TooLarge(length))
-        } else {
-            match self.read_from_swarm(info_hash, file, length).await {
-                Ok(bytes) => format::read(&bytes, sidecar.format),
+    ) -> Result<Vec<Outcome>, CatalogError> {
+        let (stored, asked) = self
+            .0
+            .catalog
+            .run(move |c| {
+                Ok((
+                    c.subtitles_of(&info_hash, index)?,
+                    c.subtitle_sources_with(&info_hash, index, SEARCHED)?,
+                ))
+            })
+            .await?;
+        let mut want: Vec<Lang> = self
+            .0
+            .languages
+            .iter()
+            .copied()
+            .filter(|l| {
+                !stored
+                    .iter()
+                    .any(|s| s.language.as_deref() == Some(l.code()))
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        let mut hash: Option<Option<String>> = None;
+        for p in &self.0.providers {
+            if want.is_empty() {
+                break;
+            }
+            if asked.iter().any(|a| a == p.name()) {
+                continue;
+            }
+            if self.resting(p.name()) {
+                outcomes.push(Outcome::Unread);
+                continue;
+            }
+            if hash.is_none() {
+                hash = Some(self.movie_hash(info_hash, index, length).await);
+            }
+            let query = Query {
+                languages: want.clone(),
+                moviehash: hash.clone().flatten(),
+                release: release.to_owned(),
+                name: ReleaseName::parse(release),
+            };
+            let found = match p.search(&query).await {
+                Ok(found) => found,
                 Err(e) => {
-                    tracing::info!(%info_hash, file, "subtitle not read from the swarm: {e}");
-                    return Ok(Outcome::Unread);
+                    self.note(p.name(), Err(&e));
+                    outcomes.push(Outcome::Unread);
+                    continue;
+                }
+            };
+            self.note(p.name(), Ok(()));
+            let mut complete = true;
+            for lang in want.clone() {
+                match self
+                    .fetch_best(p.as_ref(), &found, lang, &query, info_hash, index)
+                    .await?
+                {
+                    Some(Outcome::Stored) => {
+                        want.retain(|l| *l != lang);
+                        outcomes.push(Outcome::Stored);
+                    }
+                    Some(Outcome::Unread) => {
+                        complete = false;
+                        outcomes.push(Outcome::Unread);
+                    }
+                    Some(Outcome::Refused) => outcomes.push(Outcome::Refused),
+                    None => {}
                 }
             }
-        };
-        let origin = file.to_string();
-        let catalog = self.0.catalog.clone();
-        match text {
-            Ok(sub) => {
-                let srt = format::to_srt(&sub.cues);
-                let vtt = format::to_vtt(&sub.cues);
-                let language = sidecar.lang.map(Lang::code);
-                let (forced, hi) = (sidecar.forced, sidecar.hearing_impaired);
-                let (cues, encoding, dropped) = (sub.cues.len(), sub.encoding, sub.dropped);
-                let id = catalog
+            if complete {
+                // Asked and answered: not asked again for this video.
+                let (name, n) = (p.name(), found.len());
+                self.0
+                    .catalog
                     .run(move |c| {
-                        c.store_subtitle(&NewSubtitle {
-                            info_hash,
-                            file_index: video,
-                            language,
-                            source: FROM_TORRENT,
-                            origin: &origin,
-                            release: "",
-                            hash_match: false,
-                            hearing_impaired: hi,
-                            forced,
-                            cues,
-                            encoding,
-                            srt: &srt,
-                            vtt: &vtt,
-                        })
+                        c.record_subtitle_lookup(
+                            &info_hash,
+                            index,
+                            name,
+                            SEARCHED,
+                            &format!("searched: {n} found"),
+                        )
                     })
                     .await?;
-                tracing::info!(
-                    %info_hash, video, file, id, language = language.unwrap_or("?"),
-                    cues, encoding, dropped, "subtitle from the torrent stored"
-                );
-                Ok(Outcome::Stored)
-            }
-            Err(why) => {
-                tracing::warn!(%info_hash, video, file, "subtitle file refused: {why}");
-                let outcome = format!("refused: {why}");
-                catalog
-                    .run(move |c| {
-                        c.record_subtitle_lookup(&info_hash, video, FROM_TORRENT, &origin, &outcome)
-                    })
-                    .await?;
-                Ok(Outcome::Refused)
             }
         }
+        Ok(outcomes)
     }
 
-    /// A whole (small) file of the torrent, read through the engine: its
-    /// pieces are asked for at once, ahead of any read-ahead.
-    async fn read_from_swarm(
+    /// Download and store the best of `found` in `lang` (or the next best,
+    /// when the best is refused). `None`: it has none in that language.
+    async fn fetch_best(
+        &self,
+        p: &dyn SubtitleProvider,
+        found: &[Found],
+        lang: Lang,
+        query: &Query,
+        info_hash: InfoHash,
+        index: usize,
+    ) -> Result<Option<Outcome>, CatalogError> {
+        let mut left: Vec<Found> = found.to_vec();
+        let mut outcome = None;
+        for _ in 0..TRIES_PER_LANGUAGE {
+            let Some(pick) = best(&left, lang, &query.name, self.0.hearing_impaired).cloned()
+            else {
+                break;
+            };
+            left.retain(|f| f.id != pick.id);
+            let (name, id) = (p.name(), pick.id.clone());
+            // Fetched once for any video: a file already kept is copied.
+            let reused = self
+                .0
+                .catalog
+                .run(move |c| c.reuse_subtitle(name, &id, &info_hash, index))
+                .await?;
+            if reused.is_some() {
+                return Ok(Some(Outcome::Stored));
+            }
+            let bytes = match p.download(&pick).await {
+                Ok(b) => b,
+                Err(ProviderError::Refused(why)) => {
+                    self.refuse(info_hash, index, name, &pick.id, &why.to_string())
+                        .await?;
+                    outcome = Some(Outcome::Refused);
+                    continue;
+                }
+                Err(e) => {
+                    self.note(name, Err(&e));
+                    return Ok(Some(Outcome::Unread));
+                }
+            };
+            let text = format::read(&bytes, SubFormat::Srt);
+            match text {
+                Ok(sub) => {
+                    self.store(info_hash, index, name, &pick, &sub).await?;
+                    return Ok(Some(Outcome::Stored));
+                }
+                Err(why) => {
+                    self.refuse(info_hash, index, name, &pick.id, &why.to_string())
+                        .await?;
+                    outcome = Some(Outcome::Refused);
+                }
+            }
+        }
+        Ok(outcome)
+    }
+
+    async fn store(
         &self,
         info_hash: InfoHash,
-        file: usize,
-        length: u64,
-    ) -> Result<Vec<u8>, String> {
-        let _slot = self.0.reads.acquire().await.map_err(|e| e.to_string())?;
-        let read = async {
-            let stream = self
-                .0
-                .engine
-                .open(&info_hash, file)
-                .await
-                .map_err(|e| e.to_string())?;
-            let mut bytes = Vec::with_capacity(length as usize);
-            stream
-                .take(length)
-                .read_to_end(&mut bytes)
-                .await
-                .map_err(|e| e.to_string())?;
-            if (bytes.len() as u64) < length {
-                return Err(format!("ended after {} of {length} bytes", bytes.len()));
-            }
-            Ok(bytes)
+        index: usize,
+        source: &'static str,
+        pick: &Found,
+        sub: &format::Subtitle,
+    ) -> Result<(), CatalogError> {
+        let srt = format::to_srt(&sub.cues);
+        let vtt = format::to_vtt(&sub.cues);
+        let (id, language) = (pick.id.clone(), pick.language.code());
+        let release = pick.releases.first().cloned().unwrap_or_default();
+        let (hash_match, hi, forced) = (pick.hash_match, pick.hearing_impaired, pick.forced);
+        let (cues, encoding) = (sub.cues.len(), sub.encoding);
+        let stored = self
+            .0
+            .catalog
+            .run(move |c| {
+                c.store_subtitle(&NewSubtitle {
+                    info_hash,
+                    file_index: index,
+                    language: Some(language),
+                    source,
+                    origin: &id,
+                    release: &release,
+                    hash_match,
+                    hearing_impaired: hi,
+                    forced,
+                    cues,
+                    encoding,
+                    srt: &srt,
+                    vtt: &vtt,
+                })
+            })
+            .await?;
+        tracing::info!(
+            %info_hash, index, source, id = pick.id, language, hash_match, cues, encoding,
+            stored = stored.is_some(), "subtitle downloaded"
+        );
+        Ok(())
+    }
+
+    async fn refuse(
+        &self,
+        info_hash: InfoHash,
+        index: usize,
+        source: &'static str,
+        id: &str,
+        why: &str,
+    ) -> Result<(), CatalogError> {
+        tracing::warn!(%info_hash, index, source, id, "subtitle refused: {why}");
+        let (id, outcome) = (id.to_owned(), format!("refused: {why}"));
+        self.0
+            .catalog
+            .run(move |c| c.record_subtitle_lookup(&info_hash, index, source, &id, &outcome))
+            .await?;
+        Ok(())
+    }
+
+    /// Is this provider resting after an error?
+    fn resting(&self, name: &str) -> bool {
+        self.0
+            .states
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .and_then(|s| s.rest_until)
+            .is_some_and(|until| Instant::now() < until)
+    }
+
+    /// Record what a provider answered; an error makes it rest a while
+    /// (as long as a rate limit or quota says, else a few minutes).
+    fn note(&self, name: &'static str, outcome: Result<(), &ProviderError>) {
+        let mut states = self.0.states.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(s) = states.get_mut(name) else {
+            return;
         };
-        tokio::time::timeout(SWARM_READ, read)
-            .await
-            .map_err(|_| format!("nothing in {} s", SWARM_READ.as_secs()))?
+        let now = crate::catalog::now();
+        match outcome {
+            Ok(()) => {
+                s.state = "ok";
+                s.detail = None;
+                s.rest_until = None;
+            }
+            Err(e) => {
+                let (state, rest) = match e {
+                    ProviderError::Unauthorized(_) => ("unauthorized", Duration::from_secs(3600)),
+                    ProviderError::Quota { .. } => ("quota", Duration::from_secs(3600)),
+                    ProviderError::RateLimited { retry_after } => ("rate-limited", *retry_after),
+                    _ => ("error", Duration::from_secs(300)),
+                };
+                if s.state != state || s.detail.as_deref() != Some(&e.to_string()) {
+                    tracing::warn!(provider = name, "subtitle provider: {e}");
+                }
+                s.state = state;
+                s.detail = Some(e.to_string());
+                s.rest_until = Some(Instant::now() + rest);
+            }
+        }
+        s.at = Some(now);
+    }
+
+    /// OpenSubtitles' hash of a video, its head and tail read through the
+    /// engine (`None` when it is shorter than the hash reads, or the swarm
+    /// does not deliver in time).
+    async fn movie_hash(&self, info_hash: InfoHash, index: usize, length: u64) -> Option<String> {
+        if length < moviehash::CHUNK {
+            return None;
+        }
+        let read = async {
+            let chunk = moviehash::CHUNK as usize;
+            let mut head = vec![0u8; chunk];
+            let mut tail = vec![0u8; chunk];
+            let mut s = self.0.engine.open(&info_hash, index).await.ok()?;
+            s.read_exact(&mut head).await.ok()?;
+            s.seek(SeekFrom::Start(length - moviehash::CHUNK))
+                .await
+                .ok()?;
+            s.read_exact(&mut tail).await.ok()?;
+            moviehash::movie_hash(length, &head, &tail)
+        };
+        let hash = tokio::time::timeout(HASH_READ, read).await.ok().flatten();
+        if hash.is_none() {
+            tracing::info!(%info_hash, index, "no movie hash: head and tail not read in time");
+        }
+        hash
     }
 
     /// The subtitles of a video in the order devices get them, each with
@@ -351,9 +631,17 @@ impl Subtitles {
                             vtt: crate::urls::subtitle(s.id, true),
                         })
                         .collect(),
+                    searched: lookups
+                        .iter()
+                        .filter(|l| l.0 == video && l.2 == SEARCHED)
+                        .map(|l| Searched {
+                            source: l.1.clone(),
+                            outcome: l.3.clone(),
+                        })
+                        .collect(),
                     not_stored: lookups
                         .iter()
-                        .filter(|l| l.0 == video && l.3 != "stored")
+                        .filter(|l| l.0 == video && l.3 != "stored" && l.2 != SEARCHED)
                         .map(|l| NotStored {
                             source: l.1.clone(),
                             origin: l.2.clone(),
@@ -390,7 +678,15 @@ impl Subtitles {
 pub struct VideoSubtitles {
     pub file_index: usize,
     pub subtitles: Vec<SubtitleView>,
+    /// The providers that answered a search for it, and what they found.
+    pub searched: Vec<Searched>,
     pub not_stored: Vec<NotStored>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Searched {
+    pub source: String,
+    pub outcome: String,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -415,12 +711,6 @@ pub struct NotStored {
     pub source: String,
     pub origin: String,
     pub why: String,
-}
-
-enum Outcome {
-    Stored,
-    Refused,
-    Unread,
 }
 
 impl VideoShown for Subtitles {

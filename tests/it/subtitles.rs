@@ -285,3 +285,397 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
     server.assert_healthy().await;
     seeder.stop().await;
 }
+
+/// A request a fixture provider received.
+#[derive(Debug, Clone)]
+struct Asked {
+    path: String,
+    query: String,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+type Log = std::sync::Arc<std::sync::Mutex<Vec<Asked>>>;
+
+/// Serve `router` on loopback, logging every request; its base URL.
+async fn fixture(router: axum::Router, log: Log) -> String {
+    let router = router.layer(axum::middleware::from_fn(
+        move |req: axum::extract::Request, next: axum::middleware::Next| {
+            let log = log.clone();
+            async move {
+                let (parts, body) = req.into_parts();
+                let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                log.lock().unwrap().push(Asked {
+                    path: parts.uri.path().to_owned(),
+                    query: parts.uri.query().unwrap_or("").to_owned(),
+                    headers: parts.headers.clone(),
+                    body: String::from_utf8_lossy(&bytes).into_owned(),
+                });
+                next.run(axum::extract::Request::from_parts(parts, bytes.into()))
+                    .await
+            }
+        },
+    ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+/// OpenSubtitles' hash, written out again here (not the server's code).
+fn independent_moviehash(data: &[u8]) -> String {
+    let word = |b: &[u8]| u64::from_le_bytes(b.try_into().unwrap());
+    let mut h = data.len() as u64;
+    for part in [&data[..65536], &data[data.len() - 65536..]] {
+        for w in part.chunks(8) {
+            h = h.wrapping_add(word(w));
+        }
+    }
+    format!("{h:016x}")
+}
+
+fn zip_with(name: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    w.write_all(data).unwrap();
+    w.finish().unwrap().into_inner()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn providers_are_asked_hash_first_and_never_twice() {
+    use axum::routing::{get, post};
+    let release = "Show.Name.S02E05.1080p.WEB.h264-GRP";
+    let video = content(300_000, 31);
+    let hash = independent_moviehash(&video);
+    let os_log: Log = Default::default();
+    let pn_log: Log = Default::default();
+
+    // OpenSubtitles: one English subtitle, found by the hash only.
+    let os_base = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (h, b) = (hash.clone(), os_base.clone());
+    let os = axum::Router::new()
+        .route(
+            "/api/v1/subtitles",
+            get(move |q: axum::extract::RawQuery| {
+                let h = h.clone();
+                async move {
+                    let q = q.0.unwrap_or_default();
+                    let data = if q.contains(&format!("moviehash={h}")) {
+                        serde_json::json!([{"id": "1", "type": "subtitle", "attributes": {
+                            "language": "en", "download_count": 10, "hearing_impaired": false,
+                            "moviehash_match": true, "release": "Show.Name.S02E05.1080p.WEB.h264-GRP",
+                            "files": [{"file_id": 101, "file_name": "x.srt"}]}}])
+                    } else {
+                        serde_json::json!([])
+                    };
+                    axum::Json(serde_json::json!({"total_count": 1, "data": data}))
+                }
+            }),
+        )
+        .route(
+            "/api/v1/login",
+            post(|| async { axum::Json(serde_json::json!({"token": "jwt-1", "status": 200})) }),
+        )
+        .route(
+            "/api/v1/download",
+            post(move || {
+                let b = b.clone();
+                async move {
+                    let base = b.lock().unwrap().clone();
+                    axum::Json(serde_json::json!({
+                        "link": format!("{base}/files/101.srt"), "file_name": "x.srt",
+                        "requests": 1, "remaining": 19, "reset_time_utc": "2026-12-05T16:00:00.000Z"}))
+                }
+            }),
+        )
+        .route("/files/101.srt", get(|| async { latin1_srt() }));
+    let os_url = fixture(os, os_log.clone()).await;
+    *os_base.lock().unwrap() = os_url.clone();
+
+    // Podnapisi: one French subtitle, in a ZIP.
+    let pn = axum::Router::new()
+        .route(
+            "/subtitles/search/old",
+            get(|| async {
+                "<?xml version=\"1.0\"?><results><pagination><current>1</current><count>1</count></pagination>\
+                 <subtitle><pid>Fr1</pid><language>fr</language><release>Show.Name.S02E05.720p.HDTV.x264-LOL</release>\
+                 <flags></flags><downloads>3</downloads></subtitle></results>"
+            }),
+        )
+        .route(
+            "/subtitles/Fr1/download",
+            get(|| async {
+                zip_with(
+                    "Show.Name.S02E05.fr.srt",
+                    b"1\r\n00:00:02,000 --> 00:00:04,000\r\nBonsoir.\r\n",
+                )
+            }),
+        );
+    let pn_url = fixture(pn, pn_log.clone()).await;
+
+    let file = format!("{release}.mkv");
+    let seeder = Seeder::start(&file, &[(&file, &video)], 32 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.subtitles.languages = ["en", "fr"]
+        .iter()
+        .map(|l| swarmcast::lang::Lang::parse(l).unwrap())
+        .collect();
+    config.subtitles.opensubtitles.api_key = swarmcast::config::Secret::new("k-123");
+    config.subtitles.opensubtitles.username = "user".into();
+    config.subtitles.opensubtitles.password = swarmcast::config::Secret::new("pw");
+    config.subtitles.opensubtitles.base_url = format!("{os_url}/api/v1").parse().unwrap();
+    config.subtitles.podnapisi.enabled = true;
+    config.subtitles.podnapisi.base_url = pn_url.parse().unwrap();
+    let server = Server::start(config.clone()).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let ih = seeder.info_hash.clone();
+    let container = format!("t/{ih}");
+
+    let args = browse_args(&container, "BrowseDirectChildren", 0, 0, "");
+    let started = Instant::now();
+    let found = loop {
+        let (_, body) = soap_as(&server, VLC, "Browse", &args).await;
+        let found = mechanisms(&one(&body, "Result"));
+        if found.iter().filter(|(k, _)| k == "res").count() >= 2 {
+            break found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no provider subtitles within 20 s: {found:?}, asked {:?} / {:?}",
+            os_log.lock().unwrap(),
+            pn_log.lock().unwrap()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+
+    // What OpenSubtitles was sent: the hash first, sorted lower-case
+    // parameters, its headers; a login, then the download with the token.
+    let os_asked = os_log.lock().unwrap().clone();
+    let searches: Vec<&Asked> = os_asked
+        .iter()
+        .filter(|a| a.path == "/api/v1/subtitles")
+        .collect();
+    // The hash first; French was not found by it, so then the title.
+    assert_eq!(searches.len(), 2, "{os_asked:?}");
+    assert_eq!(
+        searches[0].query,
+        format!("languages=en%2Cfr&moviehash={hash}")
+    );
+    assert_eq!(
+        searches[1].query,
+        "episode_number=5&languages=en%2Cfr&query=show+name&season_number=2&type=episode"
+    );
+    for a in &os_asked {
+        if a.path.starts_with("/api/v1/") {
+            assert_eq!(a.headers["api-key"], "k-123", "{a:?}");
+            assert_eq!(a.headers["accept"], "application/json");
+            assert!(a.headers["user-agent"]
+                .to_str()
+                .unwrap()
+                .starts_with("swarmcast v"));
+        }
+    }
+    let login = os_asked
+        .iter()
+        .find(|a| a.path == "/api/v1/login")
+        .expect("a login");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&login.body).unwrap(),
+        serde_json::json!({"username": "user", "password": "pw"})
+    );
+    let download = os_asked
+        .iter()
+        .find(|a| a.path == "/api/v1/download")
+        .expect("a download");
+    assert_eq!(download.headers["authorization"], "Bearer jwt-1");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&download.body).unwrap(),
+        serde_json::json!({"file_id": 101})
+    );
+    // The English one, hash-matched, is the one shown; the French came
+    // from Podnapisi, asked for French alone.
+    let shown: Vec<&(String, String)> = found
+        .iter()
+        .filter(|(k, _)| k == "sec:CaptionInfoEx")
+        .collect();
+    assert_eq!(shown.len(), 1);
+    let en = server.get_bytes(&shown[0].1).await;
+    assert!(std::str::from_utf8(&en)
+        .unwrap()
+        .contains("Café für Tom & Jerry"));
+    let pn_asked = pn_log.lock().unwrap().clone();
+    assert_eq!(pn_asked.len(), 2, "{pn_asked:?}");
+    assert!(pn_asked[0].query.contains("sL=fr"), "{:?}", pn_asked[0]);
+    assert!(
+        pn_asked[0].query.contains("sK=Show+Name") && pn_asked[0].query.contains("sTS=2&sTE=5")
+    );
+    assert_eq!(pn_asked[1].path, "/subtitles/Fr1/download");
+    let status = server.get_json("/api/subtitles").await;
+    assert_eq!(status["languages"], serde_json::json!(["en", "fr"]));
+    assert_eq!(status["providers"][0]["name"], "opensubtitles");
+    assert_eq!(status["providers"][0]["state"], "ok");
+    assert!(!status.to_string().contains("k-123") && !status.to_string().contains("pw"));
+
+    // A restart and a second play: nobody is asked, nothing downloaded.
+    server.app.stop().await;
+    let (os_before, pn_before) = (os_log.lock().unwrap().len(), pn_log.lock().unwrap().len());
+    let server = Server::start(config).await;
+    let media = server.url(t["files"][0]["url"].as_str().unwrap());
+    let r = server
+        .http
+        .get(&media)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    let _ = r.bytes().await;
+    let (_, body) = soap_as(&server, VLC, "Browse", &args).await;
+    assert_eq!(mechanisms(&one(&body, "Result")).len(), found.len());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        os_log.lock().unwrap().len(),
+        os_before,
+        "OpenSubtitles asked again"
+    );
+    assert_eq!(
+        pn_log.lock().unwrap().len(),
+        pn_before,
+        "Podnapisi asked again"
+    );
+    server.app.stop().await;
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn broken_providers_and_files_leave_the_video_playing() {
+    use axum::routing::{get, post};
+    let video = content(200_000, 32);
+    let os_log: Log = Default::default();
+    let pn_log: Log = Default::default();
+    // OpenSubtitles: a result, but the day's quota is used up.
+    let os = axum::Router::new()
+        .route(
+            "/subtitles",
+            get(|| async {
+                axum::Json(serde_json::json!({"data": [{"attributes": {
+                    "language": "en", "release": "x", "files": [{"file_id": 7}]}}]}))
+            }),
+        )
+        .route(
+            "/download",
+            post(|| async {
+                (
+                    axum::http::StatusCode::NOT_ACCEPTABLE,
+                    axum::Json(serde_json::json!({"requests": 21, "remaining": 0,
+                        "message": "You have downloaded your allowed 20 subtitles for 24h",
+                        "reset_time_utc": "2026-12-05T16:00:00.000Z"})),
+                )
+            }),
+        );
+    let os_url = fixture(os, os_log.clone()).await;
+    // Podnapisi: a ZIP bomb, then a 50 MB "subtitle".
+    let pn = axum::Router::new()
+        .route(
+            "/subtitles/search/old",
+            get(|| async {
+                "<results><subtitle><pid>bomb</pid><language>en</language><downloads>9</downloads></subtitle>\
+                 <subtitle><pid>huge</pid><language>en</language><downloads>1</downloads></subtitle></results>"
+            }),
+        )
+        .route(
+            "/subtitles/bomb/download",
+            get(|| async { zip_with("bomb.srt", &vec![b'1'; 1024 * 1024]) }),
+        )
+        .route(
+            "/subtitles/huge/download",
+            get(|| async { vec![b'x'; 50 * 1024 * 1024] }),
+        );
+    let pn_url = fixture(pn, pn_log.clone()).await;
+    let seeder = Seeder::start(
+        "Film.2020.mkv",
+        &[("Film.2020.mkv", &video)],
+        32 * 1024,
+        None,
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.subtitles.opensubtitles.api_key = swarmcast::config::Secret::new("k");
+    config.subtitles.opensubtitles.base_url = os_url.parse().unwrap();
+    config.subtitles.podnapisi.enabled = true;
+    config.subtitles.podnapisi.base_url = pn_url.parse().unwrap();
+    let server = Server::start(config).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let ih = seeder.info_hash.clone();
+    let media = server.url(t["files"][0]["url"].as_str().unwrap());
+
+    // Playing starts the lookup; the stream does not wait for it.
+    let r = server.http.get(&media).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.bytes().await.unwrap().len(), video.len());
+    let started = Instant::now();
+    let status = loop {
+        let status = server.get_json("/api/subtitles").await;
+        let states: Vec<&str> = status["providers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["state"].as_str().unwrap())
+            .collect();
+        let t = server.get_json(&format!("/api/torrents/{ih}")).await;
+        let refused = t["files"][0]["subtitles"]["not_stored"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if states == ["quota", "ok"] && refused == 2 {
+            break (status, t);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "providers {states:?}, {refused} refused: {t}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let (providers, t) = status;
+    let quota = &providers["providers"][0];
+    assert!(
+        quota["detail"]
+            .as_str()
+            .unwrap()
+            .contains("2026-12-05T16:00:00"),
+        "{quota}"
+    );
+    let why: Vec<String> = t["files"][0]["subtitles"]["not_stored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["why"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(why.iter().any(|w| w.contains("ZIP bomb")), "{why:?}");
+    assert!(
+        why.iter().any(|w| w.contains("more than a subtitle")),
+        "{why:?}"
+    );
+    assert!(t["files"][0]["subtitles"]["subtitles"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // The video still plays, and the server is well.
+    let r = server
+        .http
+        .get(&media)
+        .header("range", "bytes=100-199")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert_eq!(&r.bytes().await.unwrap()[..], &video[100..200]);
+    server.assert_healthy().await;
+    server.app.stop().await;
+    seeder.stop().await;
+}
