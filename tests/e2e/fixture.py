@@ -10,6 +10,11 @@
   fixture.py didl                    -> reads `upnp-client call-action` JSON of
                                         a Browse on stdin; prints one line per
                                         object: id, class, title, res URL
+  fixture.py captions                -> reads `upnp-client call-action` JSON of
+                                        a Browse on stdin; prints one line per
+                                        subtitle mechanism: id, kind
+                                        (CaptionInfoEx, res, pv), URL
+  fixture.py latin1-srt FILE         -> writes an SRT in Windows-1252 (é, ü, &)
   fixture.py torznab PORT KEY IH TITLE
                                      -> serves a Torznab indexer on 127.0.0.1:PORT
                                         until killed: one result (IH, TITLE) for
@@ -116,6 +121,36 @@ def didl():
         ]))
 
 
+def captions():
+    import xml.etree.ElementTree as ET
+
+    out = json.load(sys.stdin)["out_parameters"]
+    d = "{urn:schemas-upnp-org:metadata-1-0/DIDL-Lite/}"
+    sec = "{http://www.sec.co.kr/}"
+    pv = "{http://www.pv.com/pvns/}"
+    root = ET.fromstring(out["Result"])
+    for obj in list(root):
+        for res in obj.findall(d + "res"):
+            if ":text/srt:" in res.get("protocolInfo", ""):
+                print(f"{obj.get('id')}\tres\t{res.text}")
+            if res.get(pv + "subtitleFileUri"):
+                print(f"{obj.get('id')}\tpv\t{res.get(pv + 'subtitleFileUri')}")
+        for cap in obj.findall(sec + "CaptionInfoEx"):
+            print(f"{obj.get('id')}\tCaptionInfoEx\t{cap.text}")
+
+
+LATIN1_SRT = (
+    "1\r\n00:00:01,000 --> 00:00:04,000\r\nCafé für Tom & Jerry\r\n\r\n"
+    "2\r\n00:00:05,000 --> 00:00:09,000\r\nÀ bientôt, répondit l'élève : « Ça déménage ! »\r\n\r\n"
+    "3\r\n00:00:10,000 --> 00:00:14,000\r\nGarçon, un café crème et deux croissants.\r\n"
+)
+
+
+def latin1_srt(path):
+    with open(path, "wb") as f:
+        f.write(LATIN1_SRT.encode("cp1252"))
+
+
 def torznab(port, key, ih, title):
     from http.server import BaseHTTPRequestHandler, HTTPServer
     from urllib.parse import parse_qs, urlparse
@@ -150,4 +185,5 @@ def torznab(port, key, ih, title):
 if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     {"infohash": infohash, "layout": layout, "port": port, "json-get": json_get,
-     "didl": didl, "torznab": torznab}[cmd](*args)
+     "didl": didl, "captions": captions, "latin1-srt": latin1_srt,
+     "torznab": torznab}[cmd](*args)

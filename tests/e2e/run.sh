@@ -8,7 +8,10 @@
 #   carries the parsed duration and size; a Torznab indexer of our own
 #   (fixture.py) answers `swarmcast search` (with the right and a wrong API
 #   key) and fills a saved search's folder, which async-upnp-client browses
-#   down to an item ffprobe reads; SIGTERM stops the server cleanly.
+#   down to an item ffprobe reads; a torrent's own Latin-1 SRT reaches the
+#   DIDL (extra res, sec:CaptionInfoEx) as UTF-8 with a BOM, ffprobe reads
+#   it as subrip, mpv loads it beside the video, and a media HEAD with
+#   getcaptionInfo.sec gets its URL; SIGTERM stops the server cleanly.
 # Usage: bash tests/e2e/run.sh [PATH_TO_SWARMCAST]   (default target/debug/swarmcast)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -227,6 +230,53 @@ pass "Search \"clip e2e\" → $LIVE_RES, in Recent searches"
 step "ffprobe plays the res URL taken from the DIDL"
 DURATION=$(timeout 60 ffprobe -v error -show_entries format=duration -of csv=p=0 "$RES_URL") || fail "ffprobe on the res URL failed"
 pass "ffprobe on the DIDL res URL: ${DURATION}s"
+
+step "subtitles in a torrent: in the DIDL, made right, opened by ffprobe and mpv"
+mkdir -p "$WORK/film/Film.2024"
+cp "$WORK/seed/clip.mp4" "$WORK/film/Film.2024/Film.2024.mp4"
+$FIX latin1-srt "$WORK/film/Film.2024/Film.2024.en.srt"
+mktorrent -l 18 -o "$WORK/film.torrent" "$WORK/film/Film.2024" >/dev/null
+FILM_IH=$($FIX infohash "$WORK/film.torrent")
+FILM_PORT=$($FIX port)
+aria2c --no-conf --enable-dht=false --enable-dht6=false --bt-enable-lpd=false \
+  --enable-peer-exchange=false --bt-exclude-tracker='*' --disable-ipv6=true \
+  --bt-external-ip=127.0.0.1 --listen-port="$FILM_PORT" --seed-ratio=0.0 \
+  --check-integrity=true --bt-seed-unverified=false --summary-interval=0 \
+  --console-log-level=warn -d "$WORK/film" "$WORK/film.torrent" >"$WORK/aria2c-film.log" 2>&1 &
+PIDS+=($!)
+wait_for 30 bash -c "exec 3<>/dev/tcp/127.0.0.1/$FILM_PORT" || fail "aria2c does not seed the film"
+"$BIN" add "magnet:?xt=urn:btih:$FILM_IH&dn=Film.2024&x.pe=127.0.0.1:$FILM_PORT" --server "$BASE" \
+  >"$WORK/film.json" || fail "adding the film failed"
+FILM_URL=$(python3 -c 'import json,sys; print(next(f["url"] for f in json.load(sys.stdin)["files"] if f["path"].endswith(".mp4")))' <"$WORK/film.json")
+FILM_URL="$BASE$FILM_URL"
+# The first Browse starts the lookup; the subtitle is in the DIDL once read.
+SUB_URL=""
+for _ in $(seq 60); do
+  timeout 30 upnp-client --timeout 5 call-action "$DESC" ContentDirectory/Browse ObjectID="t/$FILM_IH" \
+    BrowseFlag=BrowseDirectChildren Filter='*' StartingIndex=0 RequestedCount=0 SortCriteria= \
+    | $FIX captions >"$WORK/captions.txt" || true
+  SUB_URL=$(awk -F'\t' '$2 == "res" {print $3; exit}' "$WORK/captions.txt")
+  [ -n "$SUB_URL" ] && break
+  sleep 0.5
+done
+[ -n "$SUB_URL" ] || fail "no subtitle in the DIDL within 30 s: $(cat "$WORK/captions.txt")"
+grep -q "CaptionInfoEx	$SUB_URL" "$WORK/captions.txt" || fail "no sec:CaptionInfoEx: $(cat "$WORK/captions.txt")"
+curl -fsS "$SUB_URL" -o "$WORK/sub.srt"
+python3 - "$WORK/sub.srt" <<'PY' || fail "the served SRT is not UTF-8 with a BOM and CRLF"
+import sys
+b = open(sys.argv[1], "rb").read()
+assert b.startswith(b"\xef\xbb\xbf1\r\n00:00:01,000 --> 00:00:04,000\r\n"), b[:60]
+t = b.decode("utf-8")
+assert "Café für Tom & Jerry\r\n" in t and "\n" not in t.replace("\r\n", ""), t
+PY
+CODEC=$(timeout 30 ffprobe -v error -show_entries stream=codec_name -of csv=p=0 "$SUB_URL") || fail "ffprobe cannot open $SUB_URL"
+[ "$CODEC" = subrip ] || fail "ffprobe reads $SUB_URL as '$CODEC', expected subrip"
+timeout 90 mpv --no-config --vo=null --ao=null --length=3 --sub-file="$SUB_URL" "$FILM_URL" \
+  >"$WORK/mpv-subs.log" 2>&1 || fail "mpv could not play the film with its subtitle: $(tail -5 "$WORK/mpv-subs.log")"
+grep -Eq "Subs +--sid=1.*subrip.*external" "$WORK/mpv-subs.log" || fail "mpv did not load the subtitle: $(cat "$WORK/mpv-subs.log")"
+curl -fsS -I -H 'getcaptionInfo.sec: 1' "$FILM_URL" | tr -d '\r' >"$WORK/caption-head.txt"
+grep -qi "^captioninfo.sec: $SUB_URL\$" "$WORK/caption-head.txt" || fail "no CaptionInfo.sec header: $(cat "$WORK/caption-head.txt")"
+pass "t/$FILM_IH: $SUB_URL (subrip), mpv loaded it, CaptionInfo.sec answered"
 
 step "swarmcast search asks a Torznab indexer and prints the table"
 for key in e2e-key wrong; do

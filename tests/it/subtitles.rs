@@ -679,3 +679,37 @@ async fn broken_providers_and_files_leave_the_video_playing() {
     server.app.stop().await;
     seeder.stop().await;
 }
+
+/// The movie hash against `scripts/moviehash.py`, an implementation of
+/// the published description in another language, on generated files of
+/// sizes that matter: one chunk exactly, head and tail overlapping, and
+/// an odd size (a tail that is not word-aligned in the file).
+#[test]
+fn the_movie_hash_agrees_with_an_independent_script() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/moviehash.py");
+    for (size, seed) in [(65_536u64, 1u64), (100_000, 2), (1_000_003, 7)] {
+        let path = dir.path().join(format!("{size}.bin"));
+        let out = std::process::Command::new("python3")
+            .args([script, "--generate", &size.to_string(), &seed.to_string()])
+            .arg(&path)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let theirs = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(data.len() as u64, size);
+        let chunk = swarmcast::subtitles::moviehash::CHUNK as usize;
+        let ours = swarmcast::subtitles::moviehash::movie_hash(
+            size,
+            &data[..chunk],
+            &data[data.len() - chunk..],
+        )
+        .unwrap();
+        assert_eq!(ours, theirs, "{size} bytes");
+    }
+}
