@@ -181,7 +181,9 @@ def seed_rqbit(procs, work, torrent, data_dir, limit, binary, link=None):
     return host, port
 
 
-def start_swarmcast(procs, binary, work):
+def start_swarmcast(procs, binary, work, extra=""):
+    """swarmcast on loopback, nothing reaching outside; `extra`: more
+    config (TOML) after the rest."""
     port, peer = free_port(), free_port()
     cfg = os.path.join(work, "config.toml")
     with open(cfg, "w") as f:
@@ -189,7 +191,8 @@ def start_swarmcast(procs, binary, work):
                 f'[storage]\nstate-dir = "{work}/state"\ndownload-dir = "{work}/dl"\n'
                 f'[torrent]\nlisten-port = {peer}\ndht = false\nlocal-peer-discovery = false\n'
                 'port-forwarding = false\n'
-                '[search.internet-archive]\nenabled = false\n[subtitles.podnapisi]\nenabled = false\n')
+                '[search.internet-archive]\nenabled = false\n[subtitles.podnapisi]\nenabled = false\n'
+                + extra)
     p = procs.start([binary, "serve", "--config", cfg], os.path.join(work, "swarmcast.log"))
     wait_port(port)
     return p, f"http://127.0.0.1:{port}"

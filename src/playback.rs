@@ -321,7 +321,7 @@ impl Playback {
             // A probe (ffprobe, a thumbnailer with nothing else playing) is
             // served as a player but is no reason to download the file.
             self.select_played(ih, file.index);
-            self.subtitles.wanted(ih, file.index);
+            self.subtitles.wanted(ih, file.index, true);
         }
         Ok((stream, ticket))
     }

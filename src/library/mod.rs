@@ -13,7 +13,10 @@
 //! remote spells a query with: one folder per letter, digit, space `_` and
 //! backspace; from three characters on, the live results come first).
 //!
-//! Only playable media (video, audio, images) is shown. Every call reads
+//! Only playable media (video, audio, images) is shown; a video carries its
+//! stored subtitles (in `subtitles.languages`' order, `captions_in_order`),
+//! and a video of an added torrent that a TV is shown is reported to the
+//! `VideoShown` hook (the subtitle lookup), never waited for. Every call reads
 //! SQLite: callers on the async runtime run it on a blocking thread. No XML
 //! here: `upnp::didl` writes these objects. `changes` is the hub that says
 //! which containers changed; `remote` is the seam for containers whose
@@ -207,10 +210,12 @@ pub struct Library {
 }
 
 /// Told when a TV is shown a video of an added torrent (Browse of its
-/// folder or of the item): its subtitles are looked up then. Must not
-/// block: it is called while a Browse is answered.
+/// folder or of the item): its subtitles are looked up then. `alone`: the
+/// video was shown by itself (BrowseMetadata, a folder of one or two
+/// videos), not as one of a season pack's episodes. Must not block: it is
+/// called while a Browse is answered.
 pub trait VideoShown: Send + Sync {
-    fn video_shown(&self, info_hash: InfoHash, index: usize);
+    fn video_shown(&self, info_hash: InfoHash, index: usize, alone: bool);
 }
 
 /// How items get their subtitles.
@@ -335,6 +340,13 @@ impl Library {
         let Some(cap) = &self.captioning else {
             return Ok(());
         };
+        // A video shown alone, or with one other (a film and its sample),
+        // is likely to be played; a page of episodes is not, each.
+        let videos = objects
+            .iter()
+            .filter(|o| matches!(o, Object::Item(i) if i.class == Class::Video))
+            .count();
+        let alone = videos <= 2;
         let mut by_torrent: std::collections::HashMap<InfoHash, Vec<StoredSubtitle>> =
             std::collections::HashMap::new();
         for o in objects.iter_mut() {
@@ -345,7 +357,7 @@ impl Library {
             let (ih, index) = match ObjectId::parse(&item.id) {
                 Some(ObjectId::Item(ih, index)) => {
                     if browsed {
-                        cap.shown.video_shown(ih, index);
+                        cap.shown.video_shown(ih, index, alone);
                     }
                     (ih, index)
                 }

@@ -66,26 +66,37 @@ pub fn of_video(files: &[(usize, &str)], video: usize) -> Vec<Sidecar> {
     let Some(&(_, video_path)) = files.iter().find(|(i, _)| *i == video) else {
         return Vec::new();
     };
-    let video_stem = stem(file_name(video_path)).to_lowercase();
-    let single_video = files
+    among(files, video_path, videos_in(files) <= 1)
+}
+
+/// How many videos a torrent holds, samples not counted.
+pub fn videos_in(files: &[(usize, &str)]) -> usize {
+    files
         .iter()
         .filter(|(_, p)| kind_of(p) == MediaKind::Video && !is_sample(p))
         .count()
-        <= 1;
+}
+
+/// The subtitles of the video at `video_path` among `files` (which need
+/// hold only the torrent's subtitle files), in their order. `single_video`:
+/// the torrent holds one video, which every subtitle belongs to.
+pub fn among(files: &[(usize, &str)], video_path: &str, single_video: bool) -> Vec<Sidecar> {
+    let video_stem = stem(file_name(video_path)).to_lowercase();
     files
         .iter()
         .filter_map(|&(index, path)| {
             let format = SubFormat::of(path)?;
             let name = stem(file_name(path));
             let lower = name.to_lowercase();
-            // `Movie.en.forced` beside `Movie.mkv`: the tags follow the stem.
+            // `Movie.en.forced` beside `Movie.mkv`: the tags follow the
+            // stem (read from the lower-cased name: lower-casing may change
+            // a name's length, so no offset of one is used in the other).
             let beside = if lower == video_stem {
                 Some("")
             } else {
                 lower
                     .strip_prefix(&video_stem)
                     .filter(|rest| rest.starts_with(['.', '_', '-', ' ']))
-                    .map(|_| &name[video_stem.len()..])
             };
             let dirs: Vec<&str> = path.split('/').rev().skip(1).collect();
             // `Subs/{video stem}/3_eng.srt`.
@@ -94,7 +105,7 @@ pub fn of_video(files: &[(usize, &str)], video: usize) -> Vec<Sidecar> {
             if beside.is_none() && !in_own_folder && !single_video {
                 return None;
             }
-            let mut tags = Tags::read(beside.unwrap_or(name));
+            let mut tags = Tags::read(beside.unwrap_or(&lower));
             if tags.lang.is_none() {
                 // `Subs/English/Movie.srt`.
                 if let Some(d) = dirs.first().filter(|d| !is_sub_folder(d)) {
@@ -289,6 +300,24 @@ mod tests {
                 (2, Some("en"), false, true),
                 (3, Some("pt-br"), false, false)
             ]
+        );
+    }
+
+    /// `İ` (2 bytes) lower-cases to `i̇` (3 bytes): the tags were once cut
+    /// from the original name at the lower-cased stem's length, which in
+    /// `İİ.€€` falls inside the first `€` — a panic any torrent's file
+    /// names could trigger.
+    #[test]
+    fn regression_names_whose_lower_case_is_longer_do_not_panic() {
+        let files = [
+            (0, "İİ/İİ.mkv"),
+            (1, "İİ/İİ.en.srt"),
+            (2, "İİ/İİ.€€.srt"),
+            (3, "x.mkv"),
+        ];
+        assert_eq!(
+            found(&files, 0),
+            vec![(1, Some("en"), false, false), (2, None, false, false)]
         );
     }
 

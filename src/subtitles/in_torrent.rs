@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use tokio::io::AsyncReadExt;
 
-use crate::catalog::{CatalogError, NewSubtitle};
-use crate::lang::Lang;
+use crate::catalog::CatalogError;
 use crate::media::sidecars::Sidecar;
 use crate::torrent::InfoHash;
 
-use super::{format, Outcome, Subtitles, FROM_TORRENT};
+use super::{format, Origin, Outcome, Subtitles, FROM_TORRENT};
 
 /// How long reading one subtitle file from the swarm may take.
 const SWARM_READ: Duration = Duration::from_secs(120);
@@ -42,46 +41,22 @@ impl Subtitles {
             }
         };
         let origin = file.to_string();
-        let catalog = self.0.catalog.clone();
         match text {
             Ok(sub) => {
-                let srt = format::to_srt(&sub.cues);
-                let vtt = format::to_vtt(&sub.cues);
-                let language = sidecar.lang.map(Lang::code);
-                let (forced, hi) = (sidecar.forced, sidecar.hearing_impaired);
-                let (cues, encoding, dropped) = (sub.cues.len(), sub.encoding, sub.dropped);
-                let id = catalog
-                    .run(move |c| {
-                        c.store_subtitle(&NewSubtitle {
-                            info_hash,
-                            file_index: video,
-                            language,
-                            source: FROM_TORRENT,
-                            origin: &origin,
-                            release: "",
-                            hash_match: false,
-                            hearing_impaired: hi,
-                            forced,
-                            cues,
-                            encoding,
-                            srt: &srt,
-                            vtt: &vtt,
-                        })
-                    })
-                    .await?;
-                tracing::info!(
-                    %info_hash, video, file, id, language = language.unwrap_or("?"),
-                    cues, encoding, dropped, "subtitle from the torrent stored"
-                );
+                let from = Origin {
+                    source: FROM_TORRENT,
+                    id: &origin,
+                    language: sidecar.lang,
+                    release: "",
+                    hash_match: false,
+                    hearing_impaired: sidecar.hearing_impaired,
+                    forced: sidecar.forced,
+                };
+                self.store(info_hash, video, &from, &sub).await?;
                 Ok(Outcome::Stored)
             }
             Err(why) => {
-                tracing::warn!(%info_hash, video, file, "subtitle file refused: {why}");
-                let outcome = format!("refused: {why}");
-                catalog
-                    .run(move |c| {
-                        c.record_subtitle_lookup(&info_hash, video, FROM_TORRENT, &origin, &outcome)
-                    })
+                self.refuse(info_hash, video, FROM_TORRENT, &origin, &why.to_string())
                     .await?;
                 Ok(Outcome::Refused)
             }

@@ -43,6 +43,8 @@ use provider::{best, Found, ProviderError, Query, SubtitleProvider};
 pub const FROM_TORRENT: &str = "torrent";
 /// The origin under which a provider's search for a video is recorded.
 const SEARCHED: &str = "search";
+/// Lookups run at once.
+const LOOKUPS: usize = 2;
 /// Subtitle files read from the swarm at once (each holds an engine stream).
 const SWARM_READS: usize = 4;
 /// How long one request to a provider may take.
@@ -64,10 +66,16 @@ struct Inner {
     providers: Vec<Arc<dyn SubtitleProvider>>,
     /// What each provider last did, for the API, and until when it rests.
     states: Mutex<BTreeMap<&'static str, ProviderState>>,
-    /// Videos whose lookup runs now.
-    busy: Mutex<HashSet<(InfoHash, usize)>>,
-    /// Videos whose lookup is complete (this run).
+    /// Lookups running now: (video, with the providers).
+    busy: Mutex<HashSet<(InfoHash, usize, bool)>>,
+    /// Videos whose lookup is complete, the providers included (this run).
     done: Mutex<HashSet<(InfoHash, usize)>>,
+    /// Videos whose own torrent's subtitles are all read or refused.
+    done_in_torrent: Mutex<HashSet<(InfoHash, usize)>>,
+    /// Each torrent's subtitle files, read once.
+    torrent_subs: Mutex<std::collections::HashMap<InfoHash, Arc<TorrentSubs>>>,
+    /// Lookups run at once (a folder of many videos queues the rest).
+    lookups: tokio::sync::Semaphore,
     reads: tokio::sync::Semaphore,
     shutdown: CancellationToken,
 }
@@ -87,6 +95,13 @@ pub struct ProviderState {
     rest_until: Option<Instant>,
 }
 
+/// A torrent's subtitle files (index, path, length) and how many videos
+/// it holds (samples not counted).
+struct TorrentSubs {
+    files: Vec<(usize, String, u64)>,
+    videos: usize,
+}
+
 /// What a lookup of one video did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Looked {
@@ -95,6 +110,19 @@ pub struct Looked {
     /// Files or providers not asked this time (the swarm was slow, a
     /// provider failed or rests): the lookup is not complete.
     pub unread: usize,
+}
+
+/// Where a subtitle came from and what it is, as it is stored.
+struct Origin<'a> {
+    /// `torrent` or the provider's name.
+    source: &'static str,
+    /// The torrent's file index, or the provider's id of the file.
+    id: &'a str,
+    language: Option<Lang>,
+    release: &'a str,
+    hash_match: bool,
+    hearing_impaired: bool,
+    forced: bool,
 }
 
 enum Outcome {
@@ -147,6 +175,9 @@ impl Subtitles {
             states: Mutex::new(states),
             busy: Mutex::new(HashSet::new()),
             done: Mutex::new(HashSet::new()),
+            done_in_torrent: Mutex::new(HashSet::new()),
+            torrent_subs: Mutex::new(std::collections::HashMap::new()),
+            lookups: tokio::sync::Semaphore::new(LOOKUPS),
             reads: tokio::sync::Semaphore::new(SWARM_READS),
             shutdown,
         }))
@@ -169,16 +200,24 @@ impl Subtitles {
     }
 
     /// A video was shown on a TV or is played: look its subtitles up in
-    /// the background, unless that is running or done. Never waits. Called
-    /// from the runtime or one of its blocking threads (a Browse).
-    pub fn wanted(&self, info_hash: InfoHash, index: usize) {
+    /// the background, unless that is running or done. `ask_providers`:
+    /// beyond the torrent's own files, ask the subtitle sites too (a
+    /// video played or shown alone; not each episode of a season pack a
+    /// folder lists, which would spend a day's download quota on
+    /// episodes nobody plays). Never waits. Called from the runtime or one
+    /// of its blocking threads (a Browse).
+    pub fn wanted(&self, info_hash: InfoHash, index: usize, ask_providers: bool) {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
+        let ask_providers = ask_providers && !self.0.providers.is_empty();
         let key = (info_hash, index);
-        if self
-            .0
-            .done
+        let done = if ask_providers {
+            &self.0.done
+        } else {
+            &self.0.done_in_torrent
+        };
+        if done
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .contains(&key)
@@ -186,12 +225,13 @@ impl Subtitles {
         {
             return;
         }
+        let busy_key = (info_hash, index, ask_providers);
         if !self
             .0
             .busy
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .insert(key)
+            .insert(busy_key)
         {
             return;
         }
@@ -200,7 +240,10 @@ impl Subtitles {
             let shutdown = this.0.shutdown.clone();
             tokio::select! {
                 _ = shutdown.cancelled() => {}
-                r = this.look_up(info_hash, index) => {
+                r = async {
+                    let _turn = this.0.lookups.acquire().await;
+                    this.look_up(info_hash, index, ask_providers).await
+                } => {
                     if let Err(e) = r {
                         tracing::warn!(%info_hash, index, "subtitle lookup failed: {e}");
                     }
@@ -210,38 +253,76 @@ impl Subtitles {
                 .busy
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(&key);
+                .remove(&busy_key);
         });
     }
 
+    /// A torrent's subtitle files (and how many videos it holds), read
+    /// from the catalog once: a torrent of 10 000 files is not read again
+    /// for each of its videos.
+    async fn subtitle_files(&self, info_hash: InfoHash) -> Result<Arc<TorrentSubs>, CatalogError> {
+        if let Some(t) = self
+            .0
+            .torrent_subs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&info_hash)
+        {
+            return Ok(t.clone());
+        }
+        let files = self.0.catalog.run(move |c| c.files(&info_hash)).await?;
+        let paths: Vec<(usize, &str)> = files.iter().map(|f| (f.index, f.path.as_str())).collect();
+        let subs = Arc::new(TorrentSubs {
+            videos: sidecars::videos_in(&paths),
+            files: files
+                .iter()
+                .filter(|f| SubFormat::of(&f.path).is_some())
+                .map(|f| (f.index, f.path.clone(), f.length))
+                .collect(),
+        });
+        self.0
+            .torrent_subs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(info_hash, subs.clone());
+        Ok(subs)
+    }
+
     /// Look up a video's subtitles now (`wanted` runs this in the
-    /// background): the torrent's own files first, then each provider for
-    /// the languages still missing. What was done before (a file read or
-    /// refused, a provider asked) is not done again.
-    pub async fn look_up(&self, info_hash: InfoHash, index: usize) -> Result<Looked, CatalogError> {
-        let catalog = &self.0.catalog;
-        let (files, tried) = catalog
+    /// background): the torrent's own files first, then (`ask_providers`)
+    /// each provider for the languages still missing. What was done before
+    /// (a file read or refused, a provider asked) is not done again.
+    pub async fn look_up(
+        &self,
+        info_hash: InfoHash,
+        index: usize,
+        ask_providers: bool,
+    ) -> Result<Looked, CatalogError> {
+        let (video, tried) = self
+            .0
+            .catalog
             .run(move |c| {
                 Ok((
-                    c.files(&info_hash)?,
+                    c.file(&info_hash, index)?,
                     c.subtitle_lookups(&info_hash, index, FROM_TORRENT)?,
                 ))
             })
             .await?;
-        let Some(video) = files
-            .iter()
-            .find(|f| f.index == index && kind_of(&f.path) == MediaKind::Video)
-            .cloned()
-        else {
+        let Some(video) = video.filter(|f| kind_of(&f.path) == MediaKind::Video) else {
             return Ok(Looked::default());
         };
-        let paths: Vec<(usize, &str)> = files.iter().map(|f| (f.index, f.path.as_str())).collect();
+        let torrent = self.subtitle_files(info_hash).await?;
+        let paths: Vec<(usize, &str)> = torrent
+            .files
+            .iter()
+            .map(|(i, p, _)| (*i, p.as_str()))
+            .collect();
         let tried: HashSet<String> = tried.into_iter().map(|(origin, _)| origin).collect();
-        let todo: Vec<(Sidecar, u64)> = sidecars::of_video(&paths, index)
+        let todo: Vec<(Sidecar, u64)> = sidecars::among(&paths, &video.path, torrent.videos <= 1)
             .into_iter()
             .filter(|s| !tried.contains(&s.index.to_string()))
             .filter_map(|s| {
-                let length = files.iter().find(|f| f.index == s.index)?.length;
+                let length = torrent.files.iter().find(|f| f.0 == s.index)?.2;
                 Some((s, length))
             })
             .collect();
@@ -259,7 +340,8 @@ impl Subtitles {
         for r in results {
             count(r?, &mut looked);
         }
-        if !self.0.providers.is_empty() {
+        let in_torrent_complete = looked.unread == 0;
+        if ask_providers && !self.0.providers.is_empty() {
             let release = stem(video.file_name()).to_owned();
             for o in self
                 .ask_providers(info_hash, index, &release, video.length)
@@ -271,7 +353,14 @@ impl Subtitles {
         if looked.stored > 0 {
             self.0.changes.changed([ObjectId::Torrent(info_hash)]);
         }
-        if looked.unread == 0 {
+        if in_torrent_complete {
+            self.0
+                .done_in_torrent
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert((info_hash, index));
+        }
+        if looked.unread == 0 && (ask_providers || self.0.providers.is_empty()) {
             self.0
                 .done
                 .lock()
@@ -426,7 +515,16 @@ impl Subtitles {
             let text = format::read(&bytes, SubFormat::Srt);
             match text {
                 Ok(sub) => {
-                    self.store(info_hash, index, name, &pick, &sub).await?;
+                    let from = Origin {
+                        source: name,
+                        id: &pick.id,
+                        language: Some(pick.language),
+                        release: pick.releases.first().map_or("", String::as_str),
+                        hash_match: pick.hash_match,
+                        hearing_impaired: pick.hearing_impaired,
+                        forced: pick.forced,
+                    };
+                    self.store(info_hash, index, &from, &sub).await?;
                     return Ok(Some(Outcome::Stored));
                 }
                 Err(why) => {
@@ -439,19 +537,19 @@ impl Subtitles {
         Ok(outcome)
     }
 
+    /// Store a subtitle made right, with where it came from.
     async fn store(
         &self,
         info_hash: InfoHash,
         index: usize,
-        source: &'static str,
-        pick: &Found,
+        from: &Origin<'_>,
         sub: &format::Subtitle,
     ) -> Result<(), CatalogError> {
         let srt = format::to_srt(&sub.cues);
         let vtt = format::to_vtt(&sub.cues);
-        let (id, language) = (pick.id.clone(), pick.language.code());
-        let release = pick.releases.first().cloned().unwrap_or_default();
-        let (hash_match, hi, forced) = (pick.hash_match, pick.hearing_impaired, pick.forced);
+        let (source, id, release) = (from.source, from.id.to_owned(), from.release.to_owned());
+        let language = from.language.map(Lang::code);
+        let (hash_match, hi, forced) = (from.hash_match, from.hearing_impaired, from.forced);
         let (cues, encoding) = (sub.cues.len(), sub.encoding);
         let stored = self
             .0
@@ -460,7 +558,7 @@ impl Subtitles {
                 c.store_subtitle(&NewSubtitle {
                     info_hash,
                     file_index: index,
-                    language: Some(language),
+                    language,
                     source,
                     origin: &id,
                     release: &release,
@@ -475,8 +573,8 @@ impl Subtitles {
             })
             .await?;
         tracing::info!(
-            %info_hash, index, source, id = pick.id, language, hash_match, cues, encoding,
-            stored = stored.is_some(), "subtitle downloaded"
+            %info_hash, index, source, origin = from.id, language = language.unwrap_or("?"),
+            hash_match, cues, encoding, dropped = sub.dropped, id = ?stored, "subtitle stored"
         );
         Ok(())
     }
@@ -714,7 +812,7 @@ pub struct NotStored {
 }
 
 impl VideoShown for Subtitles {
-    fn video_shown(&self, info_hash: InfoHash, index: usize) {
-        self.wanted(info_hash, index);
+    fn video_shown(&self, info_hash: InfoHash, index: usize, alone: bool) {
+        self.wanted(info_hash, index, alone);
     }
 }

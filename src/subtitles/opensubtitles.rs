@@ -31,7 +31,7 @@ const USER_AGENT: &str = concat!("swarmcast v", env!("CARGO_PKG_VERSION"));
 /// A JSON answer larger than this is refused.
 const MAX_JSON: usize = 4 * 1024 * 1024;
 /// The API allows 5 requests a second.
-const SPACING: Duration = Duration::from_millis(250);
+const SPACING: Duration = Duration::from_millis(200);
 
 pub struct OpenSubtitles {
     http: reqwest::Client,
@@ -491,5 +491,32 @@ mod tests {
         assert!(ok.url.ends_with("a.srt"));
         assert!(parse_download(br#"{"link":"javascript:x"}"#).is_err());
         assert!(parse_download(br#"{"message":"quota"}"#).is_err());
+    }
+
+    #[test]
+    fn refusals_become_states_a_person_understands() {
+        assert!(matches!(
+            status_error(StatusCode::UNAUTHORIZED, None),
+            ProviderError::Unauthorized(m) if m.contains("api-key")
+        ));
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(reqwest::header::RETRY_AFTER, "7".parse().unwrap());
+        assert_eq!(
+            status_error(StatusCode::TOO_MANY_REQUESTS, Some(&h)),
+            ProviderError::RateLimited {
+                retry_after: Duration::from_secs(7)
+            }
+        );
+        assert_eq!(
+            status_error(StatusCode::BAD_GATEWAY, None),
+            ProviderError::Status(502)
+        );
+        let q = ProviderError::Quota {
+            reset: Some("2026-12-05T16:00:00.000Z".into()),
+        };
+        assert_eq!(
+            q.to_string(),
+            "the daily download quota is used up until 2026-12-05T16:00:00.000Z"
+        );
     }
 }

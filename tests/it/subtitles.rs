@@ -21,6 +21,14 @@ fn latin1_srt() -> Vec<u8> {
 
 const ASS: &str = "[Script Info]\nScriptType: v4.00+\n\n[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\nDialogue: 0,0:00:01.00,0:00:03.00,Default,,0,0,0,,{\\i1}Bonjour{\\i0}\\Nà tous\n";
 
+/// The subtitle mechanisms of a folder's items, as this client gets them.
+async fn captions_as(server: &Server, agent: &str, container: &str) -> Vec<(String, String)> {
+    let args = browse_args(container, "BrowseDirectChildren", 0, 0, "");
+    let (status, body) = soap_as(server, agent, "Browse", &args).await;
+    assert_eq!(status, 200, "{body}");
+    mechanisms(&one(&body, "Result"))
+}
+
 /// (attribute or element, value) of the subtitle mechanisms in a DIDL item.
 fn mechanisms(didl: &str) -> Vec<(String, String)> {
     let mut reader = quick_xml::Reader::from_str(didl);
@@ -108,37 +116,21 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
         .unwrap();
     let events_before = wait_events(&got, 2).await.len();
 
-    // The first Browse answers at once, without subtitles; it starts the
-    // lookup, and the DIDL carries them once they are stored.
+    // A Browse starts the lookup (in the background); the DIDL carries the
+    // subtitles once they are stored.
     let container = format!("t/{ih}");
     let started = Instant::now();
-    let (status, body) = soap_as(
-        &server,
-        SAMSUNG,
-        "Browse",
-        &browse_args(&container, "BrowseDirectChildren", 0, 0, ""),
-    )
-    .await;
-    assert_eq!(status, 200, "{body}");
-    let didl = loop {
-        let (_, body) = soap_as(
-            &server,
-            SAMSUNG,
-            "Browse",
-            &browse_args(&container, "BrowseDirectChildren", 0, 0, ""),
-        )
-        .await;
-        let didl = one(&body, "Result");
-        if mechanisms(&didl).len() >= 3 {
-            break didl;
+    let found = loop {
+        let found = captions_as(&server, SAMSUNG, &container).await;
+        if found.len() >= 3 {
+            break found;
         }
         assert!(
             started.elapsed() < Duration::from_secs(20),
-            "no subtitles in the DIDL within 20 s: {didl}"
+            "no subtitles in the DIDL within 20 s: {found:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let found = mechanisms(&didl);
     // English first (the first language configured), French as another res.
     let base = server.base.clone();
     let res: Vec<&String> = found
@@ -243,26 +235,18 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
     );
 
     // Panasonic gets its attribute on the video's res; an Xbox nothing.
-    let (_, body) = soap_as(
+    let found = captions_as(
         &server,
         "Panasonic MIL DLNA CP UPnP/1.0 DLNADOC/1.50",
-        "Browse",
-        &browse_args(&container, "BrowseDirectChildren", 0, 0, ""),
+        &container,
     )
     .await;
-    let found = mechanisms(&one(&body, "Result"));
     assert!(
         found.contains(&("pv:subtitleFileUri".into(), en_url.clone())),
         "{found:?}"
     );
-    let (_, body) = soap_as(
-        &server,
-        "Xbox/2.0.4548.0 UPnP/1.0 Xbox/2.0.4548.0",
-        "Browse",
-        &browse_args(&container, "BrowseDirectChildren", 0, 0, ""),
-    )
-    .await;
-    assert!(mechanisms(&one(&body, "Result")).is_empty());
+    let xbox = "Xbox/2.0.4548.0 UPnP/1.0 Xbox/2.0.4548.0";
+    assert!(captions_as(&server, xbox, &container).await.is_empty());
 
     // The API lists them, and the picture-based .sub as noted and refused.
     let t = server.get_json(&format!("/api/torrents/{ih}")).await;
@@ -435,11 +419,9 @@ async fn providers_are_asked_hash_first_and_never_twice() {
     let ih = seeder.info_hash.clone();
     let container = format!("t/{ih}");
 
-    let args = browse_args(&container, "BrowseDirectChildren", 0, 0, "");
     let started = Instant::now();
     let found = loop {
-        let (_, body) = soap_as(&server, VLC, "Browse", &args).await;
-        let found = mechanisms(&one(&body, "Result"));
+        let found = captions_as(&server, VLC, &container).await;
         if found.iter().filter(|(k, _)| k == "res").count() >= 2 {
             break found;
         }
@@ -534,8 +516,10 @@ async fn providers_are_asked_hash_first_and_never_twice() {
         .unwrap();
     assert_eq!(r.status(), 206);
     let _ = r.bytes().await;
-    let (_, body) = soap_as(&server, VLC, "Browse", &args).await;
-    assert_eq!(mechanisms(&one(&body, "Result")).len(), found.len());
+    assert_eq!(
+        captions_as(&server, VLC, &container).await.len(),
+        found.len()
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(
         os_log.lock().unwrap().len(),
