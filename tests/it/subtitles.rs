@@ -697,3 +697,105 @@ fn the_movie_hash_agrees_with_an_independent_script() {
         assert_eq!(ours, theirs, "{size} bytes");
     }
 }
+
+/// A season pack's folder lists many episodes: the subtitle sites are not
+/// asked for each (a day's download quota would go on episodes nobody
+/// plays), only for the episode a TV shows alone or plays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_folder_of_episodes_spends_no_quota_until_one_is_chosen() {
+    use axum::routing::{get, post};
+    let episodes: Vec<(String, Vec<u8>)> = (1..=3)
+        .map(|e| {
+            (
+                format!("Show.S01E0{e}.1080p.WEB.h264-GRP.mkv"),
+                content(150_000, 40 + e),
+            )
+        })
+        .collect();
+    let hashes: Vec<String> = episodes
+        .iter()
+        .map(|(_, d)| independent_moviehash(d))
+        .collect();
+    let log: Log = Default::default();
+    let base = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let b = base.clone();
+    let os = axum::Router::new()
+        .route(
+            "/subtitles",
+            get(|q: axum::extract::RawQuery| async move {
+                let q = q.0.unwrap_or_default();
+                let data = match q.split("moviehash=").nth(1) {
+                    Some(h) => serde_json::json!([{"attributes": {"language": "en",
+                        "moviehash_match": true, "release": h, "files": [{"file_id": 5}]}}]),
+                    None => serde_json::json!([]),
+                };
+                axum::Json(serde_json::json!({"data": data}))
+            }),
+        )
+        .route(
+            "/download",
+            post(move || {
+                let b = b.clone();
+                async move {
+                    let link = format!("{}/file.srt", b.lock().unwrap());
+                    axum::Json(serde_json::json!({"link": link, "remaining": 9}))
+                }
+            }),
+        )
+        .route("/file.srt", get(|| async { latin1_srt() }));
+    let url = fixture(os, log.clone()).await;
+    *base.lock().unwrap() = url.clone();
+    let files: Vec<(&str, &[u8])> = episodes
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    let seeder = Seeder::start("Show.S01.1080p.WEB.h264-GRP", &files, 32 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.subtitles.opensubtitles.api_key = swarmcast::config::Secret::new("k");
+    config.subtitles.opensubtitles.base_url = url.parse().unwrap();
+    let server = Server::start(config).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let ih = seeder.info_hash.clone();
+    let container = format!("t/{ih}");
+
+    // The folder: three episodes listed, nobody asked.
+    assert!(captions_as(&server, VLC, &container).await.is_empty());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(log.lock().unwrap().is_empty(), "{:?}", log.lock().unwrap());
+
+    // The TV shows the second episode alone (before playing it).
+    let second = t["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().contains("S01E02"))
+        .unwrap()["index"]
+        .as_u64()
+        .unwrap();
+    let item = format!("{container}/{second}");
+    let started = Instant::now();
+    loop {
+        let args = browse_args(&item, "BrowseMetadata", 0, 0, "");
+        let (_, body) = soap_as(&server, VLC, "Browse", &args).await;
+        if !mechanisms(&one(&body, "Result")).is_empty() {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no subtitle for {item}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let asked = log.lock().unwrap().clone();
+    let searched: Vec<&str> = asked
+        .iter()
+        .filter(|a| a.path == "/subtitles")
+        .map(|a| a.query.as_str())
+        .collect();
+    assert_eq!(searched, [format!("languages=en&moviehash={}", hashes[1])]);
+    assert_eq!(asked.iter().filter(|a| a.path == "/download").count(), 1);
+    server.app.stop().await;
+    seeder.stop().await;
+}
