@@ -246,6 +246,7 @@ impl App {
                 changes_for_saved,
             )),
             subtitles,
+            site: Arc::new(http::web::Site::from_config(&config)),
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

@@ -166,11 +166,15 @@ pub struct RemoveQuery {
 
 pub async fn remove(
     State(torrents): State<Arc<Torrents>>,
+    State(subtitles): State<Subtitles>,
     Path(info_hash): Path<String>,
     Query(q): Query<RemoveQuery>,
 ) -> Result<StatusCode, ApiError> {
     let ih = parse_info_hash(&info_hash)?;
     torrents.remove(ih, !q.keep_data).await?;
+    // Its subtitles went with it (the catalog's foreign key); added again,
+    // they are looked up again.
+    subtitles.forget(ih);
     Ok(StatusCode::NO_CONTENT)
 }
 

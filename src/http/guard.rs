@@ -14,8 +14,11 @@
 //! page it opened asked to. Refusals are 403 with a JSON message naming the
 //! reason.
 //!
-//! The web app extends this layer (session cookie, Origin check); it does
-//! not build a second one.
+//! Browsers cannot send a bearer header from a page: `POST /login` with
+//! the token (it needs only an allowed source; the handler checks the
+//! token) sets a session cookie (`HttpOnly`, `SameSite=Strict`) derived
+//! from the token, which this layer takes in its place. The web app builds
+//! no second layer.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -58,7 +61,7 @@ pub struct Permission {
 pub enum Refusal {
     #[error("{0} may not change anything here: the address is not in web.allow")]
     Source(IpAddr),
-    #[error("this request needs the API token (Authorization: Bearer …, web.token)")]
+    #[error("this request needs the API token (Authorization: Bearer …, web.token; in a browser, log in on the settings page)")]
     NoToken,
     #[error("the API token does not match web.token")]
     WrongToken,
@@ -97,18 +100,57 @@ pub fn cross_site(
     }
 }
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "swarmcast_session";
+
 impl Permission {
     pub fn new(allow: Vec<AllowRule>, token: Secret) -> Self {
         Permission { allow, token }
     }
 
-    /// May a request from `peer` with this `Authorization` header do what
-    /// `need` says?
+    /// Is a token set (do browsers need to log in)?
+    pub fn has_token(&self) -> bool {
+        !self.token.is_empty()
+    }
+
+    /// Is this the token? (Constant time in its content.)
+    pub fn is_token(&self, given: &[u8]) -> bool {
+        !self.token.is_empty() && bool::from(given.ct_eq(self.token.expose().as_bytes()))
+    }
+
+    /// The session cookie's value for the token: derived from it, so the
+    /// token itself never sits in a browser's cookie jar.
+    pub fn session(&self) -> String {
+        let mut h = sha1_smol::Sha1::new();
+        h.update(b"swarmcast session v1\0");
+        h.update(self.token.expose().as_bytes());
+        h.digest().to_string()
+    }
+
+    /// Does this `Cookie` header carry the session?
+    fn has_session(&self, cookie: Option<&[u8]>) -> bool {
+        let Some(cookie) = cookie else {
+            return false;
+        };
+        let want = self.session();
+        cookie
+            .split(|b| *b == b';')
+            .filter_map(|kv| {
+                let kv = kv.trim_ascii();
+                let eq = kv.iter().position(|b| *b == b'=')?;
+                (&kv[..eq] == SESSION_COOKIE.as_bytes()).then(|| &kv[eq + 1..])
+            })
+            .any(|v| bool::from(v.ct_eq(want.as_bytes())))
+    }
+
+    /// May a request from `peer` with this `Authorization` header (or
+    /// session cookie) do what `need` says?
     pub fn check(
         &self,
         need: Need,
         peer: IpAddr,
         authorization: Option<&[u8]>,
+        cookie: Option<&[u8]>,
     ) -> Result<(), Refusal> {
         if need == Need::Read {
             return Ok(());
@@ -116,7 +158,7 @@ impl Permission {
         if !allowed(&self.allow, peer) {
             return Err(Refusal::Source(peer.to_canonical()));
         }
-        if need == Need::Source || self.token.is_empty() {
+        if need == Need::Source || self.token.is_empty() || self.has_session(cookie) {
             return Ok(());
         }
         let given = authorization
@@ -127,7 +169,7 @@ impl Permission {
             .map(|t| t.trim_ascii())
             .ok_or(Refusal::NoToken)?;
         // Constant time in the token's content; only its length can leak.
-        if bool::from(given.ct_eq(self.token.expose().as_bytes())) {
+        if self.is_token(given) {
             Ok(())
         } else {
             Err(Refusal::WrongToken)
@@ -141,6 +183,8 @@ pub fn classify(method: &Method, path: &str, soap_action: Option<&str>) -> Need 
     match method.as_str() {
         "GET" | "HEAD" | "OPTIONS" => Need::Read,
         "SUBSCRIBE" | "UNSUBSCRIBE" if is_upnp(path, "event") => Need::Source,
+        // The handler checks the token it is sent.
+        "POST" if path == "/login" => Need::Source,
         "POST" if is_upnp(path, "control") => match soap_action {
             Some(a) if soap::changes_state(a) => Need::Source,
             _ => Need::Read,
@@ -191,7 +235,12 @@ pub async fn layer(
     let need = classify(&parts.method, parts.uri.path(), action.as_deref());
     let h = |name: &str| parts.headers.get(name).map(|v| v.as_bytes());
     let verdict = permission
-        .check(need, peer.ip(), h(header::AUTHORIZATION.as_str()))
+        .check(
+            need,
+            peer.ip(),
+            h(header::AUTHORIZATION.as_str()),
+            h(header::COOKIE.as_str()),
+        )
         .and_then(|()| match need {
             Need::Read => Ok(()),
             Need::Source | Need::Owner => cross_site(
@@ -296,22 +345,22 @@ mod tests {
     #[test]
     fn sources_and_tokens() {
         let open = Permission::new(vec![AllowRule::Loopback], Secret::default());
-        assert_eq!(open.check(Need::Owner, ip("127.0.0.1"), None), Ok(()));
+        assert_eq!(open.check(Need::Owner, ip("127.0.0.1"), None, None), Ok(()));
         assert_eq!(
-            open.check(Need::Source, ip("192.168.1.9"), None),
+            open.check(Need::Source, ip("192.168.1.9"), None, None),
             Err(Refusal::Source(ip("192.168.1.9")))
         );
-        assert_eq!(open.check(Need::Read, ip("8.8.8.8"), None), Ok(()));
+        assert_eq!(open.check(Need::Read, ip("8.8.8.8"), None, None), Ok(()));
         let p = Permission::new(vec![AllowRule::Lan], Secret::new("s3cret"));
         let lan = ip("::ffff:10.0.0.7");
         assert_eq!(
-            p.check(Need::Source, lan, None),
+            p.check(Need::Source, lan, None, None),
             Ok(()),
             "TVs need no token"
         );
-        assert_eq!(p.check(Need::Owner, lan, None), Err(Refusal::NoToken));
+        assert_eq!(p.check(Need::Owner, lan, None, None), Err(Refusal::NoToken));
         assert_eq!(
-            p.check(Need::Owner, lan, Some(b"Basic s3cret")),
+            p.check(Need::Owner, lan, Some(b"Basic s3cret"), None),
             Err(Refusal::NoToken)
         );
         for wrong in [
@@ -321,14 +370,33 @@ mod tests {
             b"Bearer S3CRET",
         ] {
             assert_eq!(
-                p.check(Need::Owner, lan, Some(wrong)),
+                p.check(Need::Owner, lan, Some(wrong), None),
                 Err(Refusal::WrongToken)
             );
         }
-        assert_eq!(p.check(Need::Owner, lan, Some(b"Bearer s3cret")), Ok(()));
-        assert_eq!(p.check(Need::Owner, lan, Some(b"bearer  s3cret ")), Ok(()));
+        // A browser's session cookie stands for the token; its value is
+        // not the token.
+        let session = format!("theme=dark; {SESSION_COOKIE}={}", p.session());
+        assert!(!session.contains("s3cret"));
         assert_eq!(
-            p.check(Need::Owner, ip("127.0.0.1"), Some(b"Bearer s3cret")),
+            p.check(Need::Owner, lan, None, Some(session.as_bytes())),
+            Ok(())
+        );
+        let forged = format!("{SESSION_COOKIE}=s3cret");
+        assert_eq!(
+            p.check(Need::Owner, lan, None, Some(forged.as_bytes())),
+            Err(Refusal::NoToken)
+        );
+        assert_eq!(
+            p.check(Need::Owner, lan, Some(b"Bearer s3cret"), None),
+            Ok(())
+        );
+        assert_eq!(
+            p.check(Need::Owner, lan, Some(b"bearer  s3cret "), None),
+            Ok(())
+        );
+        assert_eq!(
+            p.check(Need::Owner, ip("127.0.0.1"), Some(b"Bearer s3cret"), None),
             Err(Refusal::Source(ip("127.0.0.1"))),
             "the token does not replace web.allow"
         );

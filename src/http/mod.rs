@@ -3,8 +3,8 @@
 //! each handler takes), the one permission layer (`guard`), and how errors
 //! become responses (`ApiError`, the only place status codes are chosen for
 //! failures). Handlers are thin drivers of the domain: `api` (JSON, over
-//! `torrents`), `media` (streams, over `playback`), `subtitles` (sidecar
-//! files), `upnp` (description and
+//! `torrents`), `web` (the pages of the web app), `media` (streams, over
+//! `playback`), `subtitles` (sidecar files), `upnp` (description and
 //! SOAP, over `library` and `upnp::*`), `events` (GENA delivery); `range`
 //! is the pure Range parser. No business logic here.
 
@@ -16,6 +16,7 @@ pub mod range;
 pub mod server;
 pub mod subtitles;
 pub mod upnp;
+pub mod web;
 
 use std::sync::Arc;
 
@@ -46,6 +47,19 @@ pub struct HttpState {
     pub search: Arc<Search>,
     pub saved: Arc<SavedSearches>,
     pub subtitles: Subtitles,
+    /// What the web app's pages say about this server.
+    pub site: Arc<web::Site>,
+}
+
+impl FromRef<HttpState> for web::Web {
+    fn from_ref(s: &HttpState) -> Self {
+        web::Web {
+            site: s.site.clone(),
+            torrents: s.torrents.clone(),
+            subtitles: s.subtitles.clone(),
+            permission: s.permission.clone(),
+        }
+    }
 }
 
 impl FromRef<HttpState> for Subtitles {
@@ -92,7 +106,18 @@ impl FromRef<HttpState> for Arc<events::Events> {
 
 pub fn router(state: HttpState) -> Router {
     let permission = state.permission.clone();
+    let pages = Router::new()
+        .route("/", get(web::library))
+        .route("/add", get(web::add_page).post(web::add))
+        .route("/torrent/{info_hash}", get(web::torrent))
+        .route("/watch/{info_hash}/{index}", get(web::watch))
+        .route("/settings", get(web::settings))
+        .route("/login", post(web::login))
+        .route("/web/progress", get(web::progress))
+        .route("/static/{file}", get(web::asset))
+        .layer(axum::middleware::from_fn(web::headers));
     Router::new()
+        .merge(pages)
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
         .route("/api/search", get(api::search))

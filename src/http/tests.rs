@@ -76,6 +76,9 @@ fn fixture() -> Fixture {
             shutdown,
         ),
         subtitles,
+        site: Arc::new(crate::http::web::Site::from_config(
+            &crate::config::Config::default(),
+        )),
         saved: Arc::new(crate::search::saved::SavedSearches::new(catalog, changes)),
         events: events::Events::new(device.clone()),
         device,

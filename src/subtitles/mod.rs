@@ -257,6 +257,24 @@ impl Subtitles {
         });
     }
 
+    /// A torrent was removed: forget what this run knew of its lookups (the
+    /// catalog's went with it), so the same torrent added again is looked
+    /// up again.
+    pub fn forget(&self, info_hash: InfoHash) {
+        let lock = |m: &Mutex<HashSet<(InfoHash, usize)>>| {
+            m.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .retain(|(ih, _)| *ih != info_hash);
+        };
+        lock(&self.0.done);
+        lock(&self.0.done_in_torrent);
+        self.0
+            .torrent_subs
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&info_hash);
+    }
+
     /// A torrent's subtitle files (and how many videos it holds), read
     /// from the catalog once: a torrent of 10 000 files is not read again
     /// for each of its videos.

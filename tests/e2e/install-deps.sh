@@ -17,6 +17,9 @@ declare -A NEED=(
   [gmediarender]=gmediarender
   [ip]=iproute2
   [minidlnad]=minidlna
+  [chromium]=chromium
+  [node]=nodejs
+  [npm]=npm
 )
 
 # PyPI: async-upnp-client's `upnp-client`, a real UPnP control point.
@@ -24,6 +27,15 @@ if ! command -v upnp-client >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'async-upnp-client>=0.40' \
     || python3 -m pip install --quiet --break-system-packages 'async-upnp-client>=0.40'
 fi
+
+# npm: playwright-core, which drives Debian's chromium in the web app's
+# test (its own browser download is never used).
+web_deps() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/web"
+  [ -d "$dir/node_modules/playwright-core" ] && return 0
+  (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+}
 
 missing=()
 for cmd in "${!NEED[@]}"; do
@@ -34,7 +46,10 @@ done
 for pkg in gstreamer1.0-libav gstreamer1.0-plugins-bad gstreamer1.0-plugins-good gstreamer1.0-plugins-base; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+  web_deps
+  exit 0
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then
@@ -53,3 +68,4 @@ echo "installing: ${pkgs[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null
+web_deps

@@ -11,7 +11,10 @@
 #   down to an item ffprobe reads; a torrent's own Latin-1 SRT reaches the
 #   DIDL (extra res, sec:CaptionInfoEx) as UTF-8 with a BOM, ffprobe reads
 #   it as subrip, mpv loads it beside the video, and a media HEAD with
-#   getcaptionInfo.sec gets its URL; SIGTERM stops the server cleanly.
+#   getcaptionInfo.sec gets its URL; the web app in chromium (Playwright)
+#   adds the film through its form, sees the progress bar reach 100 % and
+#   plays it in <video> with its WebVTT track (SCREENSHOTS=DIR keeps
+#   screenshots of the pages); SIGTERM stops the server cleanly.
 # Usage: bash tests/e2e/run.sh [PATH_TO_SWARMCAST]   (default target/debug/swarmcast)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -277,6 +280,15 @@ grep -Eq "Subs +--sid=1.*subrip.*external" "$WORK/mpv-subs.log" || fail "mpv did
 curl -fsS -I -H 'getcaptionInfo.sec: 1' "$FILM_URL" | tr -d '\r' >"$WORK/caption-head.txt"
 grep -qi "^captioninfo.sec: $SUB_URL\$" "$WORK/caption-head.txt" || fail "no CaptionInfo.sec header: $(cat "$WORK/caption-head.txt")"
 pass "t/$FILM_IH: $SUB_URL (subrip), mpv loaded it, CaptionInfo.sec answered"
+
+step "the web app in chromium: add the film through the form, progress to 100 %, play it with its subtitle track"
+# The film again, from nothing: deleted, then added from the library's form.
+CODE=$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$BASE/api/torrents/$FILM_IH")
+[ "$CODE" = 204 ] || fail "deleting the film gave $CODE"
+timeout 300 node tests/e2e/web/web.mjs "$BASE" \
+  "magnet:?xt=urn:btih:$FILM_IH&dn=Film.2024&x.pe=127.0.0.1:$FILM_PORT" "$FILM_IH" ${SCREENSHOTS:+"$SCREENSHOTS"} \
+  || fail "the web app test failed"
+pass "added, 100 %, played in <video> with its subtitle track"
 
 step "swarmcast search asks a Torznab indexer and prints the table"
 for key in e2e-key wrong; do

@@ -15,3 +15,4 @@ mod sources;
 mod streaming;
 mod subtitles;
 mod upnp;
+mod web;

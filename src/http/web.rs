@@ -1,0 +1,588 @@
+//! The web app a phone or a desktop opens at `/`: pages rendered on the
+//! server from `templates/web/` (askama, which escapes every value), with
+//! one small stylesheet and script from `templates/web/static/` — no build
+//! step. The library (torrents with live progress pushed by server-sent
+//! events), a torrent's files with their subtitles, a player for what a
+//! browser plays (a WebVTT track per subtitle), and the settings (read-only,
+//! no secret shown; the login that gives a browser its session cookie when
+//! a token is set). Every change a page makes goes through the JSON API or
+//! `POST /add` and `/login`, all behind `guard`. Every answer carries a
+//! Content-Security-Policy that lets a page load only from this server.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::Form;
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+
+use super::api::parse_info_hash;
+use super::guard::{Permission, SESSION_COOKIE};
+use super::ApiError;
+use crate::catalog::CatalogTorrent;
+use crate::config::Config;
+use crate::media::{file_name, kind_of, MediaKind};
+use crate::subtitles::{ProviderState, Subtitles};
+use crate::torrent::{AddSource, Progress};
+use crate::torrents::Torrents;
+
+/// What the pages say about this server: from the config, no secret in it.
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub name: String,
+    pub version: &'static str,
+    pub listen: String,
+    pub allow: String,
+    pub languages: String,
+    pub search: String,
+}
+
+impl Site {
+    pub fn from_config(c: &Config) -> Site {
+        let mut search: Vec<String> = c.search.torznab.iter().map(|t| t.name.clone()).collect();
+        if c.search.internet_archive.enabled {
+            search.push("Internet Archive".into());
+        }
+        let list = |v: Vec<String>, none: &str| {
+            if v.is_empty() {
+                none.to_owned()
+            } else {
+                v.join(", ")
+            }
+        };
+        Site {
+            name: c.server.friendly_name.clone(),
+            version: env!("CARGO_PKG_VERSION"),
+            listen: c.server.listen.to_string(),
+            allow: list(
+                c.web.allow.iter().map(ToString::to_string).collect(),
+                "nobody",
+            ),
+            languages: list(
+                c.subtitles
+                    .languages
+                    .iter()
+                    .map(|l| format!("{} ({})", l.name(), l.code()))
+                    .collect(),
+                "none",
+            ),
+            search: list(search, "none configured"),
+        }
+    }
+}
+
+/// The state the pages read.
+#[derive(Clone)]
+pub struct Web {
+    pub site: Arc<Site>,
+    pub torrents: Arc<Torrents>,
+    pub subtitles: Subtitles,
+    pub permission: Arc<Permission>,
+}
+
+/// The policy every answer carries: this server's own scripts, styles,
+/// media and connections only; no frames, no plugins, forms to itself.
+const CSP: &str = "default-src 'self'; img-src 'self' data:; media-src 'self'; \
+                   object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+
+/// Adds the security headers to every answer of the web app.
+pub async fn headers(req: Request, next: Next) -> Response {
+    let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    resp
+}
+
+/// A torrent as the pages show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TorrentRow {
+    pub info_hash: String,
+    pub title: String,
+    pub name: String,
+    /// Downloaded, in thousandths (a `<progress max=1000>`).
+    pub permille: u64,
+    pub percent: String,
+    pub peers: String,
+    pub rate: String,
+    pub state: String,
+}
+
+fn row(t: &CatalogTorrent, p: Option<&Progress>) -> TorrentRow {
+    let (done, total) = p.map_or((0, 0), |p| (p.bytes_done, p.bytes_total));
+    let permille = match (p, total) {
+        (Some(p), _) if p.finished => 1000,
+        (_, 0) => 0,
+        _ => (done.min(total) as u128 * 1000 / total as u128) as u64,
+    };
+    let peers = p.map_or(0, |p| p.peers);
+    let rate = p.map_or(0, |p| p.download_bytes_per_sec);
+    TorrentRow {
+        info_hash: t.info_hash.to_string(),
+        title: t.title.clone(),
+        name: t.name.clone(),
+        permille,
+        percent: format!("{:.1} %", permille as f64 / 10.0),
+        peers: format!("{peers} {}", if peers == 1 { "peer" } else { "peers" }),
+        rate: rate_text(rate),
+        state: match p {
+            None => "not loaded".into(),
+            Some(p) if p.finished => "done".into(),
+            Some(p) => match &p.error {
+                Some(e) => format!("error: {e}"),
+                None => p.state.clone(),
+            },
+        },
+    }
+}
+
+fn rate_text(bytes_per_sec: u64) -> String {
+    let units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
+    let mut v = bytes_per_sec as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{bytes_per_sec} B/s")
+    } else {
+        format!("{v:.1} {}", units[i])
+    }
+}
+
+fn size_text(bytes: u64) -> String {
+    rate_text(bytes).trim_end_matches("/s").to_owned()
+}
+
+/// Extensions browsers play (MP4 with H.264/AAC, WebM, common audio and
+/// images); anything else is offered as a stream URL, with the reason.
+const BROWSER_PLAYS: &[&str] = &[
+    "mp4", "m4v", "webm", "mp3", "m4a", "aac", "ogg", "oga", "opus", "flac", "wav",
+];
+
+fn not_in_browser(path: &str) -> Option<String> {
+    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    (!BROWSER_PLAYS.contains(&ext.as_str())).then(|| {
+        format!(
+            "browsers do not play .{ext} files: open the stream URL in VLC or mpv, or play it on a TV"
+        )
+    })
+}
+
+fn render(t: &impl Template) -> Result<Response, ApiError> {
+    t.render()
+        .map(|html| Html(html).into_response())
+        .map_err(|e| ApiError::Internal(format!("a page could not be made: {e}")))
+}
+
+/// Does this request carry a logged-in browser's session?
+fn logged_in(headers: &HeaderMap, permission: &Permission) -> bool {
+    let want = format!("{SESSION_COOKIE}={}", permission.session());
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|kv| kv.trim() == want)
+}
+
+#[derive(Template)]
+#[template(path = "web/library.html")]
+struct LibraryPage<'a> {
+    site: &'a Site,
+    torrents: Vec<TorrentRow>,
+    login_needed: bool,
+    prefill: String,
+}
+
+#[derive(Deserialize)]
+pub struct Prefill {
+    #[serde(default)]
+    uri: String,
+}
+
+/// `/`: the library, and the form that adds.
+pub async fn library(State(web): State<Web>, headers: HeaderMap) -> Result<Response, ApiError> {
+    library_page(&web, &headers, String::new()).await
+}
+
+/// `GET /add?uri=…` (where a browser sends a `magnet:` link once the app
+/// opens them): the library with the link in the form, to be confirmed —
+/// a link followed never adds by itself.
+pub async fn add_page(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(q): Query<Prefill>,
+) -> Result<Response, ApiError> {
+    library_page(&web, &headers, q.uri.chars().take(8192).collect()).await
+}
+
+async fn library_page(
+    web: &Web,
+    headers: &HeaderMap,
+    prefill: String,
+) -> Result<Response, ApiError> {
+    let torrents = web.torrents.list().await?;
+    render(&LibraryPage {
+        site: &web.site,
+        torrents: torrents.iter().map(|(t, p)| row(t, p.as_ref())).collect(),
+        login_needed: web.permission.has_token() && !logged_in(headers, &web.permission),
+        prefill,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    uri: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/message.html")]
+struct MessagePage<'a> {
+    site: &'a Site,
+    heading: &'a str,
+    message: String,
+    back: &'a str,
+}
+
+fn message(
+    site: &Site,
+    status: StatusCode,
+    heading: &str,
+    message: String,
+    back: &str,
+) -> Response {
+    match render(&MessagePage {
+        site,
+        heading,
+        message,
+        back,
+    }) {
+        Ok(mut r) => {
+            *r.status_mut() = status;
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `POST /add` (the form without JavaScript): add, then the torrent's page;
+/// a refusal is a page that says why.
+pub async fn add(State(web): State<Web>, Form(form): Form<AddForm>) -> Response {
+    let added = async {
+        let source = AddSource::parse_uri(&form.uri)?;
+        Ok::<_, ApiError>(
+            web.torrents
+                .add(source, Some(form.uri.trim().to_owned()))
+                .await?,
+        )
+    }
+    .await;
+    match added {
+        Ok((t, _)) => Redirect::to(&format!("/torrent/{}", t.info_hash)).into_response(),
+        Err(e) => message(&web.site, e.status(), "Not added", e.to_string(), "/"),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/torrent.html")]
+struct TorrentPage<'a> {
+    site: &'a Site,
+    t: TorrentRow,
+    files: Vec<FileRow>,
+}
+
+struct FileRow {
+    index: usize,
+    title: String,
+    path: String,
+    kind: &'static str,
+    size: String,
+    url: String,
+    playable: bool,
+    browser_plays: bool,
+    not_in_browser: Option<String>,
+    subtitles: Vec<SubRow>,
+}
+
+struct SubRow {
+    language: String,
+    srt: String,
+    vtt: String,
+    shown: bool,
+}
+
+/// `/torrent/{infohash}`: its files, what plays here, its subtitles.
+pub async fn torrent(
+    State(web): State<Web>,
+    Path(info_hash): Path<String>,
+) -> Result<Response, ApiError> {
+    let ih = parse_info_hash(&info_hash)?;
+    let (t, p) = web.torrents.get(ih).await?;
+    // A person looking at its files may play one: look their subtitles up
+    // (the sites too when it holds one or two videos, as for a TV).
+    let videos: Vec<usize> = t
+        .files
+        .iter()
+        .filter(|f| kind_of(&f.path) == MediaKind::Video)
+        .map(|f| f.index)
+        .collect();
+    for &v in &videos {
+        web.subtitles.wanted(ih, v, videos.len() <= 2);
+    }
+    let subs = web.subtitles.of_torrent(ih).await?;
+    let files = t
+        .files
+        .iter()
+        .map(|f| {
+            let kind = kind_of(&f.path);
+            let playable = kind.is_playable();
+            let why = not_in_browser(&f.path);
+            let browser_plays =
+                matches!(kind, MediaKind::Video | MediaKind::Audio) && why.is_none();
+            FileRow {
+                index: f.index,
+                title: f.title.clone(),
+                path: f.path.clone(),
+                kind: kind.as_str(),
+                size: size_text(f.length),
+                url: crate::urls::media(&t.info_hash, f.index, f.file_name()),
+                playable,
+                browser_plays,
+                not_in_browser: why.filter(|_| kind == MediaKind::Video),
+                subtitles: subs
+                    .iter()
+                    .filter(|s| s.file_index == f.index)
+                    .flat_map(|s| &s.subtitles)
+                    .map(|s| SubRow {
+                        language: s.language.clone().unwrap_or_else(|| "unknown".into()),
+                        srt: s.srt.clone(),
+                        vtt: s.vtt.clone(),
+                        shown: s.shown,
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    render(&TorrentPage {
+        site: &web.site,
+        t: row(&t, p.as_ref()),
+        files,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "web/watch.html")]
+struct WatchPage<'a> {
+    site: &'a Site,
+    title: String,
+    torrent_title: String,
+    info_hash: String,
+    url: String,
+    cannot: Option<String>,
+    tracks: Vec<Track>,
+}
+
+struct Track {
+    vtt: String,
+    code: String,
+    label: String,
+    shown: bool,
+}
+
+/// `/watch/{infohash}/{index}`: a `<video>` with a WebVTT track per
+/// subtitle, or why a browser cannot play it.
+pub async fn watch(
+    State(web): State<Web>,
+    Path((info_hash, index)): Path<(String, usize)>,
+) -> Result<Response, ApiError> {
+    let ih = parse_info_hash(&info_hash)?;
+    let (t, _) = web.torrents.get(ih).await?;
+    let f = t
+        .files
+        .iter()
+        .find(|f| f.index == index)
+        .ok_or_else(|| ApiError::NotFound(format!("torrent {ih} has no file {index}")))?;
+    let subs = web.subtitles.of_video(ih, index).await?;
+    render(&WatchPage {
+        site: &web.site,
+        title: f.title.clone(),
+        torrent_title: t.title.clone(),
+        info_hash: ih.to_string(),
+        url: crate::urls::media(&ih, index, file_name(&f.path)),
+        cannot: not_in_browser(&f.path),
+        tracks: subs
+            .into_iter()
+            .map(|(s, shown)| {
+                let lang = s.language.as_deref().and_then(crate::lang::Lang::parse);
+                Track {
+                    vtt: crate::urls::subtitle(s.id, true),
+                    code: lang.map_or("und", |l| l.code()).to_owned(),
+                    label: lang
+                        .map_or_else(|| format!("Subtitle {}", s.id), |l| l.name().to_owned()),
+                    shown,
+                }
+            })
+            .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "web/settings.html")]
+struct SettingsPage<'a> {
+    site: &'a Site,
+    providers: Vec<ProviderState>,
+    token_set: bool,
+    logged_in: bool,
+}
+
+/// `/settings`: read-only, no secret; the login when a token is set.
+pub async fn settings(State(web): State<Web>, headers: HeaderMap) -> Result<Response, ApiError> {
+    render(&SettingsPage {
+        site: &web.site,
+        providers: web.subtitles.provider_states(),
+        token_set: web.permission.has_token(),
+        logged_in: logged_in(&headers, &web.permission),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    token: String,
+}
+
+/// `POST /login`: the token, from an allowed source (the guard checked
+/// that), gives this browser its session cookie.
+pub async fn login(State(web): State<Web>, Form(form): Form<LoginForm>) -> Response {
+    if !web.permission.is_token(form.token.trim().as_bytes()) {
+        return message(
+            &web.site,
+            StatusCode::FORBIDDEN,
+            "Not logged in",
+            "That is not the server's token (web.token).".into(),
+            "/settings#login",
+        );
+    }
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000",
+        web.permission.session()
+    );
+    let mut resp = Redirect::to("/settings").into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// `GET /web/progress`: every torrent's progress as server-sent events —
+/// a message when anything changed (checked each second), a comment now
+/// and then to keep the connection open.
+pub async fn progress(
+    State(web): State<Web>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let stream = futures::stream::unfold(
+        (web.torrents.clone(), String::new(), true),
+        |(torrents, last, first)| async move {
+            loop {
+                if !first {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                let rows: Vec<TorrentRow> = match torrents.list().await {
+                    Ok(all) => all.iter().map(|(t, p)| row(t, p.as_ref())).collect(),
+                    Err(e) => {
+                        tracing::warn!("progress for the web app: {e}");
+                        Vec::new()
+                    }
+                };
+                let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
+                if json != last || first {
+                    let event = Event::default().data(json.clone());
+                    return Some((Ok(event), (torrents, json, false)));
+                }
+            }
+        },
+    );
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// `/static/{file}`: the stylesheet, the script and the icon, from the
+/// binary.
+pub async fn asset(Path(file): Path<String>) -> Response {
+    let (body, kind): (&'static str, &'static str) = match file.as_str() {
+        "app.css" => (
+            include_str!("../../templates/web/static/app.css"),
+            "text/css; charset=utf-8",
+        ),
+        "app.js" => (
+            include_str!("../../templates/web/static/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        "icon.svg" => (
+            include_str!("../../templates/web/static/icon.svg"),
+            "image/svg+xml",
+        ),
+        _ => return ApiError::NotFound(format!("no file {file}")).into_response(),
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_rows() {
+        let t = CatalogTorrent {
+            info_hash: crate::torrent::InfoHash([1; 20]),
+            name: "n".into(),
+            title: "T".into(),
+            source: None,
+            added_at: 0,
+            playable_count: 0,
+            files: Vec::new(),
+            listed: false,
+        };
+        let mut p = Progress {
+            state: "live".into(),
+            bytes_done: 333,
+            bytes_total: 1000,
+            peers: 1,
+            download_bytes_per_sec: 3 * 1024 * 1024 / 2,
+            ..Progress::default()
+        };
+        let r = row(&t, Some(&p));
+        assert_eq!((r.permille, r.percent.as_str()), (333, "33.3 %"));
+        assert_eq!((r.peers.as_str(), r.rate.as_str()), ("1 peer", "1.5 MiB/s"));
+        p.finished = true;
+        assert_eq!(row(&t, Some(&p)).permille, 1000);
+        assert_eq!(row(&t, None).state, "not loaded");
+        assert_eq!(size_text(1536), "1.5 KiB");
+        assert!(not_in_browser("a/Film.mkv").unwrap().contains(".mkv"));
+        assert_eq!(not_in_browser("a/Film.MP4"), None);
+    }
+}

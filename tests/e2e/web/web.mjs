@@ -1,0 +1,98 @@
+// The web app in a real browser: Playwright (playwright-core) drives
+// Debian's chromium against a running swarmcast.
+//   node web.mjs BASE MAGNET INFO_HASH [SCREENSHOT_DIR]
+// Adds MAGNET through the library's form and waits for its progress bar to
+// reach 100 %; opens the torrent's page until its subtitles are listed;
+// plays the video in <video> until currentTime passes 1.5 s with the
+// subtitle track's cues loaded. Fails on any Content-Security-Policy
+// violation or page error. Every wait is bounded.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [base, magnet, infoHash, shots] = process.argv.slice(2);
+if (!base || !magnet || !infoHash) {
+  console.error("usage: node web.mjs BASE MAGNET INFO_HASH [SCREENSHOT_DIR]");
+  process.exit(2);
+}
+
+const profile = mkdtempSync(join(tmpdir(), "swarmcast-chromium-"));
+// A fresh profile each run (Playwright passes it as --user-data-dir).
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 390, height: 844 },
+  args: [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-quic", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+  ],
+});
+const problems = [];
+let failed = false;
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && !/Failed to load resource/.test(m.text())) {
+      problems.push(`console: ${m.text()}`);
+    }
+  });
+
+  // 1. Add through the form; the progress bar reaches 100 %.
+  await page.goto(`${base}/`, { timeout: 30_000 });
+  await page.fill("#uri", magnet);
+  await page.click("form#add button");
+  const bar = `li[data-ih="${infoHash}"] progress`;
+  await page.waitForSelector(bar, { timeout: 120_000 });
+  await page.waitForFunction((sel) => document.querySelector(sel)?.value >= 1000, bar, {
+    timeout: 120_000,
+  });
+  console.log("PASS: added through the form; its progress bar reached 100 %");
+  if (shots) await page.screenshot({ path: join(shots, "library-phone.png"), fullPage: true });
+
+  // 2. The torrent's page lists the video's subtitles once they are found.
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await page.goto(`${base}/torrent/${infoHash}`, { timeout: 30_000 });
+    if (await page.$(".subs")) break;
+    if (Date.now() > deadline) throw new Error("no subtitles on the torrent's page within 60 s");
+    await page.waitForTimeout(500);
+  }
+  console.log("PASS: the torrent's page lists its subtitles");
+  if (shots) await page.screenshot({ path: join(shots, "torrent-phone.png"), fullPage: true });
+
+  // 3. Play it here, with the WebVTT track loaded.
+  await page.click("a.button");
+  await page.waitForSelector("video", { timeout: 30_000 });
+  await page.waitForFunction(() => {
+    const v = document.querySelector("video");
+    const t = v && v.textTracks[0];
+    return v && v.currentTime > 1.5 && t && t.mode === "showing" && t.cues && t.cues.length > 0;
+  }, null, { timeout: 90_000, polling: 250 });
+  const state = await page.evaluate(() => {
+    const v = document.querySelector("video");
+    const t = v.textTracks[0];
+    return { time: v.currentTime, lang: t.language, cues: t.cues.length, first: t.cues[0].getCueAsHTML().textContent };
+  });
+  if (!/Café für Tom & Jerry/.test(state.first)) throw new Error(`first cue: ${state.first}`);
+  console.log(`PASS: <video> at ${state.time.toFixed(1)} s, track ${state.lang} with ${state.cues} cues`);
+  if (shots) {
+    await page.screenshot({ path: join(shots, "watch-phone.png") });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    for (const [name, path] of [["library", "/"], ["torrent", `/torrent/${infoHash}`], ["settings", "/settings"]]) {
+      await page.goto(`${base}${path}`, { timeout: 30_000 });
+      await page.screenshot({ path: join(shots, `${name}-desktop.png`), fullPage: true });
+    }
+  }
+  if (problems.length) throw new Error(problems.join("\n"));
+} catch (e) {
+  failed = true;
+  console.error(`FAIL: ${e.message}`);
+  if (problems.length) console.error(problems.join("\n"));
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

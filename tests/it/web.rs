@@ -1,0 +1,268 @@
+//! The web app's pages and the routes they use, refusals included: a
+//! source outside `web.allow`, a wrong token, a form posted by another
+//! site's page, an oversized upload; the session cookie a login gives.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::common::{content, test_config, Seeder, Server};
+
+/// A client that follows no redirect, connecting from `from`.
+fn browser_from(from: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(from.parse::<IpAddr>().unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+const CSP: &str = "default-src 'self'";
+
+/// A form post's body, as a browser sends it.
+trait FormPost {
+    fn form_fields(self, fields: &[(&str, &str)]) -> Self;
+}
+
+impl FormPost for reqwest::RequestBuilder {
+    fn form_fields(self, fields: &[(&str, &str)]) -> Self {
+        let body: String = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
+        self.header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_add_play_and_refuse_what_they_must() {
+    let data = content(200_000, 51);
+    let seeder = Seeder::start(
+        "Web Film (2024)",
+        &[("Web.Film.2024.mp4", &data), ("Web.Film.2024.mkv", &data)],
+        32 * 1024,
+        None,
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.web.allow = vec!["127.0.0.1/32".parse().unwrap()];
+    let server = Server::start(config).await;
+    let me = browser_from("127.0.0.1");
+    let stranger = browser_from("127.0.0.2");
+
+    // Every page: HTML with the policy; no page names a path on the server.
+    for path in ["/", "/settings", "/add?uri=magnet%3A%3Fxt%3Dx"] {
+        let r = me.get(server.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let csp = r.headers()["content-security-policy"].to_str().unwrap();
+        assert!(csp.starts_with(CSP) && csp.contains("frame-ancestors 'none'"));
+        assert!(r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let html = r.text().await.unwrap();
+        assert!(
+            !html.contains(dirs.path().to_str().unwrap()),
+            "{path} names a path"
+        );
+    }
+    let prefilled = me
+        .get(server.url("/add?uri=magnet:%3Fxt%3D%3Cb%3E"))
+        .send()
+        .await
+        .unwrap();
+    let html = prefilled.text().await.unwrap();
+    assert!(
+        html.contains(r#"value="magnet:?xt=&lt;b&gt;""#) || html.contains("&#60;b&#62;"),
+        "escaped: {html}"
+    );
+    let css = me.get(server.url("/static/app.css")).send().await.unwrap();
+    assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+
+    // The form without JavaScript: a bad link is a page that says why.
+    let r = me
+        .post(server.url("/add"))
+        .form_fields(&[("uri", "magnet:?xt=urn:btih:nothex")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("Not added"));
+    // Another site's page posting the form is refused; so is a stranger.
+    let magnet = seeder.magnet();
+    let form = [("uri", magnet.as_str())];
+    let r = me
+        .post(server.url("/add"))
+        .header("origin", "http://evil.example")
+        .form_fields(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = stranger
+        .post(server.url("/add"))
+        .form_fields(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    // Our own page's post adds, and leads to the torrent's page.
+    let r = me
+        .post(server.url("/add"))
+        .header("origin", server.base.clone())
+        .form_fields(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/torrent/{}", seeder.info_hash));
+    let page = me
+        .get(server.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Web.Film.2024.mp4") && page.contains("▶ Play here"));
+    assert!(
+        page.contains("browsers do not play .mkv files"),
+        "the MKV says why"
+    );
+    let mp4 = if page.contains(&format!("/watch/{}/0", seeder.info_hash)) {
+        0
+    } else {
+        1
+    };
+    let watch = me
+        .get(server.url(&format!("/watch/{}/{mp4}", seeder.info_hash)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        watch.contains("<video") && watch.contains(&format!("/media/{}/{mp4}/", seeder.info_hash))
+    );
+
+    // Live progress: server-sent events with the torrent in them.
+    let mut events = me.get(server.url("/web/progress")).send().await.unwrap();
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let first = tokio::time::timeout(Duration::from_secs(10), events.chunk())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&first);
+    assert!(
+        text.starts_with("data: [") && text.contains(&seeder.info_hash),
+        "{text}"
+    );
+
+    // An upload larger than a .torrent may be is refused.
+    let r = me
+        .post(server.url("/api/torrents"))
+        .header("content-type", "application/x-bittorrent")
+        .body(vec![b'd'; 17 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    server.assert_healthy().await;
+    server.app.stop().await;
+    seeder.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_a_token_a_browser_logs_in_for_a_session_cookie() {
+    let data = content(100_000, 52);
+    let seeder = Seeder::start("tok.mp4", &[("tok.mp4", &data)], 32 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.web.token = swarmcast::config::Secret::new("open-sesame");
+    let server = Server::start(config).await;
+    let me = browser_from("127.0.0.1");
+    let magnet = seeder.magnet();
+    let form = [("uri", magnet.as_str())];
+
+    let r = me
+        .post(server.url("/add"))
+        .form_fields(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "no token, no cookie");
+    let library = me
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(library.contains("log in"));
+    let r = me
+        .post(server.url("/login"))
+        .form_fields(&[("token", "guess")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("set-cookie").is_none());
+    let r = me
+        .post(server.url("/login"))
+        .header("origin", "http://evil.example")
+        .form_fields(&[("token", "open-sesame")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403, "a cross-site login is refused");
+    let r = me
+        .post(server.url("/login"))
+        .form_fields(&[("token", "open-sesame")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("open-sesame"),
+        "the cookie is not the token"
+    );
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let r = me
+        .post(server.url("/add"))
+        .header("cookie", &session)
+        .form_fields(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let settings = me
+        .get(server.url("/settings"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(settings.contains("logged in") && !settings.contains("open-sesame"));
+    let wrong = format!("{}x", session);
+    let r = me
+        .delete(server.url(&format!("/api/torrents/{}", seeder.info_hash)))
+        .header("cookie", wrong)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    server.app.stop().await;
+    seeder.stop().await;
+}
