@@ -56,6 +56,7 @@ impl FromRef<HttpState> for web::Web {
         web::Web {
             site: s.site.clone(),
             torrents: s.torrents.clone(),
+            saved: s.saved.clone(),
             subtitles: s.subtitles.clone(),
             permission: s.permission.clone(),
         }
@@ -112,6 +113,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/torrent/{info_hash}", get(web::torrent))
         .route("/watch/{info_hash}/{index}", get(web::watch))
         .route("/settings", get(web::settings))
+        .route("/searches", get(web::searches))
         .route("/login", post(web::login))
         .route("/web/progress", get(web::progress))
         .route("/static/{file}", get(web::asset))

@@ -3,7 +3,8 @@
 //! one small stylesheet and script from `templates/web/static/` — no build
 //! step. The library (torrents with live progress pushed by server-sent
 //! events), a torrent's files with their subtitles, a player for what a
-//! browser plays (a WebVTT track per subtitle), and the settings (read-only,
+//! browser plays (a WebVTT track per subtitle), the saved searches (the
+//! TV's search folders), and the settings (read-only,
 //! no secret shown; the login that gives a browser its session cookie when
 //! a token is set). Every change a page makes goes through the JSON API or
 //! `POST /add` and `/login`, all behind `guard`. Every answer carries a
@@ -29,6 +30,7 @@ use super::ApiError;
 use crate::catalog::CatalogTorrent;
 use crate::config::Config;
 use crate::media::{file_name, kind_of, MediaKind};
+use crate::search::saved::SavedSearches;
 use crate::subtitles::{ProviderState, Subtitles};
 use crate::torrent::{AddSource, Progress};
 use crate::torrents::Torrents;
@@ -83,6 +85,7 @@ impl Site {
 pub struct Web {
     pub site: Arc<Site>,
     pub torrents: Arc<Torrents>,
+    pub saved: Arc<SavedSearches>,
     pub subtitles: Subtitles,
     pub permission: Arc<Permission>,
 }
@@ -442,6 +445,47 @@ pub async fn watch(
                 }
             })
             .collect(),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "web/searches.html")]
+struct SearchesPage<'a> {
+    site: &'a Site,
+    searches: Vec<SearchRow>,
+    login_needed: bool,
+}
+
+struct SearchRow {
+    id: i64,
+    query: String,
+    results: String,
+    status: String,
+}
+
+/// `/searches`: the saved searches (the TV's search folders); saving and
+/// forgetting go through the JSON API.
+pub async fn searches(State(web): State<Web>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let saved = web.saved.list().await?;
+    let ids: Vec<i64> = saved.iter().map(|s| s.id).collect();
+    let counts = web.saved.result_counts(ids).await?;
+    render(&SearchesPage {
+        site: &web.site,
+        searches: saved
+            .into_iter()
+            .zip(counts)
+            .map(|(s, n)| SearchRow {
+                id: s.id,
+                query: s.query,
+                results: match (n, s.refreshed_at) {
+                    (_, None) => "not searched yet (a TV opening it searches)".into(),
+                    (1, _) => "1 result".into(),
+                    (n, _) => format!("{n} results"),
+                },
+                status: s.status,
+            })
+            .collect(),
+        login_needed: web.permission.has_token() && !logged_in(&headers, &web.permission),
     })
 }
 

@@ -60,6 +60,14 @@ impl SavedSearches {
         Ok(self.catalog.run(|c| c.saved_searches()).await?)
     }
 
+    /// How many results each of these saved searches has cached.
+    pub async fn result_counts(&self, ids: Vec<i64>) -> Result<Vec<usize>, SavedError> {
+        Ok(self
+            .catalog
+            .run(move |c| ids.iter().map(|id| c.result_count(*id)).collect())
+            .await?)
+    }
+
     pub async fn delete(&self, id: i64) -> Result<(), SavedError> {
         if self.catalog.run(move |c| c.delete_saved_search(id)).await? {
             self.changes.changed([ObjectId::Search, ObjectId::Recent]);

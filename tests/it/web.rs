@@ -162,6 +162,29 @@ async fn pages_add_play_and_refuse_what_they_must() {
         "{text}"
     );
 
+    // Saved searches: saved as the page does (its own origin), listed.
+    let r = me
+        .post(server.url("/api/saved-searches"))
+        .header("origin", server.base.clone())
+        .json(&serde_json::json!({"query": "Big <Buck> Bunny", "category": "movies"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let page = me
+        .get(server.url("/searches"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Big &#60;Buck&#62; Bunny") || page.contains("Big &lt;Buck&gt; Bunny"),
+        "{page}"
+    );
+    assert!(page.contains("not searched yet"));
+
     // An upload larger than a .torrent may be is refused.
     let r = me
         .post(server.url("/api/torrents"))

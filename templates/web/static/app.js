@@ -84,6 +84,35 @@ function wireDelete() {
   });
 }
 
+function wireSearches() {
+  const form = $("#save-search");
+  if (form) {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      const body = { query: $("#query").value.trim() };
+      for (const key of ["category", "max_size", "language"]) {
+        const v = $("#" + key).value.trim();
+        if (v) body[key] = v;
+      }
+      const seeders = $("#min_seeders").value.trim();
+      if (seeders) body.min_seeders = Number(seeders);
+      const status = $("#save-status");
+      const resp = await fetch("/api/saved-searches", {
+        method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" },
+      });
+      if (resp.ok) location.reload();
+      else say(status, await errorOf(resp), true);
+    });
+  }
+  for (const button of document.querySelectorAll("button.forget")) {
+    button.addEventListener("click", async () => {
+      const resp = await fetch("/api/saved-searches/" + button.dataset.id, { method: "DELETE" });
+      if (resp.ok) location.reload();
+      else say($("#save-status"), await errorOf(resp), true);
+    });
+  }
+}
+
 function wireContext() {
   const secure = $("#secure-context"), insecure = $("#insecure-context");
   if (!secure || !window.isSecureContext) return;
@@ -103,5 +132,6 @@ document.addEventListener("DOMContentLoaded", () => {
   wireAdd();
   wireProgress();
   wireDelete();
+  wireSearches();
   wireContext();
 });
