@@ -278,6 +278,15 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// How many videos a torrent holds.
+    pub fn video_count(&self, info_hash: &InfoHash) -> Result<usize, CatalogError> {
+        let n: i64 = self
+            .reader()
+            .prepare_cached("SELECT COUNT(*) FROM files WHERE info_hash = ?1 AND kind = 'video'")?
+            .query_row(params![info_hash.to_string()], |r| r.get(0))?;
+        Ok(n as usize)
+    }
+
     /// A stored subtitle's text: SRT bytes as TVs get them, or WebVTT.
     pub fn subtitle_text(&self, id: i64, vtt: bool) -> Result<Option<Vec<u8>>, CatalogError> {
         let sql = if vtt {

@@ -218,6 +218,17 @@ pub trait VideoShown: Send + Sync {
     fn video_shown(&self, info_hash: InfoHash, index: usize, alone: bool);
 }
 
+/// How a TV came to be shown an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    /// By itself (BrowseMetadata).
+    Alone,
+    /// In a page of a folder's children.
+    InFolder,
+    /// Among search results: not looked up.
+    Found,
+}
+
 /// How items get their subtitles.
 struct Captioning {
     /// `subtitles.languages`, in order of preference.
@@ -227,8 +238,8 @@ struct Captioning {
 
 /// A video's subtitles in the order a device gets them: the configured
 /// languages in their order, then those of no known language, then the
-/// rest; within a language a hash match, then neither forced nor for the
-/// hearing impaired, then the torrent's own. `true` marks the one a
+/// rest; within a language a whole one before a forced one, then a hash
+/// match, then one not for the hearing impaired, then the torrent's own. `true` marks the one a
 /// device shows: the first, when it is of a configured language or of
 /// none known (another language is never forced on anyone).
 pub fn captions_in_order<'s>(
@@ -247,8 +258,8 @@ pub fn captions_in_order<'s>(
         (
             group,
             pos,
-            !s.hash_match,
             s.forced,
+            !s.hash_match,
             s.hearing_impaired,
             s.source != "torrent",
             s.id,
@@ -334,19 +345,17 @@ impl Library {
         self
     }
 
-    /// Give the videos among `objects` their subtitles; when `browsed`,
-    /// tell whoever looks them up (never waiting for it).
-    fn dress(&self, objects: &mut [Object], browsed: bool) -> Result<(), CatalogError> {
+    /// Give the videos among `objects` their subtitles, and tell whoever
+    /// looks them up of the videos a TV was shown (never waiting for it).
+    fn dress(&self, objects: &mut [Object], shown: Shown) -> Result<(), CatalogError> {
         let Some(cap) = &self.captioning else {
             return Ok(());
         };
-        // A video shown alone, or with one other (a film and its sample),
-        // is likely to be played; a page of episodes is not, each.
-        let videos = objects
-            .iter()
-            .filter(|o| matches!(o, Object::Item(i) if i.class == Class::Video))
-            .count();
-        let alone = videos <= 2;
+        // Of a folder, a video is shown alone when its torrent holds one or
+        // two (a film and its sample), whatever the page size: each episode
+        // of a season pack is not likely to be played.
+        let mut videos_of: std::collections::HashMap<InfoHash, usize> =
+            std::collections::HashMap::new();
         let mut by_torrent: std::collections::HashMap<InfoHash, Vec<StoredSubtitle>> =
             std::collections::HashMap::new();
         for o in objects.iter_mut() {
@@ -356,7 +365,22 @@ impl Library {
             }
             let (ih, index) = match ObjectId::parse(&item.id) {
                 Some(ObjectId::Item(ih, index)) => {
-                    if browsed {
+                    let alone = match shown {
+                        Shown::Found => None,
+                        Shown::Alone => Some(true),
+                        Shown::InFolder => {
+                            let n = match videos_of.get(&ih) {
+                                Some(n) => *n,
+                                None => {
+                                    let n = self.catalog.video_count(&ih)?;
+                                    videos_of.insert(ih, n);
+                                    n
+                                }
+                            };
+                            Some(n <= 2)
+                        }
+                    };
+                    if let Some(alone) = alone {
                         cap.shown.video_shown(ih, index, alone);
                     }
                     (ih, index)
@@ -1072,7 +1096,8 @@ impl Directory for Library {
             Some(id) => {
                 let mut found = self.lookup(&id).map_err(dir_err)?;
                 if let Some(o) = found.as_mut() {
-                    self.dress(std::slice::from_mut(o), true).map_err(dir_err)?;
+                    self.dress(std::slice::from_mut(o), Shown::Alone)
+                        .map_err(dir_err)?;
                 }
                 Ok(found)
             }
@@ -1094,7 +1119,7 @@ impl Directory for Library {
                     .children_of(&id, sort, start, count, client)
                     .map_err(dir_err)?;
                 if let Children::Page(objects, _) = &mut children {
-                    self.dress(objects, true).map_err(dir_err)?;
+                    self.dress(objects, Shown::InFolder).map_err(dir_err)?;
                 }
                 Ok(children)
             }
@@ -1116,7 +1141,7 @@ impl Directory for Library {
                     .search_below(&id, criteria, sort, start, count)
                     .map_err(dir_err)?;
                 if let Some((objects, _)) = &mut found {
-                    self.dress(objects, false).map_err(dir_err)?;
+                    self.dress(objects, Shown::Found).map_err(dir_err)?;
                 }
                 Ok(found)
             }
@@ -1126,7 +1151,7 @@ impl Directory for Library {
 
     fn live_search(&self, typed: &str, client: &Quirks) -> Result<Vec<Object>, DirectoryError> {
         let mut found = Library::live_search(self, typed, client).map_err(dir_err)?;
-        self.dress(&mut found, false).map_err(dir_err)?;
+        self.dress(&mut found, Shown::Found).map_err(dir_err)?;
         Ok(found)
     }
 

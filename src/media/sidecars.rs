@@ -82,16 +82,23 @@ pub fn videos_in(files: &[(usize, &str)]) -> usize {
 /// the torrent holds one video, which every subtitle belongs to.
 pub fn among(files: &[(usize, &str)], video_path: &str, single_video: bool) -> Vec<Sidecar> {
     let video_stem = stem(file_name(video_path)).to_lowercase();
+    let folder = |p: &str| p.rsplit_once('/').map_or("", |(dir, _)| dir).to_owned();
+    let video_folder = folder(video_path);
     files
         .iter()
         .filter_map(|&(index, path)| {
             let format = SubFormat::of(path)?;
             let name = stem(file_name(path));
             let lower = name.to_lowercase();
+            let same_folder = folder(path) == video_folder;
             // `Movie.en.forced` beside `Movie.mkv`: the tags follow the
             // stem (read from the lower-cased name: lower-casing may change
             // a name's length, so no offset of one is used in the other).
-            let beside = if lower == video_stem {
+            // Only in the video's own folder: `Season 1/Episode 01.en.srt`
+            // is not `Season 2/Episode 01.mkv`'s.
+            let beside = if !same_folder {
+                None
+            } else if lower == video_stem {
                 Some("")
             } else {
                 lower
@@ -319,6 +326,17 @@ mod tests {
             found(&files, 0),
             vec![(1, Some("en"), false, false), (2, None, false, false)]
         );
+    }
+
+    #[test]
+    fn the_same_name_in_another_season_is_another_episode() {
+        let files = [
+            (0, "Show/Season 1/Episode 01.mkv"),
+            (1, "Show/Season 2/Episode 01.mkv"),
+            (2, "Show/Season 1/Episode 01.en.srt"),
+        ];
+        assert_eq!(found(&files, 0), vec![(2, Some("en"), false, false)]);
+        assert!(found(&files, 1).is_empty());
     }
 
     #[test]

@@ -12,6 +12,9 @@ use super::charset;
 pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// A cue starting later than this is a broken timestamp, not a film.
 const MAX_START_MS: u64 = 48 * 3_600_000;
+/// The latest time SRT's two-digit hours can say (99:59:59,999): a later
+/// end is cut to it.
+const MAX_END_MS: u64 = 100 * 3_600_000 - 1;
 
 /// Why a file is not taken as a subtitle.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -71,6 +74,10 @@ pub fn read(bytes: &[u8], format: SubFormat) -> Result<Subtitle, Rejected> {
     let mut dropped = 0;
     let mut cues: Vec<Cue> = raw
         .into_iter()
+        .map(|c| Cue {
+            end_ms: c.end_ms.min(MAX_END_MS),
+            ..c
+        })
         .filter(|c| {
             let ok = c.end_ms > c.start_ms && c.start_ms <= MAX_START_MS;
             dropped += usize::from(!ok);
@@ -254,9 +261,13 @@ fn clean_markup(line: &str) -> String {
     while let Some(i) = rest.find('<') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
+        // A tag is short: look no further than 64 bytes for its end (a
+        // line of a million `<` must not cost a million searches each).
         let tag_end = after
-            .find('>')
-            .filter(|&j| j <= 64 && !after[..j].contains('<'));
+            .bytes()
+            .take(65)
+            .position(|b| b == b'>')
+            .filter(|&j| !after[..j].contains('<'));
         let is_tag = tag_end.is_some_and(|j| {
             let inner = after[..j].trim_start_matches('/');
             inner
@@ -460,6 +471,23 @@ Dialogue: 0,0:01:02.03,0:01:04.00,Default,,0,0,0,,Tom\\h&\\hJerry
             read(b"\x00\x01\x02\x03PK\x03\x04", SubFormat::Srt),
             Err(Rejected::Binary(_))
         ));
+    }
+
+    #[test]
+    fn regression_a_line_of_angle_brackets_is_read_in_linear_time() {
+        let mut hostile = b"1\n00:00:01,000 --> 00:00:02,000\n".to_vec();
+        hostile.extend(std::iter::repeat_n(b'<', 1_000_000));
+        // Quadratic, this took minutes; linear, milliseconds.
+        let s = read(&hostile, SubFormat::Srt).unwrap();
+        assert_eq!(s.cues[0].text.len(), 1_000_000);
+    }
+
+    #[test]
+    fn an_end_past_what_srt_can_say_is_cut() {
+        let s = read(b"1\n00:00:01,000 --> 500:00:00,000\nlong\n", SubFormat::Srt).unwrap();
+        assert_eq!(s.cues[0].end_ms, MAX_END_MS);
+        let srt = String::from_utf8(to_srt(&s.cues)).unwrap();
+        assert!(srt.contains("00:00:01,000 --> 99:59:59,999"), "{srt}");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::catalog::CatalogError;
 use crate::media::sidecars::Sidecar;
 use crate::torrent::InfoHash;
 
-use super::{format, Origin, Outcome, Subtitles, FROM_TORRENT};
+use super::{format, read_text, Origin, Outcome, Subtitles, FROM_TORRENT};
 
 /// How long reading one subtitle file from the swarm may take.
 const SWARM_READ: Duration = Duration::from_secs(120);
@@ -33,7 +33,7 @@ impl Subtitles {
             Err(format::Rejected::TooLarge(length))
         } else {
             match self.read_from_swarm(info_hash, file, length).await {
-                Ok(bytes) => format::read(&bytes, sidecar.format),
+                Ok(bytes) => read_text(bytes, sidecar.format).await,
                 Err(e) => {
                     tracing::info!(%info_hash, file, "subtitle not read from the swarm: {e}");
                     return Ok(Outcome::Unread);

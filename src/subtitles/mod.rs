@@ -72,6 +72,9 @@ struct Inner {
     done: Mutex<HashSet<(InfoHash, usize)>>,
     /// Videos whose own torrent's subtitles are all read or refused.
     done_in_torrent: Mutex<HashSet<(InfoHash, usize)>>,
+    /// How often each torrent was removed (this run): a lookup that began
+    /// before a removal records nothing as done.
+    generations: Mutex<std::collections::HashMap<InfoHash, u64>>,
     /// Each torrent's subtitle files, read once.
     torrent_subs: Mutex<std::collections::HashMap<InfoHash, Arc<TorrentSubs>>>,
     /// Lookups run at once (a folder of many videos queues the rest).
@@ -93,6 +96,34 @@ pub struct ProviderState {
     pub at: Option<i64>,
     #[serde(skip)]
     rest_until: Option<Instant>,
+}
+
+/// A subtitle file's bytes made into cues, on a blocking thread: a 2 MiB
+/// file of hostile text is work an async worker must not do.
+async fn read_text(
+    bytes: Vec<u8>,
+    format: SubFormat,
+) -> Result<format::Subtitle, format::Rejected> {
+    tokio::task::spawn_blocking(move || format::read(&bytes, format))
+        .await
+        .unwrap_or_else(|e| Err(format::Rejected::Binary(format!("reading it failed ({e})"))))
+}
+
+/// A running lookup's place in `busy`, given up when the lookup ends.
+struct Busy {
+    subtitles: Subtitles,
+    key: (InfoHash, usize, bool),
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.subtitles
+            .0
+            .busy
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
 }
 
 /// A torrent's subtitle files (index, path, length) and how many videos
@@ -177,6 +208,7 @@ impl Subtitles {
             done: Mutex::new(HashSet::new()),
             done_in_torrent: Mutex::new(HashSet::new()),
             torrent_subs: Mutex::new(std::collections::HashMap::new()),
+            generations: Mutex::new(std::collections::HashMap::new()),
             lookups: tokio::sync::Semaphore::new(LOOKUPS),
             reads: tokio::sync::Semaphore::new(SWARM_READS),
             shutdown,
@@ -237,11 +269,22 @@ impl Subtitles {
         }
         let this = self.clone();
         runtime.spawn(async move {
+            // Removed from `busy` however the lookup ends, a panic included.
+            let _busy = Busy {
+                subtitles: this.clone(),
+                key: busy_key,
+            };
             let shutdown = this.0.shutdown.clone();
             tokio::select! {
                 _ = shutdown.cancelled() => {}
                 r = async {
-                    let _turn = this.0.lookups.acquire().await;
+                    // What a folder shows waits its turn; what is played
+                    // or shown alone goes first.
+                    let _turn = if ask_providers {
+                        None
+                    } else {
+                        this.0.lookups.acquire().await.ok()
+                    };
                     this.look_up(info_hash, index, ask_providers).await
                 } => {
                     if let Err(e) = r {
@@ -249,11 +292,6 @@ impl Subtitles {
                     }
                 }
             }
-            this.0
-                .busy
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(&busy_key);
         });
     }
 
@@ -261,6 +299,13 @@ impl Subtitles {
     /// catalog's went with it), so the same torrent added again is looked
     /// up again.
     pub fn forget(&self, info_hash: InfoHash) {
+        *self
+            .0
+            .generations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(info_hash)
+            .or_default() += 1;
         let lock = |m: &Mutex<HashSet<(InfoHash, usize)>>| {
             m.lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -273,6 +318,16 @@ impl Subtitles {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(&info_hash);
+    }
+
+    fn generation(&self, info_hash: InfoHash) -> u64 {
+        self.0
+            .generations
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&info_hash)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// A torrent's subtitle files (and how many videos it holds), read
@@ -316,6 +371,7 @@ impl Subtitles {
         index: usize,
         ask_providers: bool,
     ) -> Result<Looked, CatalogError> {
+        let generation = self.generation(info_hash);
         let (video, tried) = self
             .0
             .catalog
@@ -371,6 +427,10 @@ impl Subtitles {
         if looked.stored > 0 {
             self.0.changes.changed([ObjectId::Torrent(info_hash)]);
         }
+        if self.generation(info_hash) != generation {
+            // Removed meanwhile: whatever was found went with it.
+            return Ok(looked);
+        }
         if in_torrent_complete {
             self.0
                 .done_in_torrent
@@ -413,10 +473,11 @@ impl Subtitles {
             .languages
             .iter()
             .copied()
+            // A forced subtitle (signs, foreign parts) is not the film's.
             .filter(|l| {
                 !stored
                     .iter()
-                    .any(|s| s.language.as_deref() == Some(l.code()))
+                    .any(|s| s.language.as_deref() == Some(l.code()) && !s.forced)
             })
             .collect();
         let mut outcomes = Vec::new();
@@ -432,12 +493,14 @@ impl Subtitles {
                 outcomes.push(Outcome::Unread);
                 continue;
             }
-            if hash.is_none() {
+            // Read the video's head and tail only for a provider that
+            // uses the hash (it costs the last piece of the video).
+            if p.uses_moviehash() && hash.is_none() {
                 hash = Some(self.movie_hash(info_hash, index, length).await);
             }
             let query = Query {
                 languages: want.clone(),
-                moviehash: hash.clone().flatten(),
+                moviehash: hash.clone().flatten().filter(|_| p.uses_moviehash()),
                 release: release.to_owned(),
                 name: ReleaseName::parse(release),
             };
@@ -530,7 +593,7 @@ impl Subtitles {
                     return Ok(Some(Outcome::Unread));
                 }
             };
-            let text = format::read(&bytes, SubFormat::Srt);
+            let text = read_text(bytes, SubFormat::Srt).await;
             match text {
                 Ok(sub) => {
                     let from = Origin {

@@ -243,7 +243,7 @@ impl OpenSubtitles {
             let body = read_capped(resp, MAX_JSON).await?;
             if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
                 return Err(ProviderError::Unauthorized(format!(
-                    "login as {user} refused (HTTP {})",
+                    "the login was refused (HTTP {}): are subtitles.opensubtitles.username and password right?",
                     status.as_u16()
                 )));
             }
@@ -368,6 +368,10 @@ impl SubtitleProvider for OpenSubtitles {
         NAME
     }
 
+    fn uses_moviehash(&self) -> bool {
+        true
+    }
+
     fn search<'a>(&'a self, query: &'a Query) -> BoxFuture<'a, Result<Vec<Found>, ProviderError>> {
         async move {
             let mut found: Vec<Found> = Vec::new();
@@ -375,7 +379,12 @@ impl SubtitleProvider for OpenSubtitles {
                 let Some(params) = search_params(step, query) else {
                     continue;
                 };
-                found.extend(self.search_step(&params).await?);
+                match self.search_step(&params).await {
+                    Ok(more) => found.extend(more),
+                    // What an earlier step found is kept.
+                    Err(_) if !found.is_empty() => break,
+                    Err(e) => return Err(e),
+                }
                 let covered = query
                     .languages
                     .iter()

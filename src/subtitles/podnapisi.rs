@@ -211,8 +211,17 @@ impl SubtitleProvider for Podnapisi {
                         }
                     }
                     let page = parse_page(&self.get(url, MAX_XML).await?)?;
-                    // Asked for one language, it may answer others.
-                    found.extend(page.found.into_iter().filter(|f| f.language == *lang));
+                    // Asked for one language, it may answer others; its
+                    // codes are coarser than ours (`zh` for both Chinese).
+                    found.extend(
+                        page.found
+                            .into_iter()
+                            .filter(|f| f.language.podnapisi() == lang.podnapisi())
+                            .map(|f| Found {
+                                language: *lang,
+                                ..f
+                            }),
+                    );
                     if page_no >= page.pages.min(MAX_PAGES) {
                         break;
                     }

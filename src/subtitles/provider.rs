@@ -65,17 +65,23 @@ pub enum ProviderError {
 pub trait SubtitleProvider: Send + Sync {
     /// Its name in the config, the catalog and the API.
     fn name(&self) -> &'static str;
+    /// Does its search use the movie hash (worth reading the video's head
+    /// and tail for)?
+    fn uses_moviehash(&self) -> bool {
+        false
+    }
     /// The subtitles it has for this video, in the languages asked.
     fn search<'a>(&'a self, query: &'a Query) -> BoxFuture<'a, Result<Vec<Found>, ProviderError>>;
     /// The bytes of one subtitle file (unpacked from a ZIP if it came in one).
     fn download<'a>(&'a self, found: &'a Found) -> BoxFuture<'a, Result<Vec<u8>, ProviderError>>;
 }
 
-/// The best of `found` in `language` for this video: a movie-hash match
-/// (made for these very bytes), then the release most like the video's
-/// (the same group's cut is timed alike), then the most downloaded; one
-/// for the hearing impaired only when `hearing_impaired` is asked for
-/// (when it is, those come first). Forced-only subtitles last.
+/// The best of `found` in `language` for this video: a whole subtitle
+/// before a forced one (foreign parts only), then a movie-hash match (made
+/// for these very bytes), then the release most like the video's (the same
+/// group's cut is timed alike), then the most downloaded; one for the
+/// hearing impaired only when `hearing_impaired` is asked for (when it
+/// is, those come first).
 pub fn best<'f>(
     found: &'f [Found],
     language: Lang,
@@ -93,8 +99,8 @@ pub fn best<'f>(
                 .max()
                 .unwrap_or(0);
             (
-                f.hash_match,
                 !f.forced,
+                f.hash_match,
                 hearing_impaired && f.hearing_impaired,
                 likeness,
                 f.downloads,
@@ -270,6 +276,11 @@ pub(crate) mod tests {
         with_hash.push(found("hash", "en", "whatever", true, 0, false));
         assert_eq!(best(&with_hash, en, &video, false).unwrap().id, "hash");
         assert!(best(&all, Lang::parse("de").unwrap(), &video, false).is_none());
+        // A hash match that is only the forced parts loses to a whole one.
+        let mut forced = found("forced", "en", "x", true, 0, false);
+        forced.forced = true;
+        let both = vec![forced, found("whole", "en", "y", false, 1, false)];
+        assert_eq!(best(&both, en, &video, false).unwrap().id, "whole");
     }
 
     #[test]
