@@ -47,24 +47,65 @@ pub enum StartError {
     },
 }
 
-/// The device UDN, created once and kept in the state directory.
-fn load_or_create_udn(state_dir: &std::path::Path) -> Result<String, StartError> {
-    let path = state_dir.join("udn");
+/// A value made once and kept in the state directory (`name`): read back
+/// when `valid`, else made by `make` and written (temp file + rename,
+/// readable by the owner only).
+fn load_or_create(
+    state_dir: &std::path::Path,
+    name: &str,
+    valid: fn(&str) -> Option<String>,
+    make: fn() -> String,
+) -> Result<String, StartError> {
+    let path = state_dir.join(name);
     let io = |source| StartError::Dir {
         path: path.display().to_string(),
         source,
     };
     if let Ok(text) = std::fs::read_to_string(&path) {
-        if let Ok(u) = uuid::Uuid::parse_str(text.trim()) {
-            return Ok(u.to_string());
+        if let Some(v) = valid(text.trim()) {
+            return Ok(v);
         }
-        tracing::warn!("{} is not a UUID; making a new one", path.display());
+        tracing::warn!(
+            "{} is not what it should be; making a new one",
+            path.display()
+        );
     }
-    let udn = uuid::Uuid::new_v4().to_string();
+    let value = make();
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, format!("{udn}\n")).map_err(io)?;
+    std::fs::write(&tmp, format!("{value}\n")).map_err(io)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600)).map_err(io)?;
+    }
     std::fs::rename(&tmp, &path).map_err(io)?;
-    Ok(udn)
+    Ok(value)
+}
+
+/// The device UDN, created once and kept in the state directory.
+fn load_or_create_udn(state_dir: &std::path::Path) -> Result<String, StartError> {
+    load_or_create(
+        state_dir,
+        "udn",
+        |t| uuid::Uuid::parse_str(t).ok().map(|u| u.to_string()),
+        || uuid::Uuid::new_v4().to_string(),
+    )
+}
+
+/// The key browsers' session cookies are made with (random, kept, so a
+/// restart logs nobody out; never shown).
+fn load_or_create_session_key(state_dir: &std::path::Path) -> Result<String, StartError> {
+    load_or_create(
+        state_dir,
+        "session-key",
+        |t| (t.len() == 64 && t.bytes().all(|b| b.is_ascii_hexdigit())).then(|| t.to_owned()),
+        || {
+            format!(
+                "{}{}",
+                uuid::Uuid::new_v4().simple(),
+                uuid::Uuid::new_v4().simple()
+            )
+        },
+    )
 }
 
 /// BOOTID.UPNP.ORG: grows with every start.
@@ -102,6 +143,7 @@ impl App {
                 .map_err(|e| CatalogError::Interrupted(e.to_string()))??,
         );
         let udn = load_or_create_udn(&config.storage.state_dir)?;
+        let session_key = load_or_create_session_key(&config.storage.state_dir)?;
         let engine = Arc::new(
             RqbitEngine::start(EngineOptions::from_config(&config), shutdown.child_token()).await?,
         );
@@ -231,15 +273,16 @@ impl App {
             crate::upnp::ssdp::responder::Responder::new(&udn, addr.port(), boot_id()),
             shutdown.child_token(),
         ));
+        let torrents_for_web = torrents.clone();
         let router = http::router(HttpState {
             torrents,
             playback,
             device,
             events,
-            permission: Arc::new(http::guard::Permission::new(
-                config.web.allow.clone(),
-                config.web.token.clone(),
-            )),
+            permission: Arc::new(
+                http::guard::Permission::new(config.web.allow.clone(), config.web.token.clone())
+                    .with_session_key(&session_key),
+            ),
             search,
             saved: Arc::new(crate::search::saved::SavedSearches::new(
                 catalog.clone(),
@@ -247,6 +290,7 @@ impl App {
             )),
             subtitles,
             site: Arc::new(http::web::Site::from_config(&config)),
+            progress: http::web::ProgressFeed::start(torrents_for_web, shutdown.child_token()),
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

@@ -54,6 +54,9 @@ pub enum Need {
 pub struct Permission {
     allow: Vec<AllowRule>,
     token: Secret,
+    /// What session cookies are keyed with: without it, a cookie could be
+    /// computed from a guessed token and tried without limit.
+    session_key: Secret,
 }
 
 /// Why a request was refused (the 403's message).
@@ -67,6 +70,47 @@ pub enum Refusal {
     WrongToken,
     #[error("a page from {0} may not change anything here (a cross-site request)")]
     CrossSite(String),
+    #[error("a browser that reached this server as {0:?} may not change anything: use its address or LAN name (a public name pointing here is how DNS rebinding attacks)")]
+    ForeignHost(String),
+}
+
+/// Is this `Host` a name a browser on the LAN reaches us by: an address,
+/// `localhost`, a single-label name (`nas`) or a LAN suffix (`.local`,
+/// `.lan`, `.home.arpa`, `.internal`)? A public name (`evil.example`)
+/// pointed at our address by its owner is DNS rebinding: its page would
+/// share an origin with us.
+pub fn lan_host(host: &[u8]) -> bool {
+    let host = String::from_utf8_lossy(host).to_ascii_lowercase();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        return rest
+            .split(']')
+            .next()
+            .is_some_and(|v6| v6.parse::<std::net::Ipv6Addr>().is_ok());
+    } else {
+        host.rsplit_once(':').map_or(host.as_str(), |(n, port)| {
+            if port.bytes().all(|b| b.is_ascii_digit()) {
+                n
+            } else {
+                host.as_str()
+            }
+        })
+    };
+    let name = name.trim_end_matches('.');
+    !name.is_empty()
+        && (name.parse::<IpAddr>().is_ok()
+            || name == "localhost"
+            || !name.contains('.')
+            || [
+                ".local",
+                ".lan",
+                ".home",
+                ".home.arpa",
+                ".internal",
+                ".localdomain",
+                ".localhost",
+            ]
+            .iter()
+            .any(|suffix| name.ends_with(suffix)))
 }
 
 /// A change sent by a browser for a page of another site? Requests with
@@ -104,8 +148,24 @@ pub fn cross_site(
 pub const SESSION_COOKIE: &str = "swarmcast_session";
 
 impl Permission {
+    /// With a random session key of this run (`with_session_key` keeps
+    /// one across restarts).
     pub fn new(allow: Vec<AllowRule>, token: Secret) -> Self {
-        Permission { allow, token }
+        let key = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        Permission {
+            allow,
+            token,
+            session_key: Secret::new(key),
+        }
+    }
+
+    pub fn with_session_key(mut self, key: &str) -> Self {
+        self.session_key = Secret::new(key);
+        self
     }
 
     /// Is a token set (do browsers need to log in)?
@@ -118,17 +178,33 @@ impl Permission {
         !self.token.is_empty() && bool::from(given.ct_eq(self.token.expose().as_bytes()))
     }
 
-    /// The session cookie's value for the token: derived from it, so the
-    /// token itself never sits in a browser's cookie jar.
+    /// The session cookie's value: an HMAC (SHA-1) of the token under the
+    /// server's own key, so the token never sits in a browser's cookie jar
+    /// and a cookie cannot be made from a guess.
     pub fn session(&self) -> String {
-        let mut h = sha1_smol::Sha1::new();
-        h.update(b"swarmcast session v1\0");
-        h.update(self.token.expose().as_bytes());
-        h.digest().to_string()
+        let key = self.session_key.expose().as_bytes();
+        let pad = |byte: u8| {
+            let mut block = [byte; 64];
+            for (b, k) in block.iter_mut().zip(key.iter().take(64)) {
+                *b ^= k;
+            }
+            block
+        };
+        let mut inner = sha1_smol::Sha1::new();
+        inner.update(&pad(0x36));
+        inner.update(b"swarmcast session v1\0");
+        inner.update(self.token.expose().as_bytes());
+        let mut outer = sha1_smol::Sha1::new();
+        outer.update(&pad(0x5c));
+        outer.update(&inner.digest().bytes());
+        outer.digest().to_string()
     }
 
-    /// Does this `Cookie` header carry the session?
-    fn has_session(&self, cookie: Option<&[u8]>) -> bool {
+    /// Does this `Cookie` header carry the session (of a set token)?
+    pub fn has_session(&self, cookie: Option<&[u8]>) -> bool {
+        if self.token.is_empty() {
+            return false;
+        }
         let Some(cookie) = cookie else {
             return false;
         };
@@ -247,7 +323,20 @@ pub async fn layer(
                 h(header::ORIGIN.as_str()),
                 h(header::HOST.as_str()),
                 h("sec-fetch-site"),
-            ),
+            )
+            .and_then(|()| {
+                // A browser's change (it sends Origin or Sec-Fetch-Site)
+                // comes by a LAN name; TVs, the CLI and curl are not asked.
+                let browser = h(header::ORIGIN.as_str()).is_some() || h("sec-fetch-site").is_some();
+                let host = h(header::HOST.as_str()).unwrap_or_default();
+                if browser && !lan_host(host) {
+                    Err(Refusal::ForeignHost(
+                        String::from_utf8_lossy(host).into_owned(),
+                    ))
+                } else {
+                    Ok(())
+                }
+            }),
         });
     if let Err(refusal) = verdict {
         tracing::info!(%peer, method = %parts.method, path = parts.uri.path(), "refused: {refusal}");
@@ -373,6 +462,21 @@ mod tests {
                 p.check(Need::Owner, lan, Some(wrong), None),
                 Err(Refusal::WrongToken)
             );
+        }
+        // LAN names pass; a public name (DNS rebinding) does not.
+        for ok in [
+            "127.0.0.1:8740",
+            "192.168.1.20",
+            "[::1]:8740",
+            "nas:8740",
+            "nas.local",
+            "box.home.arpa:80",
+            "localhost:1",
+        ] {
+            assert!(lan_host(ok.as_bytes()), "{ok}");
+        }
+        for bad in ["evil.example:8740", "nas.example.com", "", "[zz]:1"] {
+            assert!(!lan_host(bad.as_bytes()), "{bad}");
         }
         // A browser's session cookie stands for the token; its value is
         // not the token.

@@ -49,6 +49,13 @@ pub struct HttpState {
     pub subtitles: Subtitles,
     /// What the web app's pages say about this server.
     pub site: Arc<web::Site>,
+    pub progress: Arc<web::ProgressFeed>,
+}
+
+impl FromRef<HttpState> for Arc<web::ProgressFeed> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.progress.clone()
+    }
 }
 
 impl FromRef<HttpState> for web::Web {
@@ -144,6 +151,9 @@ pub fn router(state: HttpState) -> Router {
             post(upnp::control).layer(DefaultBodyLimit::max(1024 * 1024)),
         )
         .fallback(|| async { ApiError::NotFound("no such page".into()) })
+        // Bytes a torrent supplies are served from the pages' origin:
+        // never sniffed into something else.
+        .layer(axum::middleware::from_fn(nosniff))
         .layer(DefaultBodyLimit::max(MAX_TORRENT_FILE_BYTES + 64 * 1024))
         .layer(axum::middleware::from_fn_with_state(
             permission,
@@ -157,6 +167,15 @@ pub fn router(state: HttpState) -> Router {
         // the connection (and every other) lives on.
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .with_state(state)
+}
+
+async fn nosniff(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let mut resp = next.run(req).await;
+    resp.headers_mut().insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    resp
 }
 
 /// How long a request body may take to arrive (a 16 MiB .torrent upload).

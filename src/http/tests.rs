@@ -64,6 +64,8 @@ fn fixture() -> Fixture {
         },
         shutdown.clone(),
     );
+    let shutdown_for_feed = shutdown.clone();
+    let torrents_for_feed = torrents.clone();
     let state = HttpState {
         torrents: torrents.clone(),
         playback: Playback::new(
@@ -79,6 +81,7 @@ fn fixture() -> Fixture {
         site: Arc::new(crate::http::web::Site::from_config(
             &crate::config::Config::default(),
         )),
+        progress: crate::http::web::ProgressFeed::start(torrents_for_feed, shutdown_for_feed),
         saved: Arc::new(crate::search::saved::SavedSearches::new(catalog, changes)),
         events: events::Events::new(device.clone()),
         device,

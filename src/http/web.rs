@@ -21,7 +21,7 @@ use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::api::parse_info_hash;
@@ -182,10 +182,19 @@ const BROWSER_PLAYS: &[&str] = &[
 ];
 
 fn not_in_browser(path: &str) -> Option<String> {
-    let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
+    let name = file_name(path);
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    let what = if ext.is_empty() {
+        "files without an extension".to_owned()
+    } else {
+        format!(".{ext} files")
+    };
     (!BROWSER_PLAYS.contains(&ext.as_str())).then(|| {
         format!(
-            "browsers do not play .{ext} files: open the stream URL in VLC or mpv, or play it on a TV"
+            "browsers do not play {what}: open the stream URL in VLC or mpv, or play it on a TV"
         )
     })
 }
@@ -198,13 +207,15 @@ fn render(t: &impl Template) -> Result<Response, ApiError> {
 
 /// Does this request carry a logged-in browser's session?
 fn logged_in(headers: &HeaderMap, permission: &Permission) -> bool {
-    let want = format!("{SESSION_COOKIE}={}", permission.session());
     headers
         .get_all(header::COOKIE)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|kv| kv.trim() == want)
+        .any(|v| permission.has_session(Some(v.as_bytes())))
+}
+
+/// A page, or a page that says what went wrong (not the API's JSON).
+fn or_message(site: &Site, page: Result<Response, ApiError>, back: &str) -> Response {
+    page.unwrap_or_else(|e| message(site, e.status(), "Not here", e.to_string(), back))
 }
 
 #[derive(Template)]
@@ -223,8 +234,9 @@ pub struct Prefill {
 }
 
 /// `/`: the library, and the form that adds.
-pub async fn library(State(web): State<Web>, headers: HeaderMap) -> Result<Response, ApiError> {
-    library_page(&web, &headers, String::new()).await
+pub async fn library(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let page = library_page(&web, &headers, String::new()).await;
+    or_message(&web.site, page, "/settings")
 }
 
 /// `GET /add?uri=…` (where a browser sends a `magnet:` link once the app
@@ -234,8 +246,9 @@ pub async fn add_page(
     State(web): State<Web>,
     headers: HeaderMap,
     Query(q): Query<Prefill>,
-) -> Result<Response, ApiError> {
-    library_page(&web, &headers, q.uri.chars().take(8192).collect()).await
+) -> Response {
+    let page = library_page(&web, &headers, q.uri.chars().take(8192).collect()).await;
+    or_message(&web.site, page, "/")
 }
 
 async fn library_page(
@@ -334,11 +347,13 @@ struct SubRow {
 }
 
 /// `/torrent/{infohash}`: its files, what plays here, its subtitles.
-pub async fn torrent(
-    State(web): State<Web>,
-    Path(info_hash): Path<String>,
-) -> Result<Response, ApiError> {
-    let ih = parse_info_hash(&info_hash)?;
+pub async fn torrent(State(web): State<Web>, Path(info_hash): Path<String>) -> Response {
+    let page = torrent_page(&web, &info_hash).await;
+    or_message(&web.site, page, "/")
+}
+
+async fn torrent_page(web: &Web, info_hash: &str) -> Result<Response, ApiError> {
+    let ih = parse_info_hash(info_hash)?;
     let (t, p) = web.torrents.get(ih).await?;
     // A person looking at its files may play one: look their subtitles up
     // (the sites too when it holds one or two videos, as for a TV).
@@ -351,7 +366,17 @@ pub async fn torrent(
     for &v in &videos {
         web.subtitles.wanted(ih, v, videos.len() <= 2);
     }
-    let subs = web.subtitles.of_torrent(ih).await?;
+    let mut subs: std::collections::HashMap<usize, Vec<SubRow>> = std::collections::HashMap::new();
+    for video in web.subtitles.of_torrent(ih).await? {
+        subs.entry(video.file_index)
+            .or_default()
+            .extend(video.subtitles.into_iter().map(|s| SubRow {
+                language: s.language.unwrap_or_else(|| "unknown".into()),
+                srt: s.srt,
+                vtt: s.vtt,
+                shown: s.shown,
+            }));
+    }
     let files = t
         .files
         .iter()
@@ -371,17 +396,7 @@ pub async fn torrent(
                 playable,
                 browser_plays,
                 not_in_browser: why.filter(|_| kind == MediaKind::Video),
-                subtitles: subs
-                    .iter()
-                    .filter(|s| s.file_index == f.index)
-                    .flat_map(|s| &s.subtitles)
-                    .map(|s| SubRow {
-                        language: s.language.clone().unwrap_or_else(|| "unknown".into()),
-                        srt: s.srt.clone(),
-                        vtt: s.vtt.clone(),
-                        shown: s.shown,
-                    })
-                    .collect(),
+                subtitles: subs.remove(&f.index).unwrap_or_default(),
             }
         })
         .collect();
@@ -416,14 +431,23 @@ struct Track {
 pub async fn watch(
     State(web): State<Web>,
     Path((info_hash, index)): Path<(String, usize)>,
-) -> Result<Response, ApiError> {
-    let ih = parse_info_hash(&info_hash)?;
+) -> Response {
+    let back = format!("/torrent/{info_hash}");
+    let page = watch_page(&web, &info_hash, index).await;
+    or_message(&web.site, page, &back)
+}
+
+async fn watch_page(web: &Web, info_hash: &str, index: usize) -> Result<Response, ApiError> {
+    let ih = parse_info_hash(info_hash)?;
     let (t, _) = web.torrents.get(ih).await?;
     let f = t
         .files
         .iter()
         .find(|f| f.index == index)
-        .ok_or_else(|| ApiError::NotFound(format!("torrent {ih} has no file {index}")))?;
+        .filter(|f| matches!(kind_of(&f.path), MediaKind::Video | MediaKind::Audio))
+        .ok_or_else(|| {
+            ApiError::NotFound(format!("torrent {ih} has no video or audio file {index}"))
+        })?;
     let subs = web.subtitles.of_video(ih, index).await?;
     render(&WatchPage {
         site: &web.site,
@@ -515,8 +539,18 @@ pub struct LoginForm {
 
 /// `POST /login`: the token, from an allowed source (the guard checked
 /// that), gives this browser its session cookie.
-pub async fn login(State(web): State<Web>, Form(form): Form<LoginForm>) -> Response {
+pub async fn login(
+    State(web): State<Web>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    Form(form): Form<LoginForm>,
+) -> Response {
     if !web.permission.is_token(form.token.trim().as_bytes()) {
+        // One wrong guess a second, whoever asks: a token is not found
+        // by trying.
+        static WRONG: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one_at_a_time = WRONG.lock().await;
+        tracing::warn!(%peer, "a login with a wrong token");
+        tokio::time::sleep(Duration::from_secs(1)).await;
         return message(
             &web.site,
             StatusCode::FORBIDDEN,
@@ -536,35 +570,80 @@ pub async fn login(State(web): State<Web>, Form(form): Form<LoginForm>) -> Respo
     resp
 }
 
-/// `GET /web/progress`: every torrent's progress as server-sent events —
-/// a message when anything changed (checked each second), a comment now
-/// and then to keep the connection open.
-pub async fn progress(
-    State(web): State<Web>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let stream = futures::stream::unfold(
-        (web.torrents.clone(), String::new(), true),
-        |(torrents, last, first)| async move {
+/// Every torrent's progress, read once a second by one task however many
+/// pages are open, and only while one is.
+pub struct ProgressFeed {
+    rx: tokio::sync::watch::Receiver<Arc<String>>,
+}
+
+impl ProgressFeed {
+    pub fn start(
+        torrents: Arc<Torrents>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Arc<Self> {
+        let (tx, rx) = tokio::sync::watch::channel(Arc::new(String::from("[]")));
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
-                if !first {
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tick.tick() => {}
                 }
-                let rows: Vec<TorrentRow> = match torrents.list().await {
-                    Ok(all) => all.iter().map(|(t, p)| row(t, p.as_ref())).collect(),
-                    Err(e) => {
-                        tracing::warn!("progress for the web app: {e}");
-                        Vec::new()
+                // Ours is one receiver; more are open pages.
+                if tx.receiver_count() < 2 {
+                    continue;
+                }
+                match torrents.list().await {
+                    Ok(all) => {
+                        let rows: Vec<TorrentRow> =
+                            all.iter().map(|(t, p)| row(t, p.as_ref())).collect();
+                        let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
+                        tx.send_if_modified(|v| {
+                            let changed = **v != json;
+                            if changed {
+                                *v = Arc::new(json);
+                            }
+                            changed
+                        });
                     }
-                };
-                let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
-                if json != last || first {
-                    let event = Event::default().data(json.clone());
-                    return Some((Ok(event), (torrents, json, false)));
+                    // A failed read skips a tick: an empty list would tell
+                    // every page its torrents were gone.
+                    Err(e) => tracing::warn!("progress for the web app: {e}"),
                 }
             }
-        },
-    );
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        });
+        Arc::new(ProgressFeed { rx })
+    }
+}
+
+/// `GET /web/progress`: every torrent's progress as server-sent events —
+/// the list as it is now, then a message whenever the feed sees it change,
+/// and a comment now and then to keep the connection open.
+pub async fn progress(
+    State(web): State<Web>,
+    State(feed): State<Arc<ProgressFeed>>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let now = match web.torrents.list().await {
+        Ok(all) => {
+            let rows: Vec<TorrentRow> = all.iter().map(|(t, p)| row(t, p.as_ref())).collect();
+            serde_json::to_string(&rows).ok()
+        }
+        Err(e) => {
+            tracing::warn!("progress for the web app: {e}");
+            None
+        }
+    };
+    let mut rx = feed.rx.clone();
+    rx.borrow_and_update();
+    let first =
+        futures::stream::iter(now.map(|json| Ok::<_, Infallible>(Event::default().data(json))));
+    let changes = futures::stream::unfold(rx, |mut rx| async move {
+        rx.changed().await.ok()?;
+        let data = rx.borrow_and_update().clone();
+        Some((Ok(Event::default().data(data.as_str())), rx))
+    });
+    Sse::new(first.chain(changes)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 /// `/static/{file}`: the stylesheet, the script and the icon, from the
@@ -628,5 +707,8 @@ mod tests {
         assert_eq!(size_text(1536), "1.5 KiB");
         assert!(not_in_browser("a/Film.mkv").unwrap().contains(".mkv"));
         assert_eq!(not_in_browser("a/Film.MP4"), None);
+        assert!(not_in_browser("Show.S01/trailer")
+            .unwrap()
+            .contains("without an extension"));
     }
 }

@@ -66,6 +66,13 @@ function wireProgress() {
       }
     }
     const known = new Set(list.map((t) => t.info_hash));
+    // A torrent's page whose torrent was deleted elsewhere says so.
+    for (const el of document.querySelectorAll("section[data-ih]")) {
+      if (!known.has(el.dataset.ih)) {
+        const state = $(".state", el);
+        if (state) state.textContent = "deleted";
+      }
+    }
     const shown = [...document.querySelectorAll("#torrents [data-ih]")].map((el) => el.dataset.ih);
     if ($("#torrents") && (shown.some((ih) => !known.has(ih)) || list.some((t) => !shown.includes(t.info_hash)))) {
       location.reload();
@@ -78,9 +85,15 @@ function wireDelete() {
   if (!button) return;
   button.addEventListener("click", async () => {
     if (!confirm("Delete this torrent and its downloaded data?")) return;
-    const resp = await fetch("/api/torrents/" + button.dataset.ih, { method: "DELETE" });
-    if (resp.ok) location.href = "/";
-    else say($("#delete-status"), await errorOf(resp), true);
+    button.disabled = true;
+    try {
+      const resp = await fetch("/api/torrents/" + button.dataset.ih, { method: "DELETE" });
+      if (resp.ok) { location.href = "/"; return; }
+      say($("#delete-status"), await errorOf(resp), true);
+    } catch (e) {
+      say($("#delete-status"), "The server did not answer: " + e.message, true);
+    }
+    button.disabled = false;
   });
 }
 
