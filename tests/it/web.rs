@@ -19,19 +19,24 @@ fn browser_from(from: &str) -> reqwest::Client {
 
 const CSP: &str = "default-src 'self'";
 
-/// A form post's body, as a browser sends it.
-trait FormPost {
-    fn form_fields(self, fields: &[(&str, &str)]) -> Self;
-}
-
-impl FormPost for reqwest::RequestBuilder {
-    fn form_fields(self, fields: &[(&str, &str)]) -> Self {
-        let body: String = url::form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(fields)
-            .finish();
-        self.header("content-type", "application/x-www-form-urlencoded")
-            .body(body)
+/// A form posted as a browser posts it, with these headers.
+async fn post_form(
+    client: &reqwest::Client,
+    url: String,
+    headers: &[(&str, &str)],
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    let body: String = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
     }
+    req.send().await.unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -81,40 +86,45 @@ async fn pages_add_play_and_refuse_what_they_must() {
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
 
     // The form without JavaScript: a bad link is a page that says why.
-    let r = me
-        .post(server.url("/add"))
-        .form_fields(&[("uri", "magnet:?xt=urn:btih:nothex")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &me,
+        server.url("/add"),
+        &[],
+        &[("uri", "magnet:?xt=urn:btih:nothex")],
+    )
+    .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("Not added"));
     // Another site's page posting the form is refused; so is a stranger.
     let magnet = seeder.magnet();
     let form = [("uri", magnet.as_str())];
-    let r = me
-        .post(server.url("/add"))
-        .header("origin", "http://evil.example")
-        .form_fields(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &me,
+        server.url("/add"),
+        &[("origin", "http://evil.example")],
+        &form,
+    )
+    .await;
     assert_eq!(r.status(), 403);
-    let r = stranger
-        .post(server.url("/add"))
-        .form_fields(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&stranger, server.url("/add"), &[], &form).await;
     assert_eq!(r.status(), 403);
+    // DNS rebinding: a public name pointed at us shares the origin of the
+    // page that asks; a browser's change by such a name is refused.
+    let rebound = [
+        ("host", "evil.example:8740"),
+        ("origin", "http://evil.example:8740"),
+    ];
+    let r = post_form(&me, server.url("/add"), &rebound, &form).await;
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("DNS rebinding"));
     // Our own page's post adds, and leads to the torrent's page.
-    let r = me
-        .post(server.url("/add"))
-        .header("origin", server.base.clone())
-        .form_fields(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &me,
+        server.url("/add"),
+        &[("origin", server.base.as_str())],
+        &form,
+    )
+    .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     let location = r.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(location, format!("/torrent/{}", seeder.info_hash));
@@ -147,6 +157,15 @@ async fn pages_add_play_and_refuse_what_they_must() {
     assert!(
         watch.contains("<video") && watch.contains(&format!("/media/{}/{mp4}/", seeder.info_hash))
     );
+    // A page for something that is not there says so, as a page.
+    let r = me
+        .get(server.url(&format!("/watch/{}/99", seeder.info_hash)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let kind = r.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(kind.starts_with("text/html"), "{kind}");
 
     // Live progress: server-sent events with the torrent in them.
     let mut events = me.get(server.url("/web/progress")).send().await.unwrap();
@@ -211,12 +230,7 @@ async fn with_a_token_a_browser_logs_in_for_a_session_cookie() {
     let magnet = seeder.magnet();
     let form = [("uri", magnet.as_str())];
 
-    let r = me
-        .post(server.url("/add"))
-        .form_fields(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&me, server.url("/add"), &[], &form).await;
     assert_eq!(r.status(), 403, "no token, no cookie");
     let library = me
         .get(server.url("/"))
@@ -227,28 +241,18 @@ async fn with_a_token_a_browser_logs_in_for_a_session_cookie() {
         .await
         .unwrap();
     assert!(library.contains("log in"));
-    let r = me
-        .post(server.url("/login"))
-        .form_fields(&[("token", "guess")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&me, server.url("/login"), &[], &[("token", "guess")]).await;
     assert_eq!(r.status(), 403);
     assert!(r.headers().get("set-cookie").is_none());
-    let r = me
-        .post(server.url("/login"))
-        .header("origin", "http://evil.example")
-        .form_fields(&[("token", "open-sesame")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &me,
+        server.url("/login"),
+        &[("origin", "http://evil.example")],
+        &[("token", "open-sesame")],
+    )
+    .await;
     assert_eq!(r.status(), 403, "a cross-site login is refused");
-    let r = me
-        .post(server.url("/login"))
-        .form_fields(&[("token", "open-sesame")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(&me, server.url("/login"), &[], &[("token", "open-sesame")]).await;
     assert_eq!(r.status(), 303);
     let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(
@@ -260,13 +264,13 @@ async fn with_a_token_a_browser_logs_in_for_a_session_cookie() {
         "the cookie is not the token"
     );
     let session = cookie.split(';').next().unwrap().to_owned();
-    let r = me
-        .post(server.url("/add"))
-        .header("cookie", &session)
-        .form_fields(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = post_form(
+        &me,
+        server.url("/add"),
+        &[("cookie", session.as_str())],
+        &form,
+    )
+    .await;
     assert_eq!(r.status(), 303);
     let settings = me
         .get(server.url("/settings"))
