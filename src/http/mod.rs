@@ -124,6 +124,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/login", post(web::login))
         .route("/web/progress", get(web::progress))
         .route("/static/{file}", get(web::asset))
+        .route("/sw.js", get(web::worker))
+        .route("/manifest.webmanifest", get(web::manifest))
         .layer(axum::middleware::from_fn(web::headers));
     Router::new()
         .merge(pages)

@@ -227,10 +227,34 @@ struct LibraryPage<'a> {
     prefill: String,
 }
 
+/// What `GET /add` is given: `uri` from the app's own magnet handler, or
+/// `url` / `text` from Android's share sheet (the manifest's share target).
 #[derive(Deserialize)]
 pub struct Prefill {
     #[serde(default)]
     uri: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    text: String,
+}
+
+impl Prefill {
+    /// The link to put in the form: the first that is one (a shared text
+    /// may hold words around it).
+    fn link(&self) -> String {
+        [&self.uri, &self.url, &self.text]
+            .iter()
+            .flat_map(|s| s.split_whitespace())
+            .find(|w| {
+                let w = w.to_ascii_lowercase();
+                w.starts_with("magnet:") || w.starts_with("http://") || w.starts_with("https://")
+            })
+            .unwrap_or(self.uri.trim())
+            .chars()
+            .take(8192)
+            .collect()
+    }
 }
 
 /// `/`: the library, and the form that adds.
@@ -247,7 +271,7 @@ pub async fn add_page(
     headers: HeaderMap,
     Query(q): Query<Prefill>,
 ) -> Response {
-    let page = library_page(&web, &headers, q.uri.chars().take(8192).collect()).await;
+    let page = library_page(&web, &headers, q.link()).await;
     or_message(&web.site, page, "/")
 }
 
@@ -662,6 +686,10 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             include_str!("../../templates/web/static/icon.svg"),
             "image/svg+xml",
         ),
+        "sw.js" => (
+            include_str!("../../templates/web/static/sw.js"),
+            "text/javascript; charset=utf-8",
+        ),
         _ => return ApiError::NotFound(format!("no file {file}")).into_response(),
     };
     (
@@ -670,6 +698,42 @@ pub async fn asset(Path(file): Path<String>) -> Response {
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         body,
+    )
+        .into_response()
+}
+
+/// `/sw.js`: the service worker, served from the root so its scope is
+/// the whole app.
+pub async fn worker() -> Response {
+    asset(Path("sw.js".to_owned())).await
+}
+
+/// `/manifest.webmanifest`: what makes the app installable, and the share
+/// target through which Android's share sheet sends a link or a magnet.
+pub async fn manifest(State(web): State<Web>) -> Response {
+    let body = serde_json::json!({
+        "name": web.site.name,
+        "short_name": web.site.name,
+        "description": "Torrents to watch at home: add, follow, play, on the TV or here.",
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#f6f7f9",
+        "theme_color": "#2f6fdf",
+        "icons": [{"src": "/static/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"}],
+        "share_target": {
+            "action": "/add",
+            "method": "GET",
+            "params": {"title": "title", "text": "text", "url": "url"}
+        },
+        "protocol_handlers": [{"protocol": "magnet", "url": "/add?uri=%s"}]
+    });
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/manifest+json"),
+        )],
+        body.to_string(),
     )
         .into_response()
 }
@@ -707,6 +771,12 @@ mod tests {
         assert_eq!(size_text(1536), "1.5 KiB");
         assert!(not_in_browser("a/Film.mkv").unwrap().contains(".mkv"));
         assert_eq!(not_in_browser("a/Film.MP4"), None);
+        let shared = Prefill {
+            uri: String::new(),
+            url: String::new(),
+            text: "Look at this: magnet:?xt=urn:btih:abc&dn=x nice".into(),
+        };
+        assert_eq!(shared.link(), "magnet:?xt=urn:btih:abc&dn=x");
         assert!(not_in_browser("Show.S01/trailer")
             .unwrap()
             .contains("without an extension"));

@@ -84,6 +84,35 @@ async fn pages_add_play_and_refuse_what_they_must() {
     );
     let css = me.get(server.url("/static/app.css")).send().await.unwrap();
     assert_eq!(css.headers()["content-type"], "text/css; charset=utf-8");
+    // Installable: a manifest with the share target, a service worker at
+    // the root; a link shared from another app lands in the form.
+    let m: serde_json::Value = me
+        .get(server.url("/manifest.webmanifest"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(m["share_target"]["action"], "/add");
+    assert_eq!(m["start_url"], "/");
+    let sw = me.get(server.url("/sw.js")).send().await.unwrap();
+    assert_eq!(
+        sw.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let shared = me
+        .get(server.url("/add?title=x&text=see%20magnet%3A%3Fxt%3Durn%3Abtih%3Aab%20now"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        shared.contains(r#"value="magnet:?xt=urn:btih:ab""#),
+        "{shared}"
+    );
 
     // The form without JavaScript: a bad link is a page that says why.
     let r = post_form(

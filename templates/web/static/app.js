@@ -141,7 +141,16 @@ function wireContext() {
   }
 }
 
+// The service worker (the app's shell, for installing it): only where the
+// browser allows one, a secure context.
+function wireWorker() {
+  if (window.isSecureContext && "serviceWorker" in navigator) {
+    navigator.serviceWorker.register("/sw.js").catch(() => {});
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  wireWorker();
   wireAdd();
   wireProgress();
   wireDelete();

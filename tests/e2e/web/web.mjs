@@ -50,6 +50,14 @@ try {
     timeout: 120_000,
   });
   console.log("PASS: added through the form; its progress bar reached 100 %");
+  // 127.0.0.1 is a secure context: the service worker registers.
+  const worker = await page.evaluate(async () => {
+    const ready = navigator.serviceWorker.ready.then((r) => r.active && r.active.scriptURL);
+    const late = new Promise((resolve) => setTimeout(() => resolve(null), 15000));
+    return Promise.race([ready, late]);
+  });
+  if (!worker || !worker.endsWith("/sw.js")) throw new Error(`no service worker: ${worker}`);
+  console.log("PASS: the service worker is active");
   if (shots) await page.screenshot({ path: join(shots, "library-phone.png"), fullPage: true });
 
   // 2. The torrent's page lists the video's subtitles once they are found.
