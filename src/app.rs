@@ -108,6 +108,42 @@ fn load_or_create_session_key(state_dir: &std::path::Path) -> Result<String, Sta
     )
 }
 
+/// The addresses a phone on the LAN opens the web app at: the listening
+/// address, or (listening on every address) each LAN interface's.
+pub fn web_app_urls(addr: SocketAddr, interfaces: &[String]) -> Vec<String> {
+    let ips: Vec<std::net::IpAddr> = if addr.ip().is_unspecified() {
+        crate::net::interfaces(interfaces)
+            .into_iter()
+            .map(|i| std::net::IpAddr::V4(i.addr))
+            .collect()
+    } else {
+        vec![addr.ip()]
+    };
+    ips.into_iter()
+        .map(|ip| format!("http://{}/", SocketAddr::new(ip, addr.port())))
+        .collect()
+}
+
+/// Say where the web app is: in the log (systemd's journal keeps it), and
+/// as a QR code a phone's camera opens when a person watches the terminal.
+fn announce_web_app(addr: SocketAddr, interfaces: &[String]) {
+    use std::io::IsTerminal;
+    let urls = web_app_urls(addr, interfaces);
+    for url in &urls {
+        tracing::info!(%url, "open the web app on a phone or a computer");
+    }
+    let Some(first) = urls.first() else { return };
+    if std::io::stderr().is_terminal() {
+        if let Ok(code) = qrcode::QrCode::new(first.as_bytes()) {
+            let art = code
+                .render::<qrcode::render::unicode::Dense1x2>()
+                .quiet_zone(true)
+                .build();
+            eprintln!("{art}\n  {first}\n");
+        }
+    }
+}
+
 /// BOOTID.UPNP.ORG: grows with every start.
 fn boot_id() -> u32 {
     std::time::SystemTime::now()
@@ -294,6 +330,7 @@ impl App {
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");
+        announce_web_app(addr, &config.server.ssdp_interfaces);
         Ok(App {
             addr,
             udn,
@@ -362,5 +399,23 @@ impl App {
             tracing::warn!("catalog checkpoint at shutdown failed: {e}");
         }
         tracing::info!("swarmcast stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_web_app_is_announced_at_each_lan_address() {
+        assert_eq!(
+            web_app_urls("10.0.0.5:8740".parse().unwrap(), &[]),
+            ["http://10.0.0.5:8740/"]
+        );
+        // On every address: each chosen interface's (here `lo`, by name).
+        assert_eq!(
+            web_app_urls("0.0.0.0:8740".parse().unwrap(), &["lo".into()]),
+            ["http://127.0.0.1:8740/"]
+        );
     }
 }
