@@ -277,15 +277,33 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// What a client is told. A 500 is our fault, and its message may name
+    /// a path on this machine or an engine's insides: the client gets a
+    /// number to quote, the log gets the whole story.
+    pub fn public_message(&self) -> String {
+        if self.status() == StatusCode::INTERNAL_SERVER_ERROR {
+            let id = ERROR_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::error!(error_id = id, "500: {self}");
+            format!("internal error #{id}; the server log has the details")
+        } else {
+            self.to_string()
+        }
+    }
+}
+
+/// Numbers for the 500s of this run, to find them in the log.
+static ERROR_IDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if status.is_server_error() && status != StatusCode::INTERNAL_SERVER_ERROR {
             tracing::warn!("{status}: {self}");
         }
         let mut resp = (
             status,
-            Json(serde_json::json!({ "error": self.to_string() })),
+            Json(serde_json::json!({ "error": self.public_message() })),
         )
             .into_response();
         if matches!(self, ApiError::Busy(_) | ApiError::NotYet(_)) {
@@ -298,3 +316,25 @@ impl IntoResponse for ApiError {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    /// A 500 once printed the download directory's full path to the client.
+    #[tokio::test]
+    async fn regression_a_500_names_no_path_on_the_server() {
+        let e = ApiError::Internal("cannot read /var/cache/swarmcast/ab/Film.mkv: denied".into());
+        let resp = e.into_response();
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains("/var/cache"), "{text}");
+        assert!(text.contains("internal error #"), "{text}");
+        // A 4xx says what was wrong, as before.
+        let e = ApiError::BadRequest("file index \"x\" is not a number".into());
+        assert_eq!(e.public_message(), "file index \"x\" is not a number");
+    }
+}

@@ -215,7 +215,7 @@ fn logged_in(headers: &HeaderMap, permission: &Permission) -> bool {
 
 /// A page, or a page that says what went wrong (not the API's JSON).
 fn or_message(site: &Site, page: Result<Response, ApiError>, back: &str) -> Response {
-    page.unwrap_or_else(|e| message(site, e.status(), "Not here", e.to_string(), back))
+    page.unwrap_or_else(|e| message(site, e.status(), "Not here", e.public_message(), back))
 }
 
 #[derive(Template)]
@@ -338,7 +338,7 @@ pub async fn add(State(web): State<Web>, Form(form): Form<AddForm>) -> Response 
     .await;
     match added {
         Ok((t, _)) => Redirect::to(&format!("/torrent/{}", t.info_hash)).into_response(),
-        Err(e) => message(&web.site, e.status(), "Not added", e.to_string(), "/"),
+        Err(e) => message(&web.site, e.status(), "Not added", e.public_message(), "/"),
     }
 }
 
