@@ -310,6 +310,7 @@ impl App {
             shutdown.child_token(),
         ));
         let torrents_for_web = torrents.clone();
+        let playback_for_web = playback.now_playing().clone();
         let router = http::router(HttpState {
             torrents,
             playback,
@@ -326,7 +327,11 @@ impl App {
             )),
             subtitles,
             site: Arc::new(http::web::Site::from_config(&config)),
-            progress: http::web::ProgressFeed::start(torrents_for_web, shutdown.child_token()),
+            progress: http::web::ProgressFeed::start(
+                torrents_for_web,
+                playback_for_web,
+                shutdown.child_token(),
+            ),
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

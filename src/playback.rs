@@ -78,6 +78,62 @@ pub struct Playback {
     /// catalog's .torrent bytes.
     web_seeds: Mutex<HashMap<InfoHash, Option<Arc<WebSeeds>>>>,
     web: reqwest::Client,
+    now_playing: Arc<NowPlaying>,
+}
+
+/// Which files players are streaming now, for people to see (the web
+/// app's progress).
+#[derive(Default)]
+pub struct NowPlaying {
+    streams: Mutex<HashMap<(InfoHash, usize), usize>>,
+}
+
+/// One player's stream of a file, counted while it lives.
+pub struct Playing {
+    now: Arc<NowPlaying>,
+    key: (InfoHash, usize),
+}
+
+impl NowPlaying {
+    /// A stream of this file starts; it counts until the guard is dropped.
+    pub fn start(self: &Arc<Self>, info_hash: InfoHash, index: usize) -> Playing {
+        *self
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((info_hash, index))
+            .or_default() += 1;
+        Playing {
+            now: self.clone(),
+            key: (info_hash, index),
+        }
+    }
+
+    /// The files of this torrent being streamed, in index order.
+    pub fn files_of(&self, info_hash: &InfoHash) -> Vec<usize> {
+        let mut v: Vec<usize> = self
+            .streams
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .filter(|(ih, _)| ih == info_hash)
+            .map(|(_, i)| *i)
+            .collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+impl Drop for Playing {
+    fn drop(&mut self) {
+        let mut streams = self.now.streams.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = streams.get_mut(&self.key) {
+            *n -= 1;
+            if *n == 0 {
+                streams.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// A web seed's body, streamed.
@@ -109,7 +165,13 @@ impl Playback {
                 .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .expect("a plain HTTP client builds"),
+            now_playing: Arc::new(NowPlaying::default()),
         })
+    }
+
+    /// Which files players stream now.
+    pub fn now_playing(&self) -> &Arc<NowPlaying> {
+        &self.now_playing
     }
 
     /// Where to stream this file from by HTTP instead of the swarm: its

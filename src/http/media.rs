@@ -37,6 +37,7 @@ const CHUNK: usize = 64 * 1024;
 /// Holds a stream's ticket and says how much it served when it ends.
 struct StreamLog {
     ticket: crate::torrent::streams::StreamTicket,
+    _playing: crate::playback::Playing,
     client: SocketAddr,
     info_hash: InfoHash,
     index: usize,
@@ -180,6 +181,7 @@ pub async fn serve(
     // The ticket lives exactly as long as the body.
     let mut log = StreamLog {
         ticket,
+        _playing: playback.now_playing().start(ih, index),
         client: peer,
         info_hash: ih,
         index,

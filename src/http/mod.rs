@@ -62,6 +62,7 @@ impl FromRef<HttpState> for web::Web {
     fn from_ref(s: &HttpState) -> Self {
         web::Web {
             site: s.site.clone(),
+            playback: s.playback.clone(),
             torrents: s.torrents.clone(),
             saved: s.saved.clone(),
             subtitles: s.subtitles.clone(),

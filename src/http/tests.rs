@@ -81,7 +81,11 @@ fn fixture() -> Fixture {
         site: Arc::new(crate::http::web::Site::from_config(
             &crate::config::Config::default(),
         )),
-        progress: crate::http::web::ProgressFeed::start(torrents_for_feed, shutdown_for_feed),
+        progress: crate::http::web::ProgressFeed::start(
+            torrents_for_feed,
+            std::sync::Arc::new(crate::playback::NowPlaying::default()),
+            shutdown_for_feed,
+        ),
         saved: Arc::new(crate::search::saved::SavedSearches::new(catalog, changes)),
         events: events::Events::new(device.clone()),
         device,

@@ -30,6 +30,7 @@ use super::ApiError;
 use crate::catalog::CatalogTorrent;
 use crate::config::Config;
 use crate::media::{file_name, kind_of, MediaKind};
+use crate::playback::{NowPlaying, Playback};
 use crate::search::saved::SavedSearches;
 use crate::subtitles::{ProviderState, Subtitles};
 use crate::torrent::{AddSource, Progress};
@@ -84,6 +85,7 @@ impl Site {
 #[derive(Clone)]
 pub struct Web {
     pub site: Arc<Site>,
+    pub playback: Arc<Playback>,
     pub torrents: Arc<Torrents>,
     pub saved: Arc<SavedSearches>,
     pub subtitles: Subtitles,
@@ -126,9 +128,11 @@ pub struct TorrentRow {
     pub peers: String,
     pub rate: String,
     pub state: String,
+    /// What players stream now ("Film.mp4"), empty when nothing.
+    pub streaming: String,
 }
 
-fn row(t: &CatalogTorrent, p: Option<&Progress>) -> TorrentRow {
+fn row(t: &CatalogTorrent, p: Option<&Progress>, playing: &NowPlaying) -> TorrentRow {
     let (done, total) = p.map_or((0, 0), |p| (p.bytes_done, p.bytes_total));
     let permille = match (p, total) {
         (Some(p), _) if p.finished => 1000,
@@ -145,6 +149,13 @@ fn row(t: &CatalogTorrent, p: Option<&Progress>) -> TorrentRow {
         percent: format!("{:.1} %", permille as f64 / 10.0),
         peers: format!("{peers} {}", if peers == 1 { "peer" } else { "peers" }),
         rate: rate_text(rate),
+        streaming: playing
+            .files_of(&t.info_hash)
+            .iter()
+            .filter_map(|i| t.files.iter().find(|f| f.index == *i))
+            .map(|f| f.file_name().to_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
         state: match p {
             None => "not loaded".into(),
             Some(p) if p.finished => "done".into(),
@@ -283,7 +294,10 @@ async fn library_page(
     let torrents = web.torrents.list().await?;
     render(&LibraryPage {
         site: &web.site,
-        torrents: torrents.iter().map(|(t, p)| row(t, p.as_ref())).collect(),
+        torrents: torrents
+            .iter()
+            .map(|(t, p)| row(t, p.as_ref(), web.playback.now_playing()))
+            .collect(),
         login_needed: web.permission.has_token() && !logged_in(headers, &web.permission),
         prefill,
     })
@@ -426,7 +440,7 @@ async fn torrent_page(web: &Web, info_hash: &str) -> Result<Response, ApiError> 
         .collect();
     render(&TorrentPage {
         site: &web.site,
-        t: row(&t, p.as_ref()),
+        t: row(&t, p.as_ref(), web.playback.now_playing()),
         files,
     })
 }
@@ -603,6 +617,7 @@ pub struct ProgressFeed {
 impl ProgressFeed {
     pub fn start(
         torrents: Arc<Torrents>,
+        playing: Arc<NowPlaying>,
         shutdown: tokio_util::sync::CancellationToken,
     ) -> Arc<Self> {
         let (tx, rx) = tokio::sync::watch::channel(Arc::new(String::from("[]")));
@@ -620,8 +635,10 @@ impl ProgressFeed {
                 }
                 match torrents.list().await {
                     Ok(all) => {
-                        let rows: Vec<TorrentRow> =
-                            all.iter().map(|(t, p)| row(t, p.as_ref())).collect();
+                        let rows: Vec<TorrentRow> = all
+                            .iter()
+                            .map(|(t, p)| row(t, p.as_ref(), &playing))
+                            .collect();
                         let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
                         tx.send_if_modified(|v| {
                             let changed = **v != json;
@@ -650,7 +667,10 @@ pub async fn progress(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let now = match web.torrents.list().await {
         Ok(all) => {
-            let rows: Vec<TorrentRow> = all.iter().map(|(t, p)| row(t, p.as_ref())).collect();
+            let rows: Vec<TorrentRow> = all
+                .iter()
+                .map(|(t, p)| row(t, p.as_ref(), web.playback.now_playing()))
+                .collect();
             serde_json::to_string(&rows).ok()
         }
         Err(e) => {
@@ -762,12 +782,34 @@ mod tests {
             download_bytes_per_sec: 3 * 1024 * 1024 / 2,
             ..Progress::default()
         };
-        let r = row(&t, Some(&p));
+        let none = NowPlaying::default();
+        let r = row(&t, Some(&p), &none);
+        assert_eq!(r.streaming, "");
         assert_eq!((r.permille, r.percent.as_str()), (333, "33.3 %"));
         assert_eq!((r.peers.as_str(), r.rate.as_str()), ("1 peer", "1.5 MiB/s"));
         p.finished = true;
-        assert_eq!(row(&t, Some(&p)).permille, 1000);
-        assert_eq!(row(&t, None).state, "not loaded");
+        assert_eq!(row(&t, Some(&p), &none).permille, 1000);
+        assert_eq!(row(&t, None, &none).state, "not loaded");
+        // What players stream now shows, while they do.
+        let playing = Arc::new(NowPlaying::default());
+        let mut with_file = t.clone();
+        with_file.files.push(crate::catalog::CatalogFile {
+            index: 3,
+            path: "Dir/Film.mp4".into(),
+            title: "Film".into(),
+            length: 1,
+            kind: MediaKind::Video,
+            duration_ms: None,
+            resolution: None,
+            bookmark_ms: None,
+        });
+        let a = playing.start(with_file.info_hash, 3);
+        let b = playing.start(with_file.info_hash, 3);
+        assert_eq!(row(&with_file, None, &playing).streaming, "Film.mp4");
+        drop(a);
+        assert_eq!(row(&with_file, None, &playing).streaming, "Film.mp4");
+        drop(b);
+        assert_eq!(row(&with_file, None, &playing).streaming, "");
         assert_eq!(size_text(1536), "1.5 KiB");
         assert!(not_in_browser("a/Film.mkv").unwrap().contains(".mkv"));
         assert_eq!(not_in_browser("a/Film.MP4"), None);

@@ -63,6 +63,7 @@ function wireProgress() {
         set("peers", t.peers);
         set("rate", t.rate);
         set("state", t.state);
+        set("streaming", t.streaming ? "▶ streaming " + t.streaming : "");
       }
     }
     const known = new Set(list.map((t) => t.info_hash));
