@@ -256,6 +256,12 @@ impl App {
                 config.subtitles.languages.clone(),
                 Arc::new(subtitles.clone()),
             );
+        if let Some(url) = web_app_urls(addr, &config.server.ssdp_interfaces)
+            .into_iter()
+            .next()
+        {
+            library = library.with_web_address(url);
+        }
         if !search.provider_names().is_empty() {
             // Every provider is bounded by search.timeout; then the results
             // are written.

@@ -4,6 +4,8 @@
 //! are stable strings because TVs store them (bookmarks, favourites):
 //!
 //! `0` root → `added` → `t/{infohash}` (a torrent) → `t/{infohash}/{index}` (a file);
+//! `0` → `phone` (its title is the web app's address, for a person to type
+//! on a phone; empty);
 //! `0` → `search` → `search/{saved-id}` (a saved search: its ranked results)
 //! → `search/{saved-id}/{infohash}` (a result: its files, learnt by a
 //! metadata fetch the first time it is opened) → `search/{saved-id}/{infohash}/{index}`;
@@ -69,6 +71,9 @@ pub enum ObjectId {
     Episode(i64, Option<String>, u32, u32),
     Result(i64, InfoHash),
     ResultItem(i64, InfoHash, usize),
+    /// An entry of the root whose title is the web app's address, for a
+    /// person to type on a phone (Android finds no `_http._tcp` service).
+    Phone,
 }
 
 impl ObjectId {
@@ -77,6 +82,7 @@ impl ObjectId {
             "0" => return Some(ObjectId::Root),
             "added" => return Some(ObjectId::Added),
             "search" => return Some(ObjectId::Search),
+            "phone" => return Some(ObjectId::Phone),
             _ => {}
         }
         let number = |n: &str| -> Option<u64> {
@@ -139,7 +145,7 @@ impl ObjectId {
     pub fn parent(&self) -> Option<ObjectId> {
         match self {
             ObjectId::Root => None,
-            ObjectId::Added | ObjectId::Search => Some(ObjectId::Root),
+            ObjectId::Added | ObjectId::Search | ObjectId::Phone => Some(ObjectId::Root),
             ObjectId::Torrent(_) => Some(ObjectId::Added),
             ObjectId::Item(ih, _) => Some(ObjectId::Torrent(*ih)),
             // A recent search's own container says Recent (from its row).
@@ -172,6 +178,7 @@ impl fmt::Display for ObjectId {
             ObjectId::Item(ih, i) => write!(f, "t/{ih}/{i}"),
             ObjectId::Search => f.write_str("search"),
             ObjectId::Recent => f.write_str("search/recent"),
+            ObjectId::Phone => f.write_str("phone"),
             ObjectId::Typing(t) if t.is_empty() => f.write_str("search/type"),
             ObjectId::Typing(t) => write!(f, "search/type/{t}"),
             ObjectId::Saved(id) => write!(f, "search/{id}"),
@@ -207,6 +214,8 @@ pub struct Library {
     remote: Vec<Arc<remote::Refresher>>,
     live: Option<Live>,
     captioning: Option<Captioning>,
+    /// The web app's address, shown as a root entry (`ObjectId::Phone`).
+    web_address: Option<String>,
 }
 
 /// Told when a TV is shown a video of an added torrent (Browse of its
@@ -335,7 +344,27 @@ impl Library {
             remote: Vec::new(),
             live: None,
             captioning: None,
+            web_address: None,
         }
+    }
+
+    /// The root shows the web app's address for a person to type on a
+    /// phone.
+    pub fn with_web_address(mut self, url: impl Into<String>) -> Self {
+        self.web_address = Some(url.into());
+        self
+    }
+
+    fn phone(&self) -> Option<Container> {
+        let url = self.web_address.as_ref()?;
+        let id = ObjectId::Phone;
+        Some(Container {
+            id: id.to_string(),
+            parent_id: id.parent_string(),
+            title: format!("On a phone: {url}"),
+            child_count: 0,
+            date: None,
+        })
     }
 
     /// Items carry their subtitles (in `languages`' order), and `shown`
@@ -436,11 +465,12 @@ impl Library {
                 id: id.to_string(),
                 parent_id: id.parent_string(),
                 title: self.root_title.clone(),
-                child_count: 2,
+                child_count: 2 + usize::from(self.web_address.is_some()),
                 date: None,
             })),
             ObjectId::Search => Some(self.search_root()?),
             ObjectId::Recent => Some(self.recent()?),
+            ObjectId::Phone => self.phone().map(Object::Container),
             ObjectId::Typing(t) => Some(Object::Container(typing_container(t, None))),
             ObjectId::Saved(n) => self
                 .catalog
@@ -597,7 +627,15 @@ impl Library {
             listed(all)
         };
         Ok(match id {
-            ObjectId::Root => sorted_page(vec![self.added()?, self.search_root()?]),
+            ObjectId::Root => {
+                let mut all = vec![self.added()?, self.search_root()?];
+                all.extend(self.phone().map(Object::Container));
+                sorted_page(all)
+            }
+            ObjectId::Phone => match self.phone() {
+                Some(_) => Children::Page(Vec::new(), 0),
+                None => Children::NoSuchObject,
+            },
             ObjectId::Added => sorted_page(self.torrents()?),
             ObjectId::Search => {
                 let mut all = vec![
@@ -853,6 +891,7 @@ impl Library {
             // search over them.
             ObjectId::Search
             | ObjectId::Recent
+            | ObjectId::Phone
             | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
@@ -944,6 +983,7 @@ impl Library {
             | ObjectId::Torrent(_)
             | ObjectId::Search
             | ObjectId::Recent
+            | ObjectId::Phone
             | ObjectId::Typing(_)
             | ObjectId::Saved(_)
             | ObjectId::SavedStatus(_)
@@ -1618,6 +1658,39 @@ mod tests {
     }
 
     #[test]
+    fn the_root_shows_the_web_apps_address_when_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(Catalog::open(&dir.path().join("c.sqlite")).unwrap());
+        let sort = Sort::parse("").unwrap();
+        let titles = |l: &Library| -> Vec<String> {
+            match l
+                .children_of(&ObjectId::Root, &sort, 0, 0, &Quirks::STANDARD)
+                .unwrap()
+            {
+                Children::Page(objects, n) => {
+                    assert_eq!(objects.len(), n);
+                    objects.iter().map(|o| o.title().to_owned()).collect()
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        let plain = Library::new(catalog.clone(), "T");
+        assert_eq!(titles(&plain).len(), 2);
+        assert_eq!(plain.lookup(&ObjectId::Phone).unwrap(), None);
+        let with = Library::new(catalog, "T").with_web_address("http://10.0.0.2:8740/");
+        assert!(titles(&with).contains(&"On a phone: http://10.0.0.2:8740/".to_owned()));
+        match with.lookup(&ObjectId::Root).unwrap() {
+            Some(Object::Container(c)) => assert_eq!(c.child_count, 3),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            with.children_of(&ObjectId::Phone, &sort, 0, 0, &Quirks::STANDARD)
+                .unwrap(),
+            Children::Page(Vec::new(), 0)
+        );
+    }
+
+    #[test]
     fn ids_round_trip_and_reject_junk() {
         let ih = InfoHash([0xab; 20]);
         for id in [
@@ -1631,6 +1704,7 @@ mod tests {
             ObjectId::Result(3, ih),
             ObjectId::ResultItem(3, ih, 0),
             ObjectId::Recent,
+            ObjectId::Phone,
             ObjectId::Best(3),
             ObjectId::Season(3, None, 2),
             ObjectId::Episode(3, None, 2, 11),

@@ -357,8 +357,9 @@ async fn a_saved_search_is_a_folder_a_tv_browses_down_to_a_playing_file() {
     let saved = server.save_search("clip 2024").await;
 
     let (ids, titles, _, _) = children(&server, "0").await;
-    assert_eq!(ids, vec!["added", "search"]);
-    assert_eq!(titles, vec!["Added torrents", "Search"]);
+    assert_eq!(ids, vec!["added", "search", "phone"]);
+    let phone = format!("On a phone: {}/", server.base);
+    assert_eq!(titles, vec!["Added torrents", "Search", phone.as_str()]);
     let (ids, titles, _, _) = children(&server, "search").await;
     assert_eq!(
         ids,

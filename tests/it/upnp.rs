@@ -254,11 +254,20 @@ async fn control_point_at(location: &str, udn: &str) {
         .action(device.url(), "Browse", &browse("0"))
         .await
         .unwrap();
-    // The root holds the added torrents and (issue 8) the saved searches.
-    assert_eq!(out["NumberReturned"], "2");
+    // The root holds the added torrents, (issue 8) the saved searches and
+    // (issue 10) the web app's address.
+    assert_eq!(out["NumberReturned"], "3");
+    let phone = format!(
+        "On a phone: http://{}/",
+        location
+            .parse::<axum::http::Uri>()
+            .unwrap()
+            .authority()
+            .unwrap()
+    );
     assert_eq!(
         texts(&out["Result"], "dc:title"),
-        vec!["Added torrents", "Search"]
+        vec!["Added torrents", "Search", phone.as_str()]
     );
     // Faults come as HTTP 500 (UDA 1.0 §3.2.2); rupnp reports the status
     // and parses a fault body only from a 200. The codes in the body are
@@ -330,8 +339,13 @@ async fn browse_search_and_faults() {
     .await;
     assert_eq!(status, 200, "{body}");
     let didl = one(&body, "Result");
-    // The root holds the added torrents and (issue 8) the saved searches.
-    assert_eq!(texts(&didl, "dc:title"), vec!["Added torrents", "Search"]);
+    // The root holds the added torrents, (issue 8) the saved searches and
+    // (issue 10) the web app's address.
+    let phone = format!("On a phone: {}/", server.base);
+    assert_eq!(
+        texts(&didl, "dc:title"),
+        vec!["Added torrents", "Search", phone.as_str()]
+    );
     let (_, body) = soap(
         &server,
         "ContentDirectory",
