@@ -3,7 +3,8 @@
 # network namespace, swarmcast in another, joined by a veth pair. swarmcast's
 # item is handed to the renderer with SetAVTransportURI + our DIDL metadata,
 # then Play; the renderer must reach PLAYING with its position moving, and
-# swarmcast must have served it bytes.
+# swarmcast must have served it bytes. Then chromium in the TV's namespace
+# opens the web app from that LAN address (no secure context).
 # Usage: bash tests/e2e/renderer.sh [PATH_TO_SWARMCAST]   (needs root: ip netns)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -142,4 +143,9 @@ done
 [ -n "$POS" ] && [ "$POS" != "0:00:00" ] && [ "$POS" != "00:00:00" ] || fail "renderer position did not move ($POS)"
 grep -q "stream opened.*client=$IP_T" "$WORK/swarmcast.log" || fail "swarmcast served nothing to $IP_T"
 pass "renderer PLAYING at $POS; swarmcast streamed to $IP_T"
+echo "== the web app from the TV's namespace: a phone on the LAN, over plain HTTP"
+in_t timeout 120 node tests/e2e/web/lan.mjs "$BASE" \
+  "magnet:?xt=urn:btih:$INFO_HASH&dn=tv.mp4&x.pe=127.0.0.1:46881" "$INFO_HASH" \
+  || fail "the web app from $IP_T"
+pass "the web app works from $IP_T"
 echo "renderer e2e: all passed"
