@@ -294,6 +294,9 @@ impl App {
                     wait,
                 )),
         );
+        let cast =
+            crate::cast::Cast::new(library.clone(), addr, config.server.ssdp_interfaces.clone());
+        let heard = cast.start(shutdown.child_token());
         let device = Arc::new(http::upnp::Device::new(
             library,
             config.server.friendly_name.clone(),
@@ -313,6 +316,7 @@ impl App {
         let ssdp = tokio::spawn(crate::upnp::ssdp::driver::run(
             config.server.ssdp_interfaces.clone(),
             crate::upnp::ssdp::responder::Responder::new(&udn, addr.port(), boot_id()),
+            Some(heard),
             shutdown.child_token(),
         ));
         let torrents_for_web = torrents.clone();
@@ -338,6 +342,7 @@ impl App {
                 playback_for_web,
                 shutdown.child_token(),
             ),
+            cast,
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

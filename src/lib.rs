@@ -4,6 +4,7 @@
 //! benchmarks use them, and those get the few names they need.
 
 pub mod app;
+pub(crate) mod cast;
 pub(crate) mod catalog;
 pub mod config;
 pub(crate) mod http;

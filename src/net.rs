@@ -1,5 +1,5 @@
 //! The local network, shared by everything that talks to it (SSDP, GENA
-//! callbacks, the permission layer, and the casting control point and mDNS
+//! callbacks, the permission layer, the casting control point, and mDNS
 //! to come): which addresses count as the LAN, the `web.allow` rules, and
 //! the list of up IPv4 interfaces, and the HTTP client every provider
 //! (search, subtitles) uses. Address logic is pure; `interfaces` is the
@@ -16,6 +16,18 @@ use ipnet::IpNet;
 pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(timeout)
+        .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("a plain HTTP client builds")
+}
+
+/// The client for devices on the LAN (a TV we cast to): bounded, and never
+/// through a proxy the environment names, which could not reach them.
+pub fn lan_client(timeout: std::time::Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout.min(std::time::Duration::from_secs(3)))
+        .no_proxy()
         .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a plain HTTP client builds")

@@ -1,7 +1,8 @@
 //! JSON API: torrents (list, add a magnet/URL as JSON or a .torrent body,
 //! show, delete), torrent search (`GET /api/search?q=`: results and a
 //! status per provider), saved searches (list, save, delete) and the
-//! subtitle providers' state (`GET /api/subtitles`). Thin:
+//! subtitle providers' state (`GET /api/subtitles`), and casting (the TVs
+//! found, cast a file to one, its state, play/pause/stop/seek/volume). Thin:
 //! parse the request, call the domain service, shape the answer.
 
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::ApiError;
+use crate::cast::{Cast, Command, RendererView, Status};
 use crate::catalog::CatalogTorrent;
 use crate::catalog::SavedSearch;
 use crate::library::MAX_QUERY_CHARS;
@@ -264,5 +266,90 @@ pub async fn saved_delete(
         .parse()
         .map_err(|_| ApiError::BadRequest(format!("{id:?} is not a saved-search id")))?;
     saved.delete(id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /api/renderers`: the TVs found on the LAN (asking searches again
+/// if the last search was a while ago).
+pub async fn renderers(State(cast): State<Arc<Cast>>) -> Json<Vec<RendererView>> {
+    cast.refresh();
+    Json(cast.renderers())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CastRequest {
+    renderer: String,
+    /// The file as a TV knows it: `t/{infohash}/{index}`.
+    #[serde(rename = "object-id")]
+    object_id: Option<String>,
+    /// … or as the web app's pages know it.
+    info_hash: Option<String>,
+    index: Option<usize>,
+}
+
+const CAST_SHAPE: &str =
+    "expected {\"renderer\": \"uuid:…\", \"object-id\": \"t/{infohash}/{index}\"} \
+     or {\"renderer\": \"uuid:…\", \"info_hash\": \"…\", \"index\": 0}";
+
+/// `POST /api/cast` `{"renderer": "uuid:…", "object-id": "t/{ih}/{index}"}`
+/// (or `"info_hash"` and `"index"`): play that file on that TV →
+/// `{"title": …}`.
+pub async fn cast(
+    State(cast): State<Arc<Cast>>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let req: CastRequest = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("{CAST_SHAPE}: {e}")))?;
+    let (ih, index) = match (req.object_id, req.info_hash, req.index) {
+        (Some(id), None, None) => match crate::library::ObjectId::parse(&id) {
+            Some(crate::library::ObjectId::Item(ih, index)) => (ih, index),
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "{:?} is no file of an added torrent (t/{{infohash}}/{{index}})",
+                    id.chars().take(80).collect::<String>()
+                )))
+            }
+        },
+        (None, Some(ih), Some(index)) => (parse_info_hash(&ih)?, index),
+        _ => return Err(ApiError::BadRequest(CAST_SHAPE.into())),
+    };
+    let title = cast.cast(&req.renderer, ih, index).await?;
+    Ok(Json(serde_json::json!({ "title": title })))
+}
+
+/// `GET /api/cast/{udn}`: what that TV is doing.
+pub async fn cast_status(
+    State(cast): State<Arc<Cast>>,
+    Path(udn): Path<String>,
+) -> Result<Json<Status>, ApiError> {
+    Ok(Json(cast.status(&udn).await?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct CommandArgs {
+    seconds: Option<u64>,
+    volume: Option<u32>,
+}
+
+/// `POST /api/cast/{udn}/{play|pause|stop|seek|volume}`, with
+/// `{"seconds": n}` for seek and `{"volume": 0–100}` for volume.
+pub async fn cast_command(
+    State(cast): State<Arc<Cast>>,
+    Path((udn, command)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let args: CommandArgs = if body.iter().all(u8::is_ascii_whitespace) {
+        CommandArgs::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "expected nothing, {{\"seconds\": n}} or {{\"volume\": 0–100}}: {e}"
+            ))
+        })?
+    };
+    let command = Command::parse(&command, args.seconds, args.volume)?;
+    cast.command(&udn, command).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -3,10 +3,10 @@
 //! each handler takes), the one permission layer (`guard`), and how errors
 //! become responses (`ApiError`, the only place status codes are chosen for
 //! failures). Handlers are thin drivers of the domain: `api` (JSON, over
-//! `torrents`), `web` (the pages of the web app), `media` (streams, over
-//! `playback`), `subtitles` (sidecar files), `upnp` (description and
-//! SOAP, over `library` and `upnp::*`), `events` (GENA delivery); `range`
-//! is the pure Range parser. No business logic here.
+//! `torrents`, and casting over `cast`), `web` (the pages of the web app),
+//! `media` (streams, over `playback`), `subtitles` (sidecar files), `upnp`
+//! (description and SOAP, over `library` and `upnp::*`), `events` (GENA
+//! delivery); `range` is the pure Range parser. No business logic here.
 
 pub mod api;
 pub mod events;
@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 
+use crate::cast::{Cast, CastError};
 use crate::catalog::CatalogError;
 use crate::playback::{Playback, PlaybackError};
 use crate::search::saved::{SavedError, SavedSearches};
@@ -50,6 +51,14 @@ pub struct HttpState {
     /// What the web app's pages say about this server.
     pub site: Arc<web::Site>,
     pub progress: Arc<web::ProgressFeed>,
+    /// The TVs we cast to.
+    pub cast: Arc<Cast>,
+}
+
+impl FromRef<HttpState> for Arc<Cast> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.cast.clone()
+    }
 }
 
 impl FromRef<HttpState> for Arc<web::ProgressFeed> {
@@ -67,6 +76,7 @@ impl FromRef<HttpState> for web::Web {
             saved: s.saved.clone(),
             subtitles: s.subtitles.clone(),
             permission: s.permission.clone(),
+            cast: s.cast.clone(),
         }
     }
 }
@@ -121,6 +131,8 @@ pub fn router(state: HttpState) -> Router {
         .route("/torrent/{info_hash}", get(web::torrent))
         .route("/watch/{info_hash}/{index}", get(web::watch))
         .route("/settings", get(web::settings))
+        .route("/tvs", get(web::tvs))
+        .route("/web/tvs", get(web::tv_states))
         .route("/searches", get(web::searches))
         .route("/login", post(web::login))
         .route("/web/progress", get(web::progress))
@@ -133,6 +145,10 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
         .route("/api/search", get(api::search))
+        .route("/api/renderers", get(api::renderers))
+        .route("/api/cast", post(api::cast))
+        .route("/api/cast/{udn}", get(api::cast_status))
+        .route("/api/cast/{udn}/{command}", post(api::cast_command))
         .route("/api/subtitles", get(api::subtitles_status))
         .route(
             "/api/saved-searches",
@@ -215,8 +231,28 @@ pub enum ApiError {
     /// The bytes are not downloaded yet and this client must not wait for them.
     #[error("{0}")]
     NotYet(String),
+    /// A device we talk to (a TV) refused or answered nonsense.
+    #[error("{0}")]
+    BadGateway(String),
+    /// A device we talk to did not answer.
+    #[error("{0}")]
+    GatewayTimeout(String),
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<CastError> for ApiError {
+    fn from(e: CastError) -> Self {
+        match e {
+            e @ (CastError::NoRenderer(_) | CastError::NotPlayable(_)) => {
+                ApiError::NotFound(e.to_string())
+            }
+            CastError::BadRequest(m) => ApiError::BadRequest(m),
+            e @ CastError::Unreachable { .. } => ApiError::GatewayTimeout(e.to_string()),
+            e @ CastError::Refused { .. } => ApiError::BadGateway(e.to_string()),
+            e @ CastError::Library(_) => ApiError::Internal(e.to_string()),
+        }
+    }
 }
 
 impl From<TorrentsError> for ApiError {
@@ -272,6 +308,8 @@ impl ApiError {
                 EngineError::Fetch(_) => StatusCode::BAD_GATEWAY,
                 EngineError::Engine(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            ApiError::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             ApiError::Catalog(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::Busy(_) | ApiError::NotYet(_) => StatusCode::SERVICE_UNAVAILABLE,
         }

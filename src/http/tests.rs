@@ -38,6 +38,11 @@ fn fixture() -> Fixture {
     let streams = StreamLimiter::new(4);
     let changes = Arc::new(Changes::new());
     let library = Arc::new(Library::new(catalog.clone(), "Test"));
+    let cast = crate::cast::Cast::new(
+        library.clone(),
+        "127.0.0.1:8740".parse().unwrap(),
+        Vec::new(),
+    );
     let device = Arc::new(upnp::Device::new(
         library,
         "Test".into(),
@@ -97,6 +102,7 @@ fn fixture() -> Fixture {
             Vec::new(),
             std::time::Duration::from_secs(1),
         )),
+        cast,
     };
     Fixture {
         router: router(state),

@@ -4,7 +4,8 @@
 //! step. The library (torrents with live progress pushed by server-sent
 //! events), a torrent's files with their subtitles, a player for what a
 //! browser plays (a WebVTT track per subtitle), the saved searches (the
-//! TV's search folders), and the settings (read-only,
+//! TV's search folders), the TVs to cast to (their state and position
+//! pushed the same way, their controls), and the settings (read-only,
 //! no secret shown; the login that gives a browser its session cookie when
 //! a token is set). Every change a page makes goes through the JSON API or
 //! `POST /add` and `/login`, all behind `guard`. Every answer carries a
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::api::parse_info_hash;
 use super::guard::{Permission, SESSION_COOKIE};
 use super::ApiError;
+use crate::cast::{Cast, RendererView};
 use crate::catalog::CatalogTorrent;
 use crate::config::Config;
 use crate::media::{file_name, kind_of, MediaKind};
@@ -90,6 +92,7 @@ pub struct Web {
     pub saved: Arc<SavedSearches>,
     pub subtitles: Subtitles,
     pub permission: Arc<Permission>,
+    pub cast: Arc<Cast>,
 }
 
 /// The policy every answer carries: this server's own scripts, styles,
@@ -362,6 +365,8 @@ struct TorrentPage<'a> {
     site: &'a Site,
     t: TorrentRow,
     files: Vec<FileRow>,
+    /// The TVs a file can be cast to.
+    tvs: Vec<RendererView>,
 }
 
 struct FileRow {
@@ -438,10 +443,12 @@ async fn torrent_page(web: &Web, info_hash: &str) -> Result<Response, ApiError> 
             }
         })
         .collect();
+    web.cast.refresh();
     render(&TorrentPage {
         site: &web.site,
         t: row(&t, p.as_ref(), web.playback.now_playing()),
         files,
+        tvs: web.cast.renderers(),
     })
 }
 
@@ -606,6 +613,51 @@ pub async fn login(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     resp
+}
+
+#[derive(Template)]
+#[template(path = "web/tvs.html")]
+struct TvsPage<'a> {
+    site: &'a Site,
+    tvs: Vec<RendererView>,
+}
+
+/// `/tvs`: the TVs found on the LAN, what each is doing (kept live by
+/// `/web/tvs`), and their controls.
+pub async fn tvs(State(web): State<Web>) -> Result<Response, ApiError> {
+    web.cast.refresh();
+    render(&TvsPage {
+        site: &web.site,
+        tvs: web.cast.renderers(),
+    })
+}
+
+/// `GET /web/tvs`: the TVs and what each is doing, as server-sent events:
+/// now, then whenever it changes (each TV is asked about once a second
+/// while a page listens; nothing is asked when none does).
+pub async fn tv_states(
+    State(web): State<Web>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    web.cast.refresh();
+    let cast = web.cast.clone();
+    let states = futures::stream::unfold((cast, String::new()), |(cast, last)| async move {
+        let mut first = last.is_empty();
+        loop {
+            if !first {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            first = false;
+            let json = serde_json::json!({
+                "renderers": cast.renderers(),
+                "states": cast.statuses().await,
+            })
+            .to_string();
+            if json != last {
+                return Some((Ok(Event::default().data(json.clone())), (cast, json)));
+            }
+        }
+    });
+    Sse::new(states).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
 /// Every torrent's progress, read once a second by one task however many

@@ -1,6 +1,7 @@
 //! TV quirks: the one table of per-client differences (MIME types, sorting,
 //! fixed containers, what a family plays, how it learns of subtitles), keyed by the
-//! request's User-Agent and other headers. Everything else in the server is
+//! request's User-Agent and other headers, or (for a renderer we cast to)
+//! by the maker and model its description names. Everything else in the server is
 //! the same for every client; a quirk that is not in this table does not
 //! exist. Each row says where its facts come from (the open servers that met
 //! these devices: minidlna's `clients.c`, Universal Media Server's renderer
@@ -238,17 +239,33 @@ enum Match {
     AgentPrefix(&'static str),
     /// This header (lower case) contains this (`""`: is present).
     Header(&'static str, &'static str),
+    /// A renderer's description: its manufacturer or model name contains
+    /// this (casting, where we make the request and the TV has no say).
+    Maker(&'static str),
+}
+
+/// Who is asking, as far as the table can tell.
+enum Who<'a> {
+    Request {
+        headers: &'a HeaderMap,
+        agent: &'a str,
+    },
+    Renderer {
+        maker: &'a str,
+    },
 }
 
 impl Match {
-    fn hits(&self, headers: &HeaderMap, agent: &str) -> bool {
-        match self {
-            Match::Agent(s) => agent.contains(s),
-            Match::AgentPrefix(s) => agent.starts_with(s),
-            Match::Header(name, s) => headers
+    fn hits(&self, who: &Who<'_>) -> bool {
+        match (self, who) {
+            (Match::Agent(s), Who::Request { agent, .. }) => agent.contains(s),
+            (Match::AgentPrefix(s), Who::Request { agent, .. }) => agent.starts_with(s),
+            (Match::Header(name, s), Who::Request { headers, .. }) => headers
                 .get(*name)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains(s)),
+            (Match::Maker(s), Who::Renderer { maker }) => maker.contains(s),
+            _ => false,
         }
     }
 }
@@ -267,6 +284,7 @@ const TABLE: &[Rule] = &[
         any: &[
             Match::Header("x-av-client-info", "PLAYSTATION"),
             Match::Agent("PLAYSTATION"),
+            Match::Maker("PLAYSTATION"),
         ],
         quirks: Quirks {
             client: "sony-playstation",
@@ -281,7 +299,10 @@ const TABLE: &[Rule] = &[
     // DiVX file"). Matched by model name only: minidlna's `mv="2.0"` would
     // also take any other Sony device of that version.
     Rule {
-        any: &[Match::Header("x-av-client-info", "Blu-ray Disc Player")],
+        any: &[
+            Match::Header("x-av-client-info", "Blu-ray Disc Player"),
+            Match::Maker("Blu-ray Disc Player"),
+        ],
         quirks: Quirks {
             client: "sony-bluray",
             mime_overrides: &[("video/x-matroska", "video/divx")],
@@ -295,7 +316,10 @@ const TABLE: &[Rule] = &[
     // Subtitles as UMS's Bravia profiles give them: an extra `res` and
     // Panasonic's attributes, no Samsung elements.
     Rule {
-        any: &[Match::Header("x-av-client-info", "Sony")],
+        any: &[
+            Match::Header("x-av-client-info", "Sony"),
+            Match::Maker("Sony"),
+        ],
         quirks: Quirks {
             client: "sony",
             plays: Some(&SONY_TV_PLAYS),
@@ -317,6 +341,7 @@ const TABLE: &[Rule] = &[
             Match::Agent("SEC_HHP"),
             Match::Agent("SamsungWiselinkPro"),
             Match::Agent("Samsung"),
+            Match::Maker("Samsung"),
         ],
         quirks: Quirks {
             client: "samsung",
@@ -342,6 +367,7 @@ const TABLE: &[Rule] = &[
             Match::Agent("LGE_DLNA_SDK"),
             Match::Agent("LG NetCast"),
             Match::Agent("WebOS TV"),
+            Match::Maker("LG Electronics"),
         ],
         quirks: Quirks {
             client: "lg",
@@ -364,6 +390,7 @@ const TABLE: &[Rule] = &[
         any: &[
             Match::Agent("Panasonic MIL DLNA"),
             Match::Header("x-panasonic-dmp-profile", ""),
+            Match::Maker("Panasonic"),
         ],
         quirks: Quirks {
             client: "panasonic",
@@ -385,7 +412,11 @@ const TABLE: &[Rule] = &[
     // from a server without them (minidlna maps the same ids in
     // upnpsoap.c for EXbox).
     Rule {
-        any: &[Match::Agent("Xbox"), Match::Agent("Xenon")],
+        any: &[
+            Match::Agent("Xbox"),
+            Match::Agent("Xenon"),
+            Match::Maker("Xbox"),
+        ],
         quirks: Quirks {
             client: "xbox",
             plays: Some(&XBOX_PLAYS),
@@ -410,6 +441,7 @@ const TABLE: &[Rule] = &[
             Match::AgentPrefix("NSPlayer/"),
             Match::Agent("Microsoft-Windows/"),
             Match::Agent("FDSSDP"),
+            Match::Maker("Windows Media Player"),
         ],
         quirks: Quirks {
             client: "windows-media-player",
@@ -437,13 +469,25 @@ pub fn for_request(headers: &HeaderMap) -> Quirks {
         .get(axum::http::header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let hits = |any: &[Match]| any.iter().any(|m| m.hits(headers, agent));
+    let who = Who::Request { headers, agent };
+    let hits = |any: &[Match]| any.iter().any(|m| m.hits(&who));
     let mut quirks = TABLE
         .iter()
         .find(|r| hits(r.any))
         .map_or(Quirks::STANDARD, |r| r.quirks);
     quirks.thumbnailer = hits(THUMBNAILERS);
     quirks
+}
+
+/// The quirks for a renderer we cast to, from its description's
+/// manufacturer and model name: the first device row that names it.
+pub fn for_renderer(manufacturer: &str, model_name: &str) -> Quirks {
+    let maker = format!("{manufacturer} {model_name}");
+    let who = Who::Renderer { maker: &maker };
+    TABLE
+        .iter()
+        .find(|r| r.any.iter().any(|m| m.hits(&who)))
+        .map_or(Quirks::STANDARD, |r| r.quirks)
 }
 
 #[cfg(test)]
@@ -649,5 +693,29 @@ mod tests {
             assert_eq!(q.mime(MKV), MKV);
             assert_eq!(q.sort.criteria("-dc:date"), "-dc:date");
         }
+    }
+
+    /// A renderer we cast to is known by its description, as its makers
+    /// name themselves there (Samsung's `Samsung Electronics`, LG's
+    /// `LG Electronics`, Sony's `Sony Corporation`).
+    #[test]
+    fn renderers_by_maker() {
+        assert_eq!(
+            for_renderer("Samsung Electronics", "UE55NU7400").client,
+            "samsung"
+        );
+        assert_eq!(for_renderer("LG Electronics", "LG TV").client, "lg");
+        assert_eq!(
+            for_renderer("Sony Corporation", "KD-55XF9005").client,
+            "sony"
+        );
+        assert_eq!(
+            for_renderer("Sony Corporation", "Blu-ray Disc Player").client,
+            "sony-bluray"
+        );
+        assert_eq!(for_renderer("Panasonic", "VIErA").client, "panasonic");
+        let gmr = for_renderer("Ivo Clarysse, Henner Zeller", "GMediaRender");
+        assert_eq!(gmr, Quirks::STANDARD);
+        assert_eq!(gmr.captions, Captions::ALL);
     }
 }

@@ -22,6 +22,7 @@ const RANKS: &[(&str, u32)] = &[
     ("torrents", 7),
     ("subtitles", 7),
     ("playback", 8),
+    ("cast", 8),
     ("http", 9),
     ("app", 10),
 ];

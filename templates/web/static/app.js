@@ -1,4 +1,5 @@
-// swarmcast web app: adding, live progress (server-sent events), delete.
+// swarmcast web app: adding, live progress (server-sent events), delete,
+// casting to a TV and its controls (state and position pushed the same way).
 // Plain JavaScript, no build step; every change goes to the JSON API,
 // which the server's one permission layer guards.
 "use strict";
@@ -127,6 +128,114 @@ function wireSearches() {
   }
 }
 
+async function post(path, body) {
+  const init = { method: "POST" };
+  if (body !== undefined) { init.body = JSON.stringify(body); init.headers = { "content-type": "application/json" }; }
+  return fetch(path, init);
+}
+
+function wireCast() {
+  for (const button of document.querySelectorAll("button.cast")) {
+    button.addEventListener("click", async () => {
+      const box = button.closest(".cast-to");
+      const status = $(".cast-status", box);
+      const renderer = $(".tv-pick", box).value;
+      button.disabled = true;
+      say(status, "Sending it to the TV…");
+      try {
+        const resp = await post("/api/cast", { renderer, info_hash: button.dataset.torrent, index: Number(button.dataset.index) });
+        if (resp.ok) { location.href = "/tvs#" + encodeURIComponent(renderer); return; }
+        say(status, await errorOf(resp), true);
+      } catch (e) {
+        say(status, "The server did not answer: " + e.message, true);
+      }
+      button.disabled = false;
+    });
+  }
+}
+
+function clock(ms) {
+  if (ms === null || ms === undefined) return "–";
+  const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, r = s % 60;
+  return (h ? h + ":" + String(m).padStart(2, "0") : String(m)) + ":" + String(r).padStart(2, "0");
+}
+
+const STATES = {
+  PLAYING: "▶ playing", PAUSED_PLAYBACK: "⏸ paused", STOPPED: "■ stopped",
+  TRANSITIONING: "… loading", NO_MEDIA_PRESENT: "nothing to play",
+};
+
+function tvCard(list, r) {
+  let li = list.querySelector('li[data-udn="' + CSS.escape(r.udn) + '"]');
+  if (!li) {
+    li = $("#tv-card").content.firstElementChild.cloneNode(true);
+    li.dataset.udn = r.udn;
+    list.appendChild(li);
+    wireTvCard(li);
+  }
+  $(".name", li).textContent = r.name;
+  $(".model", li).textContent = [r.manufacturer, r.model].filter(Boolean).join(" ");
+  $(".address", li).textContent = r.address;
+  $(".volume", li).hidden = !r.volume;
+  return li;
+}
+
+function wireTvCard(li) {
+  const message = $(".tv-message", li);
+  const send = async (command, body) => {
+    say(message, "");
+    try {
+      const resp = await post("/api/cast/" + encodeURIComponent(li.dataset.udn) + "/" + command, body);
+      if (!resp.ok) say(message, await errorOf(resp), true);
+    } catch (e) {
+      say(message, "The server did not answer: " + e.message, true);
+    }
+  };
+  for (const b of li.querySelectorAll("button[data-command]")) {
+    b.addEventListener("click", () => send(b.dataset.command));
+  }
+  const seek = $(".seek", li), vol = $(".vol", li);
+  seek.addEventListener("change", () => { li.dataset.busy = ""; send("seek", { seconds: Number(seek.value) }); });
+  seek.addEventListener("input", () => { li.dataset.busy = "1"; });
+  vol.addEventListener("change", () => { li.dataset.busy = ""; send("volume", { volume: Number(vol.value) }); });
+  vol.addEventListener("input", () => { li.dataset.busy = "1"; });
+}
+
+function wireTvs() {
+  const list = $("#tvs");
+  if (!list) return;
+  for (const li of list.querySelectorAll("li.tv")) wireTvCard(li);
+  const events = new EventSource("/web/tvs");
+  events.onmessage = (ev) => {
+    let data;
+    try { data = JSON.parse(ev.data); } catch (_) { return; }
+    const seen = new Set();
+    for (const r of data.renderers) { seen.add(r.udn); tvCard(list, r); }
+    for (const li of list.querySelectorAll("li.tv")) if (!seen.has(li.dataset.udn)) li.remove();
+    $("#no-tvs").hidden = data.renderers.length > 0;
+    for (const s of data.states) {
+      const li = list.querySelector('li[data-udn="' + CSS.escape(s.udn) + '"]');
+      if (!li) continue;
+      const state = $(".tv-state", li);
+      state.textContent = s.error ? "not answering" : (STATES[s.state] || s.state || "…");
+      state.dataset.state = s.state;
+      $(".tv-title", li).textContent = s.title ? "— " + s.title : "";
+      $(".pos", li).textContent = clock(s.position_ms);
+      $(".dur", li).textContent = clock(s.duration_ms);
+      const message = $(".tv-message", li);
+      if (s.error) say(message, s.error, true);
+      else if (message.classList.contains("error") && message.dataset.from === "state") say(message, "");
+      message.dataset.from = s.error ? "state" : "";
+      if (!li.dataset.busy) {
+        const seek = $(".seek", li);
+        seek.max = Math.floor((s.duration_ms || 0) / 1000);
+        seek.value = Math.floor((s.position_ms || 0) / 1000);
+        if (s.volume !== null && s.volume !== undefined) $(".vol", li).value = s.volume;
+      }
+    }
+  };
+}
+
 function wireContext() {
   const secure = $("#secure-context"), insecure = $("#insecure-context");
   if (!secure || !window.isSecureContext) return;
@@ -156,5 +265,7 @@ document.addEventListener("DOMContentLoaded", () => {
   wireProgress();
   wireDelete();
   wireSearches();
+  wireCast();
+  wireTvs();
   wireContext();
 });

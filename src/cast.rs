@@ -1,0 +1,772 @@
+//! Casting: the TVs (UPnP MediaRenderers) on the LAN and playing our files
+//! on them. Owns the list of renderers — kept fresh from the alive and
+//! byebye NOTIFYs the SSDP driver hears, and from an M-SEARCH on each SSDP
+//! interface at start, every five minutes and when a person looks — and
+//! the control point's I/O: fetching a description (its URL must be on
+//! the address the announcement came from), SetAVTransportURI with the
+//! item's full DIDL-Lite for that renderer (subtitles by every mechanism
+//! its quirks row names), Play, Pause, Stop, Seek, volume, and the state
+//! and position read back. What is sent and read is `upnp::control`'s;
+//! a renderer's fault reaches the person in words (`CastError::Refused`).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+use url::Url;
+
+use crate::library::{Library, ObjectId};
+use crate::net::{interfaces, is_lan};
+use crate::torrent::InfoHash;
+use crate::upnp::content_directory::Directory;
+use crate::upnp::control::{
+    self, ControlError, Description, AV_TRANSPORT, MAX_BODY, RENDERER_PREFIX, RENDERING_CONTROL,
+};
+use crate::upnp::didl::{self, Filter, Presentation};
+use crate::upnp::object::Object;
+use crate::upnp::quirks::{self, Quirks};
+use crate::upnp::ssdp::driver::{self, Listener};
+use crate::upnp::ssdp::message::Heard;
+
+/// The most renderers kept (a LAN has a handful; a flood of fake ones
+/// must not grow memory).
+const MAX_RENDERERS: usize = 64;
+/// Descriptions fetched at once; more announcements wait for the next.
+const MAX_FETCHES: usize = 4;
+/// How often the LAN is searched without anyone asking.
+const SEARCH_EVERY: Duration = Duration::from_secs(300);
+/// A person opening the TVs page searches again after this long.
+const SEARCH_AGAIN: Duration = Duration::from_secs(20);
+/// How long a search listens for answers.
+const SEARCH_WAIT: Duration = Duration::from_secs(3);
+/// A description fetch, a command (SetAVTransportURI makes some TVs read
+/// the stream's head first), and a status read.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+/// A status read this recently is answered from memory (every open page
+/// asks each second).
+const STATUS_FRESH: Duration = Duration::from_millis(900);
+/// The search target: every renderer version answers for `:1`.
+const RENDERER_1: &str = "urn:schemas-upnp-org:device:MediaRenderer:1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CastError {
+    #[error("no TV {0:?} is known here; it may be off, or on another network")]
+    NoRenderer(String),
+    #[error("{0}")]
+    NotPlayable(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{name} did not answer; is it on? ({detail})")]
+    Unreachable { name: String, detail: String },
+    #[error("{name} refused {action}: {error}")]
+    Refused {
+        name: String,
+        action: &'static str,
+        error: ControlError,
+    },
+    #[error("the library could not be read: {0}")]
+    Library(String),
+}
+
+/// A renderer as the pages and the API show it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct RendererView {
+    /// Its UDN, as the API names a renderer (`id`), and as the pages do.
+    pub id: String,
+    pub udn: String,
+    pub name: String,
+    pub manufacturer: String,
+    pub model: String,
+    /// Its IP address.
+    pub address: String,
+    /// Whether it has a volume to set (RenderingControl).
+    pub volume: bool,
+}
+
+/// What a renderer is doing, as it says.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Status {
+    pub udn: String,
+    pub name: String,
+    /// Its TransportState (`PLAYING`, `PAUSED_PLAYBACK`, `STOPPED`,
+    /// `TRANSITIONING`, `NO_MEDIA_PRESENT`); empty when it did not answer.
+    pub state: String,
+    pub position_ms: Option<u64>,
+    pub duration_ms: Option<u64>,
+    pub volume: Option<u32>,
+    /// What we cast to it, while that is what it has.
+    pub title: Option<String>,
+    /// Why there is no state: it did not answer, or refused.
+    pub error: Option<String>,
+}
+
+/// What a person can tell a renderer to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Play,
+    Pause,
+    Stop,
+    /// To this position, in seconds.
+    Seek(u64),
+    /// 0–100.
+    Volume(u32),
+}
+
+impl Command {
+    /// `play`, `pause`, `stop`, `seek` (with `seconds`), `volume` (with
+    /// `volume`).
+    pub fn parse(
+        name: &str,
+        seconds: Option<u64>,
+        volume: Option<u32>,
+    ) -> Result<Command, CastError> {
+        match name {
+            "play" => Ok(Command::Play),
+            "pause" => Ok(Command::Pause),
+            "stop" => Ok(Command::Stop),
+            "seek" => seconds
+                .filter(|s| *s < 100 * 3600)
+                .map(Command::Seek)
+                .ok_or_else(|| {
+                    CastError::BadRequest("seek needs \"seconds\" (0 to 359999)".into())
+                }),
+            "volume" => volume
+                .filter(|v| *v <= 100)
+                .map(Command::Volume)
+                .ok_or_else(|| CastError::BadRequest("volume needs \"volume\" (0 to 100)".into())),
+            other => Err(CastError::BadRequest(format!(
+                "{:?} is not a command; one of play, pause, stop, seek, volume",
+                other.chars().take(32).collect::<String>()
+            ))),
+        }
+    }
+}
+
+struct Casting {
+    title: String,
+    uri: String,
+}
+
+struct Entry {
+    desc: Description,
+    /// The UDN it announced itself by (an embedded renderer's root may
+    /// differ from the renderer's own).
+    announced: String,
+    location: Url,
+    /// Our address on the interface it was heard on.
+    our_ip: Ipv4Addr,
+    expires: Instant,
+    quirks: Quirks,
+    casting: Option<Casting>,
+    status: Option<(Instant, Status)>,
+}
+
+impl Entry {
+    fn view(&self) -> RendererView {
+        RendererView {
+            id: self.desc.udn.clone(),
+            udn: self.desc.udn.clone(),
+            name: self.desc.friendly_name.clone(),
+            manufacturer: self.desc.manufacturer.clone(),
+            model: [self.desc.model_name.as_str(), &self.desc.model_number]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" "),
+            address: self.location.host_str().unwrap_or_default().to_owned(),
+            volume: self.desc.rendering_control.is_some(),
+        }
+    }
+}
+
+pub struct Cast {
+    library: Arc<Library>,
+    /// Our HTTP listener (its IP, unless it listens on every address).
+    listen: SocketAddr,
+    selectors: Vec<String>,
+    client: reqwest::Client,
+    known: Mutex<HashMap<String, Entry>>,
+    fetching: Arc<tokio::sync::Semaphore>,
+    searched: Mutex<Option<Instant>>,
+}
+
+impl Cast {
+    pub fn new(library: Arc<Library>, listen: SocketAddr, selectors: Vec<String>) -> Arc<Cast> {
+        Arc::new(Cast {
+            library,
+            listen,
+            selectors,
+            client: crate::net::lan_client(COMMAND_TIMEOUT),
+            known: Mutex::new(HashMap::new()),
+            fetching: Arc::new(tokio::sync::Semaphore::new(MAX_FETCHES)),
+            searched: Mutex::new(None),
+        })
+    }
+
+    /// Listen to what the SSDP driver hears, and search the LAN now and
+    /// every five minutes, until `shutdown`. The driver is given the
+    /// returned listener.
+    pub fn start(self: &Arc<Self>, shutdown: CancellationToken) -> Listener {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(256);
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut search = tokio::time::interval(SEARCH_EVERY);
+            search.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = search.tick() => me.search_now(),
+                    heard = rx.recv() => match heard {
+                        Some((heard, our_ip, from)) => me.heard(heard, our_ip, from),
+                        None => return,
+                    },
+                }
+            }
+        });
+        tx
+    }
+
+    /// Search again unless that was done a moment ago (a person opened the
+    /// TVs page or a torrent's); answers arrive within seconds.
+    pub fn refresh(self: &Arc<Self>) {
+        let due = self
+            .searched
+            .lock()
+            .unwrap()
+            .is_none_or(|t| t.elapsed() >= SEARCH_AGAIN);
+        if due {
+            self.search_now();
+        }
+    }
+
+    fn search_now(self: &Arc<Self>) {
+        *self.searched.lock().unwrap() = Some(Instant::now());
+        self.known
+            .lock()
+            .unwrap()
+            .retain(|_, e| e.expires > Instant::now());
+        for iface in interfaces(&self.selectors) {
+            let me = self.clone();
+            tokio::spawn(async move {
+                for (heard, from) in driver::search(&iface, RENDERER_1, SEARCH_WAIT).await {
+                    me.heard(heard, iface.addr, from);
+                }
+            });
+        }
+    }
+
+    fn heard(self: &Arc<Self>, heard: Heard, our_ip: Ipv4Addr, from: SocketAddr) {
+        match heard {
+            Heard::ByeBye { udn, .. } => {
+                let mut known = self.known.lock().unwrap();
+                known.retain(|k, e| {
+                    let gone =
+                        k.eq_ignore_ascii_case(&udn) || e.announced.eq_ignore_ascii_case(&udn);
+                    if gone {
+                        tracing::info!(tv = %e.desc.friendly_name, "a TV said goodbye");
+                    }
+                    !gone
+                });
+            }
+            Heard::Alive {
+                udn,
+                kind,
+                location,
+                max_age,
+            } => {
+                let expires =
+                    Instant::now() + Duration::from_secs(max_age.clamp(60, 86_400) as u64);
+                let is_renderer = kind.starts_with(RENDERER_PREFIX)
+                    || kind.starts_with(AV_TRANSPORT.trim_end_matches('1'));
+                {
+                    let mut known = self.known.lock().unwrap();
+                    let same = known.values_mut().find(|e| {
+                        e.announced.eq_ignore_ascii_case(&udn) && e.location.as_str() == location
+                    });
+                    if let Some(e) = same {
+                        e.expires = e.expires.max(expires);
+                        return;
+                    }
+                    if !is_renderer || known.len() >= MAX_RENDERERS {
+                        return;
+                    }
+                }
+                let Ok(permit) = self.fetching.clone().try_acquire_owned() else {
+                    return;
+                };
+                let me = self.clone();
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    me.learn(udn, location, our_ip, from.ip(), expires).await;
+                });
+            }
+        }
+    }
+
+    /// Fetch and keep a renderer's description.
+    async fn learn(
+        &self,
+        udn: String,
+        location: String,
+        our_ip: Ipv4Addr,
+        from: IpAddr,
+        expires: Instant,
+    ) {
+        let url = match checked_location(&location, from) {
+            Ok(u) => u,
+            Err(why) => {
+                tracing::debug!(%from, "a renderer's LOCATION ignored: {why}");
+                return;
+            }
+        };
+        let body = match self.get(&url).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::debug!(%url, "a renderer's description: {e}");
+                return;
+            }
+        };
+        let desc = match control::parse_description(&body, &url) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::info!(%url, "not a renderer we can cast to: {e}");
+                return;
+            }
+        };
+        let quirks = quirks::for_renderer(&desc.manufacturer, &desc.model_name);
+        let mut known = self.known.lock().unwrap();
+        if known.len() >= MAX_RENDERERS && !known.contains_key(&desc.udn) {
+            return;
+        }
+        let casting = known.remove(&desc.udn).and_then(|e| e.casting);
+        if casting.is_none() {
+            tracing::info!(tv = %desc.friendly_name, model = %desc.model_name, %url, "found a TV to cast to");
+        }
+        known.insert(
+            desc.udn.clone(),
+            Entry {
+                desc,
+                announced: udn,
+                location: url,
+                our_ip,
+                expires,
+                quirks,
+                casting,
+                status: None,
+            },
+        );
+    }
+
+    async fn get(&self, url: &Url) -> Result<Vec<u8>, String> {
+        let resp = self
+            .client
+            .get(url.clone())
+            .timeout(FETCH_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| e.without_url().to_string())?;
+        if !resp.status().is_success() {
+            return Err(format!("HTTP {}", resp.status()));
+        }
+        read_bounded(resp).await
+    }
+
+    /// The renderers known now, by name.
+    pub fn renderers(&self) -> Vec<RendererView> {
+        let now = Instant::now();
+        let mut list: Vec<RendererView> = self
+            .known
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|e| e.expires > now)
+            .map(Entry::view)
+            .collect();
+        list.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.udn.cmp(&b.udn))
+        });
+        list
+    }
+
+    /// What one call to a renderer needs, copied out of the lock.
+    fn target(&self, udn: &str) -> Result<Target, CastError> {
+        let known = self.known.lock().unwrap();
+        let e = known
+            .get(udn)
+            .filter(|e| e.expires > Instant::now())
+            .ok_or_else(|| CastError::NoRenderer(udn.chars().take(80).collect()))?;
+        let ip = match self.listen.ip() {
+            ip if ip.is_unspecified() => IpAddr::V4(e.our_ip),
+            ip => ip,
+        };
+        Ok(Target {
+            name: e.desc.friendly_name.clone(),
+            av_transport: e.desc.av_transport.clone(),
+            rendering_control: e.desc.rendering_control.clone(),
+            base_url: format!("http://{}", SocketAddr::new(ip, self.listen.port())),
+            quirks: e.quirks,
+        })
+    }
+
+    /// Play file `index` of torrent `ih` on renderer `udn`: its full
+    /// DIDL-Lite for that renderer (subtitles included), then Play.
+    /// Returns the title sent.
+    pub async fn cast(&self, udn: &str, ih: InfoHash, index: usize) -> Result<String, CastError> {
+        let t = self.target(udn)?;
+        let library = self.library.clone();
+        let id = ObjectId::Item(ih, index).to_string();
+        let found = tokio::task::spawn_blocking(move || library.object(&id))
+            .await
+            .map_err(|e| CastError::Library(e.to_string()))?
+            .map_err(|e| CastError::Library(e.0))?;
+        let Some(Object::Item(item)) = found else {
+            return Err(CastError::NotPlayable(format!(
+                "torrent {ih} has no file {index} a TV plays (video, audio or picture)"
+            )));
+        };
+        let uri = format!("{}{}", t.base_url, item.path);
+        let title = item.title.clone();
+        let metadata = didl::write(
+            &[Object::Item(item)],
+            &Filter::parse("*"),
+            &Presentation {
+                base_url: &t.base_url,
+                quirks: &t.quirks,
+            },
+        );
+        let set = [
+            ("InstanceID", "0"),
+            ("CurrentURI", uri.as_str()),
+            ("CurrentURIMetaData", metadata.as_str()),
+        ];
+        match self.call(&t, AV_TRANSPORT, "SetAVTransportURI", &set).await {
+            // Some TVs take a new URI only when stopped.
+            Err(CastError::Refused {
+                error:
+                    ControlError::Fault {
+                        code: 701 | 705, ..
+                    },
+                ..
+            }) => {
+                self.call(&t, AV_TRANSPORT, "Stop", &[("InstanceID", "0")])
+                    .await?;
+                self.call(&t, AV_TRANSPORT, "SetAVTransportURI", &set)
+                    .await?;
+            }
+            other => {
+                other?;
+            }
+        }
+        self.call(
+            &t,
+            AV_TRANSPORT,
+            "Play",
+            &[("InstanceID", "0"), ("Speed", "1")],
+        )
+        .await?;
+        tracing::info!(tv = %t.name, %title, "casting");
+        if let Some(e) = self.known.lock().unwrap().get_mut(udn) {
+            e.casting = Some(Casting {
+                title: title.clone(),
+                uri,
+            });
+            e.status = None;
+        }
+        Ok(title)
+    }
+
+    /// Play, pause, stop, seek or set the volume.
+    pub async fn command(&self, udn: &str, command: Command) -> Result<(), CastError> {
+        let t = self.target(udn)?;
+        let i = ("InstanceID", "0");
+        match command {
+            Command::Play => {
+                self.call(&t, AV_TRANSPORT, "Play", &[i, ("Speed", "1")])
+                    .await?
+            }
+            Command::Pause => self.call(&t, AV_TRANSPORT, "Pause", &[i]).await?,
+            Command::Stop => self.call(&t, AV_TRANSPORT, "Stop", &[i]).await?,
+            Command::Seek(secs) => {
+                let target = control::format_time(secs);
+                self.call(
+                    &t,
+                    AV_TRANSPORT,
+                    "Seek",
+                    &[i, ("Unit", "REL_TIME"), ("Target", &target)],
+                )
+                .await?
+            }
+            Command::Volume(v) => {
+                if t.rendering_control.is_none() {
+                    return Err(CastError::BadRequest(format!(
+                        "{} has no volume that can be set from here",
+                        t.name
+                    )));
+                }
+                let v = v.to_string();
+                self.call(
+                    &t,
+                    RENDERING_CONTROL,
+                    "SetVolume",
+                    &[i, ("Channel", "Master"), ("DesiredVolume", &v)],
+                )
+                .await?
+            }
+        };
+        if let Some(e) = self.known.lock().unwrap().get_mut(udn) {
+            e.status = None;
+        }
+        Ok(())
+    }
+
+    /// What `udn` is doing (read at most about once a second).
+    pub async fn status(&self, udn: &str) -> Result<Status, CastError> {
+        let t = self.target(udn)?;
+        if let Some((at, s)) = self
+            .known
+            .lock()
+            .unwrap()
+            .get(udn)
+            .and_then(|e| e.status.clone())
+        {
+            if at.elapsed() < STATUS_FRESH {
+                return Ok(s);
+            }
+        }
+        let i = [("InstanceID", "0")];
+        let (transport, position, volume) = tokio::join!(
+            self.call_within(&t, AV_TRANSPORT, "GetTransportInfo", &i, STATUS_TIMEOUT),
+            self.call_within(&t, AV_TRANSPORT, "GetPositionInfo", &i, STATUS_TIMEOUT),
+            async {
+                match t.rendering_control {
+                    Some(_) => Some(
+                        self.call_within(
+                            &t,
+                            RENDERING_CONTROL,
+                            "GetVolume",
+                            &[("InstanceID", "0"), ("Channel", "Master")],
+                            STATUS_TIMEOUT,
+                        )
+                        .await,
+                    ),
+                    None => None,
+                }
+            }
+        );
+        let arg = |args: &[(String, String)], name: &str| {
+            args.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let mut status = Status {
+            udn: udn.to_owned(),
+            name: t.name.clone(),
+            state: String::new(),
+            position_ms: None,
+            duration_ms: None,
+            volume: None,
+            title: None,
+            error: None,
+        };
+        match transport {
+            Ok(args) => status.state = arg(&args, "CurrentTransportState"),
+            Err(e) => status.error = Some(e.to_string()),
+        }
+        if let Ok(args) = &position {
+            status.position_ms = control::parse_time(&arg(args, "RelTime"));
+            status.duration_ms = control::parse_time(&arg(args, "TrackDuration"));
+        }
+        if let Some(Ok(args)) = &volume {
+            status.volume = arg(args, "CurrentVolume").trim().parse().ok();
+        }
+        let mut known = self.known.lock().unwrap();
+        if let Some(e) = known.get_mut(udn) {
+            let uri = position
+                .as_ref()
+                .ok()
+                .map(|a| arg(a, "TrackURI"))
+                .unwrap_or_default();
+            status.title = e
+                .casting
+                .as_ref()
+                .filter(|c| uri.is_empty() || uri == c.uri)
+                .filter(|_| status.state != "NO_MEDIA_PRESENT")
+                .map(|c| c.title.clone());
+            e.status = Some((Instant::now(), status.clone()));
+        }
+        Ok(status)
+    }
+
+    /// Every known renderer's status, asked at once.
+    pub async fn statuses(&self) -> Vec<Status> {
+        let udns: Vec<String> = self.renderers().into_iter().map(|r| r.udn).collect();
+        futures::future::join_all(udns.iter().map(|u| self.status(u)))
+            .await
+            .into_iter()
+            .filter_map(Result::ok)
+            .collect()
+    }
+
+    async fn call(
+        &self,
+        t: &Target,
+        service: &str,
+        action: &'static str,
+        args: &[(&str, &str)],
+    ) -> Result<Vec<(String, String)>, CastError> {
+        self.call_within(t, service, action, args, COMMAND_TIMEOUT)
+            .await
+    }
+
+    async fn call_within(
+        &self,
+        t: &Target,
+        service: &str,
+        action: &'static str,
+        args: &[(&str, &str)],
+        timeout: Duration,
+    ) -> Result<Vec<(String, String)>, CastError> {
+        let url = if service == RENDERING_CONTROL {
+            t.rendering_control
+                .clone()
+                .unwrap_or_else(|| t.av_transport.clone())
+        } else {
+            t.av_transport.clone()
+        };
+        let (soapaction, body) = control::request(service, action, args);
+        let unreachable = |detail: String| CastError::Unreachable {
+            name: t.name.clone(),
+            detail,
+        };
+        let resp = self
+            .client
+            .post(url)
+            .timeout(timeout)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                r#"text/xml; charset="utf-8""#,
+            )
+            .header("SOAPACTION", soapaction)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                unreachable(if e.is_timeout() {
+                    format!("no answer within {} s", timeout.as_secs())
+                } else {
+                    e.without_url().to_string()
+                })
+            })?;
+        let status = resp.status();
+        let body = read_bounded(resp).await.map_err(unreachable)?;
+        let refused = |error| CastError::Refused {
+            name: t.name.clone(),
+            action,
+            error,
+        };
+        match control::parse_answer(&body, action) {
+            Ok(args) => Ok(args),
+            Err(ControlError::Malformed(_)) if !status.is_success() => {
+                Err(refused(ControlError::Malformed(format!("HTTP {status}"))))
+            }
+            Err(e) => Err(refused(e)),
+        }
+    }
+}
+
+struct Target {
+    name: String,
+    av_transport: Url,
+    rendering_control: Option<Url>,
+    /// `http://ip:port` of us as this renderer reaches us.
+    base_url: String,
+    quirks: Quirks,
+}
+
+/// A LOCATION we fetch: plain HTTP to the very address the announcement
+/// came from, on the LAN — an announcement cannot send us elsewhere.
+fn checked_location(location: &str, from: IpAddr) -> Result<Url, String> {
+    let url = Url::parse(location).map_err(|e| format!("{location:?}: {e}"))?;
+    if url.scheme() != "http" {
+        return Err(format!("{location:?} is not http"));
+    }
+    let host: IpAddr = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.into(),
+        Some(url::Host::Ipv6(ip)) => ip.into(),
+        _ => return Err(format!("{location:?} does not name an IP address")),
+    };
+    if host != from || !is_lan(host) {
+        return Err(format!("{location:?} is not the sender's address {from}"));
+    }
+    Ok(url)
+}
+
+/// A body of at most `MAX_BODY` bytes.
+async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| e.without_url().to_string())?
+    {
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err("its answer is larger than 256 KiB".into());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_location_must_be_the_senders_own_address() {
+        let lan: IpAddr = "192.168.1.30".parse().unwrap();
+        assert!(checked_location("http://192.168.1.30:49152/desc.xml", lan).is_ok());
+        // Elsewhere, not HTTP, a name, or off the LAN: ignored.
+        for bad in [
+            "http://192.168.1.31:49152/desc.xml",
+            "https://192.168.1.30/desc.xml",
+            "http://tv.local/desc.xml",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            assert!(checked_location(bad, lan).is_err(), "{bad}");
+        }
+        let wan: IpAddr = "8.8.8.8".parse().unwrap();
+        assert!(checked_location("http://8.8.8.8/desc.xml", wan).is_err());
+    }
+
+    #[test]
+    fn commands() {
+        assert_eq!(Command::parse("pause", None, None).unwrap(), Command::Pause);
+        assert_eq!(
+            Command::parse("seek", Some(90), None).unwrap(),
+            Command::Seek(90)
+        );
+        assert_eq!(
+            Command::parse("volume", None, Some(30)).unwrap(),
+            Command::Volume(30)
+        );
+        for (name, s, v) in [
+            ("seek", None, None),
+            ("volume", None, Some(101)),
+            ("eject", None, None),
+        ] {
+            let e = Command::parse(name, s, v).unwrap_err().to_string();
+            assert!(!e.is_empty(), "{name}");
+        }
+    }
+}
