@@ -424,7 +424,8 @@ impl Cast {
         let t = self.target(udn)?;
         let library = self.library.clone();
         let id = ObjectId::Item(ih, index).to_string();
-        let found = tokio::task::spawn_blocking(move || library.object(&id))
+        let quirks = t.quirks;
+        let found = tokio::task::spawn_blocking(move || library.object(&id, &quirks))
             .await
             .map_err(|e| CastError::Library(e.to_string()))?
             .map_err(|e| CastError::Library(e.0))?;

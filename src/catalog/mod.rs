@@ -867,6 +867,16 @@ impl Catalog {
             .map_err(Into::into)
     }
 
+    /// The id of the saved search (of any kind) for this query, whatever
+    /// its case.
+    pub fn saved_search_id(&self, query: &str) -> Result<Option<i64>, CatalogError> {
+        self.reader()
+            .prepare_cached("SELECT id FROM saved_searches WHERE query = ?1 COLLATE NOCASE")?
+            .query_row(params![query.trim()], |r| r.get(0))
+            .optional()
+            .map_err(Into::into)
+    }
+
     /// Forget a saved search (and its cached results); `false` when there
     /// was none with this id.
     pub fn delete_saved_search(&self, id: i64) -> Result<bool, CatalogError> {

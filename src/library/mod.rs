@@ -11,9 +11,16 @@
 //! metadata fetch the first time it is opened) → `search/{saved-id}/{infohash}/{index}`;
 //! `search` → `search/recent` (Recent searches: queries typed on a TV, kept
 //! like saved ones under the same `search/{saved-id}` ids);
-//! `search` → `search/type` → `search/type/{typed}` (the keyboard a TV
-//! remote spells a query with: one folder per letter, digit, space `_` and
-//! backspace; from three characters on, the live results come first).
+//! `search` → `search/type` → `search/type/{keys}` (the keyboard a TV
+//! remote spells a query with, `keyboard`: a folder per key pressed,
+//! delete included; from three characters on, the live search for the
+//! text spelled comes first, as `search/type/{keys}/{saved-id}` and below
+//! it the same ids as under `search/{saved-id}`, so that every object has
+//! one parent). Clients with a search box of their own get no keyboard.
+//!
+//! The tree is a tree: what Browse lists under X has parentID X, and
+//! BrowseMetadata of it says the same parent and title (a search result's
+//! parent is the season or episode folder it is grouped in, if any).
 //!
 //! Only playable media (video, audio, images) is shown; a video carries its
 //! stored subtitles (in `subtitles.languages`' order, `captions_in_order`),
@@ -26,6 +33,7 @@
 //! short bound, then answers from the catalog).
 
 pub mod changes;
+mod keyboard;
 pub mod remote;
 
 use std::fmt;
@@ -52,9 +60,13 @@ pub enum ObjectId {
     Search,
     /// Queries typed on a TV (its search box), newest first.
     Recent,
-    /// The keyboard folders: what has been spelled so far (`a`–`z`, `0`–`9`,
-    /// `_` for a space; empty at the keyboard's root).
+    /// The keyboard folders: the keys pressed so far (`a`–`z`, `0`–`9`,
+    /// `_` a space, `-` delete; empty at the keyboard's root).
     Typing(String),
+    /// The live search for what a keyboard folder's keys spell, and what is
+    /// below it: an id of a saved search's subtree (`Saved` … `ResultItem`)
+    /// as listed under keyboard folder `keys`.
+    Typed(String, Box<ObjectId>),
     Saved(i64),
     /// A saved search's placeholder entry: what has not arrived, or failed.
     SavedStatus(i64),
@@ -98,11 +110,20 @@ impl ObjectId {
             if rest == "type" {
                 return Some(ObjectId::Typing(String::new()));
             }
-            if let Some(typed) = rest.strip_prefix("type/") {
-                return (!typed.is_empty()
-                    && typed.len() <= MAX_TYPED
-                    && typed.bytes().all(|b| KEYS.contains(&b) || b == b'_'))
-                .then(|| ObjectId::Typing(typed.to_owned()));
+            if let Some(after) = rest.strip_prefix("type/") {
+                let (keys, below) = match after.split_once('/') {
+                    Some((keys, below)) => (keys, Some(below)),
+                    None => (after, None),
+                };
+                if keys.is_empty() || keyboard::spelled(keys).is_none() {
+                    return None;
+                }
+                return match below {
+                    None => Some(ObjectId::Typing(keys.to_owned())),
+                    Some(below) => ObjectId::parse(&format!("search/{below}"))
+                        .filter(|inner| inner.saved_id().is_some())
+                        .map(|inner| ObjectId::Typed(keys.to_owned(), Box::new(inner))),
+                };
             }
             let parts: Vec<&str> = rest.split('/').collect();
             let id = number(parts[0])? as i64;
@@ -141,7 +162,33 @@ impl ObjectId {
         }
     }
 
-    /// The parent's id; the root has none (`-1` in DIDL).
+    /// The saved search whose subtree this id is in (`search/{n}` and
+    /// below it).
+    fn saved_id(&self) -> Option<i64> {
+        match self {
+            ObjectId::Saved(n)
+            | ObjectId::SavedStatus(n)
+            | ObjectId::Best(n)
+            | ObjectId::Show(n, _)
+            | ObjectId::Season(n, _, _)
+            | ObjectId::Episode(n, _, _, _)
+            | ObjectId::Result(n, _)
+            | ObjectId::ResultItem(n, _, _) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The id itself, out of a keyboard folder's scope (`Typed`).
+    fn unscoped(self) -> ObjectId {
+        match self {
+            ObjectId::Typed(_, inner) => *inner,
+            other => other,
+        }
+    }
+
+    /// The parent's id; the root has none (`-1` in DIDL). By the id alone:
+    /// a saved search's own parent and a result's (a season or episode
+    /// folder when grouped) are read from the catalog by their builders.
     pub fn parent(&self) -> Option<ObjectId> {
         match self {
             ObjectId::Root => None,
@@ -152,6 +199,10 @@ impl ObjectId {
             ObjectId::Saved(_) | ObjectId::Recent => Some(ObjectId::Search),
             ObjectId::Typing(t) if t.is_empty() => Some(ObjectId::Search),
             ObjectId::Typing(t) => Some(ObjectId::Typing(t[..t.len() - 1].to_owned())),
+            ObjectId::Typed(keys, inner) => match **inner {
+                ObjectId::Saved(_) => Some(ObjectId::Typing(keys.clone())),
+                _ => Some(ObjectId::Typed(keys.clone(), Box::new(inner.parent()?))),
+            },
             ObjectId::Result(id, _)
             | ObjectId::SavedStatus(id)
             | ObjectId::Best(id)
@@ -181,6 +232,11 @@ impl fmt::Display for ObjectId {
             ObjectId::Phone => f.write_str("phone"),
             ObjectId::Typing(t) if t.is_empty() => f.write_str("search/type"),
             ObjectId::Typing(t) => write!(f, "search/type/{t}"),
+            ObjectId::Typed(keys, inner) => {
+                let inner = inner.to_string();
+                let below = inner.strip_prefix("search/").unwrap_or(&inner);
+                write!(f, "search/type/{keys}/{below}")
+            }
             ObjectId::Saved(id) => write!(f, "search/{id}"),
             ObjectId::SavedStatus(id) => write!(f, "search/{id}/status"),
             ObjectId::Best(id) => write!(f, "search/{id}/best"),
@@ -291,23 +347,6 @@ struct Live {
     wait: std::time::Duration,
 }
 
-/// The keys of the keyboard folders (and `_`, a space).
-const KEYS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-/// Longest query spelled on the keyboard folders.
-const MAX_TYPED: usize = 40;
-/// Live results at the top of a keyboard folder.
-const TYPED_RESULTS: usize = 5;
-
-/// What has been spelled, as a query ("big_buck" → "big buck").
-fn typed_text(typed: &str) -> String {
-    typed.replace('_', " ")
-}
-
-/// The keyboard folder that spells a query ("big buck" → "big_buck").
-fn typed_of(query: &str) -> String {
-    query.replace(' ', "_")
-}
-
 /// How many recent searches are kept.
 pub const RECENT_KEPT: usize = 20;
 /// A typed search runs the providers from this many characters on.
@@ -392,7 +431,7 @@ impl Library {
             if item.class != Class::Video {
                 continue;
             }
-            let (ih, index) = match ObjectId::parse(&item.id) {
+            let (ih, index) = match ObjectId::parse(&item.id).map(ObjectId::unscoped) {
                 Some(ObjectId::Item(ih, index)) => {
                     let alone = match shown {
                         Shown::Found => None,
@@ -458,8 +497,9 @@ impl Library {
         self
     }
 
-    /// The object with this id, if it exists.
-    pub fn lookup(&self, id: &ObjectId) -> Result<Option<Object>, CatalogError> {
+    /// The object with this id, if it exists, as `client` is shown it (the
+    /// same title and parent as in the folder that lists it).
+    pub fn lookup(&self, id: &ObjectId, client: &Quirks) -> Result<Option<Object>, CatalogError> {
         Ok(match id {
             ObjectId::Root => Some(Object::Container(Container {
                 id: id.to_string(),
@@ -468,10 +508,16 @@ impl Library {
                 child_count: 2 + usize::from(self.web_address.is_some()),
                 date: None,
             })),
-            ObjectId::Search => Some(self.search_root()?),
+            ObjectId::Search => Some(self.search_root(client)?),
             ObjectId::Recent => Some(self.recent()?),
             ObjectId::Phone => self.phone().map(Object::Container),
-            ObjectId::Typing(t) => Some(Object::Container(typing_container(t, None))),
+            ObjectId::Typing(keys) => self.typing_container(keys).map(Object::Container),
+            ObjectId::Typed(keys, inner) => match self.typed_search(keys, false)? {
+                Some(n) if inner.saved_id() == Some(n) => {
+                    self.lookup(inner, client)?.map(|o| scoped_to(keys, o))
+                }
+                _ => None,
+            },
             ObjectId::Saved(n) => self
                 .catalog
                 .saved_search(*n)?
@@ -498,10 +544,15 @@ impl Library {
                 Some(saved) => self.best_item(&saved)?.map(Object::Item),
                 None => None,
             },
-            ObjectId::Result(n, ih) => self
-                .catalog
-                .result(*n, ih)?
-                .map(|r| Object::Container(self.result_container(*n, &r, &None))),
+            ObjectId::Result(n, ih) => {
+                let plain = self.catalog.results(*n)?;
+                for_client(plain.clone(), client)
+                    .into_iter()
+                    .find(|(r, _)| r.info_hash == *ih)
+                    .map(|(r, cannot)| {
+                        Object::Container(self.result_container(*n, &r, &cannot, &plain))
+                    })
+            }
             ObjectId::ResultItem(n, ih, index) => match (
                 self.catalog.result(*n, ih)?,
                 self.catalog.torrent_header(ih)?,
@@ -532,12 +583,12 @@ impl Library {
         Ok(added_with(self.catalog.shown_torrent_headers()?.len()))
     }
 
-    fn search_root(&self) -> Result<Object, CatalogError> {
+    fn search_root(&self, client: &Quirks) -> Result<Object, CatalogError> {
         Ok(Object::Container(Container {
             id: ObjectId::Search.to_string(),
             parent_id: ObjectId::Search.parent_string(),
             title: "Search".into(),
-            child_count: self.catalog.saved_searches()?.len() + 2,
+            child_count: self.catalog.saved_searches()?.len() + 1 + usize::from(!client.own_search),
             date: None,
         }))
     }
@@ -559,7 +610,10 @@ impl Library {
             parent_id: if s.recent {
                 ObjectId::Recent.to_string()
             } else if s.typing {
-                ObjectId::Typing(typed_of(&s.query)).to_string()
+                // Spelled on the keyboard and not opened yet: listed only
+                // in a keyboard folder, by an id of its own (`Typed`); it
+                // moves to Recent searches once opened.
+                ObjectId::Recent.to_string()
             } else {
                 id.parent_string()
             },
@@ -571,12 +625,15 @@ impl Library {
         }))
     }
 
-    /// A result's folder; `cannot`: what of it this client cannot play.
+    /// A result's folder; `cannot`: what of it this client cannot play;
+    /// `all`: its search's results (its parent is the folder it is
+    /// grouped in).
     fn result_container(
         &self,
         n: i64,
         r: &crate::catalog::StoredResult,
         cannot: &Option<String>,
+        all: &[crate::catalog::StoredResult],
     ) -> Container {
         let id = ObjectId::Result(n, r.info_hash);
         let files = r.playable_files;
@@ -588,7 +645,7 @@ impl Library {
             .map_or(String::new(), |c| format!(" [won't play here: {c}]"));
         Container {
             id: id.to_string(),
-            parent_id: id.parent_string(),
+            parent_id: result_parent(n, r, all).to_string(),
             title: format!("{}{seeders}{unplayable}", r.title),
             // Unknown until its metadata is fetched: at least one.
             child_count: files.unwrap_or(1),
@@ -628,7 +685,7 @@ impl Library {
         };
         Ok(match id {
             ObjectId::Root => {
-                let mut all = vec![self.added()?, self.search_root()?];
+                let mut all = vec![self.added()?, self.search_root(client)?];
                 all.extend(self.phone().map(Object::Container));
                 sorted_page(all)
             }
@@ -638,10 +695,10 @@ impl Library {
             },
             ObjectId::Added => sorted_page(self.torrents()?),
             ObjectId::Search => {
-                let mut all = vec![
-                    self.recent()?,
-                    Object::Container(typing_container("", None)),
-                ];
+                let mut all = vec![self.recent()?];
+                if !client.own_search {
+                    all.extend(self.typing_container("").map(Object::Container));
+                }
                 for s in self.catalog.saved_searches()? {
                     all.push(self.saved(&s)?);
                 }
@@ -655,7 +712,19 @@ impl Library {
                     .map(|s| self.saved(s))
                     .collect::<Result<_, _>>()?,
             ),
-            ObjectId::Typing(typed) => listed(self.keyboard(typed, client)?),
+            ObjectId::Typing(keys) => listed(self.keyboard(keys, client)?),
+            ObjectId::Typed(keys, inner) => match self.typed_search(keys, false)? {
+                Some(n) if inner.saved_id() == Some(n) => {
+                    match self.children_of(inner, sort, start, count, client)? {
+                        Children::Page(objects, total) => Children::Page(
+                            objects.into_iter().map(|o| scoped_to(keys, o)).collect(),
+                            total,
+                        ),
+                        other => other,
+                    }
+                }
+                _ => Children::NoSuchObject,
+            },
             // Ranked best first; a TV's sort is not applied (the first
             // result is the one to press play on).
             ObjectId::Saved(n) => match self.catalog.saved_search(*n)? {
@@ -691,11 +760,11 @@ impl Library {
                         }
                     }
                     all.extend(
-                        for_client(plain, client)
+                        for_client(plain.clone(), client)
                             .iter()
                             .filter(|(r, _)| !by_season || r.season.is_none())
                             .map(|(r, cannot)| {
-                                Object::Container(self.result_container(*n, r, cannot))
+                                Object::Container(self.result_container(*n, r, cannot, &plain))
                             }),
                     );
                     listed(all)
@@ -730,23 +799,28 @@ impl Library {
                     .map(Object::Container)
                     .collect();
                 all.extend(
-                    for_client(plain, client)
+                    for_client(plain.clone(), client)
                         .iter()
                         .filter(|(r, _)| {
                             r.season == Some(*season) && r.episode.is_none() && in_show(r, show)
                         })
-                        .map(|(r, cannot)| Object::Container(self.result_container(*n, r, cannot))),
+                        .map(|(r, cannot)| {
+                            Object::Container(self.result_container(*n, r, cannot, &plain))
+                        }),
                 );
                 listed(all)
             }
             // An episode: its releases, best first.
             ObjectId::Episode(n, show, season, episode) => {
-                let all: Vec<Object> = for_client(self.catalog.results(*n)?, client)
+                let plain = self.catalog.results(*n)?;
+                let all: Vec<Object> = for_client(plain.clone(), client)
                     .iter()
                     .filter(|(r, _)| {
                         r.season == Some(*season) && r.episode == Some(*episode) && in_show(r, show)
                     })
-                    .map(|(r, cannot)| Object::Container(self.result_container(*n, r, cannot)))
+                    .map(|(r, cannot)| {
+                        Object::Container(self.result_container(*n, r, cannot, &plain))
+                    })
                     .collect();
                 if all.is_empty() {
                     return Ok(Children::NoSuchObject);
@@ -797,7 +871,7 @@ impl Library {
                 }
             }
             ObjectId::Item(..) | ObjectId::ResultItem(..) | ObjectId::Best(_) => {
-                match self.lookup(id)? {
+                match self.lookup(id, client)? {
                     Some(_) => Children::NotAContainer,
                     None => Children::NoSuchObject,
                 }
@@ -899,6 +973,10 @@ impl Library {
             | ObjectId::Season(..)
             | ObjectId::Episode(..)
             | ObjectId::Result(..) => (Vec::new(), Vec::new()),
+            ObjectId::Typed(_, inner) => match **inner {
+                ObjectId::ResultItem(..) | ObjectId::Best(_) => return Ok(None),
+                _ => (Vec::new(), Vec::new()),
+            },
             ObjectId::Item(..) | ObjectId::ResultItem(..) | ObjectId::Best(_) => return Ok(None),
         };
         let by_hash: std::collections::HashMap<InfoHash, &CatalogTorrent> =
@@ -964,15 +1042,16 @@ impl Library {
     /// Store where a TV stopped playing an item; `false` when it is none.
     pub fn bookmark(&self, id: &ObjectId, position_ms: u64) -> Result<bool, CatalogError> {
         match id {
+            ObjectId::Typed(_, inner) => self.bookmark(inner, position_ms),
             ObjectId::Item(ih, index) | ObjectId::ResultItem(_, ih, index) => {
-                if self.lookup(id)?.is_none() {
+                if self.lookup(id, &Quirks::STANDARD)?.is_none() {
                     return Ok(false);
                 }
                 self.catalog.set_bookmark(ih, *index, position_ms)?;
                 Ok(true)
             }
             ObjectId::Best(n) => match self.catalog.saved_search(*n)?.and_then(|s| s.best) {
-                Some((ih, index)) if self.lookup(id)?.is_some() => {
+                Some((ih, index)) if self.lookup(id, &Quirks::STANDARD)?.is_some() => {
                     self.catalog.set_bookmark(&ih, index, position_ms)?;
                     Ok(true)
                 }
@@ -1014,54 +1093,68 @@ impl Library {
     }
 
     /// A keyboard folder: once three characters are spelled, the live
-    /// search for them (its folder, then its best results, for this
-    /// client); then backspace, space, and a folder per letter and digit.
-    fn keyboard(&self, typed: &str, client: &Quirks) -> Result<Vec<Object>, CatalogError> {
-        let text = typed_text(typed);
+    /// search for them (its folder, under an id of this folder's own),
+    /// then the keys: delete, space, a folder per letter and digit.
+    fn keyboard(&self, keys: &str, client: &Quirks) -> Result<Vec<Object>, CatalogError> {
+        let Some(text) = keyboard::spelled(keys) else {
+            return Ok(Vec::new());
+        };
         let mut all = Vec::new();
-        if self.live.is_some() && text.trim().chars().count() >= MIN_LIVE_CHARS {
-            if let Ok(query) = normalize_query(&text) {
-                let (n, _) = self
-                    .catalog
-                    .remember_search(&query, RECENT_KEPT, Asked::Typing)?;
-                let id = ObjectId::Saved(n);
-                for r in self.remote.iter().filter(|r| r.serves(&id)) {
-                    r.before_browse(&id);
-                }
-                if let Some(saved) = self.catalog.saved_search(n)? {
-                    if let Object::Container(mut c) = self.saved(&saved)? {
-                        c.title = format!("Search “{query}”");
-                        all.push(Object::Container(c));
-                    }
-                }
-                for (r, cannot) in for_client(self.catalog.results(n)?, client)
-                    .iter()
-                    .take(TYPED_RESULTS)
-                {
-                    all.push(Object::Container(self.result_container(n, r, cannot)));
-                }
-            }
+        if let Some(n) = self.typed_search(keys, true)? {
+            let id = ObjectId::Typed(keys.to_owned(), Box::new(ObjectId::Saved(n)));
+            all.extend(self.lookup(&id, client)?);
         }
-        if !typed.is_empty() {
-            let shorter = &typed[..typed.len() - 1];
-            all.push(Object::Container(typing_container(
-                shorter,
-                Some("⌫ Delete"),
-            )));
-        }
-        if typed.len() < MAX_TYPED {
-            if !typed.is_empty() && !typed.ends_with('_') {
-                all.push(Object::Container(typing_container(
-                    &format!("{typed}_"),
-                    None,
-                )));
-            }
-            for &k in KEYS {
-                let next = format!("{typed}{}", k as char);
-                all.push(Object::Container(typing_container(&next, None)));
-            }
-        }
+        all.extend(
+            keyboard::next(keys, &text)
+                .iter()
+                .filter_map(|k| self.typing_container(k))
+                .map(Object::Container),
+        );
         Ok(all)
+    }
+
+    /// The query a keyboard folder's keys spell, when it is one a live
+    /// search runs for (live search on, three characters or more).
+    fn typed_query(&self, keys: &str) -> Option<String> {
+        self.live.as_ref()?;
+        let text = keyboard::spelled(keys)?;
+        (text.trim().chars().count() >= MIN_LIVE_CHARS)
+            .then(|| normalize_query(&text).ok())
+            .flatten()
+    }
+
+    /// The saved search of what a keyboard folder's keys spell, if there is
+    /// one. `start`: remember it as typed (it is listed now) and let its
+    /// refresher run, waiting at most its short bound.
+    fn typed_search(&self, keys: &str, start: bool) -> Result<Option<i64>, CatalogError> {
+        let Some(query) = self.typed_query(keys) else {
+            return Ok(None);
+        };
+        if !start {
+            return self.catalog.saved_search_id(&query);
+        }
+        let (n, _) = self
+            .catalog
+            .remember_search(&query, RECENT_KEPT, Asked::Typing)?;
+        let id = ObjectId::Saved(n);
+        for r in self.remote.iter().filter(|r| r.serves(&id)) {
+            r.before_browse(&id);
+        }
+        Ok(Some(n))
+    }
+
+    /// A keyboard folder, titled with the text its keys spell.
+    fn typing_container(&self, keys: &str) -> Option<Container> {
+        let text = keyboard::spelled(keys)?;
+        let id = ObjectId::Typing(keys.to_owned());
+        Some(Container {
+            id: id.to_string(),
+            parent_id: id.parent_string(),
+            title: keyboard::title(keys, &text),
+            child_count: keyboard::next(keys, &text).len()
+                + usize::from(self.typed_query(keys).is_some()),
+            date: None,
+        })
     }
 
     /// A query spelled on the keyboard folders is finished when its own
@@ -1105,10 +1198,8 @@ impl Library {
             r.refresh_and_wait(&id, live.wait, remote::Until::All);
         }
         let mut out = Vec::new();
-        for (r, cannot) in for_client(self.catalog.results(n)?, client)
-            .iter()
-            .take(LIVE_RESULTS)
-        {
+        let plain = self.catalog.results(n)?;
+        for (r, cannot) in for_client(plain.clone(), client).iter().take(LIVE_RESULTS) {
             match (r.playable_files, self.catalog.torrent_header(&r.info_hash)?) {
                 (Some(files), Some(t)) if files > 0 => out.extend(
                     self.catalog
@@ -1119,7 +1210,9 @@ impl Library {
                         })
                         .map(Object::Item),
                 ),
-                _ => out.push(Object::Container(self.result_container(n, r, cannot))),
+                _ => out.push(Object::Container(
+                    self.result_container(n, r, cannot, &plain),
+                )),
             }
         }
         Ok(out)
@@ -1131,10 +1224,10 @@ impl Library {
 }
 
 impl Directory for Library {
-    fn object(&self, id: &str) -> Result<Option<Object>, DirectoryError> {
+    fn object(&self, id: &str, client: &Quirks) -> Result<Option<Object>, DirectoryError> {
         match ObjectId::parse(id) {
             Some(id) => {
-                let mut found = self.lookup(&id).map_err(dir_err)?;
+                let mut found = self.lookup(&id, client).map_err(dir_err)?;
                 if let Some(o) = found.as_mut() {
                     self.dress(std::slice::from_mut(o), Shown::Alone)
                         .map_err(dir_err)?;
@@ -1361,24 +1454,58 @@ fn episode_container(
     })
 }
 
-/// A keyboard folder: what has been spelled (`typed`), titled as the text
-/// so far (a trailing space shown as ␣) unless `label` says otherwise.
-fn typing_container(typed: &str, label: Option<&str>) -> Container {
-    let id = ObjectId::Typing(typed.to_owned());
-    let title = match label {
-        Some(l) => l.to_owned(),
-        None if typed.is_empty() => "Type a search".to_owned(),
-        None => match typed.strip_suffix('_') {
-            Some(head) => format!("{}␣", typed_text(head)),
-            None => typed_text(typed),
-        },
+/// `o`, a saved search's object, as listed in keyboard folder `keys`: its
+/// id (and its parent's) under that folder, and the search itself titled
+/// as a search.
+fn scoped_to(keys: &str, o: Object) -> Object {
+    let scope = |id: &str| match ObjectId::parse(id) {
+        Some(ObjectId::Typing(_)) | Some(ObjectId::Recent) | Some(ObjectId::Search) => {
+            ObjectId::Typing(keys.to_owned()).to_string()
+        }
+        Some(inner) if inner.saved_id().is_some() => {
+            ObjectId::Typed(keys.to_owned(), Box::new(inner)).to_string()
+        }
+        _ => id.to_owned(),
     };
-    Container {
-        id: id.to_string(),
-        parent_id: id.parent_string(),
-        title,
-        child_count: KEYS.len() + 2,
-        date: None,
+    match o {
+        Object::Container(mut c) => {
+            if matches!(ObjectId::parse(&c.id), Some(ObjectId::Saved(_))) {
+                c.title = format!("Search “{}”", c.title);
+            }
+            c.parent_id = scope(&c.parent_id);
+            c.id = scope(&c.id);
+            Object::Container(c)
+        }
+        Object::Item(mut i) => {
+            i.parent_id = scope(&i.parent_id);
+            i.id = scope(&i.id);
+            Object::Item(i)
+        }
+    }
+}
+
+/// Where a result of saved search `n` is listed: in the episode or
+/// season folder it is grouped in (under its show's, when the search
+/// found several shows), else in the search's own folder. `all`: the
+/// search's results, which decide the grouping.
+fn result_parent(
+    n: i64,
+    r: &crate::catalog::StoredResult,
+    all: &[crate::catalog::StoredResult],
+) -> ObjectId {
+    let grouped = all.iter().filter(|r| r.season.is_some()).count() >= MIN_TO_GROUP;
+    let Some(season) = r.season.filter(|_| grouped) else {
+        return ObjectId::Saved(n);
+    };
+    let shows: std::collections::BTreeSet<String> = all
+        .iter()
+        .filter(|r| r.season.is_some())
+        .map(show_slug)
+        .collect();
+    let show = (shows.len() > 1).then(|| show_slug(r));
+    match r.episode {
+        Some(e) => ObjectId::Episode(n, show, season, e),
+        None => ObjectId::Season(n, show, season),
     }
 }
 
@@ -1676,10 +1803,13 @@ mod tests {
         };
         let plain = Library::new(catalog.clone(), "T");
         assert_eq!(titles(&plain).len(), 2);
-        assert_eq!(plain.lookup(&ObjectId::Phone).unwrap(), None);
+        assert_eq!(
+            plain.lookup(&ObjectId::Phone, &Quirks::STANDARD).unwrap(),
+            None
+        );
         let with = Library::new(catalog, "T").with_web_address("http://10.0.0.2:8740/");
         assert!(titles(&with).contains(&"On a phone: http://10.0.0.2:8740/".to_owned()));
-        match with.lookup(&ObjectId::Root).unwrap() {
+        match with.lookup(&ObjectId::Root, &Quirks::STANDARD).unwrap() {
             Some(Object::Container(c)) => assert_eq!(c.child_count, 3),
             other => panic!("{other:?}"),
         }
@@ -1713,6 +1843,15 @@ mod tests {
             ObjectId::Episode(3, Some("the_expanse".into()), 2, 11),
             ObjectId::Typing(String::new()),
             ObjectId::Typing("big_buck_2".into()),
+            ObjectId::Typing("bx-ig_-_".into()),
+            ObjectId::Typed("sin".into(), Box::new(ObjectId::Saved(3))),
+            ObjectId::Typed("sin".into(), Box::new(ObjectId::Result(3, ih))),
+            ObjectId::Typed("si-n".into(), Box::new(ObjectId::ResultItem(3, ih, 2))),
+            ObjectId::Typed(
+                "the_expanse".into(),
+                Box::new(ObjectId::Episode(3, Some("the_expanse".into()), 2, 11)),
+            ),
+            ObjectId::Typed("sin".into(), Box::new(ObjectId::Best(3))),
         ] {
             assert_eq!(ObjectId::parse(&id.to_string()), Some(id.clone()));
         }
@@ -1723,6 +1862,24 @@ mod tests {
         assert_eq!(
             ObjectId::Typing(String::new()).parent(),
             Some(ObjectId::Search)
+        );
+        assert_eq!(
+            ObjectId::Typing("ab-".into()).parent(),
+            Some(ObjectId::Typing("ab".into()))
+        );
+        let typed = |inner| ObjectId::Typed("sin".into(), Box::new(inner));
+        assert_eq!(
+            typed(ObjectId::Saved(3)).to_string(),
+            "search/type/sin/3",
+            "the live search under the keyboard folder that spelled it"
+        );
+        assert_eq!(
+            typed(ObjectId::Saved(3)).parent(),
+            Some(ObjectId::Typing("sin".into()))
+        );
+        assert_eq!(
+            typed(ObjectId::ResultItem(3, ih, 0)).parent(),
+            Some(typed(ObjectId::Result(3, ih)))
         );
         for junk in [
             "",
@@ -1742,6 +1899,15 @@ mod tests {
             "search/99999999999999999999",
             "search/type/",
             "search/type/Ab",
+            "search/type/-",
+            "search/type/a--",
+            "search/type/_a",
+            "search/type/sin/",
+            "search/type/sin/recent",
+            "search/type/sin/type",
+            "search/type/sin/type/a",
+            "search/type//3",
+            &format!("search/type/{}/3", "a".repeat(25)),
             "search/1/season",
             "search/1/season/x",
             "search/1/season/1/2/3",
@@ -1749,7 +1915,7 @@ mod tests {
             "search/1/show/",
             "search/1/show/The_Expanse",
             "search/1/show/a/b",
-            &format!("search/type/{}", "a".repeat(41)),
+            &format!("search/type/{}", "a".repeat(25)),
         ] {
             assert_eq!(ObjectId::parse(junk), None, "{junk}");
         }

@@ -31,7 +31,8 @@ pub enum Children {
 /// The tree a ContentDirectory serves: the seam between this protocol code
 /// and whatever holds the objects. Ids are the directory's own strings.
 pub trait Directory {
-    fn object(&self, id: &str) -> Result<Option<Object>, DirectoryError>;
+    /// The object `id`, as `client` is shown it.
+    fn object(&self, id: &str, client: &Quirks) -> Result<Option<Object>, DirectoryError>;
     /// A page of a container's children, containers first, then in `sort`
     /// order; `count` 0 = all. `client`: who asks (what it can play).
     fn children(
@@ -142,7 +143,11 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
     if let Some(class) = ctx.presentation.quirks.fixed_container(id) {
         let scope = ctx.directory.basic_view_container();
         let (objects, total) = match flag {
-            "BrowseMetadata" => match ctx.directory.object(&scope).map_err(failed)? {
+            "BrowseMetadata" => match ctx
+                .directory
+                .object(&scope, ctx.presentation.quirks)
+                .map_err(failed)?
+            {
                 Some(o) => (vec![o], 1),
                 None => (Vec::new(), 0),
             },
@@ -158,7 +163,7 @@ fn browse(call: &ActionCall, ctx: &Context<'_>) -> Result<Out, UpnpError> {
         "BrowseMetadata" => {
             let o = ctx
                 .directory
-                .object(id)
+                .object(id, ctx.presentation.quirks)
                 .map_err(failed)?
                 .ok_or_else(|| UpnpError::no_such_object(raw_id))?;
             (vec![o], 1)

@@ -55,6 +55,9 @@ pub struct Quirks {
     pub plays: Option<&'static Plays>,
     /// How this client is told about an item's subtitles.
     pub captions: Captions,
+    /// It has a search box of its own and sends UPnP Search: it gets no
+    /// keyboard folders (a library scan would walk them all).
+    pub own_search: bool,
 }
 
 /// The ways a device learns of a video's subtitle file, and the type it
@@ -228,6 +231,7 @@ impl Quirks {
         fixed_containers: &[],
         plays: None,
         captions: Captions::ALL,
+        own_search: false,
     };
 }
 
@@ -451,6 +455,26 @@ const TABLE: &[Rule] = &[
                 panasonic: false,
                 ..Captions::ALL
             },
+            // Its library's search box sends UPnP Search (SearchCaps are
+            // asked at connect; UMS's WMP profile answers them).
+            own_search: true,
+            ..Quirks::STANDARD
+        },
+    },
+    // Players with a search box of their own that send UPnP Search, and
+    // whose library scan walks every container: Kodi (Platinum's UPnP
+    // client; its UA names Kodi, or XBMC on old builds), VLC (its
+    // UPnP services discovery) and BubbleUPnP. Otherwise standard.
+    Rule {
+        any: &[
+            Match::Agent("Kodi"),
+            Match::Agent("XBMC"),
+            Match::Agent("LibVLC"),
+            Match::Agent("BubbleUPnP"),
+        ],
+        quirks: Quirks {
+            client: "own-search",
+            own_search: true,
             ..Quirks::STANDARD
         },
     },
@@ -682,17 +706,40 @@ mod tests {
 
     #[test]
     fn others_get_the_standard() {
-        for ua in [
-            "mpv 0.35",
-            "VLC/3.0.18 LibVLC/3.0.18",
-            "BubbleUPnP UPnP/1.1",
-            "",
-        ] {
+        for ua in ["mpv 0.35", "GStreamer souphttpsrc", ""] {
             let q = agent(ua);
             assert_eq!(q, Quirks::STANDARD, "{ua}");
             assert_eq!(q.mime(MKV), MKV);
             assert_eq!(q.sort.criteria("-dc:date"), "-dc:date");
         }
+    }
+
+    /// Players with a search box of their own get the standard, and no
+    /// keyboard folders; a TV's media app does not have one.
+    #[test]
+    fn who_has_a_search_box_of_its_own() {
+        for ua in [
+            "VLC/3.0.18 LibVLC/3.0.18",
+            "BubbleUPnP UPnP/1.1",
+            "Kodi/21.0 (Linux; Android 12) Android/12.0.0 Sys_CPU/aarch64 App_Bitness/64 Version/21.0-(21.0.0)-Git:20240406-bfa8fa4e0a",
+            "Platinum/1.0.4.11 XBMC/12.0",
+            "Microsoft-Windows/10.0 UPnP/1.0 Windows-Media-Player-DMS/12.0.19041.1",
+        ] {
+            let q = agent(ua);
+            assert!(q.own_search, "{ua}");
+        }
+        for ua in ["SEC_HHP_[TV] UE55RU7100/1.0 DLNADOC/1.50", "mpv 0.35", ""] {
+            assert!(!agent(ua).own_search, "{ua}");
+        }
+        let q = agent("BubbleUPnP UPnP/1.1");
+        assert_eq!(
+            q,
+            Quirks {
+                client: "own-search",
+                own_search: true,
+                ..Quirks::STANDARD
+            }
+        );
     }
 
     /// A renderer we cast to is known by its description, as its makers

@@ -15,5 +15,6 @@ mod search;
 mod sources;
 mod streaming;
 mod subtitles;
+mod tree;
 mod upnp;
 mod web;

@@ -16,7 +16,7 @@ use crate::common::{test_config, Server};
 type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
 /// An indexer on loopback answering `answer(query pairs)` after `delay`.
-async fn indexer(
+pub(crate) async fn indexer(
     delay: Duration,
     answer: impl Fn(&[(String, String)]) -> String + Clone + Send + Sync + 'static,
 ) -> (SocketAddr, Seen) {
@@ -37,7 +37,7 @@ async fn indexer(
 }
 
 /// A test config whose one Torznab indexer is at `addr`.
-fn config_with_indexer(
+pub(crate) fn config_with_indexer(
     dirs: &tempfile::TempDir,
     name: &str,
     addr: SocketAddr,
@@ -49,7 +49,7 @@ fn config_with_indexer(
 }
 
 /// A feed of these items.
-fn rss(items: &[String]) -> String {
+pub(crate) fn rss(items: &[String]) -> String {
     format!(
         r#"<?xml version="1.0"?><rss version="2.0" xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>{}</channel></rss>"#,
         items.concat()
@@ -57,7 +57,7 @@ fn rss(items: &[String]) -> String {
 }
 
 /// A feed item: a release with seeders and a magnet.
-fn magnet_item(title: &str, seeders: u32, magnet: &str) -> String {
+pub(crate) fn magnet_item(title: &str, seeders: u32, magnet: &str) -> String {
     format!(
         "<item><title>{title}</title><torznab:attr name=\"seeders\" value=\"{seeders}\"/>\
          <torznab:attr name=\"magneturl\" value=\"{}\"/></item>",
@@ -832,9 +832,11 @@ async fn a_folder_is_ranked_by_release_and_for_the_tv_that_browses_it() {
 }
 
 /// The keyboard folders: a TV remote spells "sin" by walking into s → i →
-/// n; from three characters on, the folder's first entries are the live
-/// search for it (its folder, then its best results); the query lands in
-/// Recent searches only once one of them is opened.
+/// n; each key pressed, delete included, is a folder of its own titled
+/// with the text spelled; from three characters on, the folder's first
+/// entry is the live search for it, under an id of that folder's own; the
+/// query lands in Recent searches only once the search is opened. A
+/// player with a search box of its own (Kodi) is shown no keyboard.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_remote_spells_a_search_with_keyboard_folders() {
     let (addr, asked) = indexer(Duration::ZERO, feed).await;
@@ -852,41 +854,74 @@ async fn a_remote_spells_a_search_with_keyboard_folders() {
     let (ids, titles, _, _) = children(&server, "search/type/si").await;
     assert_eq!(
         (ids[0].as_str(), titles[0].as_str()),
-        ("search/type/s", "⌫ Delete")
+        ("search/type/si-", "⌫ s"),
+        "delete is a folder of its own, below this one"
     );
     assert_eq!(
         (ids[1].as_str(), titles[1].as_str()),
         ("search/type/si_", "si␣")
     );
     assert_eq!(ids[2], "search/type/sia");
+    let (ids, titles, _, _) = children(&server, "search/type/si-").await;
+    assert_eq!(
+        (ids[0].as_str(), titles[0].as_str()),
+        ("search/type/si--", "⌫"),
+        "{titles:?}"
+    );
+    assert_eq!(ids[2], "search/type/si-a");
     assert!(asked.lock().unwrap().is_empty(), "two letters ask nobody");
 
-    let (ids, titles, _, _) = children(&server, "search/type/sin").await;
+    // Spelled with a typo and a delete: the same search.
+    let (ids, titles, _, _) = children(&server, "search/type/six-n").await;
     assert_eq!(asked.lock().unwrap().len(), 1);
     assert_eq!(titles[0], "Search “sin”", "{titles:?}");
     let folder = ids[0].clone();
-    assert!(folder.starts_with("search/") && folder[7..].parse::<u64>().is_ok());
-    assert_eq!(ids[1], format!("{folder}/{IH}"), "the best result next");
-    assert!(titles[1].starts_with("Sintel.2010.1080p"), "{titles:?}");
-    assert_eq!(ids[3], "search/type/si", "then the keys: {ids:?}");
+    let n = folder.rsplit('/').next().unwrap().to_owned();
+    assert!(n.parse::<u64>().is_ok(), "{folder}");
+    assert_eq!(folder, format!("search/type/six-n/{n}"));
+    assert_eq!(ids[1], "search/type/six-n-", "then the keys: {ids:?}");
     let (recent, _, _, _) = children(&server, "search/recent").await;
     assert!(recent.is_empty(), "not finished yet: {recent:?}");
 
-    // Opening a result finishes it.
-    children(&server, &ids[1]).await;
+    // Opening it finishes it; its results are below it, by ids of its own.
+    let (results, titles, _, _) = children(&server, &folder).await;
+    assert_eq!(results[0], format!("{folder}/{IH}"), "{titles:?}");
+    assert!(titles[0].starts_with("Sintel.2010.1080p"), "{titles:?}");
     let (recent, titles, _, _) = children(&server, "search/recent").await;
-    assert_eq!((recent, titles), (vec![folder], vec!["sin".to_owned()]));
+    assert_eq!(
+        (recent, titles),
+        (vec![format!("search/{n}")], vec!["sin".to_owned()])
+    );
+    // Another spelling's folder is not this one's child.
+    for (bad, why) in [
+        (
+            format!("search/type/sin/{}", n.parse::<u64>().unwrap() + 1),
+            "another search",
+        ),
+        (format!("search/type/sim/{n}"), "another text"),
+    ] {
+        let (status, body) =
+            crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(&bad)).await;
+        assert_eq!(status, 500, "{why}: {bad}: {body}");
+    }
     // Junk ids are no objects.
     for bad in [
         "search/type/",
         "search/type/A",
-        "search/type/a-b",
+        "search/type/-a",
+        "search/type/a__",
         "search/type/%20",
+        "search/type/aaaaaaaaaaaaaaaaaaaaaaaaa",
     ] {
         let (status, body) =
             crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(bad)).await;
         assert_eq!(status, 500, "{bad}: {body}");
     }
+    // A player with a search box of its own gets none.
+    let (ids, _) = children_as(&server, "Kodi/21.0 (Linux) App_Bitness/64", "search").await;
+    assert!(!ids.iter().any(|i| i.starts_with("search/type")), "{ids:?}");
+    let (ids, _) = children_as(&server, "SEC_HHP_[TV] UE55RU7100/1.0", "search").await;
+    assert!(ids.iter().any(|i| i == "search/type"), "{ids:?}");
     server.app.stop().await;
 }
 
