@@ -165,3 +165,130 @@ async fn regression_subscribe_floods_and_dead_callbacks_do_not_hold_up_tvs() {
     server.app.stop().await;
     seeder.stop().await;
 }
+
+/// An SSDP search for everything, as a control point multicasts it.
+fn msearch_all(mx: u32) -> String {
+    format!(
+        "M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: {mx}\r\nST: ssdp:all\r\n\r\n"
+    )
+}
+
+/// A UDP socket on loopback address `ip` that multicasts on `lo` (named).
+async fn udp_on_lo(ip: std::net::Ipv4Addr) -> std::sync::Arc<tokio::net::UdpSocket> {
+    let sock = tokio::net::UdpSocket::bind((ip, 0)).await.unwrap();
+    let s2 = socket2::SockRef::from(&sock);
+    s2.set_multicast_if_v4(&std::net::Ipv4Addr::LOCALHOST)
+        .unwrap();
+    s2.set_multicast_loop_v4(true).unwrap();
+    std::sync::Arc::new(sock)
+}
+
+/// Count the datagrams carrying `udn` this socket receives, until `stop`.
+fn count_replies(
+    sock: std::sync::Arc<tokio::net::UdpSocket>,
+    udn: String,
+    stop: tokio_util::sync::CancellationToken,
+) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        let (mut n, mut buf) = (0, [0u8; 2048]);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return n,
+                r = sock.recv_from(&mut buf) => {
+                    if let Ok((len, _)) = r {
+                        n += usize::from(String::from_utf8_lossy(&buf[..len]).contains(&udn));
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// 20 000 searches for ssdp:all from 100 loopback sources in about 2 s
+/// (each source at 100 a second, over the per-source limit but not by
+/// much): at most 5 % as many replies come back, and a TV that searches in
+/// the middle of the flood, from its own address, is answered within its
+/// MX (resending as control points do: UDP is lossy, and a flood fills
+/// socket buffers).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regression_an_ssdp_flood_draws_few_replies_and_a_tv_is_answered() {
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let udn = server.app.udn().to_owned();
+    let group: SocketAddr = "239.255.255.250:1900".parse().unwrap();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let mut flooders = Vec::new();
+    let mut counters = Vec::new();
+    for i in 1..=100u8 {
+        let sock = udp_on_lo(std::net::Ipv4Addr::new(127, 0, 1, i)).await;
+        counters.push(count_replies(sock.clone(), udn.clone(), stop.clone()));
+        flooders.push(sock);
+    }
+    let flood = msearch_all(1);
+    let sent_by = {
+        let flood = flood.clone();
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            for i in 0..20_000u32 {
+                let _ = flooders[i as usize % 100]
+                    .send_to(flood.as_bytes(), group)
+                    .await;
+                if i % 100 == 99 {
+                    tokio::time::sleep_until(start + Duration::from_micros(u64::from(i) * 100))
+                        .await;
+                }
+            }
+            start.elapsed()
+        })
+    };
+
+    // The TV, a second in: MX 2, sent three times 300 ms apart.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let tv = udp_on_lo(std::net::Ipv4Addr::new(127, 0, 2, 1)).await;
+    let asked = Instant::now();
+    let answered = async {
+        let mut buf = [0u8; 2048];
+        for _ in 0..3 {
+            tv.send_to(msearch_all(2).as_bytes(), group).await.unwrap();
+            let until = tokio::time::Instant::now() + Duration::from_millis(300);
+            while let Ok(Ok((len, _))) =
+                tokio::time::timeout_at(until, tv.recv_from(&mut buf)).await
+            {
+                if String::from_utf8_lossy(&buf[..len]).contains(&udn) {
+                    return true;
+                }
+            }
+        }
+        let until = asked + Duration::from_millis(2500);
+        while let Ok(Ok((len, _))) =
+            tokio::time::timeout_at(until.into(), tv.recv_from(&mut buf)).await
+        {
+            if String::from_utf8_lossy(&buf[..len]).contains(&udn) {
+                return true;
+            }
+        }
+        false
+    }
+    .await;
+    let waited = asked.elapsed();
+    assert!(
+        answered,
+        "the TV was not answered within its MX ({waited:?})"
+    );
+
+    let took = sent_by.await.unwrap();
+    // Replies come within MX (1 s) of each search.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.cancel();
+    let mut replies = 0;
+    for c in counters {
+        replies += c.await.unwrap();
+    }
+    assert!(
+        replies * 20 <= 20_000,
+        "{replies} replies to 20 000 searches (sent in {took:?}): more than 5 %"
+    );
+    assert!(replies > 0, "the flood's sources were answered at all");
+    server.assert_healthy().await;
+    server.app.stop().await;
+}

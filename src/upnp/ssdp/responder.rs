@@ -2,6 +2,15 @@
 //! interface, decide which replies to send and after what delay; produce the
 //! NOTIFY sets for start-up, refresh and shutdown. No sockets, no clock reads
 //! (time and randomness come in as arguments), so every rule is unit-tested.
+//!
+//! Searches are answered within budgets, so that a flood (many sources,
+//! each within its own limit) draws few replies: each source at most
+//! `RATE_LIMIT` a second; all sources together at most `GLOBAL_RATE` a
+//! second; and, apart from that, a newcomer — a source not answered for
+//! `QUIET` that searches at a control point's pace (a TV that turns on, a
+//! phone that opens its app, resending a few hundred ms apart) — from
+//! `NEWCOMER_RATE` a second of its own, so it is answered while a flood
+//! goes on. A flooding source is a newcomer once, for its first search.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -18,6 +27,88 @@ const MX_CAP: u32 = 5;
 /// Searches answered per source per `RATE_WINDOW`.
 const RATE_LIMIT: u32 = 20;
 const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// Searches answered a second from every source together (a LAN searches
+/// a few times a minute); a token bucket of this size, refilled at this
+/// rate.
+const GLOBAL_RATE: u32 = 20;
+/// Newcomers' searches answered a second, beyond `GLOBAL_RATE` (a bucket
+/// like it).
+const NEWCOMER_RATE: u32 = 20;
+/// A source answered this recently is no newcomer.
+const QUIET: Duration = Duration::from_secs(10);
+/// A search this soon after the same source's last one is a flood's pace,
+/// not a control point's: no newcomer's.
+const MIN_GAP: Duration = Duration::from_millis(100);
+/// Sources remembered (a flood from spoofed addresses must not grow
+/// memory); past it, an unknown source counts as no newcomer.
+const MAX_SOURCES: usize = 4096;
+
+/// A fixed-window counter: at most `limit` takes per `RATE_WINDOW`.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: Option<Instant>,
+    taken: u32,
+}
+
+impl Window {
+    const NEW: Window = Window {
+        start: None,
+        taken: 0,
+    };
+
+    fn take(&mut self, now: Instant, limit: u32) -> bool {
+        if self
+            .start
+            .is_none_or(|s| now.saturating_duration_since(s) >= RATE_WINDOW)
+        {
+            *self = Window {
+                start: Some(now),
+                taken: 0,
+            };
+        }
+        if self.taken >= limit {
+            return false;
+        }
+        self.taken += 1;
+        true
+    }
+}
+
+/// A token bucket: `per_second` takes a second, in bursts of as many.
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Option<Instant>,
+}
+
+impl Bucket {
+    const NEW: Bucket = Bucket {
+        tokens: 0.0,
+        at: None,
+    };
+
+    fn take(&mut self, now: Instant, per_second: u32) -> bool {
+        let full = f64::from(per_second);
+        let tokens = match self.at {
+            None => full,
+            Some(at) => {
+                (self.tokens + now.saturating_duration_since(at).as_secs_f64() * full).min(full)
+            }
+        };
+        self.at = Some(now);
+        let ok = tokens >= 1.0;
+        self.tokens = if ok { tokens - 1.0 } else { tokens };
+        ok
+    }
+}
+
+/// What is remembered of a source that searched.
+struct Source {
+    window: Window,
+    /// Its last search, and when it was last answered.
+    last: Instant,
+    answered: Option<Instant>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
@@ -32,7 +123,11 @@ pub struct Responder {
     http_port: u16,
     boot_id: u32,
     config_id: u32,
-    recent: HashMap<IpAddr, (Instant, u32)>,
+    sources: HashMap<IpAddr, Source>,
+    global: Bucket,
+    newcomers: Bucket,
+    /// When sources quiet for `QUIET` were last forgotten.
+    swept: Option<Instant>,
 }
 
 impl Responder {
@@ -47,7 +142,10 @@ impl Responder {
             http_port,
             boot_id,
             config_id: 1,
-            recent: HashMap::new(),
+            sources: HashMap::new(),
+            global: Bucket::NEW,
+            newcomers: Bucket::NEW,
+            swept: None,
         }
     }
 
@@ -102,12 +200,7 @@ impl Responder {
         let Ok(search) = parse_msearch(datagram) else {
             return Vec::new();
         };
-        // Rate limit per source.
-        self.recent
-            .retain(|_, (t, _)| now.duration_since(*t) < RATE_WINDOW);
-        let entry = self.recent.entry(from.ip()).or_insert((now, 0));
-        entry.1 += 1;
-        if entry.1 > RATE_LIMIT {
+        if !self.within_budget(from.ip(), now) {
             return Vec::new();
         }
         let matching: Vec<(String, String)> = self
@@ -143,6 +236,47 @@ impl Responder {
                 }
             })
             .collect()
+    }
+
+    /// Whether a search from `ip` at `now` is answered (see the module's
+    /// budgets); counts it either way.
+    fn within_budget(&mut self, ip: IpAddr, now: Instant) -> bool {
+        if self
+            .swept
+            .is_none_or(|s| now.saturating_duration_since(s) >= QUIET)
+        {
+            self.sources
+                .retain(|_, s| now.saturating_duration_since(s.last) < QUIET);
+            self.swept = Some(now);
+        }
+        let known = self.sources.len() < MAX_SOURCES || self.sources.contains_key(&ip);
+        if !known {
+            return self.global.take(now, GLOBAL_RATE);
+        }
+        let mut first = false;
+        let source = self.sources.entry(ip).or_insert_with(|| {
+            first = true;
+            Source {
+                window: Window::NEW,
+                last: now,
+                answered: None,
+            }
+        });
+        let paced = first || now.saturating_duration_since(source.last) >= MIN_GAP;
+        source.last = now;
+        if !source.window.take(now, RATE_LIMIT) {
+            return false;
+        }
+        let newcomer = paced
+            && source
+                .answered
+                .is_none_or(|t| now.saturating_duration_since(t) >= QUIET);
+        let ok = (newcomer && self.newcomers.take(now, NEWCOMER_RATE))
+            || self.global.take(now, GLOBAL_RATE);
+        if ok {
+            source.answered = Some(now);
+        }
+        ok
     }
 
     /// NOTIFY ssdp:alive for every target, announcing `local_ip`.
@@ -335,6 +469,82 @@ mod tests {
                 1
             )
             .is_empty());
+    }
+
+    /// 20 000 searches for ssdp:all from 100 sources in 2 s, each source
+    /// within its own limit for a while: few are answered in all, and a TV
+    /// that searches once in the middle of it is answered within its MX.
+    #[test]
+    fn a_flood_from_many_sources_draws_few_replies_and_a_tv_is_answered() {
+        let mut r = responder();
+        let start = Instant::now();
+        let (mut answered, mut tv) = (0usize, None);
+        for i in 0..20_000u32 {
+            let now = start + Duration::from_micros(u64::from(i) * 100);
+            let from = SocketAddr::from(([10, 0, 0, (i % 100) as u8 + 1], 1900));
+            let replies = r.on_datagram(
+                &search("ssdp:all", Some(1)),
+                from,
+                Ipv4Addr::LOCALHOST,
+                now,
+                DATE,
+                rand_like(u64::from(i)),
+            );
+            answered += usize::from(!replies.is_empty());
+            if i == 10_000 {
+                tv = Some(r.on_datagram(
+                    &search("ssdp:all", Some(2)),
+                    "192.168.1.77:50123".parse().unwrap(),
+                    Ipv4Addr::LOCALHOST,
+                    now,
+                    DATE,
+                    7,
+                ));
+            }
+        }
+        assert!(
+            answered * 20 <= 20_000,
+            "{answered} of 20 000 searches answered (more than 5 %)"
+        );
+        let tv = tv.unwrap();
+        assert_eq!(tv.len(), 6, "the TV gets every target");
+        assert!(tv.iter().all(|r| r.delay < Duration::from_secs(2)));
+        // Once the flood is over, a source that flooded is answered again.
+        let later = start + Duration::from_secs(5);
+        assert!(!r
+            .on_datagram(
+                &search("upnp:rootdevice", Some(1)),
+                "10.0.0.1:1900".parse().unwrap(),
+                Ipv4Addr::LOCALHOST,
+                later,
+                DATE,
+                1
+            )
+            .is_empty());
+    }
+
+    /// Spoofed sources past what is remembered share the global budget.
+    #[test]
+    fn sources_remembered_are_bounded() {
+        let mut r = responder();
+        let now = Instant::now();
+        let mut answered = 0;
+        for i in 0..(MAX_SOURCES as u32 + 1000) {
+            let from = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 1900));
+            answered += usize::from(
+                !r.on_datagram(
+                    &search("upnp:rootdevice", Some(1)),
+                    from,
+                    Ipv4Addr::LOCALHOST,
+                    now,
+                    DATE,
+                    1,
+                )
+                .is_empty(),
+            );
+        }
+        assert!(r.sources.len() <= MAX_SOURCES);
+        assert_eq!(answered, (GLOBAL_RATE + NEWCOMER_RATE) as usize);
     }
 
     #[test]
