@@ -151,6 +151,26 @@ fn boot_id() -> u32 {
         .map_or(1, |d| d.as_secs() as u32)
 }
 
+/// How often the peers each torrent is connected to are remembered.
+const KEEP_PEERS_EVERY: Duration = Duration::from_secs(30);
+
+/// Remember each torrent's live peers every `KEEP_PEERS_EVERY` until
+/// `stop` (a kill -9 loses at most that much).
+async fn keep_peers(torrents: Arc<Torrents>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(KEEP_PEERS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                if let Err(e) = torrents.keep_peers().await {
+                    tracing::warn!("peers not kept: {e}");
+                }
+            }
+        }
+    }
+}
+
 pub struct App {
     addr: SocketAddr,
     udn: String,
@@ -159,6 +179,7 @@ pub struct App {
     ssdp: JoinHandle<()>,
     engine: Arc<RqbitEngine>,
     catalog: Arc<Catalog>,
+    torrents: Arc<Torrents>,
     streams: Arc<StreamLimiter>,
     prefetch: Arc<Prefetcher>,
 }
@@ -180,9 +201,18 @@ impl App {
         );
         let udn = load_or_create_udn(&config.storage.state_dir)?;
         let session_key = load_or_create_session_key(&config.storage.state_dir)?;
-        let engine = Arc::new(
-            RqbitEngine::start(EngineOptions::from_config(&config), shutdown.child_token()).await?,
-        );
+        // Torrents with peers to give back are restored by the catalog, not
+        // by the engine on its own (which keeps no peers).
+        let mut engine_options = EngineOptions::from_config(&config);
+        engine_options.take_over = {
+            let catalog = catalog.clone();
+            tokio::task::spawn_blocking(move || catalog.all_peers())
+                .await
+                .map_err(|e| CatalogError::Interrupted(e.to_string()))??
+                .into_keys()
+                .collect()
+        };
+        let engine = Arc::new(RqbitEngine::start(engine_options, shutdown.child_token()).await?);
         let dyn_engine: Arc<dyn TorrentEngine> = engine.clone();
         let listen = config.server.listen;
         let listener = tokio::net::TcpListener::bind(listen)
@@ -313,6 +343,7 @@ impl App {
         if let Err(e) = torrents.reconcile().await {
             tracing::warn!("catalog and engine could not be reconciled: {e}");
         }
+        tokio::spawn(keep_peers(torrents.clone(), shutdown.child_token()));
         let ssdp = tokio::spawn(crate::upnp::ssdp::driver::run(
             config.server.ssdp_interfaces.clone(),
             crate::upnp::ssdp::responder::Responder::new(&udn, addr.port(), boot_id()),
@@ -322,7 +353,7 @@ impl App {
         let torrents_for_web = torrents.clone();
         let playback_for_web = playback.now_playing().clone();
         let router = http::router(HttpState {
-            torrents,
+            torrents: torrents.clone(),
             playback,
             device,
             events,
@@ -355,6 +386,7 @@ impl App {
             ssdp,
             engine,
             catalog,
+            torrents,
             streams,
             prefetch,
         })
@@ -404,6 +436,9 @@ impl App {
             Err(_) => {
                 tracing::warn!("HTTP connections still open after {DRAIN_TIMEOUT:?}; closing")
             }
+        }
+        if let Err(e) = self.torrents.keep_peers().await {
+            tracing::warn!("peers not kept at shutdown: {e}");
         }
         self.engine.shutdown().await;
         let catalog = self.catalog.clone();

@@ -59,6 +59,11 @@ impl Torrents {
                 }
             }
         }
+        let hinted = match &source {
+            AddSource::Magnet(m) => m.peers.clone(),
+            AddSource::Known { peers, .. } => peers.clone(),
+            AddSource::TorrentBytes(_) | AddSource::Url(_) => Vec::new(),
+        };
         let info = self.engine.add(source).await?;
         let ih = info.info_hash;
         let name = info.name.clone();
@@ -71,6 +76,12 @@ impl Torrents {
             self.changes.changed([ObjectId::Added]);
             tracing::info!(info_hash = %ih, %name, files, "torrent added");
         }
+        // Its peers, kept for a restart from the moment it is added.
+        let mut peers = hinted;
+        peers.extend(self.engine.live_peers(&ih));
+        self.catalog
+            .run(move |c| c.remember_peers(&ih, &peers))
+            .await?;
         Ok((t, new))
     }
 
@@ -160,11 +171,36 @@ impl Torrents {
         Ok((t, p))
     }
 
+    /// Remember the peers each torrent is connected to now, for a
+    /// restart (every so often, and at shutdown).
+    pub async fn keep_peers(&self) -> Result<(), TorrentsError> {
+        let seen: Vec<(InfoHash, Vec<std::net::SocketAddr>)> = self
+            .engine
+            .list()
+            .into_iter()
+            .map(|ih| (ih, self.engine.live_peers(&ih)))
+            .filter(|(_, peers)| !peers.is_empty())
+            .collect();
+        if seen.is_empty() {
+            return Ok(());
+        }
+        self.catalog
+            .run(move |c| {
+                seen.iter()
+                    .try_for_each(|(ih, peers)| c.remember_peers(ih, peers))
+            })
+            .await?;
+        Ok(())
+    }
+
     /// Make the catalog and the engine agree after a start: torrents the
-    /// engine lost are added again from their stored .torrent; torrents only
-    /// the engine knows (a crash between the two writes) are recorded.
+    /// engine lost, or left to the catalog (`EngineOptions::take_over`),
+    /// are added again from their stored .torrent with the peers they had;
+    /// torrents only the engine knows (a crash between the two writes) are
+    /// recorded.
     pub async fn reconcile(&self) -> Result<(), TorrentsError> {
         let in_engine = self.engine.list();
+        let mut peers = self.catalog.run(|c| c.all_peers()).await?;
         for ih in self.catalog.run(|c| c.info_hashes()).await? {
             if in_engine.contains(&ih) {
                 continue;
@@ -172,7 +208,8 @@ impl Torrents {
             let Some(bytes) = self.catalog.run(move |c| c.torrent_bytes(&ih)).await? else {
                 continue;
             };
-            match self.engine.restore(bytes.into()).await {
+            let had = peers.remove(&ih).unwrap_or_default();
+            match self.engine.restore(bytes.into(), had).await {
                 Ok(_) => tracing::info!(info_hash = %ih, "torrent restored from the catalog"),
                 Err(e) => tracing::warn!(info_hash = %ih, "cannot restore torrent: {e}"),
             }

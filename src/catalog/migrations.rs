@@ -157,6 +157,15 @@ const MIGRATIONS: &[&str] = &[
         at         INTEGER NOT NULL,
         PRIMARY KEY (info_hash, file_index, source, origin)
     );",
+    // 15: the peers a torrent had (its magnet's hints, the peers seen
+    // live), given back to the engine at a restart: it keeps no peer list
+    // of its own, and without DHT or trackers a torrent would wait forever.
+    "CREATE TABLE torrent_peers (
+        info_hash TEXT NOT NULL REFERENCES torrents(info_hash) ON DELETE CASCADE,
+        addr      TEXT NOT NULL,
+        seen_at   INTEGER NOT NULL,
+        PRIMARY KEY (info_hash, addr)
+    );",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

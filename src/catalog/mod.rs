@@ -12,6 +12,7 @@
 //! session files only speed up resuming. Nothing here knows about HTTP or UPnP.
 
 mod migrations;
+mod peers;
 mod subtitles;
 
 pub use subtitles::{NewSubtitle, StoredSubtitle};

@@ -35,8 +35,9 @@ struct Fake {
 pub struct FakeEngine {
     swarm: Mutex<HashMap<InfoHash, Seeded>>,
     added: Mutex<HashMap<InfoHash, Fake>>,
-    /// Every `restore` call, in order.
+    /// Every `restore` call, in order, and the peers each was given.
     pub restored: Mutex<Vec<InfoHash>>,
+    pub restored_peers: Mutex<Vec<Vec<std::net::SocketAddr>>>,
     /// One entry per `inspect` call.
     pub inspections: Mutex<Vec<()>>,
     /// Where files are written when added (for `local_path`), if anywhere.
@@ -151,9 +152,14 @@ impl TorrentEngine for FakeEngine {
         async move { r }.boxed()
     }
 
-    fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+    fn restore(
+        &self,
+        torrent_bytes: Bytes,
+        peers: Vec<std::net::SocketAddr>,
+    ) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
         if let Some(&seed) = torrent_bytes.first() {
             self.restored.lock().unwrap().push(InfoHash([seed; 20]));
+            self.restored_peers.lock().unwrap().push(peers);
         }
         self.add(AddSource::TorrentBytes(torrent_bytes))
     }
@@ -172,6 +178,11 @@ impl TorrentEngine for FakeEngine {
             .unwrap()
             .get(info_hash)
             .map(|t| t.info.clone())
+    }
+
+    /// The fake swarm has no peers.
+    fn live_peers(&self, _: &InfoHash) -> Vec<std::net::SocketAddr> {
+        Vec::new()
     }
 
     fn progress(&self, info_hash: &InfoHash) -> Option<Progress> {

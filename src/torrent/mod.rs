@@ -16,6 +16,7 @@ pub(crate) mod metainfo;
 pub mod prefetch;
 pub mod rqbit;
 pub(crate) mod selection;
+mod session_file;
 pub mod streams;
 
 use std::fmt;
@@ -214,9 +215,15 @@ pub trait TorrentEngine: Send + Sync + 'static {
     /// A torrent's metadata (its files) without adding it: nothing is
     /// downloaded or kept by the engine (a search-result folder).
     fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
-    /// Add again a torrent the catalog has and the engine lost (its data
-    /// may be where an earlier version put it).
-    fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
+    /// Add again a torrent the catalog has and the engine lost, or left to
+    /// the catalog at start (`EngineOptions::take_over`), with the peers it
+    /// had (its data may be where an earlier version put it; a file
+    /// selection the engine kept is kept).
+    fn restore(
+        &self,
+        torrent_bytes: Bytes,
+        peers: Vec<std::net::SocketAddr>,
+    ) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
     /// Info hashes of every torrent the engine manages.
     fn list(&self) -> Vec<InfoHash>;
     /// Does the engine manage this torrent? (Cheap: no metadata is built.)
@@ -224,6 +231,8 @@ pub trait TorrentEngine: Send + Sync + 'static {
     /// Metadata of a managed torrent.
     fn info(&self, info_hash: &InfoHash) -> Option<TorrentInfo>;
     fn progress(&self, info_hash: &InfoHash) -> Option<Progress>;
+    /// The peers a torrent is connected to now (empty when it is not live).
+    fn live_peers(&self, info_hash: &InfoHash) -> Vec<std::net::SocketAddr>;
     /// Are these bytes of the file downloaded and verified?
     fn has_bytes(&self, info_hash: &InfoHash, index: usize, range: Range<u64>) -> bool;
     /// Where the engine writes a file (verified pieces there can be read

@@ -23,7 +23,7 @@ use librqbit::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::metainfo;
+use super::{metainfo, session_file};
 use super::{
     AddSource, EngineError, InfoHash, MediaStream, Progress, TorrentEngine, TorrentFile,
     TorrentInfo,
@@ -34,6 +34,9 @@ use crate::config::Config;
 pub const MAX_TORRENT_FILE_BYTES: usize = 16 * 1024 * 1024;
 /// How long fetching a .torrent over http(s) may take.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the engine's last writes of verified pieces get at shutdown
+/// (a few bytes per torrent, written and synced by its own tasks).
+const FLUSH_WAIT: Duration = Duration::from_millis(300);
 
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -50,6 +53,9 @@ pub struct EngineOptions {
     pub max_streams: usize,
     /// Block requests kept outstanding per peer.
     pub request_window: usize,
+    /// Torrents the catalog adds again itself at start, with their peers
+    /// (`session_file`): the engine does not restore them on its own.
+    pub take_over: std::collections::HashSet<InfoHash>,
 }
 
 impl EngineOptions {
@@ -67,6 +73,7 @@ impl EngineOptions {
             metadata_timeout: config.torrent.metadata_timeout,
             max_streams: config.torrent.max_streams,
             request_window: config.torrent.request_window,
+            take_over: Default::default(),
         }
     }
 
@@ -79,8 +86,12 @@ impl EngineOptions {
 }
 
 pub struct RqbitEngine {
-    session: Arc<Session>,
-    api: Api,
+    /// `None` once stopped: dropping it is what makes the engine write
+    /// each torrent's verified pieces (its fast-resume file) a last time.
+    session: std::sync::RwLock<Option<Arc<Session>>>,
+    /// What the engine kept of torrents taken over at start, until the
+    /// catalog restores each.
+    resume: std::sync::Mutex<std::collections::HashMap<InfoHash, session_file::Resume>>,
     opts: EngineOptions,
     http: reqwest::Client,
 }
@@ -109,13 +120,20 @@ impl RqbitEngine {
             enable_upnp_port_forwarding: opts.port_forwarding,
             ..Default::default()
         });
+        let session_dir = opts.state_dir.join("session");
+        let resume = session_file::take_over_file(&session_dir, &opts.take_over).map_err(|e| {
+            EngineError::Engine(format!(
+                "cannot read the engine's session file in {}: {e}",
+                session_dir.display()
+            ))
+        })?;
         let session = Session::new_with_opts(
             opts.download_dir.clone(),
             SessionOptions {
                 dht,
                 fastresume: true,
                 persistence: Some(SessionPersistenceConfig::Json {
-                    folder: Some(opts.state_dir.join("session")),
+                    folder: Some(session_dir),
                 }),
                 listen,
                 connect: Some(librqbit::ConnectionOptions {
@@ -134,15 +152,14 @@ impl RqbitEngine {
         )
         .await
         .map_err(eng)?;
-        let api = Api::new(session.clone(), None);
         let http = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| EngineError::Engine(e.to_string()))?;
         Ok(RqbitEngine {
-            session,
-            api,
+            session: std::sync::RwLock::new(Some(session)),
+            resume: std::sync::Mutex::new(resume),
             opts,
             http,
         })
@@ -150,16 +167,24 @@ impl RqbitEngine {
 
     /// The address peers connect to, once listening.
     pub fn peer_listen_addr(&self) -> Option<SocketAddr> {
-        self.session.listen_addr()
+        self.session()?.listen_addr()
     }
 
-    /// The librqbit session, for benchmarks that compare against it directly.
-    pub fn session(&self) -> &Arc<Session> {
-        &self.session
+    /// The librqbit session, until the engine is stopped.
+    fn session(&self) -> Option<Arc<Session>> {
+        self.session
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn running(&self) -> Result<Arc<Session>, EngineError> {
+        self.session()
+            .ok_or_else(|| EngineError::Engine("the torrent engine has stopped".into()))
     }
 
     fn handle(&self, info_hash: &InfoHash) -> Option<Arc<ManagedTorrent>> {
-        self.session
+        self.session()?
             .get(TorrentIdOrHash::Hash(librqbit::dht::Id20::new(info_hash.0)))
     }
 
@@ -227,7 +252,8 @@ impl RqbitEngine {
         deadline: tokio::time::Instant,
     ) -> Result<AddTorrentResponse, EngineError> {
         let timeout = self.opts.metadata_timeout;
-        let adding = std::panic::AssertUnwindSafe(self.session.add_torrent(add, Some(options)))
+        let session = self.running()?;
+        let adding = std::panic::AssertUnwindSafe(session.add_torrent(add, Some(options)))
             .catch_unwind();
         tokio::time::timeout_at(deadline, adding)
             .await
@@ -305,12 +331,14 @@ impl RqbitEngine {
         Ok(checked.info)
     }
 
-    /// `restore`: the torrent is one the catalog had and the engine lost, so
-    /// data in the flat layout of earlier versions may be its own.
+    /// `restore`: the torrent is one the catalog had and the engine lost
+    /// or left to it, with these peers; data in the flat layout of earlier
+    /// versions may be its own, and what the engine kept of it (its file
+    /// selection) is kept.
     async fn add_inner(
         &self,
         source: AddSource,
-        restore: bool,
+        restore: Option<Vec<SocketAddr>>,
     ) -> Result<TorrentInfo, EngineError> {
         let deadline = tokio::time::Instant::now() + self.opts.metadata_timeout;
         let mut options = AddTorrentOptions {
@@ -335,8 +363,19 @@ impl RqbitEngine {
             }
             AddSource::TorrentBytes(bytes) => {
                 let checked = check_torrent(bytes)?;
-                let legacy = checked.legacy_path.as_deref().filter(|_| restore);
-                let folder = self.output_folder(&checked.info.info_hash, legacy);
+                let ih = checked.info.info_hash;
+                let legacy = checked.legacy_path.as_deref().filter(|_| restore.is_some());
+                let mut folder = self.output_folder(&ih, legacy);
+                if let Some(peers) = restore {
+                    hints = peers.clone();
+                    options.initial_peers = (!peers.is_empty()).then_some(peers);
+                    let kept = self.resume.lock().unwrap_or_else(|p| p.into_inner()).remove(&ih);
+                    if let Some(kept) = kept {
+                        options.only_files = kept.only_files;
+                        options.paused = kept.paused;
+                        folder = kept.output_folder.unwrap_or(folder);
+                    }
+                }
                 options.output_folder = Some(path_string(&folder)?);
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
@@ -502,21 +541,38 @@ fn info_of(handle: &ManagedTorrent) -> Option<TorrentInfo> {
 
 impl TorrentEngine for RqbitEngine {
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
-        self.add_inner(source, false).boxed()
+        self.add_inner(source, None).boxed()
     }
 
     fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
         self.inspect_inner(source).boxed()
     }
 
-    fn restore(&self, torrent_bytes: Bytes) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
-        self.add_inner(AddSource::TorrentBytes(torrent_bytes), true)
+    fn restore(
+        &self,
+        torrent_bytes: Bytes,
+        peers: Vec<SocketAddr>,
+    ) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        self.add_inner(AddSource::TorrentBytes(torrent_bytes), Some(peers))
             .boxed()
     }
 
     fn list(&self) -> Vec<InfoHash> {
-        self.session
-            .with_torrents(|torrents| torrents.map(|(_, t)| InfoHash(t.info_hash().0)).collect())
+        self.session().map_or_else(Vec::new, |s| {
+            s.with_torrents(|torrents| torrents.map(|(_, t)| InfoHash(t.info_hash().0)).collect())
+        })
+    }
+
+    fn live_peers(&self, info_hash: &InfoHash) -> Vec<SocketAddr> {
+        let Some(live) = self.handle(info_hash).and_then(|h| h.live()) else {
+            return Vec::new();
+        };
+        // The default filter: live peers only.
+        live.per_peer_stats_snapshot(Default::default())
+            .peers
+            .keys()
+            .filter_map(|a| a.parse().ok())
+            .collect()
     }
 
     fn contains(&self, info_hash: &InfoHash) -> bool {
@@ -566,9 +622,11 @@ impl TorrentEngine for RqbitEngine {
         }) else {
             return false;
         };
-        let Ok((haves, _)) = self
-            .api
-            .api_dump_haves(TorrentIdOrHash::Hash(handle.info_hash()))
+        let Some(session) = self.session() else {
+            return false;
+        };
+        let Ok((haves, _)) =
+            Api::new(session, None).api_dump_haves(TorrentIdOrHash::Hash(handle.info_hash()))
         else {
             return false;
         };
@@ -631,10 +689,11 @@ impl TorrentEngine for RqbitEngine {
                 .filter(|ih| *ih != info_hash)
                 .flat_map(|ih| self.file_paths(&ih))
                 .collect();
+            let session = self.running()?;
             if !with_data || !mine.iter().any(|p| others.contains(p)) {
-                return self.session.delete(id, with_data).await.map_err(engine_err);
+                return session.delete(id, with_data).await.map_err(engine_err);
             }
-            self.session.delete(id, false).await.map_err(engine_err)?;
+            session.delete(id, false).await.map_err(engine_err)?;
             // Maybe thousands of files: off the async workers.
             tokio::task::spawn_blocking(move || {
                 for path in mine {
@@ -668,7 +727,7 @@ impl TorrentEngine for RqbitEngine {
             let handle = self
                 .handle(&info_hash)
                 .ok_or(EngineError::NotFound(info_hash))?;
-            self.session
+            self.running()?
                 .update_only_files(&handle, &files)
                 .await
                 .map_err(|e| EngineError::Engine(format!("{e:#}")))
@@ -676,7 +735,27 @@ impl TorrentEngine for RqbitEngine {
         .boxed()
     }
 
+    /// Stop every torrent, then let go of the session, so each torrent
+    /// writes its verified pieces while the runtime still runs (dropped at
+    /// the runtime's end instead, the writer tasks are gone: "flusher task
+    /// is dead"), and give those writes a moment.
     fn shutdown(&self) -> BoxFuture<'_, ()> {
-        async move { self.session.stop().await }.boxed()
+        async move {
+            let Some(session) = self.session() else {
+                return;
+            };
+            session.stop().await;
+            self.session
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            let others = Arc::strong_count(&session) - 1;
+            if others > 0 {
+                tracing::debug!(others, "the engine's session is still held at shutdown");
+            }
+            drop(session);
+            tokio::time::sleep(FLUSH_WAIT).await;
+        }
+        .boxed()
     }
 }
