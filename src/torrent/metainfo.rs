@@ -7,7 +7,8 @@
 //! read. So: a small bounded bencode reader, and the rules the engine
 //! needs — a piece length it can hold, lengths that add up without
 //! overflow, and exactly one SHA-1 per piece of the total (which bounds
-//! every length by what the hash list can cover).
+//! every length by what the hash list can cover). The file names are held
+//! to `file_names`' rules.
 
 /// Smallest and largest piece length accepted.
 pub const MIN_PIECE_LENGTH: u64 = 1024;
@@ -35,6 +36,8 @@ pub enum MetainfoError {
         expected: u64,
         total: u64,
     },
+    #[error(transparent)]
+    Name(#[from] super::file_names::NameError),
 }
 
 /// What the checks found in a sane .torrent.
@@ -252,6 +255,43 @@ fn info_span(bytes: &[u8]) -> Option<(usize, usize)> {
     None
 }
 
+/// The names of the files to be written, by `file_names`' rules: a
+/// single file's `name`, or each file's `path` (padding files skipped).
+fn check_names<'a>(info: &Value<'a>) -> Result<(), MetainfoError> {
+    fn bytes<'a>(v: &Value<'a>) -> Option<&'a [u8]> {
+        match v {
+            Value::Bytes(b) => Some(b),
+            _ => None,
+        }
+    }
+    match info.get("files") {
+        Some(Value::List(files)) => {
+            let mut listed = Vec::with_capacity(files.len());
+            for f in files {
+                let components: Vec<&[u8]> = match f.get("path") {
+                    Some(Value::List(parts)) => parts
+                        .iter()
+                        .map(|p| bytes(p).ok_or(MetainfoError::Missing("usable file `path`")))
+                        .collect::<Result<_, _>>()?,
+                    _ => return Err(MetainfoError::Missing("file `path`")),
+                };
+                let padding = f
+                    .get("attr")
+                    .and_then(bytes)
+                    .is_some_and(|a| a.contains(&b'p'));
+                listed.push((components, padding));
+            }
+            super::file_names::check(listed.into_iter())?;
+        }
+        _ => {
+            if let Some(name) = info.get("name").and_then(bytes) {
+                super::file_names::check(std::iter::once((vec![name], false)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn check_info(info: &Value<'_>) -> Result<Shape, MetainfoError> {
     if !matches!(info, Value::Dict(_)) {
         return Err(MetainfoError::NoInfo);
@@ -284,6 +324,7 @@ fn check_info(info: &Value<'_>) -> Result<Shape, MetainfoError> {
     if total == 0 {
         return Err(MetainfoError::Empty);
     }
+    check_names(info)?;
     let expected = total.div_ceil(piece_length);
     if hashes.len() % 20 != 0 || (hashes.len() / 20) as u64 != expected {
         return Err(MetainfoError::PieceCount {

@@ -11,8 +11,10 @@
 
 #[cfg(test)]
 pub mod fake;
+mod file_names;
 pub mod magnet;
 pub(crate) mod metainfo;
+mod open_files;
 pub mod prefetch;
 pub mod rqbit;
 pub(crate) mod selection;

@@ -23,7 +23,7 @@ use librqbit::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{metainfo, session_file};
+use super::{metainfo, open_files, session_file};
 use super::{
     AddSource, EngineError, InfoHash, MediaStream, Progress, TorrentEngine, TorrentFile,
     TorrentInfo,
@@ -120,6 +120,9 @@ impl RqbitEngine {
             enable_upnp_port_forwarding: opts.port_forwarding,
             ..Default::default()
         });
+        if let Some(limit) = open_files::raise_limit() {
+            tracing::debug!(limit, "open-file limit");
+        }
         let session_dir = opts.state_dir.join("session");
         let resume = session_file::take_over_file(&session_dir, &opts.take_over).map_err(|e| {
             EngineError::Engine(format!(
@@ -253,8 +256,8 @@ impl RqbitEngine {
     ) -> Result<AddTorrentResponse, EngineError> {
         let timeout = self.opts.metadata_timeout;
         let session = self.running()?;
-        let adding = std::panic::AssertUnwindSafe(session.add_torrent(add, Some(options)))
-            .catch_unwind();
+        let adding =
+            std::panic::AssertUnwindSafe(session.add_torrent(add, Some(options))).catch_unwind();
         tokio::time::timeout_at(deadline, adding)
             .await
             .map_err(|_| EngineError::MetadataTimeout(timeout))?
@@ -359,6 +362,7 @@ impl RqbitEngine {
                 };
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 options.output_folder = Some(path_string(&self.output_folder(&m.info_hash, None))?);
+                fits_open_files(&checked)?;
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
             AddSource::TorrentBytes(bytes) => {
@@ -369,7 +373,11 @@ impl RqbitEngine {
                 if let Some(peers) = restore {
                     hints = peers.clone();
                     options.initial_peers = (!peers.is_empty()).then_some(peers);
-                    let kept = self.resume.lock().unwrap_or_else(|p| p.into_inner()).remove(&ih);
+                    let kept = self
+                        .resume
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .remove(&ih);
                     if let Some(kept) = kept {
                         options.only_files = kept.only_files;
                         options.paused = kept.paused;
@@ -377,12 +385,14 @@ impl RqbitEngine {
                     }
                 }
                 options.output_folder = Some(path_string(&folder)?);
+                fits_open_files(&checked)?;
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
             AddSource::Url(url) => {
                 let checked = check_torrent(self.fetch_torrent(&url).await?)?;
                 let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
+                fits_open_files(&checked)?;
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
             AddSource::Known { bytes, peers } => {
@@ -391,6 +401,7 @@ impl RqbitEngine {
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
+                fits_open_files(&checked)?;
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
         };
@@ -401,6 +412,18 @@ impl RqbitEngine {
             }
         };
         info_of(&handle).ok_or_else(|| EngineError::Engine("metadata missing after add".into()))
+    }
+}
+
+/// The engine opens every file of a torrent it adds: refused (400) when
+/// the process cannot open that many more, before anything is created.
+fn fits_open_files(checked: &CheckedTorrent) -> Result<(), EngineError> {
+    let Some((limit, open)) = open_files::usage() else {
+        return Ok(());
+    };
+    match open_files::refusal(checked.info.files.len(), limit, open) {
+        Some(why) => Err(EngineError::BadSource(why)),
+        None => Ok(()),
     }
 }
 

@@ -324,3 +324,96 @@ async fn status_and_json(req: reqwest::RequestBuilder) -> (u16, serde_json::Valu
     let status = r.status().as_u16();
     (status, r.json().await.unwrap())
 }
+
+/// A swarmcast binary on loopback with its own state in `home` (DHT off,
+/// SSDP on `lo`), for what needs a process: kill -9, SIGTERM, limits.
+pub struct Process {
+    child: tokio::process::Child,
+    pub base: String,
+    stderr: std::path::PathBuf,
+}
+
+impl Process {
+    /// Run number `run` (its log is `home/run-{run}.log`); `open_files`:
+    /// its open-file limit, soft and hard.
+    pub async fn start(home: &std::path::Path, run: usize, open_files: Option<u64>) -> Process {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let stderr = home.join(format!("run-{run}.log"));
+        let mut command = match open_files {
+            None => tokio::process::Command::new(env!("CARGO_BIN_EXE_swarmcast")),
+            Some(n) => {
+                let mut c = tokio::process::Command::new("sh");
+                c.args([
+                    "-c",
+                    &format!("ulimit -n {n} && exec \"$0\" \"$@\""),
+                    env!("CARGO_BIN_EXE_swarmcast"),
+                ]);
+                c
+            }
+        };
+        let child = command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HOME", home)
+            .env("SWARMCAST_LOG", "info,librqbit=warn")
+            .env("SWARMCAST_TORRENT__DHT", "false")
+            .env("SWARMCAST_SERVER__SSDP_INTERFACES", r#"["lo"]"#)
+            .env("SWARMCAST_TORRENT__LISTEN_PORT", "0")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--state-dir", home.join("state").to_str().unwrap()])
+            .args(["--download-dir", home.join("downloads").to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while http.get(format!("{base}/healthz")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "run {run} did not come up");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Process {
+            child,
+            base,
+            stderr,
+        }
+    }
+
+    pub async fn torrent(&self, ih: &str) -> serde_json::Value {
+        reqwest::get(format!("{}/api/torrents/{ih}", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    pub async fn kill_9(mut self) {
+        self.child.start_kill().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
+            .await
+            .expect("gone after kill -9")
+            .unwrap();
+    }
+
+    /// SIGTERM, a clean exit, and what it logged.
+    pub async fn terminate(mut self) -> String {
+        let pid = self.child.id().unwrap().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .expect("stopped within 15 s of SIGTERM")
+            .unwrap();
+        assert!(status.success(), "{status}");
+        std::fs::read_to_string(&self.stderr).unwrap()
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{content, test_config, Seeder, Server};
+use crate::common::{content, test_config, Process, Seeder, Server};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn restart_keeps_torrent_and_pieces() {
@@ -172,83 +172,6 @@ async fn durations_are_kept_across_restarts() {
     server.app.stop().await;
 }
 
-/// A swarmcast binary on loopback with its own state, for kill -9 tests.
-struct Process {
-    child: tokio::process::Child,
-    base: String,
-    stderr: std::path::PathBuf,
-}
-
-impl Process {
-    async fn start(home: &std::path::Path, run: usize) -> Process {
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let stderr = home.join(format!("run-{run}.log"));
-        let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_swarmcast"))
-            .env_clear()
-            .env("HOME", home)
-            .env("SWARMCAST_LOG", "info,librqbit=warn")
-            .env("SWARMCAST_TORRENT__DHT", "false")
-            .env("SWARMCAST_SERVER__SSDP_INTERFACES", r#"["lo"]"#)
-            .env("SWARMCAST_TORRENT__LISTEN_PORT", "0")
-            .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--state-dir", home.join("state").to_str().unwrap()])
-            .args(["--download-dir", home.join("downloads").to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while http.get(format!("{base}/healthz")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "run {run} did not come up");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        Process {
-            child,
-            base,
-            stderr,
-        }
-    }
-
-    async fn torrent(&self, ih: &str) -> serde_json::Value {
-        reqwest::get(format!("{}/api/torrents/{ih}", self.base))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    async fn kill_9(mut self) {
-        self.child.start_kill().unwrap();
-        tokio::time::timeout(Duration::from_secs(10), self.child.wait())
-            .await
-            .expect("gone after kill -9")
-            .unwrap();
-    }
-
-    /// SIGTERM, a clean exit, and what it logged.
-    async fn terminate(mut self) -> String {
-        let pid = self.child.id().unwrap().to_string();
-        assert!(std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let status = tokio::time::timeout(Duration::from_secs(15), self.child.wait())
-            .await
-            .expect("stopped within 15 s of SIGTERM")
-            .unwrap();
-        assert!(status.success(), "{status}");
-        std::fs::read_to_string(&self.stderr).unwrap()
-    }
-}
-
 /// kill -9 at random moments while a throttled seeder feeds a season pack:
 /// each restart gets the download's peers back (its magnet's hint, and the
 /// peers seen), so it goes on, and in the end both episodes are served whole
@@ -270,7 +193,7 @@ async fn regression_kill_9_keeps_a_downloads_peers() {
     .await;
     let home = tempfile::tempdir().unwrap();
     let ih = seeder.info_hash.clone();
-    let mut p = Process::start(home.path(), 0).await;
+    let mut p = Process::start(home.path(), 0, None).await;
     let r = reqwest::Client::new()
         .post(format!("{}/api/torrents", p.base))
         .json(&serde_json::json!({ "uri": seeder.magnet() }))
@@ -288,7 +211,7 @@ async fn regression_kill_9_keeps_a_downloads_peers() {
             t["progress"]["peers"]
         );
         p.kill_9().await;
-        p = Process::start(home.path(), run).await;
+        p = Process::start(home.path(), run, None).await;
     }
     // A SIGTERM while it downloads: what was verified is saved, and the
     // next run starts from there.
@@ -315,7 +238,7 @@ async fn regression_kill_9_keeps_a_downloads_peers() {
         !log.contains("error flushing bitv"),
         "piece progress not saved at SIGTERM: {log}"
     );
-    p = Process::start(home.path(), 4).await;
+    p = Process::start(home.path(), 4, None).await;
     if let Some(before) = before {
         let deadline = Instant::now() + Duration::from_secs(10);
         let after = loop {
