@@ -15,8 +15,17 @@ as a .torrent body: no peers needed to browse); minidlna scans the folder.
 joined by a veth pair (a two-host LAN on one machine; needs root), instead
 of everything on loopback.
 
-Needs: ffmpeg, mktorrent, minidlna (apt), a release swarmcast.
+What a TV does, beyond the plain case: --agent sends a TV's User-Agent on
+every request (its quirks row: DIDL extras, subtitles announced its way);
+--downloading BPS adds the torrent as a magnet from an aria2c seeder held
+to BPS bytes/s, so it downloads while it is browsed (as a torrent just
+added does); --perf FILE records a CPU profile of swarmcast (perf,
+cpu-clock) while its new-connection requests run and prints where the
+time went.
+
+Needs: ffmpeg, mktorrent, minidlna, aria2c (apt), a release swarmcast.
 Usage: python3 benches/browse.py --swarmcast target/release/swarmcast [--requests 300] [--lan]
+       [--agent UA] [--downloading BPS] [--perf FILE]
 """
 import argparse
 import http.client
@@ -59,11 +68,18 @@ def envelope(object_id, start, count, criteria=None):
             f'</u:{action}></s:Body></s:Envelope>').encode()
 
 
+# The User-Agent the measuring client sends (--agent); urllib's otherwise.
+AGENT = None
+
+
 def headers(action):
-    return {
+    h = {
         "content-type": 'text/xml; charset="utf-8"',
         "soapaction": f'"urn:schemas-upnp-org:service:ContentDirectory:1#{action}"',
     }
+    if AGENT:
+        h["user-agent"] = AGENT
+    return h
 
 
 # A TV's search box: a title text beside a class restriction. Narrow: 10 of
@@ -160,7 +176,8 @@ def client_cmd(args, ns):
 
 def run_client_mode(ns, host, port, control, object_id, requests, keepalive, search=False):
     req = json.dumps({"host": host, "port": port, "control": control, "object": object_id,
-                      "requests": requests, "keepalive": keepalive, "search": search})
+                      "requests": requests, "keepalive": keepalive, "search": search,
+                      "agent": AGENT})
     out = subprocess.run(client_cmd(None, ns) + [req], check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
 
@@ -198,6 +215,16 @@ def serve_and_measure(args, host, iface, client_ns):
         subprocess.run(["mktorrent", "-l", "18", "-o", torrent, media], check=True,
                        stdout=subprocess.DEVNULL)
         ih = info_hash(torrent)
+        seeder_port = None
+        if args.downloading:
+            seeder_port = free_port()
+            procs.append(subprocess.Popen(
+                ["aria2c", "--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false",
+                 "--enable-peer-exchange=false", f"--listen-port={seeder_port}",
+                 "--seed-ratio=0.0", "--bt-seed-unverified=true", "--check-integrity=false",
+                 f"--max-overall-upload-limit={args.downloading}", "--console-log-level=warn",
+                 "--summary-interval=0", "-d", tmp, torrent],
+                stdout=open(os.path.join(tmp, "aria2c.log"), "wb"), stderr=subprocess.STDOUT))
 
         # swarmcast
         port = free_port()
@@ -216,9 +243,17 @@ def serve_and_measure(args, host, iface, client_ns):
         deadline = time.time() + 60
         while True:
             try:
-                req = urllib.request.Request(base + "/api/torrents",
-                                             data=open(torrent, "rb").read(), method="POST",
-                                             headers={"content-type": "application/x-bittorrent"})
+                if seeder_port:
+                    magnet = f"magnet:?xt=urn:btih:{ih}&x.pe={host}:{seeder_port}"
+                    req = urllib.request.Request(base + "/api/torrents",
+                                                 data=json.dumps({"uri": magnet}).encode(),
+                                                 method="POST",
+                                                 headers={"content-type": "application/json"})
+                else:
+                    req = urllib.request.Request(base + "/api/torrents",
+                                                 data=open(torrent, "rb").read(), method="POST",
+                                                 headers={"content-type":
+                                                          "application/x-bittorrent"})
                 urllib.request.urlopen(req, timeout=120).read()
                 break
             except (ConnectionError, urllib.error.URLError):
@@ -247,10 +282,23 @@ def serve_and_measure(args, host, iface, client_ns):
         print(f"(issue 7) Browse of a {N_FILES}-item container, {PAGE} per page, "
               f"{args.requests} sequential requests per page after 10 warm-up, on {where} "
               f"(minidlna scanned the folder in {time.time() - t0:.0f} s)")
+        if args.agent or args.downloading:
+            print(f"  as {args.agent or 'urllib'}; the torrent "
+                  + (f"downloading from a seeder at {args.downloading} B/s"
+                     if args.downloading else "added as a .torrent, nothing downloading"))
         for keepalive in (False, True):
             mode = "one keep-alive connection" if keepalive else "a new connection per request"
+            perf = None
+            if args.perf and not keepalive:
+                perf = subprocess.Popen(["perf", "record", "-e", "cpu-clock", "-F", "2000", "-g",
+                                         "-p", str(sc.pid), "-o", args.perf],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
             ours = run_client_mode(client_ns, host, port, control, f"t/{ih}", args.requests,
                                    keepalive)
+            if perf:
+                perf.send_signal(signal.SIGINT)
+                perf.wait(timeout=60)
             theirs = run_client_mode(client_ns, host, mport, "/ctl/ContentDir", "64",
                                      args.requests, keepalive)
             print(f"  {mode}:")
@@ -289,7 +337,9 @@ def serve_and_measure(args, host, iface, client_ns):
 
 
 def client_main(raw):
+    global AGENT
     req = json.loads(raw)
+    AGENT = req.get("agent")
     if req.get("probe"):
         c = Client(req["host"], req["port"], req["control"], False)
         _, out = c.browse(req["object"], 0, 1)
@@ -313,9 +363,16 @@ def main():
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--lan", action="store_true",
                     help="servers and client in two network namespaces joined by veth (root)")
+    ap.add_argument("--agent", help="the User-Agent every request sends (a TV's)")
+    ap.add_argument("--downloading", type=int, metavar="BPS",
+                    help="add the torrent as a magnet from an aria2c seeder at BPS bytes/s")
+    ap.add_argument("--perf", metavar="FILE",
+                    help="record a perf profile of swarmcast's new-connection requests")
     ap.add_argument("--client", help=argparse.SUPPRESS)
     ap.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global AGENT
+    AGENT = args.agent
     if args.client:
         client_main(args.client)
         return
@@ -341,9 +398,12 @@ def main():
             ns_run("ip", "-n", ns, "link", "set", dev, "up")
             ns_run("ip", "-n", ns, "route", "add", "239.0.0.0/8", "dev", dev)
         env = dict(os.environ, BROWSE_CLIENT_NS=cli)
+        extra = (["--agent", args.agent] if args.agent else []) + \
+            (["--downloading", str(args.downloading)] if args.downloading else []) + \
+            (["--perf", os.path.abspath(args.perf)] if args.perf else [])
         subprocess.run(["ip", "netns", "exec", srv, sys.executable, os.path.abspath(__file__),
                         "--inside", "--lan", "--swarmcast", os.path.abspath(args.swarmcast),
-                        "--requests", str(args.requests)], check=True, env=env)
+                        "--requests", str(args.requests)] + extra, check=True, env=env)
     finally:
         for ns in (srv, cli):
             subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)

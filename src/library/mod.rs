@@ -440,7 +440,7 @@ impl Library {
                             let n = match videos_of.get(&ih) {
                                 Some(n) => *n,
                                 None => {
-                                    let n = self.catalog.video_count(&ih)?;
+                                    let n = self.catalog.video_count(&ih, 3)?;
                                     videos_of.insert(ih, n);
                                     n
                                 }
