@@ -205,7 +205,20 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
+/// At most two malloc arenas. glibc gives each thread that contends an
+/// arena of its own, up to 8 per core; with the engine's thread pool the
+/// arenas held memory freed long ago (measured: 54 → 46 MB RSS after
+/// browsing a 10 000-file torrent; BENCHMARKS.md).
+fn fewer_malloc_arenas() {
+    // SAFETY: mallopt only sets a parameter of glibc's allocator; it is
+    // called before any other thread exists.
+    unsafe {
+        nix::libc::mallopt(nix::libc::M_ARENA_MAX, 2);
+    }
+}
+
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    fewer_malloc_arenas();
     let overrides = CliOverrides {
         listen: args.listen,
         ssdp_interfaces: args.ssdp_interfaces,

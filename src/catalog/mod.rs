@@ -225,6 +225,9 @@ struct NewFile<'a> {
     title: String,
 }
 
+/// Each reader's page cache, in KiB (as SQLite takes it: negative).
+const READER_CACHE_KIB: i64 = -512;
+
 impl Catalog {
     /// Open (creating if needed) and migrate the catalog at `path`.
     pub fn open(path: &Path) -> Result<Catalog, CatalogError> {
@@ -248,6 +251,12 @@ impl Catalog {
             let r = Connection::open(path).map_err(open_err)?;
             r.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
             r.pragma_update(None, "query_only", "ON")
+                .map_err(open_err)?;
+            // A reader's own page cache: a page of Browse touches a few
+            // dozen pages, and the OS caches the file for all of them; at
+            // SQLite's default (2 MB each) a scan of a 10 000-file torrent
+            // kept 8 MB of the same pages in the four readers.
+            r.pragma_update(None, "cache_size", READER_CACHE_KIB)
                 .map_err(open_err)?;
             readers.push(r);
         }
