@@ -199,22 +199,41 @@ def wait_browsable(ns, host, port, control, object_id, want, secs):
     raise RuntimeError(f"{host}:{port} did not list {want} items within {secs} s")
 
 
+def make_clips(tmp):
+    """A folder of N_FILES short clips (hard links of one made by ffmpeg)
+    in `tmp` and a torrent of it: (folder, .torrent path, info hash)."""
+    media = os.path.join(tmp, "Clips")
+    os.makedirs(media)
+    sample = os.path.join(tmp, "sample.mp4")
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                    "testsrc=duration=0.2:size=64x64:rate=10", "-c:v", "libx264",
+                    "-pix_fmt", "yuv420p", sample], check=True)
+    for i in range(N_FILES):
+        os.link(sample, os.path.join(media, f"Clip {i:05d}.mp4"))
+    torrent = os.path.join(tmp, "clips.torrent")
+    subprocess.run(["mktorrent", "-l", "18", "-o", torrent, media], check=True,
+                   stdout=subprocess.DEVNULL)
+    return media, torrent, info_hash(torrent)
+
+
+def write_config(tmp, host, port, iface):
+    """A swarmcast config for a bench: state in `tmp`, DHT off, SSDP on
+    `iface`, no provider that reaches outside. Its path."""
+    cfg = os.path.join(tmp, "swarmcast.toml")
+    with open(cfg, "w") as f:
+        f.write(f'[server]\nlisten = "{host}:{port}"\nssdp-interfaces = ["{iface}"]\n'
+                f'[storage]\nstate-dir = "{tmp}/state"\ndownload-dir = "{tmp}/dl"\n'
+                '[torrent]\nlisten-port = 0\ndht = false\n'
+                '[subtitles.podnapisi]\nenabled = false\n'
+                '[search.internet-archive]\nenabled = false\n')
+    return cfg
+
+
 def serve_and_measure(args, host, iface, client_ns):
     tmp = tempfile.mkdtemp(prefix="swarmcast-browse.")
     procs = []
     try:
-        media = os.path.join(tmp, "Clips")
-        os.makedirs(media)
-        sample = os.path.join(tmp, "sample.mp4")
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                        "testsrc=duration=0.2:size=64x64:rate=10", "-c:v", "libx264",
-                        "-pix_fmt", "yuv420p", sample], check=True)
-        for i in range(N_FILES):
-            os.link(sample, os.path.join(media, f"Clip {i:05d}.mp4"))
-        torrent = os.path.join(tmp, "clips.torrent")
-        subprocess.run(["mktorrent", "-l", "18", "-o", torrent, media], check=True,
-                       stdout=subprocess.DEVNULL)
-        ih = info_hash(torrent)
+        media, torrent, ih = make_clips(tmp)
         seeder_port = None
         if args.downloading:
             seeder_port = free_port()
@@ -228,13 +247,7 @@ def serve_and_measure(args, host, iface, client_ns):
 
         # swarmcast
         port = free_port()
-        cfg = os.path.join(tmp, "swarmcast.toml")
-        with open(cfg, "w") as f:
-            f.write(f'[server]\nlisten = "{host}:{port}"\nssdp-interfaces = ["{iface}"]\n'
-                    f'[storage]\nstate-dir = "{tmp}/state"\ndownload-dir = "{tmp}/dl"\n'
-                    '[torrent]\nlisten-port = 0\ndht = false\n'
-                    '[subtitles.podnapisi]\nenabled = false\n'
-                    '[search.internet-archive]\nenabled = false\n')
+        cfg = write_config(tmp, host, port, iface)
         sc = subprocess.Popen([os.path.abspath(args.swarmcast), "serve", "--config", cfg],
                               stdout=open(os.path.join(tmp, "swarmcast.log"), "wb"),
                               stderr=subprocess.STDOUT)

@@ -21,8 +21,8 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from browse import N_FILES, envelope, headers  # noqa: E402
-from startup import free_port, info_hash  # noqa: E402
+from browse import N_FILES, envelope, headers, make_clips, write_config  # noqa: E402
+from startup import free_port  # noqa: E402
 
 
 def mappings(pid):
@@ -61,26 +61,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="swarmcast-rss.")
     proc = None
     try:
-        media = os.path.join(tmp, "Clips")
-        os.makedirs(media)
-        sample = os.path.join(tmp, "sample.mp4")
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
-                        "testsrc=duration=0.2:size=64x64:rate=10", "-c:v", "libx264",
-                        "-pix_fmt", "yuv420p", sample], check=True)
-        for i in range(N_FILES):
-            os.link(sample, os.path.join(media, f"Clip {i:05d}.mp4"))
-        torrent = os.path.join(tmp, "clips.torrent")
-        subprocess.run(["mktorrent", "-l", "18", "-o", torrent, media], check=True,
-                       stdout=subprocess.DEVNULL)
-        ih = info_hash(torrent)
+        _, torrent, ih = make_clips(tmp)
         port = free_port()
-        cfg = os.path.join(tmp, "swarmcast.toml")
-        with open(cfg, "w") as f:
-            f.write(f'[server]\nlisten = "127.0.0.1:{port}"\nssdp-interfaces = ["lo"]\n'
-                    f'[storage]\nstate-dir = "{tmp}/state"\ndownload-dir = "{tmp}/dl"\n'
-                    '[torrent]\nlisten-port = 0\ndht = false\n'
-                    '[subtitles.podnapisi]\nenabled = false\n'
-                    '[search.internet-archive]\nenabled = false\n')
+        cfg = write_config(tmp, "127.0.0.1", port, "lo")
         proc = subprocess.Popen([os.path.abspath(args.swarmcast), "serve", "--config", cfg],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"

@@ -482,24 +482,10 @@ mod tests {
         for i in 0..20_000u32 {
             let now = start + Duration::from_micros(u64::from(i) * 100);
             let from = SocketAddr::from(([10, 0, 0, (i % 100) as u8 + 1], 1900));
-            let replies = r.on_datagram(
-                &search("ssdp:all", Some(1)),
-                from,
-                Ipv4Addr::LOCALHOST,
-                now,
-                DATE,
-                rand_like(u64::from(i)),
-            );
-            answered += usize::from(!replies.is_empty());
+            answered += usize::from(!ask(&mut r, "ssdp:all", 1, from, now).is_empty());
             if i == 10_000 {
-                tv = Some(r.on_datagram(
-                    &search("ssdp:all", Some(2)),
-                    "192.168.1.77:50123".parse().unwrap(),
-                    Ipv4Addr::LOCALHOST,
-                    now,
-                    DATE,
-                    7,
-                ));
+                let at = "192.168.1.77:50123".parse().unwrap();
+                tv = Some(ask(&mut r, "ssdp:all", 2, at, now));
             }
         }
         assert!(
@@ -511,16 +497,21 @@ mod tests {
         assert!(tv.iter().all(|r| r.delay < Duration::from_secs(2)));
         // Once the flood is over, a source that flooded is answered again.
         let later = start + Duration::from_secs(5);
-        assert!(!r
-            .on_datagram(
-                &search("upnp:rootdevice", Some(1)),
-                "10.0.0.1:1900".parse().unwrap(),
-                Ipv4Addr::LOCALHOST,
-                later,
-                DATE,
-                1
-            )
-            .is_empty());
+        let from = "10.0.0.1:1900".parse().unwrap();
+        assert!(!ask(&mut r, "upnp:rootdevice", 1, from, later).is_empty());
+    }
+
+    /// A search for `st` with this MX from `from` at `now`.
+    fn ask(r: &mut Responder, st: &str, mx: u32, from: SocketAddr, now: Instant) -> Vec<Reply> {
+        let random = rand_like(u64::from(from.port()) ^ now.elapsed().as_nanos() as u64);
+        r.on_datagram(
+            &search(st, Some(mx)),
+            from,
+            Ipv4Addr::LOCALHOST,
+            now,
+            DATE,
+            random,
+        )
     }
 
     /// Spoofed sources past what is remembered share the global budget.
@@ -531,17 +522,7 @@ mod tests {
         let mut answered = 0;
         for i in 0..(MAX_SOURCES as u32 + 1000) {
             let from = SocketAddr::from(([10, (i >> 16) as u8, (i >> 8) as u8, i as u8], 1900));
-            answered += usize::from(
-                !r.on_datagram(
-                    &search("upnp:rootdevice", Some(1)),
-                    from,
-                    Ipv4Addr::LOCALHOST,
-                    now,
-                    DATE,
-                    1,
-                )
-                .is_empty(),
-            );
+            answered += usize::from(!ask(&mut r, "upnp:rootdevice", 1, from, now).is_empty());
         }
         assert!(r.sources.len() <= MAX_SOURCES);
         assert_eq!(answered, (GLOBAL_RATE + NEWCOMER_RATE) as usize);
