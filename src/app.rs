@@ -266,6 +266,7 @@ impl App {
         );
         let search = Arc::new(crate::search::Search::from_config(&config));
         let links = Arc::new(crate::search::links::Links::new(config.search.timeout));
+        let (search_for_phone, links_for_phone) = (search.clone(), links.clone());
         let dead_swarms = Arc::new(crate::search::folders::DeadSwarms::default());
         // A played Play best whose swarm gives nothing within the time a
         // swarm has to give its metadata is replaced.
@@ -336,6 +337,7 @@ impl App {
         ));
         let events = http::events::Events::new(device.clone());
         let changes_for_saved = changes.clone();
+        let changes_for_phone = changes.clone();
         tokio::spawn(events.clone().run(changes, shutdown.clone()));
         // hunch builds its matchers on first use (~65 ms on the dev machine);
         // pay that now, not inside the first add a user waits for.
@@ -374,6 +376,13 @@ impl App {
                 shutdown.child_token(),
             ),
             cast,
+            phone: Arc::new(crate::phone::PhoneSearch::new(
+                catalog.clone(),
+                search_for_phone,
+                links_for_phone,
+                torrents.clone(),
+                changes_for_phone,
+            )),
         });
         let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
         tracing::info!(%addr, "swarmcast listening");

@@ -377,6 +377,17 @@ impl Cast {
         read_bounded(resp).await
     }
 
+    /// What a known renderer plays and how it is told of subtitles (its
+    /// quirks row).
+    pub fn quirks_of(&self, udn: &str) -> Option<Quirks> {
+        self.known
+            .lock()
+            .unwrap()
+            .get(udn)
+            .filter(|e| e.expires > Instant::now())
+            .map(|e| e.quirks)
+    }
+
     /// The renderers known now, by name.
     pub fn renderers(&self) -> Vec<RendererView> {
         let now = Instant::now();

@@ -12,6 +12,7 @@ pub mod lang;
 pub(crate) mod library;
 pub mod media;
 pub(crate) mod net;
+pub(crate) mod phone;
 pub(crate) mod playback;
 pub mod search;
 pub mod subtitles;

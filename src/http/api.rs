@@ -269,6 +269,23 @@ pub async fn saved_delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /api/search/{saved}/{infohash}/add`: add that result of a search
+/// (its torrent, waiting bounded for its metadata) → `{"info_hash",
+/// "index", "title"}`: the file "Play best" would play (`index` null when
+/// it has no video or audio file).
+pub async fn search_add(
+    State(phone): State<Arc<crate::phone::PhoneSearch>>,
+    Path((saved, info_hash)): Path<(i64, String)>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ih = parse_info_hash(&info_hash)?;
+    let added = phone.add(saved, ih).await?;
+    Ok(Json(serde_json::json!({
+        "info_hash": added.torrent.info_hash.to_string(),
+        "index": added.play,
+        "title": added.torrent.title,
+    })))
+}
+
 /// `GET /api/renderers`: the TVs found on the LAN (asking searches again
 /// if the last search was a while ago).
 pub async fn renderers(State(cast): State<Arc<Cast>>) -> Json<Vec<RendererView>> {

@@ -28,6 +28,7 @@ use axum::{Json, Router};
 
 use crate::cast::{Cast, CastError};
 use crate::catalog::CatalogError;
+use crate::phone::{PhoneError, PhoneSearch};
 use crate::playback::{Playback, PlaybackError};
 use crate::search::saved::{SavedError, SavedSearches};
 use crate::search::Search;
@@ -53,6 +54,14 @@ pub struct HttpState {
     pub progress: Arc<web::ProgressFeed>,
     /// The TVs we cast to.
     pub cast: Arc<Cast>,
+    /// Searching from the web app.
+    pub phone: Arc<PhoneSearch>,
+}
+
+impl FromRef<HttpState> for Arc<PhoneSearch> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.phone.clone()
+    }
 }
 
 impl FromRef<HttpState> for Arc<Cast> {
@@ -77,6 +86,7 @@ impl FromRef<HttpState> for web::Web {
             subtitles: s.subtitles.clone(),
             permission: s.permission.clone(),
             cast: s.cast.clone(),
+            phone: s.phone.clone(),
         }
     }
 }
@@ -134,6 +144,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/tvs", get(web::tvs))
         .route("/web/tvs", get(web::tv_states))
         .route("/searches", get(web::searches))
+        .route("/searches/save", post(web::search::save))
+        .route("/search", get(web::search::page))
+        .route("/search/add", post(web::search::add))
         .route("/login", post(web::login))
         .route("/web/progress", get(web::progress))
         .route("/static/{file}", get(web::asset))
@@ -145,6 +158,7 @@ pub fn router(state: HttpState) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/api/torrents", get(api::list).post(api::add))
         .route("/api/search", get(api::search))
+        .route("/api/search/{saved}/{info_hash}/add", post(api::search_add))
         .route("/api/renderers", get(api::renderers))
         .route("/api/cast", post(api::cast))
         .route("/api/cast/{udn}", get(api::cast_status))
@@ -251,6 +265,19 @@ impl From<CastError> for ApiError {
             e @ CastError::Unreachable { .. } => ApiError::GatewayTimeout(e.to_string()),
             e @ CastError::Refused { .. } => ApiError::BadGateway(e.to_string()),
             e @ CastError::Library(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<PhoneError> for ApiError {
+    fn from(e: PhoneError) -> Self {
+        match e {
+            PhoneError::BadQuery(m) => ApiError::BadRequest(m),
+            e @ (PhoneError::NoSuchResult | PhoneError::NoSource) => {
+                ApiError::NotFound(e.to_string())
+            }
+            PhoneError::Torrents(e) => e.into(),
+            PhoneError::Catalog(e) => e.into(),
         }
     }
 }

@@ -71,6 +71,12 @@ fn fixture() -> Fixture {
     );
     let shutdown_for_feed = shutdown.clone();
     let torrents_for_feed = torrents.clone();
+    let (catalog_for_phone, torrents_for_phone, changes_for_phone) =
+        (catalog.clone(), torrents.clone(), changes.clone());
+    let search = Arc::new(crate::search::Search::new(
+        Vec::new(),
+        std::time::Duration::from_secs(1),
+    ));
     let state = HttpState {
         torrents: torrents.clone(),
         playback: Playback::new(
@@ -98,11 +104,17 @@ fn fixture() -> Fixture {
             vec![AllowRule::Loopback],
             crate::config::Secret::default(),
         )),
-        search: Arc::new(crate::search::Search::new(
-            Vec::new(),
-            std::time::Duration::from_secs(1),
-        )),
+        search: search.clone(),
         cast,
+        phone: Arc::new(crate::phone::PhoneSearch::new(
+            catalog_for_phone,
+            search,
+            Arc::new(crate::search::links::Links::new(
+                std::time::Duration::from_secs(1),
+            )),
+            torrents_for_phone,
+            changes_for_phone,
+        )),
     };
     Fixture {
         router: router(state),

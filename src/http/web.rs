@@ -38,6 +38,8 @@ use crate::subtitles::{ProviderState, Subtitles};
 use crate::torrent::{AddSource, Progress};
 use crate::torrents::Torrents;
 
+pub mod search;
+
 /// What the pages say about this server: from the config, no secret in it.
 #[derive(Debug, Clone)]
 pub struct Site {
@@ -93,6 +95,7 @@ pub struct Web {
     pub subtitles: Subtitles,
     pub permission: Arc<Permission>,
     pub cast: Arc<Cast>,
+    pub phone: Arc<crate::phone::PhoneSearch>,
 }
 
 /// The policy every answer carries: this server's own scripts, styles,

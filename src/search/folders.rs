@@ -139,44 +139,10 @@ impl RemoteChildren for SavedResults {
             // at the bound shows what has arrived, and a placeholder says
             // what has not.
             while let Some(out) = futures::StreamExt::next(&mut steps).await {
-                let status = placeholder(&out.providers);
-                if !out.providers.iter().any(|p| p.state == "ok") {
-                    catalog
-                        .run(move |c| c.set_search_status(n, &status))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    continue;
+                if store_outcome(&catalog, &links, n, &filter, out).await? {
+                    any_ok = true;
+                    arrived.some();
                 }
-                any_ok = true;
-                let mut results = out.results;
-                results.retain(|r| filter.keeps(r));
-                hashes_from_links(&links, &mut results).await;
-                let stored: Vec<StoredResult> = results
-                    .into_iter()
-                    .filter_map(|r| {
-                        Some(StoredResult {
-                            info_hash: r.info_hash?,
-                            title: r.title,
-                            size: r.size,
-                            seeders: r.seeders,
-                            provider: r.provider,
-                            source: r.source,
-                            playable_files: None,
-                            container: r.release.container,
-                            video: r.release.video,
-                            audio: r.release.audio,
-                            name: r.release.name,
-                            year: r.release.year,
-                            season: r.release.season,
-                            episode: r.release.episode,
-                        })
-                    })
-                    .collect();
-                catalog
-                    .run(move |c| c.store_results(n, &stored, &status))
-                    .await
-                    .map_err(|e| e.to_string())?;
-                arrived.some();
             }
             if any_ok {
                 // Every provider's results are in (a waiting Search answers
@@ -195,6 +161,65 @@ impl RemoteChildren for SavedResults {
         }
         .boxed()
     }
+}
+
+/// Store what a search found so far as saved search `n`'s results (those
+/// its filter keeps, with info hashes its links lead to), or, when no
+/// provider answered, why; `true` when some provider answered.
+pub(crate) async fn store_outcome(
+    catalog: &Arc<Catalog>,
+    links: &Links,
+    n: i64,
+    filter: &super::SearchFilter,
+    out: super::Outcome,
+) -> Result<bool, String> {
+    let status = placeholder(&out.providers);
+    if !out.providers.iter().any(|p| p.state == "ok") {
+        catalog
+            .run(move |c| c.set_search_status(n, &status))
+            .await
+            .map_err(|e| e.to_string())?;
+        return Ok(false);
+    }
+    let mut results = out.results;
+    results.retain(|r| filter.keeps(r));
+    hashes_from_links(links, &mut results).await;
+    let stored: Vec<StoredResult> = results
+        .into_iter()
+        .filter_map(|r| {
+            Some(StoredResult {
+                info_hash: r.info_hash?,
+                title: r.title,
+                size: r.size,
+                seeders: r.seeders,
+                provider: r.provider,
+                source: r.source,
+                playable_files: None,
+                container: r.release.container,
+                video: r.release.video,
+                audio: r.release.audio,
+                name: r.release.name,
+                year: r.release.year,
+                season: r.release.season,
+                episode: r.release.episode,
+            })
+        })
+        .collect();
+    catalog
+        .run(move |c| c.store_results(n, &stored, &status))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(true)
+}
+
+/// The file "Play best" plays of a torrent: its largest video, else its
+/// largest audio file.
+pub(crate) fn best_file(files: &[crate::catalog::CatalogFile]) -> Option<usize> {
+    files
+        .iter()
+        .filter(|f| matches!(f.kind, MediaKind::Video | MediaKind::Audio))
+        .max_by_key(|f| (f.kind == MediaKind::Video, f.length))
+        .map(|f| f.index)
 }
 
 /// A result's folder: the torrent's files, from a metadata fetch (or the
@@ -351,15 +376,12 @@ async fn choose_best(
                 continue;
             }
             let ih = r.info_hash;
-            let file = catalog
+            let files = catalog
                 .run(move |c| c.files(&ih))
                 .await
-                .map_err(|e| e.to_string())?
-                .into_iter()
-                .filter(|f| matches!(f.kind, MediaKind::Video | MediaKind::Audio))
-                .max_by_key(|f| (f.kind == MediaKind::Video, f.length));
-            if let Some(f) = file {
-                let best = Some((ih, f.index));
+                .map_err(|e| e.to_string())?;
+            if let Some(index) = best_file(&files) {
+                let best = Some((ih, index));
                 return catalog
                     .run(move |c| c.set_best(n, best))
                     .await

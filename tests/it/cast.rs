@@ -24,10 +24,10 @@ use crate::common::{content, test_config, Seeder, Server};
 const RENDERER: &str = "urn:schemas-upnp-org:device:MediaRenderer:1";
 
 #[derive(Default)]
-struct TvState {
-    uri: String,
+pub(crate) struct TvState {
+    pub(crate) uri: String,
     metadata: String,
-    state: String,
+    pub(crate) state: String,
     /// Position when paused or stopped, and when playing started.
     position: u64,
     playing_since: Option<Instant>,
@@ -39,10 +39,10 @@ struct TvState {
     fail_play: Option<(u16, String)>,
 }
 
-struct Tv {
-    udn: String,
+pub(crate) struct Tv {
+    pub(crate) udn: String,
     addr: SocketAddr,
-    state: Arc<Mutex<TvState>>,
+    pub(crate) state: Arc<Mutex<TvState>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -199,6 +199,11 @@ async fn control(
 
 impl Tv {
     async fn start(name: &str, udn: &str) -> Tv {
+        Tv::start_as(name, udn, "Fixture Works").await
+    }
+
+    /// A TV whose description names this manufacturer (its quirks row).
+    pub(crate) async fn start_as(name: &str, udn: &str, manufacturer: &str) -> Tv {
         let state = Arc::new(Mutex::new(TvState {
             volume: 12,
             ..Default::default()
@@ -207,7 +212,7 @@ impl Tv {
             r#"<?xml version="1.0"?>
 <root xmlns="urn:schemas-upnp-org:device-1-0"><specVersion><major>1</major><minor>0</minor></specVersion>
 <device><deviceType>{RENDERER}</deviceType><friendlyName>{name}</friendlyName>
-<manufacturer>Fixture Works</manufacturer><modelName>Test TV</modelName><modelNumber>7</modelNumber>
+<manufacturer>{manufacturer}</manufacturer><modelName>Test TV</modelName><modelNumber>7</modelNumber>
 <UDN>{udn}</UDN><serviceList>
 <service><serviceType>urn:schemas-upnp-org:service:AVTransport:1</serviceType><serviceId>urn:upnp-org:serviceId:AVTransport</serviceId><SCPDURL>/avt.xml</SCPDURL><controlURL>/control</controlURL><eventSubURL>/avt/event</eventSubURL></service>
 <service><serviceType>urn:schemas-upnp-org:service:RenderingControl:1</serviceType><serviceId>urn:upnp-org:serviceId:RenderingControl</serviceId><SCPDURL>/rc.xml</SCPDURL><controlURL>/control</controlURL><eventSubURL>/rc/event</eventSubURL></service>
@@ -249,7 +254,7 @@ impl Tv {
     }
 
     /// Announce on `lo` (the interface named, as always).
-    async fn announce(&self, nts: &str) {
+    pub(crate) async fn announce(&self, nts: &str) {
         let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP)).unwrap();
         s.set_multicast_if_v4(&Ipv4Addr::LOCALHOST).unwrap();
         s.set_multicast_loop_v4(true).unwrap();
@@ -296,7 +301,7 @@ impl Tv {
 
 /// Wait (bounded) until `/api/renderers` shows `udn` (or, `present`
 /// false, no longer does), sending `nts` again now and then.
-async fn wait_listed(server: &Server, tv: &Tv, present: bool, nts: Option<&str>) {
+pub(crate) async fn wait_listed(server: &Server, tv: &Tv, present: bool, nts: Option<&str>) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(nts) = nts {

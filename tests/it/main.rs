@@ -9,6 +9,7 @@ mod errors;
 mod hostile;
 mod limits;
 mod permission;
+mod phone;
 mod priority;
 mod restart;
 mod search;

@@ -20,7 +20,7 @@ fn browser_from(from: &str) -> reqwest::Client {
 const CSP: &str = "default-src 'self'";
 
 /// A form posted as a browser posts it, with these headers.
-async fn post_form(
+pub(crate) async fn post_form(
     client: &reqwest::Client,
     url: String,
     headers: &[(&str, &str)],

@@ -154,6 +154,41 @@ function wireCast() {
   }
 }
 
+// Search results: "Play here" and "Cast" add the result (its torrent,
+// waiting for the swarm's file list), then play the file Play best would.
+function wireResults() {
+  const pick = $("#search-tv");
+  if (pick) pick.addEventListener("change", () => { if ($("#search-form").q.value.trim()) $("#search-form").submit(); });
+  for (const button of document.querySelectorAll("button.result-play, button.result-cast")) {
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      const row = button.closest("li");
+      const status = $(".result-status", row);
+      const casting = button.classList.contains("result-cast");
+      button.disabled = true;
+      say(status, "Asking the swarm for its files…");
+      try {
+        let resp = await post("/api/search/" + button.dataset.saved + "/" + button.dataset.ih + "/add");
+        if (!resp.ok) {
+          say(status, (await errorOf(resp)) + " — try the next result.", true);
+          button.disabled = false;
+          return;
+        }
+        const added = await resp.json();
+        if (added.index === null) { say(status, "It holds nothing to play.", true); return; }
+        if (!casting) { location.href = "/watch/" + added.info_hash + "/" + added.index; return; }
+        say(status, "Sending it to the TV…");
+        resp = await post("/api/cast", { renderer: button.dataset.tv, info_hash: added.info_hash, index: added.index });
+        if (resp.ok) { location.href = "/tvs#" + encodeURIComponent(button.dataset.tv); return; }
+        say(status, await errorOf(resp), true);
+      } catch (e) {
+        say(status, "The server did not answer: " + e.message, true);
+      }
+      button.disabled = false;
+    });
+  }
+}
+
 function clock(ms) {
   if (ms === null || ms === undefined) return "–";
   const s = Math.floor(ms / 1000), h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, r = s % 60;
@@ -266,6 +301,7 @@ document.addEventListener("DOMContentLoaded", () => {
   wireDelete();
   wireSearches();
   wireCast();
+  wireResults();
   wireTvs();
   wireContext();
 });
