@@ -15,10 +15,11 @@
                                         subtitle mechanism: id, kind
                                         (CaptionInfoEx, res, pv), URL
   fixture.py latin1-srt FILE         -> writes an SRT in Windows-1252 (é, ü, &)
-  fixture.py torznab PORT KEY IH TITLE
+  fixture.py torznab PORT KEY IH TITLE [PEER]
                                      -> serves a Torznab indexer on 127.0.0.1:PORT
                                         until killed: one result (IH, TITLE) for
-                                        apikey=KEY, the indexer's error otherwise
+                                        apikey=KEY, the indexer's error otherwise;
+                                        its magnet names PEER (x.pe) when given
 """
 import hashlib
 import json
@@ -151,10 +152,12 @@ def latin1_srt(path):
         f.write(LATIN1_SRT.encode("cp1252"))
 
 
-def torznab(port, key, ih, title):
+def torznab(port, key, ih, title, peer=None):
     from http.server import BaseHTTPRequestHandler, HTTPServer
     from urllib.parse import parse_qs, urlparse
     from xml.sax.saxutils import escape, quoteattr
+
+    magnet = f"magnet:?xt=urn:btih:{ih}" + (f"&x.pe={peer}" if peer else "")
 
     class Indexer(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -165,7 +168,7 @@ def torznab(port, key, ih, title):
                 body = ('<?xml version="1.0"?><rss version="2.0" '
                         'xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel><item>'
                         f'<title>{escape(title)}</title><size>12345678</size>'
-                        f'<link>magnet:?xt=urn:btih:{ih}</link>'
+                        f'<link>{escape(magnet)}</link>'
                         '<torznab:attr name="seeders" value="7"/>'
                         f'<torznab:attr name="infohash" value={quoteattr(ih)}/>'
                         '</item></channel></rss>')

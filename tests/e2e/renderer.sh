@@ -4,7 +4,12 @@
 # item is handed to the renderer with SetAVTransportURI + our DIDL metadata,
 # then Play; the renderer must reach PLAYING with its position moving, and
 # swarmcast must have served it bytes. Then chromium in the TV's namespace
-# opens the web app from that LAN address (no secure context).
+# opens the web app from that LAN address (no secure context), and, at a
+# phone's width, searches (a Torznab fixture whose magnet names the
+# seeder), casts the result to the renderer (found by swarmcast's own
+# control point; the torrent, removed first, is added again by the cast),
+# sees it PLAYING with the position moving, pauses and stops it
+# (SCREENSHOTS=DIR keeps the search and TVs pages).
 # Usage: bash tests/e2e/renderer.sh [PATH_TO_SWARMCAST]   (needs root: ip netns)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -76,6 +81,10 @@ listen-port = 46882
 dht = false
 local-peer-discovery = false
 port-forwarding = false
+[[search.torznab]]
+name = "e2e"
+url = "http://127.0.0.1:47001/api"
+api-key = "e2e-key"
 # Tests never reach outside.
 [search.internet-archive]
 enabled = false
@@ -83,6 +92,9 @@ enabled = false
 enabled = false
 TOML
 ip netns exec "$NS_S" "$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
+PIDS+=($!)
+ip netns exec "$NS_S" python3 "$(pwd)/tests/e2e/fixture.py" torznab 47001 e2e-key "$INFO_HASH" \
+  "TV.Clip.2024.1080p.WEB.AAC.x264-E2E" 127.0.0.1:46881 >"$WORK/torznab.log" 2>&1 &
 PIDS+=($!)
 BASE="http://$IP_S:8740"
 for _ in $(seq 150); do in_s curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
@@ -148,4 +160,11 @@ in_t timeout 120 node tests/e2e/web/lan.mjs "$BASE" \
   "magnet:?xt=urn:btih:$INFO_HASH&dn=tv.mp4&x.pe=127.0.0.1:46881" "$INFO_HASH" \
   || fail "the web app from $IP_T"
 pass "the web app works from $IP_T"
+echo "== cast from the phone: search, Cast on the result, PLAYING, Pause, Stop"
+in_s curl -fsS -X DELETE "$BASE/api/torrents/$INFO_HASH?keep-data=true" >/dev/null \
+  || fail "could not remove the torrent before casting it from a search"
+in_t timeout 240 node tests/e2e/web/cast.mjs "$BASE" "tv clip 2024" "e2e TV" \
+  || fail "casting from the phone"
+grep -q "torrent added info_hash=$INFO_HASH" "$WORK/swarmcast.log" || fail "the cast did not add the torrent"
+pass "cast from a search result on the phone to gmediarender"
 echo "renderer e2e: all passed"

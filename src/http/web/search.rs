@@ -101,6 +101,7 @@ pub async fn page(
             .map(|p| ProviderRow {
                 detail: match (&p.error, p.state) {
                     (Some(e), _) => e.clone(),
+                    (None, "ok") if p.results == 1 => format!("1 result in {} ms", p.elapsed_ms),
                     (None, "ok") => format!("{} results in {} ms", p.results, p.elapsed_ms),
                     (None, _) => String::new(),
                 },

@@ -196,7 +196,7 @@ function clock(ms) {
 }
 
 const STATES = {
-  PLAYING: "▶ playing", PAUSED_PLAYBACK: "⏸ paused", STOPPED: "■ stopped",
+  PLAYING: "▶ playing", PAUSED_PLAYBACK: "❚❚ paused", STOPPED: "■ stopped",
   TRANSITIONING: "… loading", NO_MEDIA_PRESENT: "nothing to play",
 };
 

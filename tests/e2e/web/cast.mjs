@@ -1,0 +1,100 @@
+// Casting from the phone, end to end: chromium at a phone's width on
+// another host of the LAN (a network namespace of the renderer test)
+// searches (a Torznab fixture), chooses the TV (gmediarender, found by our
+// own control point), presses Cast on the result, and the TVs page shows
+// PLAYING with the position moving; Pause gives PAUSED_PLAYBACK and Stop
+// stops it.
+//   node cast.mjs BASE QUERY TV_NAME
+// SCREENSHOTS=DIR keeps the search and TVs pages, at phone and desktop
+// widths.
+import { chromium } from "playwright-core";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const [base, query, tvName] = process.argv.slice(2);
+const shots = process.env.SCREENSHOTS;
+const profile = mkdtempSync(join(tmpdir(), "swarmcast-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  viewport: { width: 390, height: 844 },
+  args: [
+    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-quic", "--disable-component-update", "--disable-sync",
+  ],
+});
+const step = (what) => console.log(`  … ${what}`);
+let failed = false;
+
+/// The TV card's raw state (PLAYING, PAUSED_PLAYBACK, …) and position text.
+async function tvState(page, udn) {
+  return page.evaluate((udn) => {
+    const li = document.querySelector(`li.tv[data-udn="${CSS.escape(udn)}"]`);
+    return li ? [li.querySelector(".tv-state")?.dataset.state || "", li.querySelector(".pos")?.textContent || ""] : ["", ""];
+  }, udn);
+}
+
+async function waitState(page, udn, want, timeout) {
+  const deadline = Date.now() + timeout;
+  let seen = ["", ""];
+  while (Date.now() < deadline) {
+    seen = await tvState(page, udn);
+    if (seen[0] === want) return seen;
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the TV is ${seen[0] || "unknown"}, not ${want}`);
+}
+
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  step("the TVs page finds the renderer");
+  await page.goto(`${base}/tvs`, { timeout: 30_000 });
+  const card = await page.waitForSelector(`li.tv:has(.name:text-is("${tvName}"))`, { timeout: 30_000 });
+  const udn = await card.getAttribute("data-udn");
+
+  step("search, for that TV");
+  await page.goto(`${base}/search?q=${encodeURIComponent(query)}`, { timeout: 60_000 });
+  if (!(await page.$("#providers li.provider.ok"))) throw new Error("no provider answered ok");
+  await page.selectOption("#search-tv", udn);
+  await page.waitForURL(/tv=/, { timeout: 60_000 });
+  await page.waitForSelector("#results li .badge.yes", { timeout: 60_000 });
+  if (shots) await page.screenshot({ path: join(shots, "search-phone.png"), fullPage: true });
+
+  step("Cast on the first result");
+  await page.click("#results li:first-child button.result-cast");
+  await page.waitForURL(/\/tvs/, { timeout: 90_000 });
+  const [, first] = await waitState(page, udn, "PLAYING", 60_000);
+  const deadline = Date.now() + 30_000;
+  let now = first;
+  while (now === first || now === "–" || now === "0:00") {
+    if (Date.now() > deadline) throw new Error(`the position does not move (${now})`);
+    await page.waitForTimeout(500);
+    [, now] = await tvState(page, udn);
+  }
+  console.log(`PASS: cast from a search result: PLAYING, position ${first} → ${now}`);
+  if (shots) await page.screenshot({ path: join(shots, "tvs-phone.png"), fullPage: true });
+
+  const li = `li.tv[data-udn="${udn}"]`;
+  await page.click(`${li} button[data-command="pause"]`);
+  await waitState(page, udn, "PAUSED_PLAYBACK", 20_000);
+  console.log("PASS: Pause → PAUSED_PLAYBACK");
+  if (shots) {
+    await page.setViewportSize({ width: 1280, height: 900 });
+    await page.screenshot({ path: join(shots, "tvs-desktop.png"), fullPage: true });
+  }
+  await page.click(`${li} button[data-command="stop"]`);
+  await waitState(page, udn, "STOPPED", 20_000);
+  console.log("PASS: Stop → STOPPED");
+  if (shots) {
+    await page.goto(`${base}/search?q=${encodeURIComponent(query)}&tv=${encodeURIComponent(udn)}`, { timeout: 60_000 });
+    await page.screenshot({ path: join(shots, "search-desktop.png"), fullPage: true });
+  }
+} catch (e) {
+  failed = true;
+  console.error(`FAIL: ${e.message}`);
+} finally {
+  await context.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);
