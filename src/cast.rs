@@ -86,6 +86,8 @@ pub struct RendererView {
     pub address: String,
     /// Whether it has a volume to set (RenderingControl).
     pub volume: bool,
+    /// What it plays, as its quirks row knows it.
+    pub plays: String,
 }
 
 /// What a renderer is doing, as it says.
@@ -181,6 +183,10 @@ impl Entry {
                 .join(" "),
             address: self.location.host_str().unwrap_or_default().to_owned(),
             volume: self.desc.rendering_control.is_some(),
+            plays: self.quirks.plays.map_or_else(
+                || "what a DLNA player opens (no limits known for this model)".to_owned(),
+                |p| p.summary(),
+            ),
         }
     }
 }

@@ -21,10 +21,14 @@ pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
         .expect("a plain HTTP client builds")
 }
 
-/// The client for devices on the LAN (a TV we cast to): bounded, and never
-/// through a proxy the environment names, which could not reach them.
+/// The client for devices on the LAN (a TV we cast to): bounded, never
+/// through a proxy the environment names, which could not reach them, and a
+/// new connection each time: TVs' small HTTP servers close idle ones, and a
+/// request sent on one they just closed failed ("error sending request",
+/// seen with gmediarender while its state was being polled).
 pub fn lan_client(timeout: std::time::Duration) -> reqwest::Client {
     reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
         .timeout(timeout)
         .connect_timeout(timeout.min(std::time::Duration::from_secs(3)))
         .no_proxy()

@@ -465,6 +465,9 @@ struct WatchPage<'a> {
     url: String,
     cannot: Option<String>,
     tracks: Vec<Track>,
+    index: usize,
+    /// The TVs it can be cast to.
+    tvs: Vec<RendererView>,
 }
 
 struct Track {
@@ -504,6 +507,8 @@ async fn watch_page(web: &Web, info_hash: &str, index: usize) -> Result<Response
         info_hash: ih.to_string(),
         url: crate::urls::media(&ih, index, file_name(&f.path)),
         cannot: not_in_browser(&f.path),
+        index,
+        tvs: web.cast.renderers(),
         tracks: subs
             .into_iter()
             .map(|(s, shown)| {

@@ -109,6 +109,22 @@ pub struct Plays {
 }
 
 impl Plays {
+    /// What it plays, in a line a person reads: "MKV, MP4 … files; H.264,
+    /// H.265 … video; AAC, MP3 … audio".
+    pub fn summary(&self) -> String {
+        let containers: Vec<String> = self
+            .containers
+            .iter()
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        format!(
+            "{} files; {} video; {} audio",
+            containers.join(", "),
+            self.video.join(", "),
+            self.audio.join(", ")
+        )
+    }
+
     /// What of this release it cannot play ("DTS audio", "MKV files").
     pub fn cannot(
         &self,
@@ -740,6 +756,15 @@ mod tests {
                 ..Quirks::STANDARD
             }
         );
+    }
+
+    #[test]
+    fn what_a_family_plays_in_a_line() {
+        let line = SAMSUNG_PLAYS.summary();
+        assert!(line.starts_with("MKV, MP4"), "{line}");
+        assert!(line.contains("H.265 ") || line.contains("H.265,"), "{line}");
+        assert!(line.contains("AAC") && line.ends_with(" audio"), "{line}");
+        assert!(!line.contains("DTS"), "{line}");
     }
 
     /// A renderer we cast to is known by its description, as its makers

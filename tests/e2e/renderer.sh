@@ -8,7 +8,8 @@
 # phone's width, searches (a Torznab fixture whose magnet names the
 # seeder), casts the result to the renderer (found by swarmcast's own
 # control point; the torrent, removed first, is added again by the cast),
-# sees it PLAYING with the position moving, pauses and stops it
+# sees it PLAYING with the position moving, pauses and stops it; a cast to
+# a renderer that answers UPnP error 714 is shown in words
 # (SCREENSHOTS=DIR keeps the search and TVs pages).
 # Usage: bash tests/e2e/renderer.sh [PATH_TO_SWARMCAST]   (needs root: ip netns)
 set -euo pipefail
@@ -161,9 +162,13 @@ in_t timeout 120 node tests/e2e/web/lan.mjs "$BASE" \
   || fail "the web app from $IP_T"
 pass "the web app works from $IP_T"
 echo "== cast from the phone: search, Cast on the result, PLAYING, Pause, Stop"
+# A second renderer, one that refuses every video with UPnP error 714.
+ip netns exec "$NS_T" python3 "$(pwd)/tests/e2e/fault_renderer.py" "$IP_T" 49500 "Refusing TV" \
+  >"$WORK/fault_renderer.log" 2>&1 &
+PIDS+=($!)
 in_s curl -fsS -X DELETE "$BASE/api/torrents/$INFO_HASH?keep-data=true" >/dev/null \
   || fail "could not remove the torrent before casting it from a search"
-in_t timeout 240 node tests/e2e/web/cast.mjs "$BASE" "tv clip 2024" "e2e TV" \
+in_t timeout 240 node tests/e2e/web/cast.mjs "$BASE" "tv clip 2024" "e2e TV" "Refusing TV" \
   || fail "casting from the phone"
 grep -q "torrent added info_hash=$INFO_HASH" "$WORK/swarmcast.log" || fail "the cast did not add the torrent"
 pass "cast from a search result on the phone to gmediarender"

@@ -128,6 +128,30 @@ async fn a_phone_searches_adds_casts_and_saves() {
         );
     }
 
+    // The TV is listed with what it plays; the watch page offers to cast.
+    let list = server.get_json("/api/renderers").await;
+    let ours = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == tv.udn.as_str())
+        .unwrap();
+    let plays = ours["plays"].as_str().unwrap().to_owned();
+    assert!(plays.contains("AAC") && !plays.contains("DTS"), "{plays}");
+    let watch = server
+        .http
+        .get(server.url(&format!("/watch/{}/{index}", seeder.info_hash)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        watch.contains("class=\"cast\"") && watch.contains("Living Room"),
+        "{watch}"
+    );
+
     // A dead swarm is said in words, within the metadata timeout.
     let started = Instant::now();
     let r = server

@@ -211,6 +211,7 @@ function tvCard(list, r) {
   $(".name", li).textContent = r.name;
   $(".model", li).textContent = [r.manufacturer, r.model].filter(Boolean).join(" ");
   $(".address", li).textContent = r.address;
+  $(".tv-plays", li).textContent = r.plays;
   $(".volume", li).hidden = !r.volume;
   return li;
 }

@@ -3,8 +3,9 @@
 // searches (a Torznab fixture), chooses the TV (gmediarender, found by our
 // own control point), presses Cast on the result, and the TVs page shows
 // PLAYING with the position moving; Pause gives PAUSED_PLAYBACK and Stop
-// stops it.
-//   node cast.mjs BASE QUERY TV_NAME
+// stops it. Cast to a renderer that refuses it (UPnP error 714), the page
+// says so in words.
+//   node cast.mjs BASE QUERY TV_NAME FAULT_TV_NAME
 // SCREENSHOTS=DIR keeps the search and TVs pages, at phone and desktop
 // widths.
 import { chromium } from "playwright-core";
@@ -12,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-const [base, query, tvName] = process.argv.slice(2);
+const [base, query, tvName, faultName] = process.argv.slice(2);
 const shots = process.env.SCREENSHOTS;
 const profile = mkdtempSync(join(tmpdir(), "swarmcast-chromium-"));
 const context = await chromium.launchPersistentContext(profile, {
@@ -64,15 +65,26 @@ try {
   step("Cast on the first result");
   await page.click("#results li:first-child button.result-cast");
   await page.waitForURL(/\/tvs/, { timeout: 90_000 });
-  const [, first] = await waitState(page, udn, "PLAYING", 60_000);
+  await waitState(page, udn, "PLAYING", 60_000);
+  // Moving forward: two readings in a row, the second later in the video
+  // (a TV that played something else before may show its old position).
+  const seconds = (t) => (/^\d+(:\d\d)+$/.test(t) ? t.split(":").reduce((a, x) => a * 60 + Number(x), 0) : -1);
   const deadline = Date.now() + 30_000;
-  let now = first;
-  while (now === first || now === "–" || now === "0:00") {
-    if (Date.now() > deadline) throw new Error(`the position does not move (${now})`);
-    await page.waitForTimeout(500);
-    [, now] = await tvState(page, udn);
+  let [, before] = await tvState(page, udn);
+  let now = before;
+  for (;;) {
+    if (Date.now() > deadline) throw new Error(`the position does not move forward (${before} → ${now})`);
+    await page.waitForTimeout(700);
+    const [state, pos] = await tvState(page, udn);
+    now = pos;
+    if (state !== "PLAYING") {
+      before = "";
+      continue;
+    }
+    if (seconds(before) >= 0 && seconds(now) > seconds(before)) break;
+    before = now;
   }
-  console.log(`PASS: cast from a search result: PLAYING, position ${first} → ${now}`);
+  console.log(`PASS: cast from a search result: PLAYING, position ${before} → ${now}`);
   if (shots) await page.screenshot({ path: join(shots, "tvs-phone.png"), fullPage: true });
 
   const li = `li.tv[data-udn="${udn}"]`;
@@ -90,6 +102,21 @@ try {
     await page.goto(`${base}/search?q=${encodeURIComponent(query)}&tv=${encodeURIComponent(udn)}`, { timeout: 60_000 });
     await page.screenshot({ path: join(shots, "search-desktop.png"), fullPage: true });
   }
+
+  step("Cast to a TV that refuses the file");
+  await page.goto(`${base}/tvs`, { timeout: 30_000 });
+  const refuser = await page.waitForSelector(`li.tv:has(.name:text-is("${faultName}"))`, { timeout: 30_000 });
+  const faultUdn = await refuser.getAttribute("data-udn");
+  await page.goto(`${base}/search?q=${encodeURIComponent(query)}&tv=${encodeURIComponent(faultUdn)}`, { timeout: 60_000 });
+  await page.click("#results li:first-child button.result-cast");
+  await page.waitForFunction(
+    () => /714/.test(document.querySelector("#results li:first-child .result-status")?.textContent || ""),
+    null, { timeout: 60_000 });
+  const said = await page.textContent("#results li:first-child .result-status");
+  if (!/does not play this kind of file/.test(said) || !/Illegal MIME-type/.test(said)) {
+    throw new Error(`the fault is not in words: ${said}`);
+  }
+  console.log(`PASS: a 714 is shown in words: ${said}`);
 } catch (e) {
   failed = true;
   console.error(`FAIL: ${e.message}`);
