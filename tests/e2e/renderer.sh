@@ -5,7 +5,8 @@
 # then Play; the renderer must reach PLAYING with its position moving, and
 # swarmcast must have served it bytes. Then chromium in the TV's namespace
 # opens the web app from that LAN address (no secure context), and, at a
-# phone's width, searches (a Torznab fixture whose magnet names the
+# phone's width, from a third host (the phone, on its own link to the
+# server's), searches (a Torznab fixture whose magnet names the
 # seeder), casts the result to the renderer (found by swarmcast's own
 # control point; the torrent, removed first, is added again by the cast),
 # sees it PLAYING with the position moving, pauses and stops it; a cast to
@@ -20,9 +21,11 @@ FIX="python3 $(pwd)/tests/e2e/fixture.py"
 [ "$(id -u)" = 0 ] || { echo "renderer.sh needs root for ip netns" >&2; exit 1; }
 
 TAG=$(( $$ % 200 + 20 ))
-NS_S="swcS$$"; NS_T="swcT$$"
-IF_S="vs$$"; IF_T="vt$$"
+NS_S="swcS$$"; NS_T="swcT$$"; NS_P="swcP$$"
+IF_S="vs$$"; IF_T="vt$$"; IF_SP="vsp$$"; IF_P="vp$$"
 IP_S="10.199.$TAG.1"; IP_T="10.199.$TAG.2"
+# The phone's own link to the server's host.
+IP_SP="10.198.$TAG.1"; IP_P="10.198.$TAG.2"
 WORK=$(mktemp -d /tmp/swarmcast-renderer.XXXXXX)
 PIDS=()
 cleanup() {
@@ -31,11 +34,12 @@ cleanup() {
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   # Whatever still runs in our namespaces is ours too (deleting a namespace
   # does not end its processes).
-  for ns in "$NS_S" "$NS_T"; do
+  for ns in "$NS_S" "$NS_T" "$NS_P"; do
     for pid in $(ip netns pids "$ns" 2>/dev/null); do kill "$pid" 2>/dev/null || true; done
   done
   ip netns del "$NS_S" 2>/dev/null || true
   ip netns del "$NS_T" 2>/dev/null || true
+  ip netns del "$NS_P" 2>/dev/null || true
   if [ $rc -ne 0 ]; then
     for log in "$WORK"/*.log; do [ -f "$log" ] && { echo "--- $log"; tail -n 30 "$log"; }; done
   fi
@@ -47,6 +51,7 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 in_s() { ip netns exec "$NS_S" "$@"; }
 in_t() { ip netns exec "$NS_T" "$@"; }
+in_p() { ip netns exec "$NS_P" "$@"; }
 
 echo "== two hosts: $NS_S ($IP_S, swarmcast) and $NS_T ($IP_T, the TV)"
 ip netns add "$NS_S"; ip netns add "$NS_T"
@@ -55,6 +60,11 @@ ip -n "$NS_S" addr add "$IP_S/24" dev "$IF_S"; ip -n "$NS_T" addr add "$IP_T/24"
 for ns in "$NS_S" "$NS_T"; do ip -n "$ns" link set lo up; done
 ip -n "$NS_S" link set "$IF_S" up multicast on; ip -n "$NS_T" link set "$IF_T" up multicast on
 ip -n "$NS_S" route add 239.0.0.0/8 dev "$IF_S"; ip -n "$NS_T" route add 239.0.0.0/8 dev "$IF_T"
+echo "== a third host, the phone: $NS_P ($IP_P), on its own link to $NS_S ($IP_SP)"
+ip netns add "$NS_P"
+ip -n "$NS_S" link add "$IF_SP" type veth peer name "$IF_P" netns "$NS_P"
+ip -n "$NS_S" addr add "$IP_SP/24" dev "$IF_SP"; ip -n "$NS_P" addr add "$IP_P/24" dev "$IF_P"
+ip -n "$NS_P" link set lo up; ip -n "$NS_S" link set "$IF_SP" up; ip -n "$NS_P" link set "$IF_P" up
 
 echo "== media, seeder and swarmcast in $NS_S"
 mkdir -p "$WORK/seed"
@@ -72,7 +82,7 @@ PIDS+=($!)
 cat >"$WORK/config.toml" <<TOML
 [server]
 friendly-name = "swarmcast e2e"
-listen = "$IP_S:8740"
+listen = "0.0.0.0:8740"
 ssdp-interfaces = ["$IF_S"]
 [storage]
 state-dir = "$WORK/state"
@@ -168,7 +178,7 @@ ip netns exec "$NS_T" python3 "$(pwd)/tests/e2e/fault_renderer.py" "$IP_T" 49500
 PIDS+=($!)
 in_s curl -fsS -X DELETE "$BASE/api/torrents/$INFO_HASH?keep-data=true" >/dev/null \
   || fail "could not remove the torrent before casting it from a search"
-in_t timeout 240 node tests/e2e/web/cast.mjs "$BASE" "tv clip 2024" "e2e TV" "Refusing TV" \
+in_p timeout 240 node tests/e2e/web/cast.mjs "http://$IP_SP:8740" "tv clip 2024" "e2e TV" "Refusing TV" \
   || fail "casting from the phone"
 grep -q "torrent added info_hash=$INFO_HASH" "$WORK/swarmcast.log" || fail "the cast did not add the torrent"
 pass "cast from a search result on the phone to gmediarender"
