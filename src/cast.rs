@@ -286,8 +286,7 @@ impl Cast {
                 location,
                 max_age,
             } => {
-                let expires =
-                    Instant::now() + Duration::from_secs(max_age.clamp(60, 86_400) as u64);
+                let expires = Instant::now() + lifetime(max_age);
                 let is_renderer = kind.starts_with(RENDERER_PREFIX)
                     || kind.starts_with(AV_TRANSPORT.trim_end_matches('1'));
                 {
@@ -345,6 +344,19 @@ impl Cast {
                 return;
             }
         };
+        self.remember(desc, udn, url, our_ip, expires);
+    }
+
+    /// Keep a renderer (its description) until `expires`; one already
+    /// known keeps what it is casting.
+    fn remember(
+        &self,
+        desc: Description,
+        udn: String,
+        url: Url,
+        our_ip: Ipv4Addr,
+        expires: Instant,
+    ) {
         let quirks = quirks::for_renderer(&desc.manufacturer, &desc.model_name);
         let mut known = self.known.lock().unwrap();
         if known.len() >= MAX_RENDERERS && !known.contains_key(&desc.udn) {
@@ -745,9 +757,78 @@ async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
     Ok(body)
 }
 
+/// How long a renderer is kept after it announced itself: its max-age,
+/// at least a minute (a TV that says less is not dropped between its
+/// announcements) and at most a day.
+fn lifetime(max_age: u32) -> Duration {
+    Duration::from_secs(u64::from(max_age.clamp(60, 86_400)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_renderer_is_kept_for_its_max_age() {
+        assert_eq!(lifetime(1800), Duration::from_secs(1800));
+        assert_eq!(lifetime(5), Duration::from_secs(60));
+        assert_eq!(lifetime(u32::MAX), Duration::from_secs(86_400));
+    }
+
+    /// A renderer whose max-age runs out is dropped (from the list, the
+    /// quirks, and what a cast can target), as is one that says byebye.
+    #[tokio::test]
+    async fn renderers_expire_and_say_goodbye() {
+        let dir = tempfile::tempdir().unwrap();
+        let catalog =
+            Arc::new(crate::catalog::Catalog::open(&dir.path().join("c.sqlite")).unwrap());
+        let cast = Cast::new(
+            Arc::new(Library::new(catalog, "Test")),
+            "127.0.0.1:8740".parse().unwrap(),
+            Vec::new(),
+        );
+        let at = Url::parse("http://192.168.1.30:49494/description.xml").unwrap();
+        let desc = |udn: &str| {
+            control::parse_description(
+                control::tests::GMEDIARENDER
+                    .replace("uuid:e2e-tv-1", udn)
+                    .as_bytes(),
+                &at,
+            )
+            .unwrap()
+        };
+        let ip = Ipv4Addr::new(192, 168, 1, 2);
+        let soon = Instant::now() + Duration::from_millis(100);
+        let later = Instant::now() + Duration::from_secs(600);
+        cast.remember(
+            desc("uuid:short"),
+            "uuid:short".into(),
+            at.clone(),
+            ip,
+            soon,
+        );
+        cast.remember(desc("uuid:long"), "uuid:long".into(), at.clone(), ip, later);
+        let udns = |c: &Cast| c.renderers().into_iter().map(|r| r.udn).collect::<Vec<_>>();
+        assert_eq!(udns(&cast), vec!["uuid:long", "uuid:short"]);
+        assert!(cast.quirks_of("uuid:short").is_some());
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(udns(&cast), vec!["uuid:long"], "its max-age ran out");
+        assert!(cast.quirks_of("uuid:short").is_none());
+        assert!(matches!(
+            cast.target("uuid:short"),
+            Err(CastError::NoRenderer(_))
+        ));
+        let from: SocketAddr = "192.168.1.30:1900".parse().unwrap();
+        cast.heard(
+            Heard::ByeBye {
+                udn: "uuid:long".into(),
+                kind: RENDERER_1.into(),
+            },
+            ip,
+            from,
+        );
+        assert!(udns(&cast).is_empty(), "it said goodbye");
+    }
 
     #[test]
     fn a_location_must_be_the_senders_own_address() {

@@ -342,12 +342,12 @@ pub fn format_time(secs: u64) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
 
     /// As gmediarender (libupnp) describes itself, services relative.
-    const GMEDIARENDER: &str = r#"<?xml version="1.0"?>
+    pub(crate) const GMEDIARENDER: &str = r#"<?xml version="1.0"?>
 <root xmlns="urn:schemas-upnp-org:device-1-0"><specVersion><major>1</major><minor>0</minor></specVersion>
 <device><deviceType>urn:schemas-upnp-org:device:MediaRenderer:1</deviceType>
 <friendlyName>Living room &amp; kitchen</friendlyName><manufacturer>Ivo Clarysse, Henner Zeller</manufacturer>
