@@ -15,11 +15,13 @@
                                         subtitle mechanism: id, kind
                                         (CaptionInfoEx, res, pv), URL
   fixture.py latin1-srt FILE         -> writes an SRT in Windows-1252 (é, ü, &)
-  fixture.py torznab PORT KEY IH TITLE [PEER]
+  fixture.py torznab PORT KEY IH TITLE [PEER [DEAD_TITLE]]
                                      -> serves a Torznab indexer on 127.0.0.1:PORT
                                         until killed: one result (IH, TITLE) for
                                         apikey=KEY, the indexer's error otherwise;
-                                        its magnet names PEER (x.pe) when given
+                                        its magnet names PEER (x.pe) when given;
+                                        with DEAD_TITLE, first a better-seeded
+                                        result whose only peer refuses
 """
 import hashlib
 import json
@@ -152,12 +154,23 @@ def latin1_srt(path):
         f.write(LATIN1_SRT.encode("cp1252"))
 
 
-def torznab(port, key, ih, title, peer=None):
+def torznab(port, key, ih, title, peer=None, dead_title=None):
     from http.server import BaseHTTPRequestHandler, HTTPServer
     from urllib.parse import parse_qs, urlparse
     from xml.sax.saxutils import escape, quoteattr
 
     magnet = f"magnet:?xt=urn:btih:{ih}" + (f"&x.pe={peer}" if peer else "")
+
+    def item(title, magnet, ih, seeders):
+        return (f'<item><title>{escape(title)}</title><size>12345678</size>'
+                f'<link>{escape(magnet)}</link>'
+                f'<torznab:attr name="seeders" value="{seeders}"/>'
+                f'<torznab:attr name="infohash" value={quoteattr(ih)}/></item>')
+
+    items = item(title, magnet, ih, 7)
+    if dead_title:
+        dead = "de" * 20
+        items = item(dead_title, f"magnet:?xt=urn:btih:{dead}&x.pe=127.0.0.1:1", dead, 99) + items
 
     class Indexer(BaseHTTPRequestHandler):
         def do_GET(self):
@@ -166,12 +179,8 @@ def torznab(port, key, ih, title, peer=None):
                 body = '<?xml version="1.0"?><error code="100" description="Invalid API Key"/>'
             else:
                 body = ('<?xml version="1.0"?><rss version="2.0" '
-                        'xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel><item>'
-                        f'<title>{escape(title)}</title><size>12345678</size>'
-                        f'<link>{escape(magnet)}</link>'
-                        '<torznab:attr name="seeders" value="7"/>'
-                        f'<torznab:attr name="infohash" value={quoteattr(ih)}/>'
-                        '</item></channel></rss>')
+                        'xmlns:torznab="http://torznab.com/schemas/2015/feed"><channel>'
+                        f'{items}</channel></rss>')
             data = body.encode()
             self.send_response(200)
             self.send_header("content-type", "application/rss+xml")

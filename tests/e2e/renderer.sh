@@ -105,7 +105,8 @@ TOML
 ip netns exec "$NS_S" "$BIN" serve --config "$WORK/config.toml" >"$WORK/swarmcast.log" 2>&1 &
 PIDS+=($!)
 ip netns exec "$NS_S" python3 "$(pwd)/tests/e2e/fixture.py" torznab 47001 e2e-key "$INFO_HASH" \
-  "TV.Clip.2024.1080p.WEB.AAC.x264-E2E" 127.0.0.1:46881 >"$WORK/torznab.log" 2>&1 &
+  "TV.Clip.2024.1080p.WEB.AAC.x264-E2E" 127.0.0.1:46881 "TV.Clip.2024.1080p.WEB.AAC.x264-DEAD" \
+  >"$WORK/torznab.log" 2>&1 &
 PIDS+=($!)
 BASE="http://$IP_S:8740"
 for _ in $(seq 150); do in_s curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break; sleep 0.2; done

@@ -154,6 +154,20 @@ function wireCast() {
   }
 }
 
+// A result whose swarm gave nothing: a button that does the same with the
+// next result.
+function offerNext(row, button, status) {
+  const next = row.nextElementSibling;
+  const same = next && next.querySelector("button." + [...button.classList].find((c) => c.startsWith("result-")));
+  if (!same || $(".next-result", row)) return;
+  const offer = document.createElement("button");
+  offer.type = "button";
+  offer.className = "next-result";
+  offer.textContent = (button.classList.contains("result-cast") ? "Cast" : "Play") + " the next result instead";
+  offer.addEventListener("click", () => { offer.remove(); same.click(); });
+  status.after(offer);
+}
+
 // Search results: "Play here" and "Cast" add the result (its torrent,
 // waiting for the swarm's file list), then play the file Play best would.
 function wireResults() {
@@ -170,7 +184,8 @@ function wireResults() {
       try {
         let resp = await post("/api/search/" + button.dataset.saved + "/" + button.dataset.ih + "/add");
         if (!resp.ok) {
-          say(status, (await errorOf(resp)) + " — try the next result.", true);
+          say(status, await errorOf(resp), true);
+          offerNext(row, button, status);
           button.disabled = false;
           return;
         }

@@ -62,8 +62,13 @@ try {
   await page.waitForSelector("#results li .badge.yes", { timeout: 60_000 });
   if (shots) await page.screenshot({ path: join(shots, "search-phone.png"), fullPage: true });
 
-  step("Cast on the first result");
+  step("Cast on the first result, whose swarm is dead: said, and the next one offered");
   await page.click("#results li:first-child button.result-cast");
+  const offer = await page.waitForSelector("#results li:first-child button.next-result", { timeout: 90_000 });
+  const said = await page.textContent("#results li:first-child .result-status");
+  if (!/peer|swarm|metadata/i.test(said)) throw new Error(`a dead swarm is not said: ${said}`);
+  console.log(`PASS: a dead swarm is said: ${said}`);
+  await offer.click();
   await page.waitForURL(/\/tvs/, { timeout: 90_000 });
   await waitState(page, udn, "PLAYING", 60_000);
   // Moving forward: two readings in a row, the second later in the video
@@ -108,15 +113,15 @@ try {
   const refuser = await page.waitForSelector(`li.tv:has(.name:text-is("${faultName}"))`, { timeout: 30_000 });
   const faultUdn = await refuser.getAttribute("data-udn");
   await page.goto(`${base}/search?q=${encodeURIComponent(query)}&tv=${encodeURIComponent(faultUdn)}`, { timeout: 60_000 });
-  await page.click("#results li:first-child button.result-cast");
+  await page.click("#results li:nth-child(2) button.result-cast");
   await page.waitForFunction(
-    () => /714/.test(document.querySelector("#results li:first-child .result-status")?.textContent || ""),
+    () => /714/.test(document.querySelector("#results li:nth-child(2) .result-status")?.textContent || ""),
     null, { timeout: 60_000 });
-  const said = await page.textContent("#results li:first-child .result-status");
-  if (!/does not play this kind of file/.test(said) || !/Illegal MIME-type/.test(said)) {
-    throw new Error(`the fault is not in words: ${said}`);
+  const fault = await page.textContent("#results li:nth-child(2) .result-status");
+  if (!/does not play this kind of file/.test(fault) || !/Illegal MIME-type/.test(fault)) {
+    throw new Error(`the fault is not in words: ${fault}`);
   }
-  console.log(`PASS: a 714 is shown in words: ${said}`);
+  console.log(`PASS: a 714 is shown in words: ${fault}`);
 } catch (e) {
   failed = true;
   console.error(`FAIL: ${e.message}`);
