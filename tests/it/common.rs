@@ -253,6 +253,18 @@ impl Server {
             .unwrap()
     }
 
+    /// The text of a GET of `path` on this server (a page).
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// The JSON of a GET of `path` on this server.
     pub async fn get_json(&self, path: &str) -> serde_json::Value {
         self.http

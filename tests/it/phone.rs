@@ -60,14 +60,8 @@ async fn a_phone_searches_adds_casts_and_saves() {
 
     // The page: each provider's state, the results ranked, badges for the TV.
     let html = server
-        .http
-        .get(server.url(&format!("/search?q=alive+2024&tv={}", tv.udn)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(&format!("/search?q=alive+2024&tv={}", tv.udn))
+        .await;
     let text = page_text(&html);
     assert!(text.contains("good") && text.contains("broken"), "{text}");
     assert!(text.contains("class=\"provider ok\""), "{text}");
@@ -139,14 +133,8 @@ async fn a_phone_searches_adds_casts_and_saves() {
     let plays = ours["plays"].as_str().unwrap().to_owned();
     assert!(plays.contains("AAC") && !plays.contains("DTS"), "{plays}");
     let watch = server
-        .http
-        .get(server.url(&format!("/watch/{}/{index}", seeder.info_hash)))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .get_text(&format!("/watch/{}/{index}", seeder.info_hash))
+        .await;
     assert!(
         watch.contains("class=\"cast\"") && watch.contains("Living Room"),
         "{watch}"
