@@ -23,7 +23,7 @@ use librqbit::{
 };
 use tokio_util::sync::CancellationToken;
 
-use super::{metainfo, open_files, session_file};
+use super::{budget, metainfo, open_files, session_file};
 use super::{
     AddSource, EngineError, InfoHash, MediaStream, Progress, TorrentEngine, TorrentFile,
     TorrentInfo,
@@ -56,6 +56,8 @@ pub struct EngineOptions {
     /// Torrents the catalog adds again itself at start, with their peers
     /// (`session_file`): the engine does not restore them on its own.
     pub take_over: std::collections::HashSet<InfoHash>,
+    /// `storage.max-disk-usage`: a torrent larger than this is not added.
+    pub disk_budget: u64,
 }
 
 impl EngineOptions {
@@ -74,6 +76,7 @@ impl EngineOptions {
             max_streams: config.torrent.max_streams,
             request_window: config.torrent.request_window,
             take_over: Default::default(),
+            disk_budget: config.storage.max_disk_usage.0,
         }
     }
 
@@ -362,12 +365,17 @@ impl RqbitEngine {
                 };
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 options.output_folder = Some(path_string(&self.output_folder(&m.info_hash, None))?);
+                self.fits_budget(&checked)?;
                 fits_open_files(&checked)?;
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
             AddSource::TorrentBytes(bytes) => {
                 let checked = check_torrent(bytes)?;
                 let ih = checked.info.info_hash;
+                // A torrent the catalog had stays, whatever the budget is now.
+                if restore.is_none() {
+                    self.fits_budget(&checked)?;
+                }
                 let legacy = checked.legacy_path.as_deref().filter(|_| restore.is_some());
                 let mut folder = self.output_folder(&ih, legacy);
                 if let Some(peers) = restore {
@@ -392,6 +400,7 @@ impl RqbitEngine {
                 let checked = check_torrent(self.fetch_torrent(&url).await?)?;
                 let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
+                self.fits_budget(&checked)?;
                 fits_open_files(&checked)?;
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
@@ -401,6 +410,7 @@ impl RqbitEngine {
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
+                self.fits_budget(&checked)?;
                 fits_open_files(&checked)?;
                 AddTorrent::from_bytes(checked.info.torrent_bytes)
             }
@@ -412,6 +422,18 @@ impl RqbitEngine {
             }
         };
         info_of(&handle).ok_or_else(|| EngineError::Engine("metadata missing after add".into()))
+    }
+}
+
+impl RqbitEngine {
+    /// A torrent larger than the whole disk budget is refused (400) before
+    /// anything is written.
+    fn fits_budget(&self, checked: &CheckedTorrent) -> Result<(), EngineError> {
+        let total: u64 = checked.info.files.iter().map(|f| f.length).sum();
+        match budget::refusal(total, self.opts.disk_budget) {
+            Some(why) => Err(EngineError::BadSource(why)),
+            None => Ok(()),
+        }
     }
 }
 

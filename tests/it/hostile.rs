@@ -375,3 +375,30 @@ async fn regression_a_torrent_of_more_files_than_can_be_opened_is_refused_with_4
     assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
     p.terminate().await;
 }
+
+/// A torrent larger than the whole disk budget (storage.max-disk-usage)
+/// could never be kept: a 400 naming both sizes, nothing written; one that
+/// fits is added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_torrent_larger_than_the_disk_budget_is_refused_naming_both_sizes() {
+    let dirs = tempfile::tempdir().unwrap();
+    let downloads = dirs.path().join("d");
+    let mut config = test_config(&dirs.path().join("s"), &downloads);
+    config.storage.max_disk_usage = "1 MiB".parse().unwrap();
+    let server = Server::start(config).await;
+    let big = torrent_of(&[(path(&["Big.2024.mkv"]), 3 * 1024 * 1024 + 5)]);
+    let (status, json) = server.add_torrent_bytes(big).await;
+    assert_eq!(status, 400, "{json}");
+    let error = json["error"].as_str().unwrap();
+    assert!(
+        error.contains("3.0 MiB")
+            && error.contains("1 MiB")
+            && error.contains("storage.max-disk-usage"),
+        "{error}"
+    );
+    assert_eq!(left_on_disk(&downloads), Vec::<std::path::PathBuf>::new());
+    let small = torrent_of(&[(path(&["Small.2024.mkv"]), 512 * 1024)]);
+    let (status, json) = server.add_torrent_bytes(small).await;
+    assert_eq!(status, 201, "{json}");
+    server.app.stop().await;
+}
