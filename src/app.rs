@@ -370,7 +370,7 @@ impl App {
             )),
             subtitles,
             site: Arc::new(http::web::Site::from_config(&config)),
-            progress: http::web::ProgressFeed::start(
+            progress: crate::playback::progress::ProgressFeed::start(
                 torrents_for_web,
                 playback_for_web,
                 shutdown.child_token(),

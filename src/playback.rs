@@ -12,6 +12,7 @@
 //! does not use web seeds, and an archive.org result must play.
 //! `http::media` is the thin driver that turns these answers into HTTP.
 
+pub mod progress;
 use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::net::IpAddr;

@@ -51,7 +51,7 @@ pub struct HttpState {
     pub subtitles: Subtitles,
     /// What the web app's pages say about this server.
     pub site: Arc<web::Site>,
-    pub progress: Arc<web::ProgressFeed>,
+    pub progress: Arc<crate::playback::progress::ProgressFeed>,
     /// The TVs we cast to.
     pub cast: Arc<Cast>,
     /// Searching from the web app.
@@ -70,7 +70,7 @@ impl FromRef<HttpState> for Arc<Cast> {
     }
 }
 
-impl FromRef<HttpState> for Arc<web::ProgressFeed> {
+impl FromRef<HttpState> for Arc<crate::playback::progress::ProgressFeed> {
     fn from_ref(s: &HttpState) -> Self {
         s.progress.clone()
     }

@@ -92,7 +92,7 @@ fn fixture() -> Fixture {
         site: Arc::new(crate::http::web::Site::from_config(
             &crate::config::Config::default(),
         )),
-        progress: crate::http::web::ProgressFeed::start(
+        progress: crate::playback::progress::ProgressFeed::start(
             torrents_for_feed,
             std::sync::Arc::new(crate::playback::NowPlaying::default()),
             shutdown_for_feed,

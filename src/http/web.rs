@@ -32,6 +32,7 @@ use crate::cast::{Cast, RendererView};
 use crate::catalog::CatalogTorrent;
 use crate::config::Config;
 use crate::media::{file_name, kind_of, MediaKind};
+use crate::playback::progress::{ProgressFeed, TorrentNow};
 use crate::playback::{NowPlaying, Playback};
 use crate::search::saved::SavedSearches;
 use crate::subtitles::{ProviderState, Subtitles};
@@ -139,6 +140,11 @@ pub struct TorrentRow {
 }
 
 fn row(t: &CatalogTorrent, p: Option<&Progress>, playing: &NowPlaying) -> TorrentRow {
+    row_with(t, p, &playing.files_of(&t.info_hash))
+}
+
+/// A torrent's row, `streaming` being the files players stream now.
+fn row_with(t: &CatalogTorrent, p: Option<&Progress>, streaming: &[usize]) -> TorrentRow {
     let (done, total) = p.map_or((0, 0), |p| (p.bytes_done, p.bytes_total));
     let permille = match (p, total) {
         (Some(p), _) if p.finished => 1000,
@@ -155,8 +161,7 @@ fn row(t: &CatalogTorrent, p: Option<&Progress>, playing: &NowPlaying) -> Torren
         percent: format!("{:.1} %", permille as f64 / 10.0),
         peers: format!("{peers} {}", if peers == 1 { "peer" } else { "peers" }),
         rate: rate_text(rate),
-        streaming: playing
-            .files_of(&t.info_hash)
+        streaming: streaming
             .iter()
             .filter_map(|i| t.files.iter().find(|f| f.index == *i))
             .map(|f| f.file_name().to_owned())
@@ -668,85 +673,45 @@ pub async fn tv_states(
     Sse::new(states).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 
-/// Every torrent's progress, read once a second by one task however many
-/// pages are open, and only while one is.
-pub struct ProgressFeed {
-    rx: tokio::sync::watch::Receiver<Arc<String>>,
-}
-
-impl ProgressFeed {
-    pub fn start(
-        torrents: Arc<Torrents>,
-        playing: Arc<NowPlaying>,
-        shutdown: tokio_util::sync::CancellationToken,
-    ) -> Arc<Self> {
-        let (tx, rx) = tokio::sync::watch::channel(Arc::new(String::from("[]")));
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    _ = tick.tick() => {}
-                }
-                // Ours is one receiver; more are open pages.
-                if tx.receiver_count() < 2 {
-                    continue;
-                }
-                match torrents.list().await {
-                    Ok(all) => {
-                        let rows: Vec<TorrentRow> = all
-                            .iter()
-                            .map(|(t, p)| row(t, p.as_ref(), &playing))
-                            .collect();
-                        let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into());
-                        tx.send_if_modified(|v| {
-                            let changed = **v != json;
-                            if changed {
-                                *v = Arc::new(json);
-                            }
-                            changed
-                        });
-                    }
-                    // A failed read skips a tick: an empty list would tell
-                    // every page its torrents were gone.
-                    Err(e) => tracing::warn!("progress for the web app: {e}"),
-                }
-            }
-        });
-        Arc::new(ProgressFeed { rx })
-    }
-}
-
 /// `GET /web/progress`: every torrent's progress as server-sent events —
 /// the list as it is now, then a message whenever the feed sees it change,
 /// and a comment now and then to keep the connection open.
 pub async fn progress(
-    State(web): State<Web>,
     State(feed): State<Arc<ProgressFeed>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let now = match web.torrents.list().await {
-        Ok(all) => {
-            let rows: Vec<TorrentRow> = all
-                .iter()
-                .map(|(t, p)| row(t, p.as_ref(), web.playback.now_playing()))
-                .collect();
-            serde_json::to_string(&rows).ok()
-        }
+    let rows_json = |all: &[TorrentNow]| {
+        let rows: Vec<TorrentRow> = all
+            .iter()
+            .map(|t| row_with(&t.torrent, t.progress.as_ref(), &t.streaming))
+            .collect();
+        serde_json::to_string(&rows).unwrap_or_else(|_| "[]".into())
+    };
+    let rx = feed.watch();
+    let now = match feed.now().await {
+        Ok(all) => Some(rows_json(&all)),
         Err(e) => {
             tracing::warn!("progress for the web app: {e}");
             None
         }
     };
-    let mut rx = feed.rx.clone();
-    rx.borrow_and_update();
-    let first =
-        futures::stream::iter(now.map(|json| Ok::<_, Infallible>(Event::default().data(json))));
-    let changes = futures::stream::unfold(rx, |mut rx| async move {
-        rx.changed().await.ok()?;
-        let data = rx.borrow_and_update().clone();
-        Some((Ok(Event::default().data(data.as_str())), rx))
-    });
+    let first = futures::stream::iter(
+        now.clone()
+            .map(|json| Ok::<_, Infallible>(Event::default().data(json))),
+    );
+    // A message only when what the page shows changed.
+    let changes = futures::stream::unfold(
+        (rx, now.unwrap_or_default()),
+        move |(mut rx, mut last)| async move {
+            loop {
+                rx.changed().await.ok()?;
+                let json = rows_json(&rx.borrow_and_update());
+                if json != last {
+                    last = json.clone();
+                    return Some((Ok(Event::default().data(json)), (rx, last)));
+                }
+            }
+        },
+    );
     Sse::new(first.chain(changes)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }
 

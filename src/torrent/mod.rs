@@ -174,7 +174,7 @@ impl TorrentFile {
 }
 
 /// Download progress of one torrent.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Progress {
     /// "initializing", "live", "paused" or "error".
     pub state: String,
