@@ -149,9 +149,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/search/add", post(web::search::add))
         .route("/login", post(web::login))
         .route("/web/progress", get(web::progress))
-        .route("/static/{file}", get(web::asset))
-        .route("/sw.js", get(web::worker))
-        .route("/manifest.webmanifest", get(web::manifest))
+        .route("/static/{file}", get(web::assets::asset))
+        .route("/sw.js", get(web::assets::worker))
+        .route("/manifest.webmanifest", get(web::assets::manifest))
         .layer(axum::middleware::from_fn(web::headers));
     Router::new()
         .merge(pages)
