@@ -546,11 +546,12 @@ impl Library {
             },
             ObjectId::Result(n, ih) => {
                 let plain = self.catalog.results(*n)?;
-                for_client(plain.clone(), client)
+                let grouping = Grouping::of(&plain);
+                for_client(plain, client)
                     .into_iter()
                     .find(|(r, _)| r.info_hash == *ih)
                     .map(|(r, cannot)| {
-                        Object::Container(self.result_container(*n, &r, &cannot, &plain))
+                        Object::Container(self.result_container(*n, &r, &cannot, &grouping))
                     })
             }
             ObjectId::ResultItem(n, ih, index) => match (
@@ -626,14 +627,14 @@ impl Library {
     }
 
     /// A result's folder; `cannot`: what of it this client cannot play;
-    /// `all`: its search's results (its parent is the folder it is
-    /// grouped in).
+    /// `grouping`: its search's (its parent is the folder it is grouped
+    /// in).
     fn result_container(
         &self,
         n: i64,
         r: &crate::catalog::StoredResult,
         cannot: &Option<String>,
-        all: &[crate::catalog::StoredResult],
+        grouping: &Grouping,
     ) -> Container {
         let id = ObjectId::Result(n, r.info_hash);
         let files = r.playable_files;
@@ -645,7 +646,7 @@ impl Library {
             .map_or(String::new(), |c| format!(" [won't play here: {c}]"));
         Container {
             id: id.to_string(),
-            parent_id: result_parent(n, r, all).to_string(),
+            parent_id: grouping.parent_of(n, r).to_string(),
             title: format!("{}{seeders}{unplayable}", r.title),
             // Unknown until its metadata is fetched: at least one.
             child_count: files.unwrap_or(1),
@@ -735,22 +736,17 @@ impl Library {
                     // release to press play on, then the results (episodes
                     // by season, when there are several).
                     let plain = self.catalog.results(*n)?;
-                    let by_season =
-                        plain.iter().filter(|r| r.season.is_some()).count() >= MIN_TO_GROUP;
+                    let grouping = Grouping::of(&plain);
                     let mut all: Vec<Object> = placeholder(&saved)
                         .map(Object::Container)
                         .into_iter()
                         .chain(self.best_item(&saved)?.map(Object::Item))
                         .collect();
-                    if by_season {
-                        let shows: std::collections::BTreeSet<String> = plain
-                            .iter()
-                            .filter(|r| r.season.is_some())
-                            .map(show_slug)
-                            .collect();
-                        if shows.len() > 1 {
+                    if grouping.by_season {
+                        if grouping.shows.len() > 1 {
                             all.extend(
-                                shows
+                                grouping
+                                    .shows
                                     .iter()
                                     .filter_map(|show| show_container(*n, show, &plain))
                                     .map(Object::Container),
@@ -760,11 +756,11 @@ impl Library {
                         }
                     }
                     all.extend(
-                        for_client(plain.clone(), client)
+                        for_client(plain, client)
                             .iter()
-                            .filter(|(r, _)| !by_season || r.season.is_none())
+                            .filter(|(r, _)| !grouping.by_season || r.season.is_none())
                             .map(|(r, cannot)| {
-                                Object::Container(self.result_container(*n, r, cannot, &plain))
+                                Object::Container(self.result_container(*n, r, cannot, &grouping))
                             }),
                     );
                     listed(all)
@@ -798,14 +794,15 @@ impl Library {
                     .filter_map(|e| episode_container(*n, show, *season, e, &plain))
                     .map(Object::Container)
                     .collect();
+                let grouping = Grouping::of(&plain);
                 all.extend(
-                    for_client(plain.clone(), client)
+                    for_client(plain, client)
                         .iter()
                         .filter(|(r, _)| {
                             r.season == Some(*season) && r.episode.is_none() && in_show(r, show)
                         })
                         .map(|(r, cannot)| {
-                            Object::Container(self.result_container(*n, r, cannot, &plain))
+                            Object::Container(self.result_container(*n, r, cannot, &grouping))
                         }),
                 );
                 listed(all)
@@ -813,13 +810,14 @@ impl Library {
             // An episode: its releases, best first.
             ObjectId::Episode(n, show, season, episode) => {
                 let plain = self.catalog.results(*n)?;
-                let all: Vec<Object> = for_client(plain.clone(), client)
+                let grouping = Grouping::of(&plain);
+                let all: Vec<Object> = for_client(plain, client)
                     .iter()
                     .filter(|(r, _)| {
                         r.season == Some(*season) && r.episode == Some(*episode) && in_show(r, show)
                     })
                     .map(|(r, cannot)| {
-                        Object::Container(self.result_container(*n, r, cannot, &plain))
+                        Object::Container(self.result_container(*n, r, cannot, &grouping))
                     })
                     .collect();
                 if all.is_empty() {
@@ -1199,7 +1197,8 @@ impl Library {
         }
         let mut out = Vec::new();
         let plain = self.catalog.results(n)?;
-        for (r, cannot) in for_client(plain.clone(), client).iter().take(LIVE_RESULTS) {
+        let grouping = Grouping::of(&plain);
+        for (r, cannot) in for_client(plain, client).iter().take(LIVE_RESULTS) {
             match (r.playable_files, self.catalog.torrent_header(&r.info_hash)?) {
                 (Some(files), Some(t)) if files > 0 => out.extend(
                     self.catalog
@@ -1211,7 +1210,7 @@ impl Library {
                         .map(Object::Item),
                 ),
                 _ => out.push(Object::Container(
-                    self.result_container(n, r, cannot, &plain),
+                    self.result_container(n, r, cannot, &grouping),
                 )),
             }
         }
@@ -1484,28 +1483,40 @@ fn scoped_to(keys: &str, o: Object) -> Object {
     }
 }
 
-/// Where a result of saved search `n` is listed: in the episode or
-/// season folder it is grouped in (under its show's, when the search
-/// found several shows), else in the search's own folder. `all`: the
-/// search's results, which decide the grouping.
-fn result_parent(
-    n: i64,
-    r: &crate::catalog::StoredResult,
-    all: &[crate::catalog::StoredResult],
-) -> ObjectId {
-    let grouped = all.iter().filter(|r| r.season.is_some()).count() >= MIN_TO_GROUP;
-    let Some(season) = r.season.filter(|_| grouped) else {
-        return ObjectId::Saved(n);
-    };
-    let shows: std::collections::BTreeSet<String> = all
-        .iter()
-        .filter(|r| r.season.is_some())
-        .map(show_slug)
-        .collect();
-    let show = (shows.len() > 1).then(|| show_slug(r));
-    match r.episode {
-        Some(e) => ObjectId::Episode(n, show, season, e),
-        None => ObjectId::Season(n, show, season),
+/// How a saved search's results are grouped: by season once it found
+/// `MIN_TO_GROUP` episodes, and first by show when those are of several
+/// (`shows`, empty when not by season). Read once per listing.
+struct Grouping {
+    by_season: bool,
+    shows: std::collections::BTreeSet<String>,
+}
+
+impl Grouping {
+    fn of(all: &[crate::catalog::StoredResult]) -> Grouping {
+        let by_season = all.iter().filter(|r| r.season.is_some()).count() >= MIN_TO_GROUP;
+        let shows = if by_season {
+            all.iter()
+                .filter(|r| r.season.is_some())
+                .map(show_slug)
+                .collect()
+        } else {
+            Default::default()
+        };
+        Grouping { by_season, shows }
+    }
+
+    /// Where result `r` of saved search `n` is listed: in the episode or
+    /// season folder it is grouped in (under its show's, when there are
+    /// several), else in the search's own folder.
+    fn parent_of(&self, n: i64, r: &crate::catalog::StoredResult) -> ObjectId {
+        let Some(season) = r.season.filter(|_| self.by_season) else {
+            return ObjectId::Saved(n);
+        };
+        let show = (self.shows.len() > 1).then(|| show_slug(r));
+        match r.episode {
+            Some(e) => ObjectId::Episode(n, show, season, e),
+            None => ObjectId::Season(n, show, season),
+        }
     }
 }
 
