@@ -353,7 +353,9 @@ impl RqbitEngine {
             ..Default::default()
         };
         let mut hints = Vec::new();
-        let add = match source {
+        // A torrent the catalog had stays, whatever the budget is now.
+        let budget = restore.is_none().then_some(self.opts.disk_budget);
+        let checked = match source {
             AddSource::Magnet(m) => {
                 hints = m.peers.clone();
                 if let Some(info) = self.info(&m.info_hash) {
@@ -365,17 +367,11 @@ impl RqbitEngine {
                 };
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 options.output_folder = Some(path_string(&self.output_folder(&m.info_hash, None))?);
-                self.fits_budget(&checked)?;
-                fits_open_files(&checked)?;
-                AddTorrent::from_bytes(checked.info.torrent_bytes)
+                checked
             }
             AddSource::TorrentBytes(bytes) => {
                 let checked = check_torrent(bytes)?;
                 let ih = checked.info.info_hash;
-                // A torrent the catalog had stays, whatever the budget is now.
-                if restore.is_none() {
-                    self.fits_budget(&checked)?;
-                }
                 let legacy = checked.legacy_path.as_deref().filter(|_| restore.is_some());
                 let mut folder = self.output_folder(&ih, legacy);
                 if let Some(peers) = restore {
@@ -393,16 +389,13 @@ impl RqbitEngine {
                     }
                 }
                 options.output_folder = Some(path_string(&folder)?);
-                fits_open_files(&checked)?;
-                AddTorrent::from_bytes(checked.info.torrent_bytes)
+                checked
             }
             AddSource::Url(url) => {
                 let checked = check_torrent(self.fetch_torrent(&url).await?)?;
                 let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
-                self.fits_budget(&checked)?;
-                fits_open_files(&checked)?;
-                AddTorrent::from_bytes(checked.info.torrent_bytes)
+                checked
             }
             AddSource::Known { bytes, peers } => {
                 let checked = check_torrent(bytes)?;
@@ -410,11 +403,11 @@ impl RqbitEngine {
                 options.initial_peers = (!peers.is_empty()).then_some(peers);
                 let folder = self.output_folder(&checked.info.info_hash, None);
                 options.output_folder = Some(path_string(&folder)?);
-                self.fits_budget(&checked)?;
-                fits_open_files(&checked)?;
-                AddTorrent::from_bytes(checked.info.torrent_bytes)
+                checked
             }
         };
+        fits_on_disk(&checked, budget)?;
+        let add = AddTorrent::from_bytes(checked.info.torrent_bytes);
         let handle = match self.engine_add(add, options, &hints, deadline).await? {
             AddTorrentResponse::Added(_, h) | AddTorrentResponse::AlreadyManaged(_, h) => h,
             AddTorrentResponse::ListOnly(_) => {
@@ -425,21 +418,17 @@ impl RqbitEngine {
     }
 }
 
-impl RqbitEngine {
-    /// A torrent larger than the whole disk budget is refused (400) before
-    /// anything is written.
-    fn fits_budget(&self, checked: &CheckedTorrent) -> Result<(), EngineError> {
+/// What a torrent added will take, refused (400) before anything is
+/// written: more than the whole disk budget (`None`: not checked, a
+/// torrent the catalog had), or more files than the process can still
+/// open (the engine keeps every file of a torrent open).
+fn fits_on_disk(checked: &CheckedTorrent, budget: Option<u64>) -> Result<(), EngineError> {
+    if let Some(budget) = budget {
         let total: u64 = checked.info.files.iter().map(|f| f.length).sum();
-        match budget::refusal(total, self.opts.disk_budget) {
-            Some(why) => Err(EngineError::BadSource(why)),
-            None => Ok(()),
+        if let Some(why) = budget::refusal(total, budget) {
+            return Err(EngineError::BadSource(why));
         }
     }
-}
-
-/// The engine opens every file of a torrent it adds: refused (400) when
-/// the process cannot open that many more, before anything is created.
-fn fits_open_files(checked: &CheckedTorrent) -> Result<(), EngineError> {
     let Some((limit, open)) = open_files::usage() else {
         return Ok(());
     };
