@@ -126,10 +126,8 @@ impl PhoneSearch {
         // .torrent link may carry an indexer's API key: not kept.
         let label = matches!(add, AddSource::Magnet(_)).then_some(source);
         let (torrent, _) = self.torrents.add(add, label).await?;
-        let ih = torrent.info_hash;
-        let files = self.catalog.run(move |c| c.files(&ih)).await?;
         Ok(Added {
-            play: best_file(&files),
+            play: best_file(&torrent.files),
             torrent,
         })
     }

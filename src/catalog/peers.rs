@@ -73,6 +73,7 @@ impl Catalog {
     }
 
     /// One torrent's remembered peers, newest first.
+    #[cfg(test)]
     pub fn peers(&self, info_hash: &InfoHash) -> Result<Vec<SocketAddr>, CatalogError> {
         Ok(self.all_peers()?.remove(info_hash).unwrap_or_default())
     }
