@@ -8,23 +8,13 @@
 //   node cast.mjs BASE QUERY TV_NAME FAULT_TV_NAME
 // SCREENSHOTS=DIR keeps the search and TVs pages, at phone and desktop
 // widths.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { launch } from "./browser.mjs";
 import { join } from "node:path";
 
 const [base, query, tvName, faultName] = process.argv.slice(2);
 const shots = process.env.SCREENSHOTS;
-const profile = mkdtempSync(join(tmpdir(), "swarmcast-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 390, height: 844 },
-  args: [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-quic", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
+const context = browser.context;
 const step = (what) => console.log(`  … ${what}`);
 let failed = false;
 
@@ -126,7 +116,6 @@ try {
   failed = true;
   console.error(`FAIL: ${e.message}`);
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 process.exit(failed ? 1 : 0);

@@ -4,22 +4,11 @@
 //   node lan.mjs BASE MAGNET INFO_HASH
 // The library lists the torrent; the page says plainly what needs HTTPS;
 // the form's change passes the permission layer from a LAN origin.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { launch } from "./browser.mjs";
 
 const [base, magnet, infoHash] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), "swarmcast-chromium-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 390, height: 844 },
-  args: [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-quic", "--disable-component-update", "--disable-sync",
-  ],
-});
+const browser = await launch();
+const context = browser.context;
 let failed = false;
 try {
   const page = context.pages()[0] || (await context.newPage());
@@ -42,7 +31,6 @@ try {
   failed = true;
   console.error(`FAIL: ${e.message}`);
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 process.exit(failed ? 1 : 0);

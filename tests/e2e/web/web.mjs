@@ -6,9 +6,7 @@
 // plays the video in <video> until currentTime passes 1.5 s with the
 // subtitle track's cues loaded. Fails on any Content-Security-Policy
 // violation or page error. Every wait is bounded.
-import { chromium } from "playwright-core";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { launch } from "./browser.mjs";
 import { join } from "node:path";
 
 const [base, magnet, infoHash, shots] = process.argv.slice(2);
@@ -17,18 +15,8 @@ if (!base || !magnet || !infoHash) {
   process.exit(2);
 }
 
-const profile = mkdtempSync(join(tmpdir(), "swarmcast-chromium-"));
-// A fresh profile each run (Playwright passes it as --user-data-dir).
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  viewport: { width: 390, height: 844 },
-  args: [
-    "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-    "--disable-quic", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-  ],
-});
+const browser = await launch(["--autoplay-policy=no-user-gesture-required"]);
+const context = browser.context;
 const problems = [];
 let failed = false;
 try {
@@ -100,7 +88,6 @@ try {
   console.error(`FAIL: ${e.message}`);
   if (problems.length) console.error(problems.join("\n"));
 } finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser.close();
 }
 process.exit(failed ? 1 : 0);
