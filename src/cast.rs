@@ -775,28 +775,52 @@ mod tests {
         assert_eq!(lifetime(u32::MAX), Duration::from_secs(86_400));
     }
 
-    /// A renderer whose max-age runs out is dropped (from the list, the
-    /// quirks, and what a cast can target), as is one that says byebye.
-    #[tokio::test]
-    async fn renderers_expire_and_say_goodbye() {
+    /// A Cast listening on `listen` (its catalog in the returned folder).
+    fn cast_at(listen: &str) -> (Arc<Cast>, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let catalog =
             Arc::new(crate::catalog::Catalog::open(&dir.path().join("c.sqlite")).unwrap());
         let cast = Cast::new(
             Arc::new(Library::new(catalog, "Test")),
-            "127.0.0.1:8740".parse().unwrap(),
+            listen.parse().unwrap(),
             Vec::new(),
         );
+        (cast, dir)
+    }
+
+    /// gmediarender's description, under this UDN, fetched from `at`.
+    fn gmediarender(udn: &str, at: &Url) -> Description {
+        let text = control::tests::GMEDIARENDER.replace("uuid:e2e-tv-1", udn);
+        control::parse_description(text.as_bytes(), at).unwrap()
+    }
+
+    /// What a renderer is told to fetch is on our address on the interface
+    /// it was heard on, when we listen on every address; on the address we
+    /// listen on otherwise.
+    #[tokio::test]
+    async fn a_renderer_is_sent_our_address_on_its_interface() {
         let at = Url::parse("http://192.168.1.30:49494/description.xml").unwrap();
-        let desc = |udn: &str| {
-            control::parse_description(
-                control::tests::GMEDIARENDER
-                    .replace("uuid:e2e-tv-1", udn)
-                    .as_bytes(),
-                &at,
-            )
-            .unwrap()
-        };
+        let later = Instant::now() + Duration::from_secs(600);
+        let heard_on = Ipv4Addr::new(192, 168, 1, 2);
+        for (listen, want) in [
+            ("0.0.0.0:8740", "http://192.168.1.2:8740"),
+            ("10.0.0.5:9000", "http://10.0.0.5:9000"),
+        ] {
+            let (cast, _dir) = cast_at(listen);
+            let desc = gmediarender("uuid:tv", &at);
+            cast.remember(desc, "uuid:tv".into(), at.clone(), heard_on, later);
+            let target = cast.target("uuid:tv").unwrap();
+            assert_eq!(target.base_url, want, "{listen}");
+        }
+    }
+
+    /// A renderer whose max-age runs out is dropped (from the list, the
+    /// quirks, and what a cast can target), as is one that says byebye.
+    #[tokio::test]
+    async fn renderers_expire_and_say_goodbye() {
+        let (cast, _dir) = cast_at("127.0.0.1:8740");
+        let at = Url::parse("http://192.168.1.30:49494/description.xml").unwrap();
+        let desc = |udn: &str| gmediarender(udn, &at);
         let ip = Ipv4Addr::new(192, 168, 1, 2);
         let soon = Instant::now() + Duration::from_millis(100);
         let later = Instant::now() + Duration::from_secs(600);
