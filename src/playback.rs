@@ -10,9 +10,14 @@
 //! 19 `url-list`, as every Internet Archive torrent has) and no BitTorrent
 //! peer is streamed from its web seed by HTTP ranges instead: librqbit 9.1
 //! does not use web seeds, and an archive.org result must play.
-//! `http::media` is the thin driver that turns these answers into HTTP.
+//! `answer` decides what each request gets; `http::media` is the thin
+//! driver that turns the answer into HTTP.
 
+pub mod answer;
 pub mod progress;
+
+pub use answer::{answer, Answer, Asked};
+
 use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::net::IpAddr;
@@ -22,7 +27,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use tokio::io::AsyncSeekExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, CatalogFile};
@@ -137,7 +143,10 @@ impl Drop for Playing {
     }
 }
 
-/// A web seed's body, streamed.
+/// Bytes per chunk of a streamed body.
+const CHUNK: usize = 64 * 1024;
+
+/// A player's body, streamed from the swarm or a web seed.
 pub type WebBody = futures::stream::BoxStream<'static, Result<Bytes, std::io::Error>>;
 
 impl Playback {
@@ -178,7 +187,7 @@ impl Playback {
     /// Where to stream this file from by HTTP instead of the swarm: its
     /// torrent's web seed, when it lists one, the engine has no peer for
     /// it and the file is not on disk.
-    pub async fn web_seed(&self, ih: InfoHash, file: &CatalogFile) -> Option<url::Url> {
+    async fn web_seed(&self, ih: InfoHash, file: &CatalogFile) -> Option<url::Url> {
         if self.engine.progress(&ih).is_some_and(|p| p.peers > 0)
             || self.engine.has_bytes(&ih, file.index, 0..file.length)
         {
@@ -211,7 +220,7 @@ impl Playback {
 
     /// Bytes `start..end` of a file from its web seed, holding a ticket of
     /// the stream cap as a stream from the swarm would.
-    pub async fn open_web_seed(
+    async fn open_web_seed(
         &self,
         url: url::Url,
         span: Range<u64>,
@@ -344,6 +353,26 @@ impl Playback {
         }
     }
 
+    /// A player's bytes `span` of the file (`Answer::Stream`): from its
+    /// web seed when the torrent has one and no peer, else from the swarm;
+    /// with the ticket of the stream cap it holds, and where it comes from
+    /// (for the log).
+    pub async fn stream(
+        self: &Arc<Self>,
+        ih: InfoHash,
+        file: &CatalogFile,
+        span: Range<u64>,
+        client: Client,
+    ) -> Result<(WebBody, StreamTicket, &'static str), PlaybackError> {
+        if let Some(url) = self.web_seed(ih, file).await {
+            let (body, ticket) = self.open_web_seed(url, span, file.length, client).await?;
+            return Ok((body, ticket, "the web seed"));
+        }
+        let (stream, ticket) = self.open(ih, file, span.start, client).await?;
+        let body = ReaderStream::with_capacity(stream.take(span.end - span.start), CHUNK);
+        Ok((Box::pin(body), ticket, "the swarm"))
+    }
+
     /// The file's bytes from `start`, read from disk (a thumbnailer's).
     pub async fn open_on_disk(
         &self,
@@ -363,7 +392,7 @@ impl Playback {
 
     /// A player's stream of the file from `start`, holding a ticket of the
     /// stream cap for as long as it lives.
-    pub async fn open(
+    async fn open(
         self: &Arc<Self>,
         ih: InfoHash,
         file: &CatalogFile,

@@ -24,8 +24,9 @@ use super::api::parse_info_hash;
 use super::range::{resolve, RangeReply};
 use super::upnp::{base_url, Device};
 use super::ApiError;
+use crate::catalog::CatalogFile;
 use crate::media::{kind_of, mime_of, MediaKind};
-use crate::playback::{Client, Playback, WebBody};
+use crate::playback::{self, Answer, Asked, Client, Playback, WebBody};
 use crate::subtitles::Subtitles;
 use crate::torrent::InfoHash;
 use crate::upnp::didl::dlna_features;
@@ -72,50 +73,104 @@ pub async fn serve(
         .map_err(|_| ApiError::BadRequest(format!("file index {index:?} is not a number")))?;
     let file = playback.file(ih, index).await?;
     let len = file.length;
-    let kind = kind_of(&file.path);
     let quirks = quirks::for_request(&headers);
-    let mime = quirks.mime(mime_of(&file.path));
-    if headers.contains_key("timeseekrange.dlna.org") {
-        return Err(ApiError::NotAcceptable(
-            "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
-        ));
-    }
     let client = Client {
         addr: peer.ip(),
         thumbnailer_agent: quirks.thumbnailer,
     };
-    let thumbnailer = playback.serves_from_disk(client);
-
     let mut reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
-    if thumbnailer {
-        if let Some((start, end)) = reply.span(len) {
-            let on_disk = playback.on_disk(&ih, index, start..end)?;
-            reply = if on_disk.start == 0 && on_disk.end == len {
+    let asked = Asked {
+        head: method == Method::HEAD,
+        time_seek: headers.contains_key("timeseekrange.dlna.org"),
+        span: reply.span(len).map(|(start, end)| start..end),
+    };
+    let mut answer = playback::answer(&asked, playback.serves_from_disk(client));
+    match &mut answer {
+        Answer::TimeSeekRefused => {
+            return Err(ApiError::NotAcceptable(
+                "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
+            ))
+        }
+        // Only what is on disk: the range is cut down to it.
+        Answer::FromDisk { span, .. } => {
+            *span = playback.on_disk(&ih, index, span.clone())?;
+            reply = if span.start == 0 && span.end == len {
                 RangeReply::Full
             } else {
                 RangeReply::Partial {
-                    start: on_disk.start,
-                    end: on_disk.end - 1,
+                    start: span.start,
+                    end: span.end - 1,
                 }
             };
         }
+        _ => {}
     }
+    let resp = dlna_headers(&headers, &file, &quirks);
+    let resp = captions_for_samsung(resp, &headers, &quirks, &subtitles, &device, ih, index).await;
+    let resp = match reply {
+        RangeReply::Unsatisfiable => {
+            let body = format!("range not satisfiable: the file has {len} bytes\n");
+            return Ok(resp
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+                .body(Body::from(body))
+                .expect("static headers are valid"));
+        }
+        RangeReply::Partial { start, end } => resp
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
+        RangeReply::Full => resp.status(StatusCode::OK),
+    };
+    let sent = reply.span(len).map_or(0, |(start, end)| end - start);
+    let resp = resp.header(header::CONTENT_LENGTH, sent);
+    match answer {
+        Answer::TimeSeekRefused | Answer::NotSatisfiable => {
+            unreachable!("answered above")
+        }
+        Answer::AboutToPlay | Answer::FromDisk { body: false, .. } => {
+            playback.about_to_play(ih, &file, client);
+            Ok(resp.body(Body::empty()).expect("valid headers"))
+        }
+        Answer::FromDisk { span, body: true } => {
+            let f = playback.open_on_disk(&ih, index, span.start).await?;
+            let body = ReaderStream::with_capacity(f.take(span.end - span.start), CHUNK);
+            Ok(resp.body(Body::from_stream(body)).expect("valid headers"))
+        }
+        Answer::Stream(span) => {
+            let (source, ticket, from) = playback.stream(ih, &file, span.clone(), client).await?;
+            tracing::info!(client = %peer, %ih, index, start = span.start, end = span.end, from, "stream opened");
+            let log = StreamLog {
+                ticket,
+                _playing: playback.now_playing().start(ih, index),
+                client: peer,
+                info_hash: ih,
+                index,
+                sent: 0,
+            };
+            Ok(streamed(resp, source, log))
+        }
+    }
+}
+
+/// The headers every answer carries: type, byte ranges, DLNA's
+/// contentFeatures / transferMode / realTimeInfo, and Samsung's duration
+/// when asked (`getMediaInfo.sec`).
+fn dlna_headers(
+    headers: &HeaderMap,
+    file: &CatalogFile,
+    quirks: &quirks::Quirks,
+) -> axum::http::response::Builder {
+    let image = kind_of(&file.path) == MediaKind::Image;
     let transfer_mode = headers
         .get("transfermode.dlna.org")
         .and_then(|v| v.to_str().ok())
         .filter(|v| ["Streaming", "Interactive", "Background"].contains(v))
-        .unwrap_or(if kind == MediaKind::Image {
-            "Interactive"
-        } else {
-            "Streaming"
-        });
+        .unwrap_or(if image { "Interactive" } else { "Streaming" });
     let mut resp = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_TYPE, mime)
-        .header(
-            "contentFeatures.dlna.org",
-            dlna_features(kind == MediaKind::Image),
-        )
+        .header(header::CONTENT_TYPE, quirks.mime(mime_of(&file.path)))
+        .header("contentFeatures.dlna.org", dlna_features(image))
         .header("transferMode.dlna.org", transfer_mode)
         .header("realTimeInfo.dlna.org", "DLNA.ORG_TLAG=*");
     if headers
@@ -126,67 +181,41 @@ pub async fn serve(
             resp = resp.header("MediaInfo.sec", format!("SEC_Duration={ms};"));
         }
     }
-    // Samsung, when a phone casts to it, reads no DIDL: it asks for the
-    // subtitle on the media request itself (on HEAD too).
-    if quirks.captions.samsung && headers.contains_key("getcaptioninfo.sec") {
-        if let Ok(Some(id)) = subtitles.shown(ih, index).await {
+    resp
+}
+
+/// Samsung, when a phone casts to it, reads no DIDL: it asks for the
+/// subtitle on the media request itself (on HEAD too).
+async fn captions_for_samsung(
+    resp: axum::http::response::Builder,
+    headers: &HeaderMap,
+    quirks: &quirks::Quirks,
+    subtitles: &Subtitles,
+    device: &Device,
+    ih: InfoHash,
+    index: usize,
+) -> axum::http::response::Builder {
+    if !quirks.captions.samsung || !headers.contains_key("getcaptioninfo.sec") {
+        return resp;
+    }
+    match subtitles.shown(ih, index).await {
+        Ok(Some(id)) => {
             let url = format!(
                 "{}{}",
-                base_url(&headers, &device),
+                base_url(headers, device),
                 crate::urls::subtitle(id, false)
             );
-            resp = resp.header("CaptionInfo.sec", url);
+            resp.header("CaptionInfo.sec", url)
         }
+        _ => resp,
     }
-    let Some((start, end)) = reply.span(len) else {
-        let body = format!("range not satisfiable: the file has {len} bytes\n");
-        return Ok(resp
-            .status(StatusCode::RANGE_NOT_SATISFIABLE)
-            .header(header::CONTENT_RANGE, format!("bytes */{len}"))
-            .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-            .body(Body::from(body))
-            .expect("static headers are valid"));
-    };
-    resp = match reply {
-        RangeReply::Partial { start, end } => resp
-            .status(StatusCode::PARTIAL_CONTENT)
-            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
-        _ => resp.status(StatusCode::OK),
-    };
-    resp = resp.header(header::CONTENT_LENGTH, end - start);
+}
 
-    if method == Method::HEAD || start == end {
-        playback.about_to_play(ih, &file, client);
-        return Ok(resp.body(Body::empty()).expect("valid headers"));
-    }
-    if thumbnailer {
-        let f = playback.open_on_disk(&ih, index, start).await?;
-        let body = ReaderStream::with_capacity(f.take(end - start), CHUNK);
-        return Ok(resp.body(Body::from_stream(body)).expect("valid headers"));
-    }
-    // No BitTorrent peer, but a web seed (archive.org): from there.
-    let (source, ticket, from): (WebBody, _, &str) = match playback.web_seed(ih, &file).await {
-        Some(url) => {
-            let (body, ticket) = playback.open_web_seed(url, start..end, len, client).await?;
-            (body, ticket, "the web seed")
-        }
-        None => {
-            let (stream, ticket) = playback.open(ih, &file, start, client).await?;
-            let body = ReaderStream::with_capacity(stream.take(end - start), CHUNK);
-            (Box::pin(body), ticket, "the swarm")
-        }
-    };
-    let cancelled = ticket.cancelled();
-    tracing::info!(client = %peer, %ih, index, start, end, from, "stream opened");
-    // The ticket lives exactly as long as the body.
-    let mut log = StreamLog {
-        ticket,
-        _playing: playback.now_playing().start(ih, index),
-        client: peer,
-        info_hash: ih,
-        index,
-        sent: 0,
-    };
+/// A player's body: `source` for as long as the client reads it, ended at
+/// once when its ticket is evicted; the ticket (in `log`) lives exactly as
+/// long as the body.
+fn streamed(resp: axum::http::response::Builder, source: WebBody, mut log: StreamLog) -> Response {
+    let cancelled = log.ticket.cancelled();
     let body = source
         .map(move |chunk| {
             if let Ok(c) = &chunk {
@@ -199,5 +228,5 @@ pub async fn serve(
     let mut resp = resp.body(Body::from_stream(body)).expect("valid headers");
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(resp.into_response())
+    resp.into_response()
 }
