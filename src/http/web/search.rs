@@ -13,7 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde::Deserialize;
 
-use super::{logged_in, message, render, size_text, Site, Web};
+use super::library::size_text;
+use super::{logged_in, message, render, Site, Web};
 use crate::cast::RendererView;
 use crate::http::api::parse_info_hash;
 use crate::http::ApiError;
