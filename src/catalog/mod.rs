@@ -26,7 +26,7 @@ mod searches;
 mod subtitles;
 mod torrents;
 
-pub use subtitles::{NewSubtitle, StoredSubtitle};
+pub use subtitles::{NewSubtitle, StoredSubtitle, FROM_TORRENT};
 
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -8,6 +8,9 @@ use serde::Serialize;
 use super::{bump_update_id, now, Catalog, CatalogError};
 use crate::torrent::InfoHash;
 
+/// The source of a subtitle found in the torrent itself, as it is stored.
+pub const FROM_TORRENT: &str = "torrent";
+
 /// A stored subtitle, without its text.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredSubtitle {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{Library, ObjectId};
-use crate::catalog::{CatalogError, StoredSubtitle};
+use crate::catalog::{CatalogError, StoredSubtitle, FROM_TORRENT};
 use crate::lang::Lang;
 use crate::torrent::InfoHash;
 use crate::upnp::object::{Caption, Class, Object};
@@ -66,7 +66,7 @@ pub fn captions_in_order<'s>(
             s.forced,
             !s.hash_match,
             s.hearing_impaired,
-            s.source != "torrent",
+            s.source != FROM_TORRENT,
             s.id,
         )
     };

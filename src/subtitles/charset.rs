@@ -7,7 +7,7 @@
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
 use encoding_rs::{Encoding, UTF_16BE, UTF_16LE};
 
-use super::format::Rejected;
+use super::rejected::Rejected;
 
 /// The text and the name of the encoding it was in.
 pub fn decode(bytes: &[u8]) -> Result<(String, &'static str), Rejected> {

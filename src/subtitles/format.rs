@@ -7,30 +7,13 @@
 use crate::media::sidecars::SubFormat;
 
 use super::charset;
+use super::rejected::{Rejected, MAX_BYTES};
 
-/// The largest subtitle file taken.
-pub const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// A cue starting later than this is a broken timestamp, not a film.
 const MAX_START_MS: u64 = 48 * 3_600_000;
 /// The latest time SRT's two-digit hours can say (99:59:59,999): a later
 /// end is cut to it.
 const MAX_END_MS: u64 = 100 * 3_600_000 - 1;
-
-/// Why a file is not taken as a subtitle.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Rejected {
-    #[error("{0} bytes, more than a subtitle's {MAX_BYTES}")]
-    TooLarge(u64),
-    #[error("binary data, not text ({0})")]
-    Binary(String),
-    #[error("no cue with valid timestamps")]
-    NoCues,
-    #[error("pictures (VobSub), not text")]
-    NotText,
-    /// A ZIP that is broken, holds no subtitle, or is a bomb.
-    #[error("{0}")]
-    Archive(String),
-}
 
 /// One subtitle on screen: from, until, and its lines (`\n` between them;
 /// `<i>`, `<b>`, `<u>` kept, other markup removed).

@@ -11,7 +11,7 @@ use crate::catalog::CatalogError;
 use crate::media::sidecars::Sidecar;
 use crate::torrent::InfoHash;
 
-use super::{format, read_text, Origin, Outcome, Subtitles, FROM_TORRENT};
+use super::{read_text, rejected, Origin, Outcome, Subtitles, FROM_TORRENT};
 
 /// How long reading one subtitle file from the swarm may take.
 const SWARM_READ: Duration = Duration::from_secs(120);
@@ -28,9 +28,9 @@ impl Subtitles {
     ) -> Result<Outcome, CatalogError> {
         let file = sidecar.index;
         let text = if !sidecar.format.is_text() {
-            Err(format::Rejected::NotText)
-        } else if length > format::MAX_BYTES as u64 {
-            Err(format::Rejected::TooLarge(length))
+            Err(rejected::Rejected::NotText)
+        } else if length > rejected::MAX_BYTES as u64 {
+            Err(rejected::Rejected::TooLarge(length))
         } else {
             match self.read_from_swarm(info_hash, file, length).await {
                 Ok(bytes) => read_text(bytes, sidecar.format).await,

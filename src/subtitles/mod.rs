@@ -10,24 +10,29 @@
 //! reason, recorded, and not fetched again.
 //!
 //! `charset` (bytes → UTF-8), `format` (SRT, WebVTT, ASS → cues → SRT for
-//! TVs, WebVTT for browsers) and `moviehash` (OpenSubtitles' hash) are pure.
+//! TVs, WebVTT for browsers), `rejected` (why a file is refused),
+//! `moviehash` (OpenSubtitles' hash) and `ledger` (the bookkeeping: which
+//! lookups run or are done, how each provider answered) are pure.
 
 pub mod charset;
 pub mod format;
 mod in_torrent;
+mod ledger;
 pub mod moviehash;
 pub mod opensubtitles;
 pub mod podnapisi;
 pub mod provider;
+pub mod rejected;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::io::SeekFrom;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::sync::CancellationToken;
 
+pub use crate::catalog::FROM_TORRENT;
 use crate::catalog::{Catalog, CatalogError, NewSubtitle, StoredSubtitle};
 use crate::config::SubtitlesConfig;
 use crate::lang::Lang;
@@ -37,10 +42,10 @@ use crate::media::sidecars::{self, Sidecar, SubFormat};
 use crate::media::{kind_of, stem, MediaKind};
 use crate::torrent::{InfoHash, TorrentEngine};
 
+pub use ledger::ProviderState;
+use ledger::{Ledger, Lookup, TorrentSubs};
 use provider::{best, Found, ProviderError, Query, SubtitleProvider};
 
-/// The source name of subtitles found in the torrent itself.
-pub const FROM_TORRENT: &str = "torrent";
 /// The origin under which a provider's search for a video is recorded.
 const SEARCHED: &str = "search";
 /// Lookups run at once.
@@ -64,38 +69,13 @@ struct Inner {
     languages: Vec<Lang>,
     hearing_impaired: bool,
     providers: Vec<Arc<dyn SubtitleProvider>>,
-    /// What each provider last did, for the API, and until when it rests.
-    states: Mutex<BTreeMap<&'static str, ProviderState>>,
-    /// Lookups running now: (video, with the providers).
-    busy: Mutex<HashSet<(InfoHash, usize, bool)>>,
-    /// Videos whose lookup is complete, the providers included (this run).
-    done: Mutex<HashSet<(InfoHash, usize)>>,
-    /// Videos whose own torrent's subtitles are all read or refused.
-    done_in_torrent: Mutex<HashSet<(InfoHash, usize)>>,
-    /// How often each torrent was removed (this run): a lookup that began
-    /// before a removal records nothing as done.
-    generations: Mutex<std::collections::HashMap<InfoHash, u64>>,
-    /// Each torrent's subtitle files, read once.
-    torrent_subs: Mutex<std::collections::HashMap<InfoHash, Arc<TorrentSubs>>>,
+    /// The bookkeeping: lookups running and done, each torrent's subtitle
+    /// files, what each provider last did (`ledger`).
+    ledger: Mutex<Ledger>,
     /// Lookups run at once (a folder of many videos queues the rest).
     lookups: tokio::sync::Semaphore,
     reads: tokio::sync::Semaphore,
     shutdown: CancellationToken,
-}
-
-/// A provider as the API shows it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct ProviderState {
-    pub name: &'static str,
-    /// `unused` (not asked yet), `ok`, `unauthorized`, `quota`,
-    /// `rate-limited` or `error`.
-    pub state: &'static str,
-    /// What went wrong, in words.
-    pub detail: Option<String>,
-    /// Seconds since the Unix epoch of the last answer.
-    pub at: Option<i64>,
-    #[serde(skip)]
-    rest_until: Option<Instant>,
 }
 
 /// A subtitle file's bytes made into cues, on a blocking thread: a 2 MiB
@@ -103,34 +83,26 @@ pub struct ProviderState {
 async fn read_text(
     bytes: Vec<u8>,
     format: SubFormat,
-) -> Result<format::Subtitle, format::Rejected> {
+) -> Result<format::Subtitle, rejected::Rejected> {
     tokio::task::spawn_blocking(move || format::read(&bytes, format))
         .await
-        .unwrap_or_else(|e| Err(format::Rejected::Binary(format!("reading it failed ({e})"))))
+        .unwrap_or_else(|e| {
+            Err(rejected::Rejected::Binary(format!(
+                "reading it failed ({e})"
+            )))
+        })
 }
 
-/// A running lookup's place in `busy`, given up when the lookup ends.
+/// A running lookup, its place in the ledger given up when it ends.
 struct Busy {
     subtitles: Subtitles,
-    key: (InfoHash, usize, bool),
+    lookup: Lookup,
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.subtitles
-            .0
-            .busy
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.key);
+        self.subtitles.ledger().ended(&self.lookup);
     }
-}
-
-/// A torrent's subtitle files (index, path, length) and how many videos
-/// it holds (samples not counted).
-struct TorrentSubs {
-    files: Vec<(usize, String, u64)>,
-    videos: usize,
 }
 
 /// What a lookup of one video did.
@@ -181,21 +153,7 @@ impl Subtitles {
         if let Some(p) = podnapisi::Podnapisi::from_config(&config.podnapisi, PROVIDER_TIMEOUT) {
             providers.push(Arc::new(p));
         }
-        let states = providers
-            .iter()
-            .map(|p| {
-                (
-                    p.name(),
-                    ProviderState {
-                        name: p.name(),
-                        state: "unused",
-                        detail: None,
-                        at: None,
-                        rest_until: None,
-                    },
-                )
-            })
-            .collect();
+        let names: Vec<&'static str> = providers.iter().map(|p| p.name()).collect();
         Subtitles(Arc::new(Inner {
             catalog,
             engine,
@@ -203,16 +161,18 @@ impl Subtitles {
             languages: config.languages.clone(),
             hearing_impaired: config.hearing_impaired,
             providers,
-            states: Mutex::new(states),
-            busy: Mutex::new(HashSet::new()),
-            done: Mutex::new(HashSet::new()),
-            done_in_torrent: Mutex::new(HashSet::new()),
-            torrent_subs: Mutex::new(std::collections::HashMap::new()),
-            generations: Mutex::new(std::collections::HashMap::new()),
+            ledger: Mutex::new(Ledger::new(&names)),
             lookups: tokio::sync::Semaphore::new(LOOKUPS),
             reads: tokio::sync::Semaphore::new(SWARM_READS),
             shutdown,
         }))
+    }
+
+    /// The bookkeeping. Held only while it answers: never across an await.
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        // Every change is a single step on plain data: a panic elsewhere
+        // cannot leave it half made.
+        self.0.ledger.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The languages asked for, in order.
@@ -222,13 +182,7 @@ impl Subtitles {
 
     /// Every provider turned on and what it last did.
     pub fn provider_states(&self) -> Vec<ProviderState> {
-        self.0
-            .states
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .values()
-            .cloned()
-            .collect()
+        self.ledger().provider_states()
     }
 
     /// A video was shown on a TV or is played: look its subtitles up in
@@ -242,37 +196,18 @@ impl Subtitles {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let ask_providers = ask_providers && !self.0.providers.is_empty();
-        let key = (info_hash, index);
-        let done = if ask_providers {
-            &self.0.done
-        } else {
-            &self.0.done_in_torrent
+        if !self.0.engine.contains(&info_hash) {
+            return;
+        }
+        let Some(lookup) = self.ledger().want((info_hash, index), ask_providers) else {
+            return;
         };
-        if done
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(&key)
-            || !self.0.engine.contains(&info_hash)
-        {
-            return;
-        }
-        let busy_key = (info_hash, index, ask_providers);
-        if !self
-            .0
-            .busy
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(busy_key)
-        {
-            return;
-        }
         let this = self.clone();
         runtime.spawn(async move {
-            // Removed from `busy` however the lookup ends, a panic included.
+            // Its place is given up however the lookup ends, a panic included.
             let _busy = Busy {
                 subtitles: this.clone(),
-                key: busy_key,
+                lookup,
             };
             let shutdown = this.0.shutdown.clone();
             tokio::select! {
@@ -280,12 +215,12 @@ impl Subtitles {
                 r = async {
                     // What a folder shows waits its turn; what is played
                     // or shown alone goes first.
-                    let _turn = if ask_providers {
+                    let _turn = if lookup.ask_providers {
                         None
                     } else {
                         this.0.lookups.acquire().await.ok()
                     };
-                    this.look_up(info_hash, index, ask_providers).await
+                    this.look_up(&lookup).await
                 } => {
                     if let Err(e) = r {
                         tracing::warn!(%info_hash, index, "subtitle lookup failed: {e}");
@@ -299,49 +234,15 @@ impl Subtitles {
     /// catalog's went with it), so the same torrent added again is looked
     /// up again.
     pub fn forget(&self, info_hash: InfoHash) {
-        *self
-            .0
-            .generations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry(info_hash)
-            .or_default() += 1;
-        let lock = |m: &Mutex<HashSet<(InfoHash, usize)>>| {
-            m.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .retain(|(ih, _)| *ih != info_hash);
-        };
-        lock(&self.0.done);
-        lock(&self.0.done_in_torrent);
-        self.0
-            .torrent_subs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&info_hash);
-    }
-
-    fn generation(&self, info_hash: InfoHash) -> u64 {
-        self.0
-            .generations
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&info_hash)
-            .copied()
-            .unwrap_or(0)
+        self.ledger().forget(info_hash);
     }
 
     /// A torrent's subtitle files (and how many videos it holds), read
     /// from the catalog once: a torrent of 10 000 files is not read again
     /// for each of its videos.
     async fn subtitle_files(&self, info_hash: InfoHash) -> Result<Arc<TorrentSubs>, CatalogError> {
-        if let Some(t) = self
-            .0
-            .torrent_subs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&info_hash)
-        {
-            return Ok(t.clone());
+        if let Some(t) = self.ledger().subtitle_files(&info_hash) {
+            return Ok(t);
         }
         let files = self.0.catalog.run(move |c| c.files(&info_hash)).await?;
         let paths: Vec<(usize, &str)> = files.iter().map(|f| (f.index, f.path.as_str())).collect();
@@ -353,11 +254,7 @@ impl Subtitles {
                 .map(|f| (f.index, f.path.clone(), f.length))
                 .collect(),
         });
-        self.0
-            .torrent_subs
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(info_hash, subs.clone());
+        self.ledger().keep_subtitle_files(info_hash, subs.clone());
         Ok(subs)
     }
 
@@ -365,13 +262,8 @@ impl Subtitles {
     /// background): the torrent's own files first, then (`ask_providers`)
     /// each provider for the languages still missing. What was done before
     /// (a file read or refused, a provider asked) is not done again.
-    pub async fn look_up(
-        &self,
-        info_hash: InfoHash,
-        index: usize,
-        ask_providers: bool,
-    ) -> Result<Looked, CatalogError> {
-        let generation = self.generation(info_hash);
+    async fn look_up(&self, lookup: &Lookup) -> Result<Looked, CatalogError> {
+        let ((info_hash, index), ask_providers) = (lookup.video, lookup.ask_providers);
         let (video, tried) = self
             .0
             .catalog
@@ -415,7 +307,7 @@ impl Subtitles {
             count(r?, &mut looked);
         }
         let in_torrent_complete = looked.unread == 0;
-        if ask_providers && !self.0.providers.is_empty() {
+        if ask_providers {
             let release = stem(video.file_name()).to_owned();
             for o in self
                 .ask_providers(info_hash, index, &release, video.length)
@@ -427,24 +319,8 @@ impl Subtitles {
         if looked.stored > 0 {
             self.0.changes.changed([ObjectId::Torrent(info_hash)]);
         }
-        if self.generation(info_hash) != generation {
-            // Removed meanwhile: whatever was found went with it.
-            return Ok(looked);
-        }
-        if in_torrent_complete {
-            self.0
-                .done_in_torrent
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((info_hash, index));
-        }
-        if looked.unread == 0 && (ask_providers || self.0.providers.is_empty()) {
-            self.0
-                .done
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert((info_hash, index));
-        }
+        self.ledger()
+            .finished(lookup, in_torrent_complete, looked.unread == 0);
         Ok(looked)
     }
 
@@ -489,7 +365,7 @@ impl Subtitles {
             if asked.iter().any(|a| a == p.name()) {
                 continue;
             }
-            if self.resting(p.name()) {
+            if self.ledger().resting(p.name(), Instant::now()) {
                 outcomes.push(Outcome::Unread);
                 continue;
             }
@@ -677,47 +553,15 @@ impl Subtitles {
         Ok(())
     }
 
-    /// Is this provider resting after an error?
-    fn resting(&self, name: &str) -> bool {
-        self.0
-            .states
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(name)
-            .and_then(|s| s.rest_until)
-            .is_some_and(|until| Instant::now() < until)
-    }
-
-    /// Record what a provider answered; an error makes it rest a while
-    /// (as long as a rate limit or quota says, else a few minutes).
+    /// Record what a provider answered (see `Ledger::note`), logging an
+    /// error that is news.
     fn note(&self, name: &'static str, outcome: Result<(), &ProviderError>) {
-        let mut states = self.0.states.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(s) = states.get_mut(name) else {
-            return;
-        };
-        let now = crate::catalog::now();
-        match outcome {
-            Ok(()) => {
-                s.state = "ok";
-                s.detail = None;
-                s.rest_until = None;
-            }
-            Err(e) => {
-                let (state, rest) = match e {
-                    ProviderError::Unauthorized(_) => ("unauthorized", Duration::from_secs(3600)),
-                    ProviderError::Quota { .. } => ("quota", Duration::from_secs(3600)),
-                    ProviderError::RateLimited { retry_after } => ("rate-limited", *retry_after),
-                    _ => ("error", Duration::from_secs(300)),
-                };
-                if s.state != state || s.detail.as_deref() != Some(&e.to_string()) {
-                    tracing::warn!(provider = name, "subtitle provider: {e}");
-                }
-                s.state = state;
-                s.detail = Some(e.to_string());
-                s.rest_until = Some(Instant::now() + rest);
-            }
+        let news = self
+            .ledger()
+            .note(name, outcome, Instant::now(), crate::catalog::now());
+        if let (true, Err(e)) = (news, outcome) {
+            tracing::warn!(provider = name, "subtitle provider: {e}");
         }
-        s.at = Some(now);
     }
 
     /// OpenSubtitles' hash of a video, its head and tail read through the

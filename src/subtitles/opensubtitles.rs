@@ -21,10 +21,10 @@ use crate::config::{OpenSubtitlesConfig, Secret};
 use crate::lang::Lang;
 use crate::media::sidecars::SubFormat;
 
-use super::format::MAX_BYTES;
 use super::provider::{
     network, read_capped, retry_after, unzip, Found, ProviderError, Query, SubtitleProvider,
 };
+use super::rejected::MAX_BYTES;
 
 pub const NAME: &str = "opensubtitles";
 const USER_AGENT: &str = concat!("swarmcast v", env!("CARGO_PKG_VERSION"));

@@ -15,10 +15,10 @@ use quick_xml::events::Event;
 use crate::config::PodnapisiConfig;
 use crate::lang::Lang;
 
-use super::format::MAX_BYTES;
 use super::provider::{
     network, read_capped, retry_after, unzip, Found, ProviderError, Query, SubtitleProvider,
 };
+use super::rejected::MAX_BYTES;
 
 pub const NAME: &str = "podnapisi";
 /// Pages of results read per language.

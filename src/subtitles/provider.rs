@@ -14,7 +14,7 @@ use crate::lang::Lang;
 use crate::media::names::ReleaseName;
 use crate::media::sidecars::SubFormat;
 
-use super::format::{Rejected, MAX_BYTES};
+use super::rejected::{Rejected, MAX_BYTES};
 
 /// What a video is, as a subtitle site is asked about it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
