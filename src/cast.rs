@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::library::{Library, ObjectId};
-use crate::net::{interfaces, is_lan};
+use crate::net::{interfaces, is_lan, read_capped, BodyError, Failed};
 use crate::torrent::InfoHash;
 use crate::upnp::content_directory::Directory;
 use crate::upnp::control::{
@@ -388,7 +388,7 @@ impl Cast {
             .timeout(FETCH_TIMEOUT)
             .send()
             .await
-            .map_err(|e| e.without_url().to_string())?;
+            .map_err(|e| Failed::from(e).to_string())?;
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status()));
         }
@@ -691,10 +691,9 @@ impl Cast {
             .send()
             .await
             .map_err(|e| {
-                unreachable(if e.is_timeout() {
-                    format!("no answer within {} s", timeout.as_secs())
-                } else {
-                    e.without_url().to_string()
+                unreachable(match Failed::from(e) {
+                    Failed::TimedOut => format!("no answer within {} s", timeout.as_secs()),
+                    Failed::Other(e) => e,
                 })
             })?;
         let status = resp.status();
@@ -742,19 +741,11 @@ fn checked_location(location: &str, from: IpAddr) -> Result<Url, String> {
 }
 
 /// A body of at most `MAX_BODY` bytes.
-async fn read_bounded(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| e.without_url().to_string())?
-    {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err("its answer is larger than 256 KiB".into());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn read_bounded(resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    read_capped(resp, MAX_BODY).await.map_err(|e| match e {
+        BodyError::TooLarge(_) => "its answer is larger than 256 KiB".into(),
+        BodyError::Failed(f) => f.to_string(),
+    })
 }
 
 /// How long a renderer is kept after it announced itself: its max-age,

@@ -16,6 +16,7 @@ pub(crate) mod phone;
 pub(crate) mod playback;
 pub mod search;
 pub mod subtitles;
+pub(crate) mod sync;
 pub mod torrent;
 pub(crate) mod torrents;
 pub mod upnp;

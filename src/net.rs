@@ -2,8 +2,10 @@
 //! callbacks, the permission layer, the casting control point, and mDNS
 //! to come): which addresses count as the LAN, the `web.allow` rules, and
 //! the list of up IPv4 interfaces, and the HTTP client every provider
-//! (search, subtitles) uses. Address logic is pure; `interfaces` is the
-//! one function here that asks the OS.
+//! (search, subtitles) uses, with its one capped body read
+//! (`read_capped`) and one way to say how a request failed (`Failed`).
+//! Address logic is pure; `interfaces` is the one function here that asks
+//! the OS.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr};
@@ -19,6 +21,59 @@ pub fn http_client(timeout: std::time::Duration) -> reqwest::Client {
         .user_agent(concat!("swarmcast/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a plain HTTP client builds")
+}
+
+/// How an HTTP request failed, in words that leave its URL out (a URL
+/// may carry an API key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failed {
+    TimedOut,
+    Other(String),
+}
+
+impl From<reqwest::Error> for Failed {
+    fn from(e: reqwest::Error) -> Failed {
+        if e.is_timeout() {
+            Failed::TimedOut
+        } else {
+            Failed::Other(e.without_url().to_string())
+        }
+    }
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failed::TimedOut => f.write_str("timed out"),
+            Failed::Other(e) => f.write_str(e),
+        }
+    }
+}
+
+/// Why an answer's body was not read whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Longer than the cap (at least this many bytes).
+    TooLarge(u64),
+    Failed(Failed),
+}
+
+/// An answer's body, read up to `cap` bytes: a longer one is refused as
+/// soon as it passes the cap, so a server is never trusted with our
+/// memory.
+pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, BodyError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| BodyError::Failed(e.into()))?
+    {
+        if body.len() + chunk.len() > cap {
+            return Err(BodyError::TooLarge((body.len() + chunk.len()) as u64));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// The client for devices on the LAN (a TV we cast to): bounded, never

@@ -32,7 +32,9 @@ use tokio_util::io::ReaderStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, CatalogFile};
+use crate::net::Failed;
 use crate::subtitles::Subtitles;
+use crate::sync::Locked;
 use crate::torrent::metainfo::{self, WebSeeds};
 use crate::torrent::prefetch::Prefetcher;
 use crate::torrent::streams::{StreamLimiter, StreamTicket, StreamsBusy};
@@ -104,12 +106,7 @@ pub struct Playing {
 impl NowPlaying {
     /// A stream of this file starts; it counts until the guard is dropped.
     pub fn start(self: &Arc<Self>, info_hash: InfoHash, index: usize) -> Playing {
-        *self
-            .streams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .entry((info_hash, index))
-            .or_default() += 1;
+        *self.streams.locked().entry((info_hash, index)).or_default() += 1;
         Playing {
             now: self.clone(),
             key: (info_hash, index),
@@ -120,8 +117,7 @@ impl NowPlaying {
     pub fn files_of(&self, info_hash: &InfoHash) -> Vec<usize> {
         let mut v: Vec<usize> = self
             .streams
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .locked()
             .keys()
             .filter(|(ih, _)| ih == info_hash)
             .map(|(_, i)| *i)
@@ -133,7 +129,7 @@ impl NowPlaying {
 
 impl Drop for Playing {
     fn drop(&mut self) {
-        let mut streams = self.now.streams.lock().unwrap_or_else(|p| p.into_inner());
+        let mut streams = self.now.streams.locked();
         if let Some(n) = streams.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
@@ -193,12 +189,7 @@ impl Playback {
         {
             return None;
         }
-        let known = self
-            .web_seeds
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&ih)
-            .cloned();
+        let known = self.web_seeds.locked().get(&ih).cloned();
         let seeds = match known {
             Some(s) => s,
             None => {
@@ -208,10 +199,7 @@ impl Playback {
                     .await
                     .ok()??;
                 let s = metainfo::web_seeds(&bytes).map(Arc::new);
-                self.web_seeds
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .insert(ih, s.clone());
+                self.web_seeds.locked().insert(ih, s.clone());
                 s
             }
         };
@@ -242,7 +230,7 @@ impl Playback {
         let resp = req
             .send()
             .await
-            .map_err(|e| fetch(format!("the web seed: {}", e.without_url())))?;
+            .map_err(|e| fetch(format!("the web seed: {}", Failed::from(e))))?;
         let status = resp.status();
         // A seed that ignores Range (200) is read from its start and the
         // bytes before the range are skipped.
@@ -279,7 +267,7 @@ impl Playback {
                             return Some((Err(e), (resp, skip, 0)));
                         }
                         Err(e) => {
-                            let e = std::io::Error::other(e.without_url().to_string());
+                            let e = std::io::Error::other(Failed::from(e).to_string());
                             return Some((Err(e), (resp, skip, 0)));
                         }
                     }

@@ -10,6 +10,8 @@ use rusqlite::Connection;
 
 use super::{migrations, Catalog, CatalogError};
 
+use crate::sync::Locked;
+
 /// Read connections kept open.
 const READERS: usize = 4;
 /// How long a statement waits for SQLite's lock before failing.
@@ -39,11 +41,7 @@ impl std::ops::Deref for Reader<'_> {
 impl Drop for Reader<'_> {
     fn drop(&mut self) {
         if let Some(c) = self.conn.take() {
-            self.pool
-                .idle
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .push(c);
+            self.pool.idle.locked().push(c);
             self.pool.returned.notify_one();
         }
     }
@@ -104,11 +102,11 @@ impl Catalog {
     pub(super) fn writer(&self) -> std::sync::MutexGuard<'_, Connection> {
         // A panic while holding the lock cannot leave SQLite half-written
         // (every write is one transaction), so a poisoned lock is still usable.
-        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+        self.writer.locked()
     }
 
     pub(super) fn reader(&self) -> Reader<'_> {
-        let mut idle = self.readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let mut idle = self.readers.idle.locked();
         loop {
             if let Some(conn) = idle.pop() {
                 return Reader {
@@ -116,11 +114,7 @@ impl Catalog {
                     pool: &self.readers,
                 };
             }
-            idle = self
-                .readers
-                .returned
-                .wait(idle)
-                .unwrap_or_else(|p| p.into_inner());
+            idle = crate::sync::wait(&self.readers.returned, idle);
         }
     }
 

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::upnp::Device;
 use crate::library::Changes;
+use crate::sync::Locked;
 use crate::upnp::description::Service;
 use crate::upnp::gena::{property_set, Request, Subscriptions};
 
@@ -44,7 +45,7 @@ impl Events {
     }
 
     fn subs(&self) -> std::sync::MutexGuard<'_, Subscriptions> {
-        self.subs.lock().unwrap_or_else(|p| p.into_inner())
+        self.subs.locked()
     }
 
     /// Every evented variable of a service, now (reads SQLite: off the

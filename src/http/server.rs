@@ -23,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
+use crate::sync::Locked;
+
 /// Time to send a request's headers, and the longest idle keep-alive.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
 /// Open connections at most.
@@ -45,7 +47,7 @@ struct Slot {
 
 impl Slot {
     fn take(counts: &Arc<Mutex<Counts>>, source: IpAddr) -> Option<Slot> {
-        let mut c = counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = counts.locked();
         let mine = c.by_source.get(&source).copied().unwrap_or(0);
         if c.total >= MAX_CONNECTIONS || mine >= MAX_PER_SOURCE {
             return None;
@@ -61,7 +63,7 @@ impl Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut c = self.counts.lock().unwrap_or_else(|p| p.into_inner());
+        let mut c = self.counts.locked();
         c.total -= 1;
         if let Some(n) = c.by_source.get_mut(&self.source) {
             *n -= 1;

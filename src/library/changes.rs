@@ -11,6 +11,8 @@ use tokio::sync::Notify;
 
 use super::ObjectId;
 
+use crate::sync::Locked;
+
 #[derive(Default)]
 pub struct Changes {
     pending: Mutex<BTreeSet<ObjectId>>,
@@ -24,18 +26,14 @@ impl Changes {
 
     /// These containers changed (the catalog bumped SystemUpdateID).
     pub fn changed(&self, ids: impl IntoIterator<Item = ObjectId>) {
-        self.pending
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .extend(ids);
+        self.pending.locked().extend(ids);
         self.notify.notify_one();
     }
 
     /// Wait until something changed, and take what did (in id order).
     pub async fn next(&self) -> Vec<ObjectId> {
         loop {
-            let taken =
-                std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+            let taken = std::mem::take(&mut *self.pending.locked());
             if !taken.is_empty() {
                 return taken.into_iter().collect();
             }

@@ -17,6 +17,8 @@ use futures::future::BoxFuture;
 
 use super::{Changes, ObjectId};
 
+use crate::sync::Locked;
+
 /// Where some containers' children come from.
 pub trait RemoteChildren: Send + Sync + 'static {
     /// Does this source fill `id`?
@@ -37,7 +39,7 @@ pub struct Arrived(Arc<Flight>);
 impl Arrived {
     /// Some children are stored: waiting Browses answer now.
     pub fn some(&self) {
-        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.0.state.locked();
         if !state.some {
             state.some = true;
             self.0.finished.notify_all();
@@ -47,7 +49,7 @@ impl Arrived {
     /// Every child is stored (what the refresh does next is extra):
     /// waiting Searches answer now too.
     pub fn all(&self) {
-        let mut state = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.0.state.locked();
         if !state.all {
             state.some = true;
             state.all = true;
@@ -98,23 +100,14 @@ struct Landing {
 
 impl Drop for Landing {
     fn drop(&mut self) {
-        self.refresher
-            .flying
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&self.id);
+        self.refresher.flying.locked().remove(&self.id);
         if !self.ok {
             self.refresher
                 .failed
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
+                .locked()
                 .insert(self.id.clone(), Instant::now());
         }
-        self.flight
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .ended = Some(self.ok);
+        self.flight.state.locked().ended = Some(self.ok);
         self.flight.finished.notify_all();
     }
 }
@@ -168,15 +161,14 @@ impl Refresher {
         }
         let recently_failed = self
             .failed
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .locked()
             .get(id)
             .is_some_and(|t| t.elapsed() < RETRY_AFTER_FAILURE);
         if recently_failed {
             return false;
         }
         let flight = {
-            let mut flying = self.flying.lock().unwrap_or_else(|p| p.into_inner());
+            let mut flying = self.flying.locked();
             match flying.get(id) {
                 Some(f) => f.clone(),
                 None => {
@@ -188,7 +180,7 @@ impl Refresher {
             }
         };
         let deadline = Instant::now() + wait;
-        let mut state = flight.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = flight.state.locked();
         loop {
             if let Some(ok) = state.ended {
                 return ok;
@@ -200,11 +192,7 @@ impl Refresher {
             if left.is_zero() {
                 return false;
             }
-            state = flight
-                .finished
-                .wait_timeout(state, left)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
+            state = crate::sync::wait_timeout(&flight.finished, state, left).0;
         }
     }
 

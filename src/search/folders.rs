@@ -17,6 +17,7 @@ use crate::catalog::{Catalog, StoredResult};
 use crate::library::remote::{Arrived, RemoteChildren};
 use crate::library::ObjectId;
 use crate::media::MediaKind;
+use crate::sync::Locked;
 use crate::torrent::{AddSource, InfoHash, TorrentEngine};
 
 /// A saved search's folder: its ranked results.
@@ -402,14 +403,11 @@ pub struct DeadSwarms(Mutex<HashSet<InfoHash>>);
 
 impl DeadSwarms {
     pub fn contains(&self, ih: &InfoHash) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(ih)
+        self.0.locked().contains(ih)
     }
 
     fn insert(&self, ih: InfoHash) {
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(ih);
+        self.0.locked().insert(ih);
     }
 }
 

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{http_error, ProviderError, MAX_ANSWER_BYTES};
+use super::{http_error, read_answer, ProviderError};
+use crate::sync::Locked;
 use crate::torrent::{metainfo, AddSource, InfoHash, Magnet};
 
 /// Redirects followed before a link is given up on.
@@ -95,7 +96,7 @@ impl Links {
         }
         let url = url::Url::parse(link.trim())
             .map_err(|_| ProviderError::Malformed("a download link is not a URL".into()))?;
-        let mut resp = self
+        let resp = self
             .http
             .get(url)
             .send()
@@ -113,20 +114,7 @@ impl Links {
             })?;
             Resolved::Magnet(magnet, location.to_owned())
         } else if status.is_success() {
-            let mut body = Vec::new();
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| http_error(e, self.timeout))?
-            {
-                if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-                    return Err(ProviderError::Malformed(format!(
-                        "the .torrent is larger than {} MiB",
-                        MAX_ANSWER_BYTES >> 20
-                    )));
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_answer(resp, "the .torrent", self.timeout).await?;
             let shape = metainfo::check(&body).map_err(|e| {
                 ProviderError::Malformed(format!("the link's .torrent is not usable: {e}"))
             })?;
@@ -146,7 +134,7 @@ impl Links {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Resolved>> {
-        self.cache.lock().unwrap_or_else(|p| p.into_inner())
+        self.cache.locked()
     }
 }
 

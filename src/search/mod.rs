@@ -27,6 +27,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::net::{read_capped, BodyError, Failed};
 use crate::torrent::InfoHash;
 
 /// What to search for.
@@ -540,11 +541,33 @@ pub fn merge(results: Vec<SearchResult>) -> Vec<SearchResult> {
 /// A reqwest error as a provider error, without its URL (which may hold
 /// an API key).
 pub(crate) fn http_error(e: reqwest::Error, timeout: Duration) -> ProviderError {
-    if e.is_timeout() {
-        ProviderError::Timeout(timeout)
-    } else {
-        ProviderError::Unreachable(e.without_url().to_string())
+    failed(e.into(), timeout)
+}
+
+/// A failed request as a provider error.
+fn failed(f: Failed, timeout: Duration) -> ProviderError {
+    match f {
+        Failed::TimedOut => ProviderError::Timeout(timeout),
+        Failed::Other(e) => ProviderError::Unreachable(e),
     }
+}
+
+/// An answer's body, at most `MAX_ANSWER_BYTES` (`what` it is, for the
+/// error: "the answer", "the .torrent").
+pub(crate) async fn read_answer(
+    resp: reqwest::Response,
+    what: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, ProviderError> {
+    read_capped(resp, MAX_ANSWER_BYTES)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge(_) => ProviderError::Malformed(format!(
+                "{what} is larger than {} MiB",
+                MAX_ANSWER_BYTES >> 20
+            )),
+            BodyError::Failed(f) => failed(f, timeout),
+        })
 }
 
 /// GET `url` and read at most `MAX_ANSWER_BYTES`.
@@ -553,23 +576,14 @@ pub(crate) async fn fetch(
     url: url::Url,
     timeout: Duration,
 ) -> Result<Vec<u8>, ProviderError> {
-    let mut resp = http
+    let resp = http
         .get(url)
         .timeout(timeout)
         .send()
         .await
         .map_err(|e| http_error(e, timeout))?;
     let status = resp.status();
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| http_error(e, timeout))? {
-        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
-            return Err(ProviderError::Malformed(format!(
-                "larger than {} MiB",
-                MAX_ANSWER_BYTES >> 20
-            )));
-        }
-        body.extend_from_slice(&chunk);
-    }
+    let body = read_answer(resp, "the answer", timeout).await?;
     if !status.is_success() {
         // An indexer's error element may come with any status.
         if let Err(e @ ProviderError::Indexer { .. }) = torznab::parse_feed(&body, "") {

@@ -40,6 +40,7 @@ use crate::library::{captions_in_order, Changes, ObjectId, VideoShown};
 use crate::media::names::ReleaseName;
 use crate::media::sidecars::{self, Sidecar, SubFormat};
 use crate::media::{kind_of, stem, MediaKind};
+use crate::sync::Locked;
 use crate::torrent::{InfoHash, TorrentEngine};
 
 pub use ledger::ProviderState;
@@ -172,7 +173,7 @@ impl Subtitles {
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         // Every change is a single step on plain data: a panic elsewhere
         // cannot leave it half made.
-        self.0.ledger.lock().unwrap_or_else(|p| p.into_inner())
+        self.0.ledger.locked()
     }
 
     /// The languages asked for, in order.

@@ -20,6 +20,7 @@ use serde::Deserialize;
 use crate::config::{OpenSubtitlesConfig, Secret};
 use crate::lang::Lang;
 use crate::media::sidecars::SubFormat;
+use crate::sync::Locked;
 
 use super::provider::{
     network, read_capped, retry_after, unzip, Found, ProviderError, Query, SubtitleProvider,
@@ -281,7 +282,7 @@ impl OpenSubtitles {
     }
 
     fn quota_left(&self) -> Result<(), ProviderError> {
-        let mut q = self.quota.lock().unwrap_or_else(|p| p.into_inner());
+        let mut q = self.quota.locked();
         if q.exhausted {
             if q.reset_at
                 .is_some_and(|at| std::time::SystemTime::now() >= at)
@@ -297,7 +298,7 @@ impl OpenSubtitles {
     }
 
     fn quota_used_up(&self, reset: Option<String>) -> ProviderError {
-        let mut q = self.quota.lock().unwrap_or_else(|p| p.into_inner());
+        let mut q = self.quota.locked();
         q.exhausted = true;
         q.reset_at = reset
             .as_deref()

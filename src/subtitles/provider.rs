@@ -13,6 +13,7 @@ use futures::future::BoxFuture;
 use crate::lang::Lang;
 use crate::media::names::ReleaseName;
 use crate::media::sidecars::SubFormat;
+use crate::net::{BodyError, Failed};
 
 use super::rejected::{Rejected, MAX_BYTES};
 
@@ -110,31 +111,18 @@ pub fn best<'f>(
 
 /// An answer's body, read up to `cap` bytes (a larger one is refused:
 /// a provider is never trusted with our memory).
-pub async fn read_capped(
-    mut resp: reqwest::Response,
-    cap: usize,
-) -> Result<Vec<u8>, ProviderError> {
-    let mut out = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
+pub async fn read_capped(resp: reqwest::Response, cap: usize) -> Result<Vec<u8>, ProviderError> {
+    crate::net::read_capped(resp, cap)
         .await
-        .map_err(|e| ProviderError::Network(e.without_url().to_string()))?
-    {
-        if out.len() + chunk.len() > cap {
-            return Err(Rejected::TooLarge((out.len() + chunk.len()) as u64).into());
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
+        .map_err(|e| match e {
+            BodyError::TooLarge(n) => Rejected::TooLarge(n).into(),
+            BodyError::Failed(f) => ProviderError::Network(f.to_string()),
+        })
 }
 
 /// A request that failed on the way (its URL, which may carry a key, left out).
 pub fn network(e: reqwest::Error) -> ProviderError {
-    if e.is_timeout() {
-        ProviderError::Network("timed out".into())
-    } else {
-        ProviderError::Network(e.without_url().to_string())
-    }
+    ProviderError::Network(Failed::from(e).to_string())
 }
 
 /// `Retry-After` in seconds (a date is taken as a minute), at most 10 min.

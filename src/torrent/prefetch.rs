@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{EngineError, InfoHash, MediaStream, TorrentEngine};
 use crate::media::container::{Container, IndexInfo, IndexLocator, Step};
+use crate::sync::Locked;
 
 /// Bytes of the head fetched after the index.
 pub const HEAD_LEN: u64 = 512 * 1024;
@@ -64,7 +65,7 @@ impl Prefetcher {
     }
 
     fn jobs(&self) -> std::sync::MutexGuard<'_, HashMap<(InfoHash, usize), PrefetchState>> {
-        self.jobs.lock().unwrap_or_else(|p| p.into_inner())
+        self.jobs.locked()
     }
 
     /// Where the prefetch of a file stands (`None`: never requested).

@@ -29,6 +29,8 @@ use super::{
     TorrentInfo,
 };
 use crate::config::Config;
+use crate::net::{read_capped, BodyError};
+use crate::sync::{Locked, ReadWrite};
 
 /// Largest .torrent we accept, from a URL or a request body.
 pub const MAX_TORRENT_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -178,10 +180,7 @@ impl RqbitEngine {
 
     /// The librqbit session, until the engine is stopped.
     fn session(&self) -> Option<Arc<Session>> {
-        self.session
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.session.read_locked().clone()
     }
 
     fn running(&self) -> Result<Arc<Session>, EngineError> {
@@ -213,20 +212,19 @@ impl RqbitEngine {
 
     async fn fetch_torrent(&self, url: &url::Url) -> Result<Bytes, EngineError> {
         let fetch = |e: reqwest::Error| EngineError::Fetch(format!("{url}: {e}"));
-        let mut resp = self.http.get(url.clone()).send().await.map_err(fetch)?;
+        let resp = self.http.get(url.clone()).send().await.map_err(fetch)?;
         if !resp.status().is_success() {
             return Err(EngineError::Fetch(format!("{url}: HTTP {}", resp.status())));
         }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
-            if body.len() + chunk.len() > MAX_TORRENT_FILE_BYTES {
-                return Err(EngineError::Fetch(format!(
+        let body = read_capped(resp, MAX_TORRENT_FILE_BYTES)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge(_) => EngineError::Fetch(format!(
                     "{url}: larger than {} MiB, not a .torrent",
                     MAX_TORRENT_FILE_BYTES >> 20
-                )));
-            }
-            body.extend_from_slice(&chunk);
-        }
+                )),
+                BodyError::Failed(f) => EngineError::Fetch(format!("{url}: {f}")),
+            })?;
         Ok(body.into())
     }
 
@@ -377,11 +375,7 @@ impl RqbitEngine {
                 if let Some(peers) = restore {
                     hints = peers.clone();
                     options.initial_peers = (!peers.is_empty()).then_some(peers);
-                    let kept = self
-                        .resume
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .remove(&ih);
+                    let kept = self.resume.locked().remove(&ih);
                     if let Some(kept) = kept {
                         options.only_files = kept.only_files;
                         options.paused = kept.paused;
@@ -779,10 +773,7 @@ impl TorrentEngine for RqbitEngine {
                 return;
             };
             session.stop().await;
-            self.session
-                .write()
-                .unwrap_or_else(|p| p.into_inner())
-                .take();
+            self.session.write_locked().take();
             let others = Arc::strong_count(&session) - 1;
             if others > 0 {
                 tracing::debug!(others, "the engine's session is still held at shutdown");

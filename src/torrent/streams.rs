@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::sync::Locked;
+
 /// A stream of another client is only evicted after this long without a read.
 pub const FOREIGN_IDLE: Duration = Duration::from_secs(30);
 
@@ -78,7 +80,7 @@ impl StreamLimiter {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+        self.inner.locked()
     }
 
     /// A ticket for a new stream of `client`, evicting another if needed.

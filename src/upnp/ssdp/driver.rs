@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 use super::message::{msearch, parse_heard, Heard, MAX_DATAGRAM};
 use super::responder::Responder;
 use crate::net::{interfaces, is_lan, Interface};
+use crate::sync::Locked;
 
 /// Where what other devices announce goes: the message, the address of
 /// our interface it came in on, and its sender. Full: dropped (a flood of
@@ -70,7 +71,7 @@ async fn serve_interface(
     };
     let group = SocketAddr::V4(SocketAddrV4::new(GROUP, PORT));
     let (byebye, alive) = {
-        let r = responder.lock().unwrap_or_else(|p| p.into_inner());
+        let r = responder.locked();
         (r.byebye(), r.alive(iface.addr))
     };
     tracing::info!(interface = %iface.name, addr = %iface.addr, "SSDP announcing");
@@ -97,8 +98,7 @@ async fn serve_interface(
                 }
                 let date = httpdate::fmt_http_date(SystemTime::now());
                 let replies = responder
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
+                    .locked()
                     .on_datagram(&buf[..n], from, iface.addr, Instant::now(), &date, rand::random());
                 for reply in replies {
                     let sock = sock.clone();
