@@ -5,9 +5,16 @@
 //! `feed` gives them, and finally `Step::Done` says which ranges hold the index.
 //!
 //! Anything unexpected (hostile sizes, garbage, truncation) falls back to the
-//! file's tail; nothing here panics or loops without bound.
+//! file's tail; nothing here panics or loops without bound. The state
+//! machine is here; `ebml` and `mp4` read the two formats' structures.
+
+mod ebml;
+mod mp4;
 
 use std::ops::Range;
+
+use ebml::*;
+use mp4::{mp4_video_resolution, mvhd_duration};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -53,24 +60,6 @@ const MKV_HEAD: u64 = 64 * 1024;
 const MAX_BOXES: u32 = 64;
 /// Reads before giving up.
 const MAX_STEPS: u32 = 32;
-
-const EBML: u32 = 0x1A45_DFA3;
-const SEGMENT: u32 = 0x1853_8067;
-const SEEK_HEAD: u32 = 0x114D_9B74;
-const SEEK: u32 = 0x4DBB;
-const SEEK_ID: u32 = 0x53AB;
-const SEEK_POSITION: u32 = 0x53AC;
-const INFO: u32 = 0x1549_A966;
-const TIMECODE_SCALE: u32 = 0x2A_D7B1;
-const DURATION: u32 = 0x4489;
-const CUES: u32 = 0x1C53_BB6B;
-const TRACKS: u32 = 0x1654_AE6B;
-const TRACK_ENTRY: u32 = 0xAE;
-const TRACK_TYPE: u32 = 0x83;
-const VIDEO: u32 = 0xE0;
-const PIXEL_WIDTH: u32 = 0xB0;
-const PIXEL_HEIGHT: u32 = 0xBA;
-const CLUSTER: u32 = 0x1F43_B675;
 
 #[derive(Debug, Clone)]
 enum State {
@@ -289,223 +278,6 @@ impl IndexLocator {
             _ => self.tail(),
         }
     }
-}
-
-/// A parsed EBML element header.
-#[derive(Debug, Clone, Copy)]
-struct Element {
-    id: u32,
-    /// `None` = unknown size.
-    size: Option<u64>,
-    header: usize,
-}
-
-/// The element header at `at`, if `data` holds all of it.
-fn read_element(data: &[u8], at: usize) -> Option<Element> {
-    let first = *data.get(at)?;
-    let id_len = first.leading_zeros() as usize + 1;
-    if id_len > 4 {
-        return None;
-    }
-    let id = data
-        .get(at..at + id_len)?
-        .iter()
-        .fold(0u32, |acc, b| (acc << 8) | u32::from(*b));
-    let size_at = at + id_len;
-    let first = *data.get(size_at)?;
-    let size_len = first.leading_zeros() as usize + 1;
-    if size_len > 8 {
-        return None;
-    }
-    let bytes = data.get(size_at..size_at + size_len)?;
-    let mask = if size_len == 8 { 0 } else { 0xFFu8 >> size_len };
-    let mut value = u64::from(bytes[0] & mask);
-    for b in &bytes[1..] {
-        value = (value << 8) | u64::from(*b);
-    }
-    let all_ones = (1u64 << (7 * size_len)) - 1;
-    Some(Element {
-        id,
-        size: (value != all_ones).then_some(value),
-        header: id_len + size_len,
-    })
-}
-
-/// Children of a body: (id, body) for each child fully present.
-fn children(body: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
-    let mut at = 0usize;
-    std::iter::from_fn(move || {
-        let e = read_element(body, at)?;
-        let size = usize::try_from(e.size?).ok()?;
-        let start = at + e.header;
-        let end = start.checked_add(size)?;
-        let child = body.get(start..end)?;
-        at = end;
-        Some((e.id, child))
-    })
-}
-
-fn uint(bytes: &[u8]) -> Option<u64> {
-    (bytes.len() <= 8).then(|| bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
-}
-
-/// Seek entries of a SeekHead element starting at `data[0]`: (target id, position).
-fn seek_entries(data: &[u8]) -> Vec<(u32, u64)> {
-    let Some(body) = element_body(data, SEEK_HEAD) else {
-        return Vec::new();
-    };
-    children(body)
-        .filter(|(id, _)| *id == SEEK)
-        .filter_map(|(_, seek)| {
-            let mut target = None;
-            let mut pos = None;
-            for (id, v) in children(seek) {
-                match id {
-                    SEEK_ID => target = uint(v).and_then(|v| u32::try_from(v).ok()),
-                    SEEK_POSITION => pos = uint(v),
-                    _ => {}
-                }
-            }
-            Some((target?, pos?))
-        })
-        .collect()
-}
-
-/// Duration in ms from an Info element starting at `data[0]`.
-fn info_duration(data: &[u8]) -> Option<u64> {
-    let body = element_body(data, INFO)?;
-    let mut scale = 1_000_000u64;
-    let mut duration = None;
-    for (id, v) in children(body) {
-        match id {
-            TIMECODE_SCALE => scale = uint(v).filter(|s| *s > 0)?,
-            DURATION => {
-                duration = match v.len() {
-                    4 => Some(f64::from(f32::from_be_bytes(v.try_into().ok()?))),
-                    8 => Some(f64::from_be_bytes(v.try_into().ok()?)),
-                    _ => None,
-                }
-            }
-            _ => {}
-        }
-    }
-    let ms = duration? * scale as f64 / 1e6;
-    (0.0..1e15).contains(&ms).then(|| ms.round() as u64)
-}
-
-/// The body of the EBML element starting at `data[0]`, cut to what `data` holds.
-fn element_body(data: &[u8], id: u32) -> Option<&[u8]> {
-    let e = read_element(data, 0).filter(|e| e.id == id)?;
-    let end = e
-        .size
-        .and_then(|s| usize::try_from(s).ok())
-        .map_or(data.len(), |s| (e.header + s).min(data.len()));
-    data.get(e.header..end)
-}
-
-/// PixelWidth × PixelHeight of the first video track of a Tracks element
-/// starting at `data[0]`.
-fn mkv_video_resolution(data: &[u8]) -> Option<(u32, u32)> {
-    children(element_body(data, TRACKS)?)
-        .filter(|(id, _)| *id == TRACK_ENTRY)
-        .find_map(|(_, entry)| {
-            let mut is_video = false;
-            let mut size = None;
-            for (id, v) in children(entry) {
-                match id {
-                    TRACK_TYPE => is_video = uint(v) == Some(1),
-                    VIDEO => {
-                        let (mut w, mut h) = (None, None);
-                        for (id, v) in children(v) {
-                            match id {
-                                PIXEL_WIDTH => w = uint(v).and_then(|v| u32::try_from(v).ok()),
-                                PIXEL_HEIGHT => h = uint(v).and_then(|v| u32::try_from(v).ok()),
-                                _ => {}
-                            }
-                        }
-                        size = w.zip(h);
-                    }
-                    _ => {}
-                }
-            }
-            size.filter(|(w, h)| is_video && *w > 0 && *h > 0)
-        })
-}
-
-/// MP4 boxes directly inside `body`: (type, payload) for each whole box.
-fn mp4_children(body: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    let mut at = 0usize;
-    std::iter::from_fn(move || {
-        let size = u32::from_be_bytes(body.get(at..at + 4)?.try_into().ok()?) as usize;
-        let kind = body.get(at + 4..at + 8)?;
-        let payload = body.get(at + 8..at.checked_add(size)?)?;
-        at += size.max(8);
-        Some((kind, payload))
-    })
-}
-
-/// Width × height from the `tkhd` of the first track whose handler is
-/// `vide`, in a whole `moov` box (header included).
-fn mp4_video_resolution(moov: &[u8]) -> Option<(u32, u32)> {
-    mp4_children(moov.get(8..)?)
-        .filter(|(kind, _)| *kind == b"trak")
-        .find_map(|(_, trak)| {
-            let mut tkhd = None;
-            let mut video = false;
-            for (kind, payload) in mp4_children(trak) {
-                match kind {
-                    b"tkhd" => tkhd = Some(payload),
-                    b"mdia" => {
-                        video = mp4_children(payload).any(|(k, hdlr)| {
-                            k == b"hdlr" && hdlr.get(8..12) == Some(b"vide".as_slice())
-                        })
-                    }
-                    _ => {}
-                }
-            }
-            // Width and height, 16.16 fixed point, end the tkhd.
-            let tkhd = tkhd.filter(|_| video)?;
-            let dims = tkhd.get(tkhd.len().checked_sub(8)?..)?;
-            let w = u32::from_be_bytes(dims[..4].try_into().ok()?) >> 16;
-            let h = u32::from_be_bytes(dims[4..].try_into().ok()?) >> 16;
-            (w > 0 && h > 0).then_some((w, h))
-        })
-}
-
-/// Duration in ms from a whole `moov` box (header included).
-fn mvhd_duration(moov: &[u8]) -> Option<u64> {
-    let mut at = 8usize;
-    while at + 8 <= moov.len() {
-        let size = u32::from_be_bytes(moov[at..at + 4].try_into().ok()?) as usize;
-        if size < 8 {
-            return None;
-        }
-        if &moov[at + 4..at + 8] == b"mvhd" {
-            let body = moov.get(at + 8..(at + size).min(moov.len()))?;
-            let (timescale, duration) = match *body.first()? {
-                // version, flags(3), creation(4), modification(4), timescale(4), duration(4)
-                0 => {
-                    let d = u64::from(u32::from_be_bytes(body.get(16..20)?.try_into().ok()?));
-                    let ts = u32::from_be_bytes(body.get(12..16)?.try_into().ok()?);
-                    (ts, (d != u64::from(u32::MAX)).then_some(d)?)
-                }
-                // version, flags(3), creation(8), modification(8), timescale(4), duration(8)
-                1 => {
-                    let ts = u32::from_be_bytes(body.get(20..24)?.try_into().ok()?);
-                    let d = u64::from_be_bytes(body.get(24..32)?.try_into().ok()?);
-                    (ts, (d != u64::MAX).then_some(d)?)
-                }
-                _ => return None,
-            };
-            if timescale == 0 {
-                return None;
-            }
-            let ms = u128::from(duration) * 1000 / u128::from(timescale);
-            return u64::try_from(ms).ok();
-        }
-        at = at.checked_add(size)?;
-    }
-    None
 }
 
 /// Drive a locator over a complete file held in memory.
