@@ -8,28 +8,30 @@
 //! its quirks row names), Play, Pause, Stop, Seek, volume, and the state
 //! and position read back. What is sent and read is `upnp::control`'s;
 //! a renderer's fault reaches the person in words (`CastError::Refused`).
+//! Finding renderers is `discovery`; playing on one is `transport`.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod discovery;
+mod transport;
+
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
 use crate::library::{Library, ObjectId};
-use crate::net::{interfaces, is_lan, read_capped, BodyError, Failed};
-use crate::torrent::InfoHash;
+use crate::net::{read_capped, BodyError};
 use crate::upnp::content_directory::Directory;
 use crate::upnp::control::{
-    self, ControlError, Description, AV_TRANSPORT, MAX_BODY, RENDERER_PREFIX, RENDERING_CONTROL,
+    self, ControlError, Description, AV_TRANSPORT, MAX_BODY, RENDERER_PREFIX,
 };
 use crate::upnp::didl::{self, Filter, Presentation};
 use crate::upnp::object::Object;
 use crate::upnp::quirks::{self, Quirks};
 use crate::upnp::ssdp::driver::{self, Listener};
-use crate::upnp::ssdp::message::Heard;
 
 /// The most renderers kept (a LAN has a handful; a flood of fake ones
 /// must not grow memory).
@@ -238,163 +240,6 @@ impl Cast {
         tx
     }
 
-    /// Search again unless that was done a moment ago (a person opened the
-    /// TVs page or a torrent's); answers arrive within seconds.
-    pub fn refresh(self: &Arc<Self>) {
-        let due = self
-            .searched
-            .lock()
-            .unwrap()
-            .is_none_or(|t| t.elapsed() >= SEARCH_AGAIN);
-        if due {
-            self.search_now();
-        }
-    }
-
-    fn search_now(self: &Arc<Self>) {
-        *self.searched.lock().unwrap() = Some(Instant::now());
-        self.known
-            .lock()
-            .unwrap()
-            .retain(|_, e| e.expires > Instant::now());
-        for iface in interfaces(&self.selectors) {
-            let me = self.clone();
-            tokio::spawn(async move {
-                for (heard, from) in driver::search(&iface, RENDERER_1, SEARCH_WAIT).await {
-                    me.heard(heard, iface.addr, from);
-                }
-            });
-        }
-    }
-
-    fn heard(self: &Arc<Self>, heard: Heard, our_ip: Ipv4Addr, from: SocketAddr) {
-        match heard {
-            Heard::ByeBye { udn, .. } => {
-                let mut known = self.known.lock().unwrap();
-                known.retain(|k, e| {
-                    let gone =
-                        k.eq_ignore_ascii_case(&udn) || e.announced.eq_ignore_ascii_case(&udn);
-                    if gone {
-                        tracing::info!(tv = %e.desc.friendly_name, "a TV said goodbye");
-                    }
-                    !gone
-                });
-            }
-            Heard::Alive {
-                udn,
-                kind,
-                location,
-                max_age,
-            } => {
-                let expires = Instant::now() + lifetime(max_age);
-                let is_renderer = kind.starts_with(RENDERER_PREFIX)
-                    || kind.starts_with(AV_TRANSPORT.trim_end_matches('1'));
-                {
-                    let mut known = self.known.lock().unwrap();
-                    let same = known.values_mut().find(|e| {
-                        e.announced.eq_ignore_ascii_case(&udn) && e.location.as_str() == location
-                    });
-                    if let Some(e) = same {
-                        e.expires = e.expires.max(expires);
-                        return;
-                    }
-                    if !is_renderer || known.len() >= MAX_RENDERERS {
-                        return;
-                    }
-                }
-                let Ok(permit) = self.fetching.clone().try_acquire_owned() else {
-                    return;
-                };
-                let me = self.clone();
-                tokio::spawn(async move {
-                    let _permit = permit;
-                    me.learn(udn, location, our_ip, from.ip(), expires).await;
-                });
-            }
-        }
-    }
-
-    /// Fetch and keep a renderer's description.
-    async fn learn(
-        &self,
-        udn: String,
-        location: String,
-        our_ip: Ipv4Addr,
-        from: IpAddr,
-        expires: Instant,
-    ) {
-        let url = match checked_location(&location, from) {
-            Ok(u) => u,
-            Err(why) => {
-                tracing::debug!(%from, "a renderer's LOCATION ignored: {why}");
-                return;
-            }
-        };
-        let body = match self.get(&url).await {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::debug!(%url, "a renderer's description: {e}");
-                return;
-            }
-        };
-        let desc = match control::parse_description(&body, &url) {
-            Ok(d) => d,
-            Err(e) => {
-                tracing::info!(%url, "not a renderer we can cast to: {e}");
-                return;
-            }
-        };
-        self.remember(desc, udn, url, our_ip, expires);
-    }
-
-    /// Keep a renderer (its description) until `expires`; one already
-    /// known keeps what it is casting.
-    fn remember(
-        &self,
-        desc: Description,
-        udn: String,
-        url: Url,
-        our_ip: Ipv4Addr,
-        expires: Instant,
-    ) {
-        let quirks = quirks::for_renderer(&desc.manufacturer, &desc.model_name);
-        let mut known = self.known.lock().unwrap();
-        if known.len() >= MAX_RENDERERS && !known.contains_key(&desc.udn) {
-            return;
-        }
-        let casting = known.remove(&desc.udn).and_then(|e| e.casting);
-        if casting.is_none() {
-            tracing::info!(tv = %desc.friendly_name, model = %desc.model_name, %url, "found a TV to cast to");
-        }
-        known.insert(
-            desc.udn.clone(),
-            Entry {
-                desc,
-                announced: udn,
-                location: url,
-                our_ip,
-                expires,
-                quirks,
-                casting,
-                status: None,
-            },
-        );
-    }
-
-    async fn get(&self, url: &Url) -> Result<Vec<u8>, String> {
-        let resp = self
-            .client
-            .get(url.clone())
-            .timeout(FETCH_TIMEOUT)
-            .send()
-            .await
-            .map_err(|e| Failed::from(e).to_string())?;
-        if !resp.status().is_success() {
-            return Err(format!("HTTP {}", resp.status()));
-        }
-        read_bounded(resp).await
-    }
-
     /// What a known renderer plays and how it is told of subtitles (its
     /// quirks row).
     pub fn quirks_of(&self, udn: &str) -> Option<Quirks> {
@@ -445,272 +290,6 @@ impl Cast {
             quirks: e.quirks,
         })
     }
-
-    /// Play file `index` of torrent `ih` on renderer `udn`: its full
-    /// DIDL-Lite for that renderer (subtitles included), then Play.
-    /// Returns the title sent.
-    pub async fn cast(&self, udn: &str, ih: InfoHash, index: usize) -> Result<String, CastError> {
-        let t = self.target(udn)?;
-        let library = self.library.clone();
-        let id = ObjectId::Item(ih, index).to_string();
-        let quirks = t.quirks;
-        let found = tokio::task::spawn_blocking(move || library.object(&id, &quirks))
-            .await
-            .map_err(|e| CastError::Library(e.to_string()))?
-            .map_err(|e| CastError::Library(e.0))?;
-        let Some(Object::Item(item)) = found else {
-            return Err(CastError::NotPlayable(format!(
-                "torrent {ih} has no file {index} a TV plays (video, audio or picture)"
-            )));
-        };
-        let uri = format!("{}{}", t.base_url, item.path);
-        let title = item.title.clone();
-        let metadata = didl::write(
-            &[Object::Item(item)],
-            &Filter::parse("*"),
-            &Presentation {
-                base_url: &t.base_url,
-                quirks: &t.quirks,
-            },
-        );
-        let set = [
-            ("InstanceID", "0"),
-            ("CurrentURI", uri.as_str()),
-            ("CurrentURIMetaData", metadata.as_str()),
-        ];
-        match self.call(&t, AV_TRANSPORT, "SetAVTransportURI", &set).await {
-            // Some TVs take a new URI only when stopped.
-            Err(CastError::Refused {
-                error:
-                    ControlError::Fault {
-                        code: 701 | 705, ..
-                    },
-                ..
-            }) => {
-                self.call(&t, AV_TRANSPORT, "Stop", &[("InstanceID", "0")])
-                    .await?;
-                self.call(&t, AV_TRANSPORT, "SetAVTransportURI", &set)
-                    .await?;
-            }
-            other => {
-                other?;
-            }
-        }
-        self.call(
-            &t,
-            AV_TRANSPORT,
-            "Play",
-            &[("InstanceID", "0"), ("Speed", "1")],
-        )
-        .await?;
-        tracing::info!(tv = %t.name, %title, "casting");
-        if let Some(e) = self.known.lock().unwrap().get_mut(udn) {
-            e.casting = Some(Casting {
-                title: title.clone(),
-                uri,
-            });
-            e.status = None;
-        }
-        Ok(title)
-    }
-
-    /// Play, pause, stop, seek or set the volume.
-    pub async fn command(&self, udn: &str, command: Command) -> Result<(), CastError> {
-        let t = self.target(udn)?;
-        let i = ("InstanceID", "0");
-        match command {
-            Command::Play => {
-                self.call(&t, AV_TRANSPORT, "Play", &[i, ("Speed", "1")])
-                    .await?
-            }
-            Command::Pause => self.call(&t, AV_TRANSPORT, "Pause", &[i]).await?,
-            Command::Stop => self.call(&t, AV_TRANSPORT, "Stop", &[i]).await?,
-            Command::Seek(secs) => {
-                let target = control::format_time(secs);
-                self.call(
-                    &t,
-                    AV_TRANSPORT,
-                    "Seek",
-                    &[i, ("Unit", "REL_TIME"), ("Target", &target)],
-                )
-                .await?
-            }
-            Command::Volume(v) => {
-                if t.rendering_control.is_none() {
-                    return Err(CastError::BadRequest(format!(
-                        "{} has no volume that can be set from here",
-                        t.name
-                    )));
-                }
-                let v = v.to_string();
-                self.call(
-                    &t,
-                    RENDERING_CONTROL,
-                    "SetVolume",
-                    &[i, ("Channel", "Master"), ("DesiredVolume", &v)],
-                )
-                .await?
-            }
-        };
-        if let Some(e) = self.known.lock().unwrap().get_mut(udn) {
-            e.status = None;
-        }
-        Ok(())
-    }
-
-    /// What `udn` is doing (read at most about once a second).
-    pub async fn status(&self, udn: &str) -> Result<Status, CastError> {
-        let t = self.target(udn)?;
-        if let Some((at, s)) = self
-            .known
-            .lock()
-            .unwrap()
-            .get(udn)
-            .and_then(|e| e.status.clone())
-        {
-            if at.elapsed() < STATUS_FRESH {
-                return Ok(s);
-            }
-        }
-        let i = [("InstanceID", "0")];
-        let (transport, position, volume) = tokio::join!(
-            self.call_within(&t, AV_TRANSPORT, "GetTransportInfo", &i, STATUS_TIMEOUT),
-            self.call_within(&t, AV_TRANSPORT, "GetPositionInfo", &i, STATUS_TIMEOUT),
-            async {
-                match t.rendering_control {
-                    Some(_) => Some(
-                        self.call_within(
-                            &t,
-                            RENDERING_CONTROL,
-                            "GetVolume",
-                            &[("InstanceID", "0"), ("Channel", "Master")],
-                            STATUS_TIMEOUT,
-                        )
-                        .await,
-                    ),
-                    None => None,
-                }
-            }
-        );
-        let arg = |args: &[(String, String)], name: &str| {
-            args.iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.clone())
-                .unwrap_or_default()
-        };
-        let mut status = Status {
-            udn: udn.to_owned(),
-            name: t.name.clone(),
-            state: String::new(),
-            position_ms: None,
-            duration_ms: None,
-            volume: None,
-            title: None,
-            error: None,
-        };
-        match transport {
-            Ok(args) => status.state = arg(&args, "CurrentTransportState"),
-            Err(e) => status.error = Some(e.to_string()),
-        }
-        if let Ok(args) = &position {
-            status.position_ms = control::parse_time(&arg(args, "RelTime"));
-            status.duration_ms = control::parse_time(&arg(args, "TrackDuration"));
-        }
-        if let Some(Ok(args)) = &volume {
-            status.volume = arg(args, "CurrentVolume").trim().parse().ok();
-        }
-        let mut known = self.known.lock().unwrap();
-        if let Some(e) = known.get_mut(udn) {
-            let uri = position
-                .as_ref()
-                .ok()
-                .map(|a| arg(a, "TrackURI"))
-                .unwrap_or_default();
-            status.title = e
-                .casting
-                .as_ref()
-                .filter(|c| uri.is_empty() || uri == c.uri)
-                .filter(|_| status.state != "NO_MEDIA_PRESENT")
-                .map(|c| c.title.clone());
-            e.status = Some((Instant::now(), status.clone()));
-        }
-        Ok(status)
-    }
-
-    /// Every known renderer's status, asked at once.
-    pub async fn statuses(&self) -> Vec<Status> {
-        let udns: Vec<String> = self.renderers().into_iter().map(|r| r.udn).collect();
-        futures::future::join_all(udns.iter().map(|u| self.status(u)))
-            .await
-            .into_iter()
-            .filter_map(Result::ok)
-            .collect()
-    }
-
-    async fn call(
-        &self,
-        t: &Target,
-        service: &str,
-        action: &'static str,
-        args: &[(&str, &str)],
-    ) -> Result<Vec<(String, String)>, CastError> {
-        self.call_within(t, service, action, args, COMMAND_TIMEOUT)
-            .await
-    }
-
-    async fn call_within(
-        &self,
-        t: &Target,
-        service: &str,
-        action: &'static str,
-        args: &[(&str, &str)],
-        timeout: Duration,
-    ) -> Result<Vec<(String, String)>, CastError> {
-        let url = if service == RENDERING_CONTROL {
-            t.rendering_control
-                .clone()
-                .unwrap_or_else(|| t.av_transport.clone())
-        } else {
-            t.av_transport.clone()
-        };
-        let (soapaction, body) = control::request(service, action, args);
-        let unreachable = |detail: String| CastError::Unreachable {
-            name: t.name.clone(),
-            detail,
-        };
-        let resp = self
-            .client
-            .post(url)
-            .timeout(timeout)
-            .header(
-                reqwest::header::CONTENT_TYPE,
-                r#"text/xml; charset="utf-8""#,
-            )
-            .header("SOAPACTION", soapaction)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| {
-                unreachable(match Failed::from(e) {
-                    Failed::TimedOut => format!("no answer within {} s", timeout.as_secs()),
-                    Failed::Other(e) => e,
-                })
-            })?;
-        let status = resp.status();
-        let body = read_bounded(resp).await.map_err(unreachable)?;
-        let refused = |error| CastError::Refused {
-            name: t.name.clone(),
-            action,
-            error,
-        };
-        match control::parse_answer(&body, action) {
-            Ok(args) => Ok(args),
-            Err(ControlError::Malformed(_)) if !status.is_success() => {
-                Err(refused(ControlError::Malformed(format!("HTTP {status}"))))
-            }
-            Err(e) => Err(refused(e)),
-        }
-    }
 }
 
 struct Target {
@@ -720,24 +299,6 @@ struct Target {
     /// `http://ip:port` of us as this renderer reaches us.
     base_url: String,
     quirks: Quirks,
-}
-
-/// A LOCATION we fetch: plain HTTP to the very address the announcement
-/// came from, on the LAN — an announcement cannot send us elsewhere.
-fn checked_location(location: &str, from: IpAddr) -> Result<Url, String> {
-    let url = Url::parse(location).map_err(|e| format!("{location:?}: {e}"))?;
-    if url.scheme() != "http" {
-        return Err(format!("{location:?} is not http"));
-    }
-    let host: IpAddr = match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.into(),
-        Some(url::Host::Ipv6(ip)) => ip.into(),
-        _ => return Err(format!("{location:?} does not name an IP address")),
-    };
-    if host != from || !is_lan(host) {
-        return Err(format!("{location:?} is not the sender's address {from}"));
-    }
-    Ok(url)
 }
 
 /// A body of at most `MAX_BODY` bytes.
@@ -757,7 +318,9 @@ fn lifetime(max_age: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use super::discovery::checked_location;
     use super::*;
+    use crate::upnp::ssdp::message::Heard;
 
     #[test]
     fn a_renderer_is_kept_for_its_max_age() {
