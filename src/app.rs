@@ -81,6 +81,127 @@ fn load_or_create(
     Ok(value)
 }
 
+/// The state directory's contents: the catalog (opened and migrated on
+/// a blocking thread), the device's UDN and the session key, each made the
+/// first time.
+async fn open_state(config: &Config) -> Result<(Arc<Catalog>, String, String), StartError> {
+    for dir in [&config.storage.state_dir, &config.storage.download_dir] {
+        std::fs::create_dir_all(dir).map_err(|source| StartError::Dir {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    let catalog_path = config.storage.state_dir.join("catalog.sqlite");
+    let catalog = Arc::new(
+        tokio::task::spawn_blocking(move || Catalog::open(&catalog_path))
+            .await
+            .map_err(|e| CatalogError::Interrupted(e.to_string()))??,
+    );
+    let udn = load_or_create_udn(&config.storage.state_dir)?;
+    let session_key = load_or_create_session_key(&config.storage.state_dir)?;
+    Ok((catalog, udn, session_key))
+}
+
+/// The engine, told which torrents the catalog restores with their peers
+/// (the engine keeps none of its own, so it must not restore them alone).
+async fn start_engine(
+    config: &Config,
+    catalog: &Arc<Catalog>,
+    shutdown: &CancellationToken,
+) -> Result<Arc<RqbitEngine>, StartError> {
+    let mut engine_options = EngineOptions::from_config(config);
+    engine_options.take_over = {
+        let catalog = catalog.clone();
+        tokio::task::spawn_blocking(move || catalog.all_peers())
+            .await
+            .map_err(|e| CatalogError::Interrupted(e.to_string()))??
+            .into_keys()
+            .collect()
+    };
+    Ok(Arc::new(
+        RqbitEngine::start(engine_options, shutdown.child_token()).await?,
+    ))
+}
+
+/// The HTTP listener and the address it got (port 0 picks one).
+async fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr), StartError> {
+    let err = |source| StartError::Listen {
+        addr: listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    Ok((listener, addr))
+}
+
+/// What the prefetch learns of a file's container (duration, size) is
+/// stored in the catalog, off the async workers.
+fn store_media_info(catalog: Arc<Catalog>) -> crate::torrent::prefetch::OnFound {
+    Box::new(move |ih, index, info| {
+        if info.duration_ms.is_none() && info.resolution.is_none() {
+            return;
+        }
+        let (ih, duration, resolution) = (*ih, info.duration_ms, info.resolution);
+        let catalog = catalog.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = catalog.set_media_info(&ih, index, duration, resolution) {
+                tracing::warn!(%ih, index, "duration and size not stored: {e}");
+            }
+        });
+    })
+}
+
+/// What the tree is built over.
+struct LibraryParts {
+    catalog: Arc<Catalog>,
+    engine: Arc<dyn TorrentEngine>,
+    changes: Arc<Changes>,
+    subtitles: crate::subtitles::Subtitles,
+    search: Arc<crate::search::Search>,
+    links: Arc<crate::search::links::Links>,
+    dead_swarms: Arc<crate::search::folders::DeadSwarms>,
+}
+
+/// The tree TVs browse: captions, the web app's address, live search when
+/// a provider is configured, and the search folders' remote children (a
+/// saved search's results, a result's files).
+fn build_library(config: &Config, addr: SocketAddr, p: LibraryParts) -> Arc<Library> {
+    let wait = config.search.browse_wait;
+    let mut library = Library::new(p.catalog.clone(), config.server.friendly_name.clone())
+        .with_captions(
+            config.subtitles.languages.clone(),
+            Arc::new(p.subtitles.clone()),
+        );
+    if let Some(url) = web_app_urls(addr, &config.server.ssdp_interfaces)
+        .into_iter()
+        .next()
+    {
+        library = library.with_web_address(url);
+    }
+    if !p.search.provider_names().is_empty() {
+        // Every provider is bounded by search.timeout; then the results
+        // are written.
+        library = library.with_live_search(
+            p.changes.clone(),
+            config.search.timeout + std::time::Duration::from_millis(250),
+        );
+    }
+    let results = crate::search::folders::SavedResults::new(
+        p.catalog.clone(),
+        p.search.clone(),
+        p.engine.clone(),
+        p.links.clone(),
+        p.dead_swarms.clone(),
+        config.search.cache_ttl,
+    );
+    let files = crate::search::folders::ResultFiles::new(p.catalog, p.engine, p.links);
+    Arc::new(
+        library
+            .with_remote(Refresher::new(Arc::new(results), p.changes.clone(), wait))
+            .with_remote(Refresher::new(Arc::new(files), p.changes, wait)),
+    )
+}
+
 /// The device UDN, created once and kept in the state directory.
 fn load_or_create_udn(state_dir: &std::path::Path) -> Result<String, StartError> {
     load_or_create(
@@ -187,60 +308,16 @@ pub struct App {
 impl App {
     /// Start every service; returns once the HTTP listener is bound.
     pub async fn start(config: Config, shutdown: CancellationToken) -> Result<App, StartError> {
-        for dir in [&config.storage.state_dir, &config.storage.download_dir] {
-            std::fs::create_dir_all(dir).map_err(|source| StartError::Dir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let catalog_path = config.storage.state_dir.join("catalog.sqlite");
-        let catalog = Arc::new(
-            tokio::task::spawn_blocking(move || Catalog::open(&catalog_path))
-                .await
-                .map_err(|e| CatalogError::Interrupted(e.to_string()))??,
-        );
-        let udn = load_or_create_udn(&config.storage.state_dir)?;
-        let session_key = load_or_create_session_key(&config.storage.state_dir)?;
-        // Torrents with peers to give back are restored by the catalog, not
-        // by the engine on its own (which keeps no peers).
-        let mut engine_options = EngineOptions::from_config(&config);
-        engine_options.take_over = {
-            let catalog = catalog.clone();
-            tokio::task::spawn_blocking(move || catalog.all_peers())
-                .await
-                .map_err(|e| CatalogError::Interrupted(e.to_string()))??
-                .into_keys()
-                .collect()
-        };
-        let engine = Arc::new(RqbitEngine::start(engine_options, shutdown.child_token()).await?);
+        let (catalog, udn, session_key) = open_state(&config).await?;
+        let engine = start_engine(&config, &catalog, &shutdown).await?;
         let dyn_engine: Arc<dyn TorrentEngine> = engine.clone();
-        let listen = config.server.listen;
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|source| StartError::Listen {
-                addr: listen,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| StartError::Listen {
-            addr: listen,
-            source,
-        })?;
+        let (listener, addr) = bind(config.server.listen).await?;
         let streams = StreamLimiter::new(config.torrent.max_streams);
-        let prefetch = Prefetcher::new(dyn_engine.clone(), shutdown.clone(), {
-            let catalog = catalog.clone();
-            Box::new(move |ih, index, info| {
-                if info.duration_ms.is_none() && info.resolution.is_none() {
-                    return;
-                }
-                let (ih, duration, resolution) = (*ih, info.duration_ms, info.resolution);
-                let catalog = catalog.clone();
-                tokio::task::spawn_blocking(move || {
-                    if let Err(e) = catalog.set_media_info(&ih, index, duration, resolution) {
-                        tracing::warn!(%ih, index, "duration and size not stored: {e}");
-                    }
-                });
-            })
-        });
+        let prefetch = Prefetcher::new(
+            dyn_engine.clone(),
+            shutdown.clone(),
+            store_media_info(catalog.clone()),
+        );
         let changes = Arc::new(Changes::new());
         let torrents = Arc::new(Torrents::new(
             catalog.clone(),
@@ -281,49 +358,18 @@ impl App {
             )
             .run(shutdown.child_token()),
         );
-        let wait = config.search.browse_wait;
-        let mut library = Library::new(catalog.clone(), config.server.friendly_name.clone())
-            .with_captions(
-                config.subtitles.languages.clone(),
-                Arc::new(subtitles.clone()),
-            );
-        if let Some(url) = web_app_urls(addr, &config.server.ssdp_interfaces)
-            .into_iter()
-            .next()
-        {
-            library = library.with_web_address(url);
-        }
-        if !search.provider_names().is_empty() {
-            // Every provider is bounded by search.timeout; then the results
-            // are written.
-            library = library.with_live_search(
-                changes.clone(),
-                config.search.timeout + std::time::Duration::from_millis(250),
-            );
-        }
-        let library = Arc::new(
-            library
-                .with_remote(Refresher::new(
-                    Arc::new(crate::search::folders::SavedResults::new(
-                        catalog.clone(),
-                        search.clone(),
-                        dyn_engine.clone(),
-                        links.clone(),
-                        dead_swarms.clone(),
-                        config.search.cache_ttl,
-                    )),
-                    changes.clone(),
-                    wait,
-                ))
-                .with_remote(Refresher::new(
-                    Arc::new(crate::search::folders::ResultFiles::new(
-                        catalog.clone(),
-                        dyn_engine.clone(),
-                        links,
-                    )),
-                    changes.clone(),
-                    wait,
-                )),
+        let library = build_library(
+            &config,
+            addr,
+            LibraryParts {
+                catalog: catalog.clone(),
+                engine: dyn_engine.clone(),
+                changes: changes.clone(),
+                subtitles: subtitles.clone(),
+                search: search.clone(),
+                links,
+                dead_swarms,
+            },
         );
         let cast =
             crate::cast::Cast::new(library.clone(), addr, config.server.ssdp_interfaces.clone());

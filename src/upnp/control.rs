@@ -59,6 +59,105 @@ fn local(name: &[u8]) -> &[u8] {
     name.rsplit(|b| *b == b':').next().unwrap_or(name)
 }
 
+/// A description's devices and URLBase, read element by element.
+#[derive(Default)]
+struct Walk {
+    /// The elements open now (local names).
+    path: Vec<Vec<u8>>,
+    /// Devices open now, innermost last, and those closed.
+    open: Vec<DeviceRead>,
+    done: Vec<DeviceRead>,
+    /// The service being read: (serviceType, controlURL).
+    service: Option<(String, String)>,
+    url_base: String,
+}
+
+impl Walk {
+    fn read(body: &[u8]) -> Result<Walk, String> {
+        let mut reader = Reader::from_reader(body);
+        let mut walk = Walk::default();
+        let mut text = String::new();
+        let unescape = |raw: &str| -> Result<String, String> {
+            quick_xml::escape::unescape(raw)
+                .map(|t| t.into_owned())
+                .map_err(|e| e.to_string())
+        };
+        loop {
+            match reader.read_event().map_err(|e| e.to_string())? {
+                Event::Eof => return Ok(walk),
+                Event::Start(e) => {
+                    walk.start(local(e.name().as_ref()).to_vec())?;
+                    text.clear();
+                }
+                Event::Text(t) => {
+                    text.push_str(&unescape(&t.decode().map_err(|e| e.to_string())?)?);
+                }
+                Event::GeneralRef(r) => {
+                    let name = r.decode().map_err(|e| e.to_string())?;
+                    text.push_str(&unescape(&format!("&{name};"))?);
+                }
+                Event::CData(t) => text.push_str(&String::from_utf8_lossy(&t)),
+                Event::End(_) => walk.end(std::mem::take(&mut text).trim().to_owned()),
+                _ => {}
+            }
+        }
+    }
+
+    fn start(&mut self, name: Vec<u8>) -> Result<(), String> {
+        if self.path.len() > 32 {
+            return Err("nested too deep".into());
+        }
+        match name.as_slice() {
+            b"device" => self.open.push(DeviceRead::default()),
+            b"service" => self.service = Some(Default::default()),
+            _ => {}
+        }
+        self.path.push(name);
+        Ok(())
+    }
+
+    /// The innermost element ends, holding `value`.
+    fn end(&mut self, value: String) {
+        let Some(name) = self.path.pop() else { return };
+        let parent = self.path.last().map(Vec::as_slice);
+        match (parent, name.as_slice()) {
+            (_, b"device") => self.done.extend(self.open.pop()),
+            (_, b"service") => {
+                if let (Some(s), Some(d)) = (self.service.take(), self.open.last_mut()) {
+                    d.services.push(s);
+                }
+            }
+            (Some(b"service"), b"serviceType") => {
+                if let Some(s) = self.service.as_mut() {
+                    s.0 = value;
+                }
+            }
+            (Some(b"service"), b"controlURL") => {
+                if let Some(s) = self.service.as_mut() {
+                    s.1 = value;
+                }
+            }
+            (Some(b"root"), b"URLBase") => self.url_base = value,
+            (Some(b"device"), field) => {
+                let Some(d) = self.open.last_mut() else {
+                    return;
+                };
+                let slot = match field {
+                    b"deviceType" => &mut d.device_type,
+                    b"UDN" => &mut d.udn,
+                    b"friendlyName" => &mut d.friendly_name,
+                    b"manufacturer" => &mut d.manufacturer,
+                    b"modelName" => &mut d.model_name,
+                    b"modelNumber" => &mut d.model_number,
+                    _ => return,
+                };
+                *slot = value.chars().take(256).collect();
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Read a device description fetched from `at`. The renderer is the
 /// device (root or embedded) whose type is a MediaRenderer; it must have
 /// AVTransport. Control URLs are resolved against URLBase or `at`, and
@@ -69,85 +168,7 @@ pub fn parse_description(body: &[u8], at: &Url) -> Result<Description, ControlEr
     if body.len() > MAX_BODY {
         return Err(bad("larger than 256 KiB".into()));
     }
-    let mut reader = Reader::from_reader(body);
-    let mut path: Vec<Vec<u8>> = Vec::new();
-    let mut open: Vec<DeviceRead> = Vec::new();
-    let mut done: Vec<DeviceRead> = Vec::new();
-    let mut service: Option<(String, String)> = None;
-    let mut url_base = String::new();
-    let mut text = String::new();
-    loop {
-        match reader.read_event() {
-            Err(e) => return Err(bad(e.to_string())),
-            Ok(Event::Eof) => break,
-            Ok(Event::Start(e)) => {
-                let name = local(e.name().as_ref()).to_vec();
-                if path.len() > 32 {
-                    return Err(bad("nested too deep".into()));
-                }
-                match name.as_slice() {
-                    b"device" => open.push(DeviceRead::default()),
-                    b"service" => service = Some(Default::default()),
-                    _ => {}
-                }
-                path.push(name);
-                text.clear();
-            }
-            Ok(Event::Text(t)) => {
-                let raw = t.decode().map_err(|e| bad(e.to_string()))?;
-                text.push_str(&quick_xml::escape::unescape(&raw).map_err(|e| bad(e.to_string()))?);
-            }
-            Ok(Event::GeneralRef(r)) => {
-                let name = r.decode().map_err(|e| bad(e.to_string()))?;
-                let reference = format!("&{name};");
-                text.push_str(
-                    &quick_xml::escape::unescape(&reference).map_err(|e| bad(e.to_string()))?,
-                );
-            }
-            Ok(Event::CData(t)) => text.push_str(&String::from_utf8_lossy(&t)),
-            Ok(Event::End(_)) => {
-                let Some(name) = path.pop() else { continue };
-                let parent = path.last().map(Vec::as_slice);
-                let value = text.trim().to_owned();
-                text.clear();
-                match (parent, name.as_slice()) {
-                    (_, b"device") => done.extend(open.pop()),
-                    (_, b"service") => {
-                        if let (Some(s), Some(d)) = (service.take(), open.last_mut()) {
-                            d.services.push(s);
-                        }
-                    }
-                    (Some(b"service"), b"serviceType") => {
-                        if let Some(s) = service.as_mut() {
-                            s.0 = value;
-                        }
-                    }
-                    (Some(b"service"), b"controlURL") => {
-                        if let Some(s) = service.as_mut() {
-                            s.1 = value;
-                        }
-                    }
-                    (Some(b"root"), b"URLBase") => url_base = value,
-                    (Some(b"device"), field) => {
-                        if let Some(d) = open.last_mut() {
-                            let slot = match field {
-                                b"deviceType" => &mut d.device_type,
-                                b"UDN" => &mut d.udn,
-                                b"friendlyName" => &mut d.friendly_name,
-                                b"manufacturer" => &mut d.manufacturer,
-                                b"modelName" => &mut d.model_name,
-                                b"modelNumber" => &mut d.model_number,
-                                _ => continue,
-                            };
-                            *slot = value.chars().take(256).collect();
-                        }
-                    }
-                    _ => {}
-                }
-            }
-            Ok(_) => {}
-        }
-    }
+    let Walk { done, url_base, .. } = Walk::read(body).map_err(bad)?;
     let device = done
         .into_iter()
         .find(|d| d.device_type.starts_with(RENDERER_PREFIX))
