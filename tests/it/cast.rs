@@ -19,7 +19,7 @@ use axum::Router;
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 
-use crate::common::{content, test_config, Seeder, Server};
+use crate::common::{client_from, content, eventually, test_config, Seeder, Server};
 
 const RENDERER: &str = "urn:schemas-upnp-org:device:MediaRenderer:1";
 
@@ -321,14 +321,6 @@ pub(crate) async fn wait_listed(server: &Server, tv: &Tv, present: bool, nts: Op
     }
 }
 
-fn client_from(from: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(from.parse::<std::net::IpAddr>().unwrap())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
 async fn post_json(
     client: &reqwest::Client,
     url: String,
@@ -430,17 +422,19 @@ async fn cast_to_a_renderer_and_control_it() {
         html.contains("Fixture TV") && html.contains("class=\"cast\""),
         "{html}"
     );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.torrent(&ih).await["files"][video_index as usize]["subtitles"]["subtitles"]
-        .as_array()
-        .is_none_or(|s| s.is_empty())
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the torrent's subtitle was not found"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "the torrent's subtitle",
+        || async {
+            let t = server.torrent(&ih).await;
+            let subs = &t["files"][video_index as usize]["subtitles"]["subtitles"];
+            match subs.as_array() {
+                Some(s) if !s.is_empty() => Ok(()),
+                _ => Err(subs.to_string()),
+            }
+        },
+    )
+    .await;
 
     // Cast: the TV gets the stream's URL on our address, and full DIDL-Lite
     // with the subtitle; it reads the head of the stream; then it plays.
@@ -488,15 +482,15 @@ async fn cast_to_a_renderer_and_control_it() {
     assert_eq!(first["state"], "PLAYING", "{first}");
     assert_eq!(first["title"], title, "{first}");
     assert_eq!(first["duration_ms"], 600_000);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    eventually(Duration::from_secs(10), "the position moves", || async {
         let now = status_of().await;
         if now["position_ms"].as_u64() > first["position_ms"].as_u64() {
-            break;
+            Ok(())
+        } else {
+            Err(now.to_string())
         }
-        assert!(Instant::now() < deadline, "the position stays at {now}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    })
+    .await;
 
     // Pause, seek, volume: the TV does it, and the state says so.
     let command = |name: &str, body: serde_json::Value| {
@@ -632,23 +626,27 @@ async fn cast_to_a_renderer_and_control_it() {
 
     // A TV that vanishes mid-cast: its state says so, a command is a 504.
     searched.task.abort();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let r = me
-            .get(server.url(&format!("/api/cast/{}", searched.udn)))
-            .send()
-            .await
-            .unwrap();
-        let s: serde_json::Value = r.json().await.unwrap();
-        if s["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("did not answer; is it on?"))
-        {
-            break;
-        }
-        assert!(Instant::now() < deadline, "{s}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "the vanished TV's state",
+        || async {
+            let r = me
+                .get(server.url(&format!("/api/cast/{}", searched.udn)))
+                .send()
+                .await
+                .unwrap();
+            let s: serde_json::Value = r.json().await.unwrap();
+            if s["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("did not answer; is it on?"))
+            {
+                Ok(())
+            } else {
+                Err(s.to_string())
+            }
+        },
+    )
+    .await;
     let (status, text) = post_json(
         &me,
         server.url(&format!("/api/cast/{}/pause", searched.udn)),

@@ -4,9 +4,11 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use axum::body::Bytes;
+use axum::http::HeaderMap;
 use librqbit::{
     AddTorrent, AddTorrentOptions, CreateTorrentOptions, ListenerMode, ListenerOptions, Session,
     SessionOptions,
@@ -427,5 +429,229 @@ impl Process {
             .unwrap();
         assert!(status.success(), "{status}");
         std::fs::read_to_string(&self.stderr).unwrap()
+    }
+}
+
+/// The ContentDirectory service type.
+pub const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
+
+pub async fn soap(server: &Server, service: &str, action: &str, args: &str) -> (u16, String) {
+    let body = format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="urn:schemas-upnp-org:service:{service}:1">{args}</u:{action}></s:Body></s:Envelope>"#
+    );
+    raw_soap(server, service, action, body).await
+}
+
+pub async fn raw_soap(server: &Server, service: &str, action: &str, body: String) -> (u16, String) {
+    raw_soap_as(server, "swarmcast-tests", service, action, body).await
+}
+
+/// A ContentDirectory action as the client with this User-Agent sends it.
+pub async fn soap_as(server: &Server, user_agent: &str, action: &str, args: &str) -> (u16, String) {
+    let body = format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="{CD}">{args}</u:{action}></s:Body></s:Envelope>"#
+    );
+    raw_soap_as(server, user_agent, "ContentDirectory", action, body).await
+}
+
+pub async fn raw_soap_as(
+    server: &Server,
+    user_agent: &str,
+    service: &str,
+    action: &str,
+    body: String,
+) -> (u16, String) {
+    let r = server
+        .http
+        .post(server.url(&format!("/upnp/{service}/control")))
+        .header("user-agent", user_agent)
+        .header("content-type", "text/xml; charset=\"utf-8\"")
+        .header("soapaction", format!("\"{CD}#{action}\""))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// Text of every `<name>` element (entities resolved), in order.
+pub fn texts(xml: &str, name: &str) -> Vec<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut out, mut raw, mut inside) = (Vec::new(), String::new(), false);
+    loop {
+        match reader.read_event().expect("well-formed XML") {
+            quick_xml::events::Event::Start(e) if e.name().as_ref() == name.as_bytes() => {
+                inside = true;
+                raw.clear();
+            }
+            quick_xml::events::Event::Empty(e) if e.name().as_ref() == name.as_bytes() => {
+                out.push(String::new())
+            }
+            quick_xml::events::Event::Text(t) if inside => raw.push_str(&t.decode().unwrap()),
+            quick_xml::events::Event::GeneralRef(r) if inside => {
+                raw.push_str(&format!("&{};", r.decode().unwrap()))
+            }
+            quick_xml::events::Event::End(e) if inside && e.name().as_ref() == name.as_bytes() => {
+                inside = false;
+                out.push(quick_xml::escape::unescape(&raw).unwrap().into_owned());
+            }
+            quick_xml::events::Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+pub fn one(xml: &str, name: &str) -> String {
+    texts(xml, name)
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no <{name}> in {xml}"))
+}
+
+pub fn browse_args(id: &str, flag: &str, start: u32, count: u32, sort: &str) -> String {
+    format!("<ObjectID>{id}</ObjectID><BrowseFlag>{flag}</BrowseFlag><Filter>*</Filter><StartingIndex>{start}</StartingIndex><RequestedCount>{count}</RequestedCount><SortCriteria>{sort}</SortCriteria>")
+}
+
+pub fn fault_code(body: &str) -> u16 {
+    one(body, "errorCode").parse().unwrap()
+}
+
+/// Records NOTIFY requests sent to it.
+pub async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
+    let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+        let g = g.clone();
+        async move {
+            g.lock()
+                .unwrap()
+                .push((headers, String::from_utf8_lossy(&body).into_owned()));
+            ""
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (addr, got)
+}
+
+pub async fn wait_events(
+    got: &Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    n: usize,
+) -> Vec<(HeaderMap, String)> {
+    eventually(Duration::from_secs(10), &format!("{n} events"), || async {
+        let v = got.lock().unwrap().clone();
+        if v.len() >= n {
+            Ok(v)
+        } else {
+            Err(format!("{} events", v.len()))
+        }
+    })
+    .await
+}
+
+/// One object as a listing or BrowseMetadata shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub id: String,
+    pub parent: String,
+    pub title: String,
+    pub container: bool,
+}
+
+/// The objects of a DIDL-Lite document.
+pub fn objects(didl: &str) -> Vec<Seen> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(didl);
+    let mut out: Vec<Seen> = Vec::new();
+    let mut in_title = false;
+    loop {
+        match reader.read_event().expect("well-formed DIDL") {
+            Event::Start(e) if matches!(e.name().as_ref(), b"container" | b"item") => {
+                let attr = |name: &[u8]| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == name)
+                        .map(|a| {
+                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                .unwrap()
+                                .into_owned()
+                        })
+                        .unwrap_or_else(|| panic!("no {name:?} in {didl}"))
+                };
+                out.push(Seen {
+                    id: attr(b"id"),
+                    parent: attr(b"parentID"),
+                    title: String::new(),
+                    container: e.name().as_ref() == b"container",
+                });
+            }
+            Event::Start(e) if e.name().as_ref() == b"dc:title" => in_title = true,
+            Event::End(e) if e.name().as_ref() == b"dc:title" => in_title = false,
+            Event::Text(t) if in_title => {
+                out.last_mut().unwrap().title += &t.decode().unwrap();
+            }
+            Event::GeneralRef(r) if in_title => {
+                let entity = format!("&{};", r.decode().unwrap());
+                out.last_mut().unwrap().title += &quick_xml::escape::unescape(&entity).unwrap();
+            }
+            Event::Eof => return out,
+            _ => {}
+        }
+    }
+}
+
+/// An HTTP client whose connections come from `from` (a loopback
+/// address: the server sees another source).
+pub fn client_from(from: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// As `client_from`, following no redirect (a browser's form posts are
+/// answered by one, which a test reads).
+pub fn browser_from(from: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
+}
+
+/// An answer's status and what it says went wrong: the API's JSON
+/// `error`, else the body itself.
+pub async fn status_and_error(r: reqwest::Response) -> (u16, String) {
+    let status = r.status().as_u16();
+    let text = r.text().await.unwrap();
+    let msg = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned))
+        .unwrap_or(text);
+    (status, msg)
+}
+
+/// Ask `check` every 50 ms until it gives `Ok`, for at most `within`;
+/// then fail naming what was waited for (`what`) and what `check` last
+/// saw (its `Err`).
+pub async fn eventually<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(v) => return v,
+            Err(last) => assert!(
+                Instant::now() < deadline,
+                "{what}: not within {} ms; last: {last}",
+                within.as_millis()
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -4,25 +4,20 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{CONTENT_RANGE, RANGE};
 
-use crate::common::{content, test_config, Seeder, Server};
+use crate::common::{content, status_and_error, test_config, Seeder, Server};
 
-async fn error_of(resp: reqwest::Response) -> (u16, String) {
-    let status = resp.status().as_u16();
-    let body: serde_json::Value = resp.json().await.unwrap();
-    (
-        status,
-        body["error"].as_str().unwrap_or_default().to_owned(),
-    )
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn bad_requests_get_clear_errors() {
+/// A server that waits at most 2 s for a magnet's metadata.
+async fn impatient_server() -> (Server, tempfile::TempDir) {
     let dirs = tempfile::tempdir().unwrap();
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.torrent.metadata_timeout = Duration::from_secs(2);
-    let server = Server::start(config).await;
-    let http = &server.http;
+    (Server::start(config).await, dirs)
+}
 
+/// A magnet or URI that is none is a 400 saying what is wrong with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn garbage_magnets_and_uris_are_refused_naming_the_problem() {
+    let (server, _dirs) = impatient_server().await;
     // Garbage magnets and URIs.
     for (uri, needle) in [
         ("magnet:?xt=urn:btih:nothex", "info hash"),
@@ -41,7 +36,14 @@ async fn bad_requests_get_clear_errors() {
             "{uri}: {body}"
         );
     }
+    server.app.stop().await;
+}
 
+/// Bad JSON, an empty body and bytes that are no .torrent are 400s that say so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_json_empty_bodies_and_non_torrent_bytes_are_refused() {
+    let (server, _dirs) = impatient_server().await;
+    let http = &server.http;
     // Bad JSON, empty body, non-torrent bytes.
     let r = http
         .post(server.url("/api/torrents"))
@@ -50,18 +52,18 @@ async fn bad_requests_get_clear_errors() {
         .send()
         .await
         .unwrap();
-    let (status, msg) = error_of(r).await;
+    let (status, msg) = status_and_error(r).await;
     assert_eq!(status, 400);
     assert!(msg.contains("uri"), "{msg}");
     let r = http.post(server.url("/api/torrents")).send().await.unwrap();
-    assert_eq!(error_of(r).await.0, 400);
+    assert_eq!(status_and_error(r).await.0, 400);
     let r = http
         .post(server.url("/api/torrents"))
         .body(content(5000, 9))
         .send()
         .await
         .unwrap();
-    let (status, msg) = error_of(r).await;
+    let (status, msg) = status_and_error(r).await;
     assert_eq!(status, 400);
     assert!(msg.contains("not a .torrent"), "{msg}");
     let r = http
@@ -70,8 +72,14 @@ async fn bad_requests_get_clear_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(error_of(r).await.0, 400);
+    assert_eq!(status_and_error(r).await.0, 400);
+    server.app.stop().await;
+}
 
+/// A peer that accepts and says nothing, a hint where nobody listens, and no hint: a bounded wait (`torrent.metadata-timeout`) and an error that says which.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_silent_peer_or_no_peer_is_a_bounded_wait_and_a_clear_error() {
+    let (server, _dirs) = impatient_server().await;
     // A magnet whose peer accepts the connection and then says nothing:
     // a bounded wait and a clear message.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -112,7 +120,14 @@ async fn bad_requests_get_clear_errors() {
         body["error"].as_str().unwrap().contains("no peer"),
         "{body}"
     );
+    server.app.stop().await;
+}
 
+/// An unknown info hash is a 404 wherever it is named, a malformed one a 400 naming the info hash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unknown_and_malformed_info_hashes_are_404_and_400() {
+    let (server, _dirs) = impatient_server().await;
+    let http = &server.http;
     // Unknown and malformed info hashes, bad file indexes.
     let unknown = "0123456789abcdef0123456789abcdef01234567";
     for path in [
@@ -130,11 +145,21 @@ async fn bad_requests_get_clear_errors() {
         .unwrap();
     assert_eq!(r.status(), 404);
     for path in ["/api/torrents/xyz", "/media/xyz/0/a.mkv"] {
-        let (status, msg) = error_of(http.get(server.url(path)).send().await.unwrap()).await;
+        let (status, msg) =
+            status_and_error(http.get(server.url(path)).send().await.unwrap()).await;
         assert_eq!(status, 400, "{path}");
         assert!(msg.contains("info hash"), "{msg}");
     }
+    server.app.stop().await;
+}
 
+/// A file index that is none is a 404, one that is no number a 400; a
+/// Range beyond the file is a 416 with the length, a malformed one is
+/// ignored (the whole file); a deleted torrent's file is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn file_index_and_range_errors_then_a_delete() {
+    let (server, _dirs) = impatient_server().await;
+    let http = &server.http;
     // Now a real torrent for file-index and Range errors.
     let len = 600_001;
     let data = content(len, 5);
@@ -148,7 +173,7 @@ async fn bad_requests_get_clear_errors() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-    let (status, msg) = error_of(
+    let (status, msg) = status_and_error(
         http.get(server.url(&format!("/media/{ih}/x/e.mp4")))
             .send()
             .await

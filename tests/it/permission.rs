@@ -2,31 +2,10 @@
 //! state-changing requests from outside `web.allow` get 403, the API's
 //! need the token when one is set, and reads stay open.
 
-use std::net::IpAddr;
-use std::time::Duration;
-
-use crate::common::{cd_envelope as envelope, content, test_config, Seeder, Server};
-
-const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
-
-/// An HTTP client whose connections come from `from` (a loopback address).
-fn client_from(from: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(from.parse::<IpAddr>().unwrap())
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
-}
-
-async fn status_and_error(r: reqwest::Response) -> (u16, String) {
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap();
-    let msg = serde_json::from_str::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|v| v["error"].as_str().map(str::to_owned))
-        .unwrap_or(text);
-    (status, msg)
-}
+use crate::common::{
+    cd_envelope as envelope, client_from, content, status_and_error, test_config, Seeder, Server,
+    CD,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn changes_need_an_allowed_source_and_the_token() {

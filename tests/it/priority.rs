@@ -9,7 +9,7 @@ use swarmcast::torrent::InfoHash;
 
 use swarmcast::torrent::TorrentEngine;
 
-use crate::common::{content, test_config, Seeder, Server};
+use crate::common::{content, eventually, test_config, Seeder, Server};
 
 /// ftyp, a large mdat, then a large moov — the layout of most torrents.
 fn moov_at_end_mp4(mdat_payload: usize, moov_payload: usize) -> (Vec<u8>, std::ops::Range<u64>) {
@@ -140,15 +140,13 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
     // Play E02 to the end.
     let body = server.get_bytes(&url_of(i2)).await;
     assert!(body[..] == e2[..], "E02 bytes differ");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while engine.selected_files(&ih) != Some(vec![i2]) {
-        assert!(
-            Instant::now() < deadline,
-            "selection: {:?}",
-            engine.selected_files(&ih)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(10), "only E02 selected", || async {
+        match engine.selected_files(&ih) {
+            Some(s) if s == vec![i2] => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
     // Nothing else is fetched unasked.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let done = engine.progress(&ih).unwrap().bytes_done;
@@ -182,19 +180,22 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
     );
     let mut want = vec![i1, i1_sub, i2];
     want.sort();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while engine.selected_files(&ih).map(|mut s| {
-        s.sort();
-        s
-    }) != Some(want.clone())
-    {
-        assert!(
-            Instant::now() < deadline,
-            "selection: {:?}",
-            engine.selected_files(&ih)
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(
+        Duration::from_secs(10),
+        "E01, its subtitle and E02 selected",
+        || async {
+            let now = engine.selected_files(&ih).map(|mut s| {
+                s.sort();
+                s
+            });
+            if now.as_ref() == Some(&want) {
+                Ok(())
+            } else {
+                Err(format!("{now:?}"))
+            }
+        },
+    )
+    .await;
     server.app.stop().await;
     seeder.stop().await;
 }

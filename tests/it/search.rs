@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use axum::extract::Query;
 use axum::response::IntoResponse;
 
-use crate::common::{test_config, Server};
+use crate::common::{eventually, test_config, Server};
 
 type Seen = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
@@ -312,24 +312,24 @@ async fn saved_searches_through_the_api_and_the_cli() {
 }
 
 fn browse(id: &str) -> String {
-    crate::upnp::browse_args(id, "BrowseDirectChildren", 0, 0, "")
+    crate::common::browse_args(id, "BrowseDirectChildren", 0, 0, "")
 }
 
 /// Browse `id`'s children: (ids, titles, res URLs, TotalMatches).
 async fn children(server: &Server, id: &str) -> (Vec<String>, Vec<String>, Vec<String>, String) {
-    let (status, body) = crate::upnp::soap(server, "ContentDirectory", "Browse", &browse(id)).await;
+    let (status, body) =
+        crate::common::soap(server, "ContentDirectory", "Browse", &browse(id)).await;
     assert_eq!(status, 200, "{id}: {body}");
-    let didl = crate::upnp::one(&body, "Result");
-    let ids = didl
-        .split(" id=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap().to_owned())
+    let didl = crate::common::one(&body, "Result");
+    let ids = crate::common::objects(&didl)
+        .into_iter()
+        .map(|o| o.id)
         .collect();
     (
         ids,
-        crate::upnp::texts(&didl, "dc:title"),
-        crate::upnp::texts(&didl, "res"),
-        crate::upnp::one(&body, "TotalMatches"),
+        crate::common::texts(&didl, "dc:title"),
+        crate::common::texts(&didl, "res"),
+        crate::common::one(&body, "TotalMatches"),
     )
 }
 
@@ -460,17 +460,20 @@ async fn a_folder_shows_what_has_arrived_and_names_what_has_not() {
         "the healthy provider's two results are in: {titles:?}"
     );
     // Once the hanging one is given up on, the placeholder says so.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let (_, titles, _, _) = children(&server, &folder).await;
-        if titles[0].starts_with("hangs:") {
-            assert!(titles[0].contains("no answer within 3000 ms"), "{titles:?}");
-            assert_eq!(titles.len(), 3);
-            break;
-        }
-        assert!(Instant::now() < deadline, "{titles:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let titles = eventually(
+        Duration::from_secs(10),
+        "the hanging provider given up",
+        || async {
+            let (_, titles, _, _) = children(&server, &folder).await;
+            match titles[0].starts_with("hangs:") {
+                true => Ok(titles),
+                false => Err(format!("{titles:?}")),
+            }
+        },
+    )
+    .await;
+    assert!(titles[0].contains("no answer within 3000 ms"), "{titles:?}");
+    assert_eq!(titles.len(), 3);
     server.app.stop().await;
 }
 
@@ -520,18 +523,17 @@ async fn a_tv_search_box_gets_live_results_and_keeps_the_query() {
     let crit = r#"upnp:class derivedfrom "object.item.videoItem" and dc:title contains "cosmos""#;
     let search = || async {
         let (status, body) =
-            crate::upnp::soap(&server, "ContentDirectory", "Search", &search_args(crit)).await;
+            crate::common::soap(&server, "ContentDirectory", "Search", &search_args(crit)).await;
         assert_eq!(status, 200, "{body}");
-        let didl = crate::upnp::one(&body, "Result");
-        let ids: Vec<String> = didl
-            .split(" id=\"")
-            .skip(1)
-            .map(|s| s.split('"').next().unwrap().to_owned())
+        let didl = crate::common::one(&body, "Result");
+        let ids: Vec<String> = crate::common::objects(&didl)
+            .into_iter()
+            .map(|o| o.id)
             .collect();
         (
             ids,
-            crate::upnp::texts(&didl, "res"),
-            crate::upnp::one(&body, "TotalMatches"),
+            crate::common::texts(&didl, "res"),
+            crate::common::one(&body, "TotalMatches"),
         )
     };
     let (ids, _, total) = search().await;
@@ -563,7 +565,7 @@ async fn a_tv_search_box_gets_live_results_and_keeps_the_query() {
     assert!(body[..] == data[..], "the played file is the seeder's");
 
     // Two letters: the catalog only, no provider asked, nothing kept.
-    let (status, body) = crate::upnp::soap(
+    let (status, body) = crate::common::soap(
         &server,
         "ContentDirectory",
         "Search",
@@ -785,13 +787,12 @@ async fn children_as(server: &Server, agent: &str, id: &str) -> (Vec<String>, Ve
         .unwrap();
     assert_eq!(r.status(), 200);
     let text = r.text().await.unwrap();
-    let didl = crate::upnp::one(&text, "Result");
-    let ids = didl
-        .split(" id=\"")
-        .skip(1)
-        .map(|s| s.split('"').next().unwrap().to_owned())
+    let didl = crate::common::one(&text, "Result");
+    let ids = crate::common::objects(&didl)
+        .into_iter()
+        .map(|o| o.id)
         .collect();
-    (ids, crate::upnp::texts(&didl, "dc:title"))
+    (ids, crate::common::texts(&didl, "dc:title"))
 }
 
 /// A saved search's folder is ranked by release (the camera copy last,
@@ -901,7 +902,7 @@ async fn a_remote_spells_a_search_with_keyboard_folders() {
         (format!("search/type/sim/{n}"), "another text"),
     ] {
         let (status, body) =
-            crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(&bad)).await;
+            crate::common::soap(&server, "ContentDirectory", "Browse", &browse(&bad)).await;
         assert_eq!(status, 500, "{why}: {bad}: {body}");
     }
     // Junk ids are no objects.
@@ -914,7 +915,7 @@ async fn a_remote_spells_a_search_with_keyboard_folders() {
         "search/type/aaaaaaaaaaaaaaaaaaaaaaaaa",
     ] {
         let (status, body) =
-            crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(bad)).await;
+            crate::common::soap(&server, "ContentDirectory", "Browse", &browse(bad)).await;
         assert_eq!(status, 500, "{bad}: {body}");
     }
     // A player with a search box of its own gets none.
@@ -954,15 +955,14 @@ async fn play_best_is_the_best_release_whose_swarm_answers() {
     let server = Server::start(config).await;
     let saved = server.save_search("alive 2024").await;
     let folder = format!("search/{saved}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (ids, titles, res) = loop {
+    let (ids, titles, res) = eventually(Duration::from_secs(20), "Play best", || async {
         let (ids, titles, res, _) = children(&server, &folder).await;
-        if ids.first() == Some(&format!("{folder}/best")) {
-            break (ids, titles, res);
+        match ids.first() == Some(&format!("{folder}/best")) {
+            true => Ok((ids, titles, res)),
+            false => Err(format!("{titles:?}")),
         }
-        assert!(Instant::now() < deadline, "no Play best: {titles:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert_eq!(
         titles[0], "▶ Play best: Alive.2024.1080p.WEB.x264-LIVE",
         "{titles:?}"
@@ -1042,18 +1042,18 @@ async fn episodes_are_grouped_by_season_and_episode() {
         "{titles:?}"
     );
     // Metadata of the grouping containers, and what does not exist.
-    let (status, body) = crate::upnp::soap(
+    let (status, body) = crate::common::soap(
         &server,
         "ContentDirectory",
         "Browse",
-        &crate::upnp::browse_args(&format!("{f}/season/2/5"), "BrowseMetadata", 0, 0, ""),
+        &crate::common::browse_args(&format!("{f}/season/2/5"), "BrowseMetadata", 0, 0, ""),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("S02E05"), "{body}");
     for missing in [format!("{f}/season/9"), format!("{f}/season/2/9")] {
         let (status, _) =
-            crate::upnp::soap(&server, "ContentDirectory", "Browse", &browse(&missing)).await;
+            crate::common::soap(&server, "ContentDirectory", "Browse", &browse(&missing)).await;
         assert_eq!(status, 500, "{missing}");
     }
     server.app.stop().await;
@@ -1107,28 +1107,30 @@ async fn play_best_moves_on_when_its_swarm_fails_while_playing() {
         let (_, titles, res, _) = children(&server, &folder).await;
         (titles.first().cloned().unwrap_or_default(), res)
     };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let res = loop {
+    let res = eventually(Duration::from_secs(20), "Play best of FIRST", || async {
         let (title, res) = best_title().await;
-        if title.ends_with("-FIRST") {
-            break res;
+        match title.ends_with("-FIRST") {
+            true => Ok(res),
+            false => Err(title),
         }
-        assert!(Instant::now() < deadline, "no Play best: {title}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     // Its swarm goes away; a TV presses play (HEAD, as TVs ask first).
     first.stop().await;
     let r = server.http.head(&res[0]).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let (title, _) = best_title().await;
-        if title.ends_with("-SECOND") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "Play best stayed: {title}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        "Play best replaced by SECOND",
+        || async {
+            let (title, _) = best_title().await;
+            match title.ends_with("-SECOND") {
+                true => Ok(()),
+                false => Err(title),
+            }
+        },
+    )
+    .await;
     server.app.stop().await;
     second.stop().await;
 }
@@ -1178,7 +1180,7 @@ async fn episodes_of_several_shows_are_grouped_by_show_first() {
     );
     let (ids, _, _, _) = children(&server, &format!("{f}/show/the_expanse/2/6")).await;
     assert_eq!(ids, vec![format!("{f}/{}", "b".repeat(40))]);
-    let (status, _) = crate::upnp::soap(
+    let (status, _) = crate::common::soap(
         &server,
         "ContentDirectory",
         "Browse",

@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::common::{browse_args, event_sink, eventually, one, soap_as, texts, wait_events};
 use crate::common::{content, test_config, Seeder, Server};
-use crate::upnp::{browse_args, event_sink, one, soap_as, texts, wait_events};
 
 const SAMSUNG: &str = "SEC_HHP_[TV] Samsung Q70 Series (55)/1.0 UPnP/1.0";
 const VLC: &str = "VLC/3.0.20 LibVLC/3.0.20";
@@ -154,22 +154,19 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
         "Samsung gets no pv: {found:?}"
     );
     // Subscribed TVs are told the torrent's folder changed.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let told = format!("ContainerUpdateIDs for {container}");
+    eventually(Duration::from_secs(10), &told, || async {
         let events = got.lock().unwrap().clone();
-        if events[events_before..].iter().any(|(_, body)| {
-            texts(body, "ContainerUpdateIDs")
-                .iter()
-                .any(|v| v.contains(&container))
-        }) {
-            break;
+        let seen: Vec<String> = events[events_before..]
+            .iter()
+            .flat_map(|(_, body)| texts(body, "ContainerUpdateIDs"))
+            .collect();
+        match seen.iter().any(|v| v.contains(&container)) {
+            true => Ok(()),
+            false => Err(format!("{seen:?}")),
         }
-        assert!(
-            Instant::now() < deadline,
-            "no ContainerUpdateIDs for {container}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await;
 
     // The English SRT: UTF-8 with a BOM, CRLF, é ü & intact.
     let r = server

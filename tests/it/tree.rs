@@ -7,9 +7,9 @@
 //! Windows') walks every container and ends.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::common::{content, Seeder, Server};
+use crate::common::{content, eventually, objects, Seeder, Seen, Server};
 use crate::search::{config_with_indexer, indexer, magnet_item, rss};
 
 const GENERIC: &str = "UPnP-walker/1.0";
@@ -21,62 +21,11 @@ const OWN_SEARCH: &[&str] = &[
     "Microsoft-Windows/10.0 UPnP/1.0 Windows-Media-Player-DMS/12.0.19041.1",
 ];
 
-/// One object as a listing or BrowseMetadata shows it.
-#[derive(Debug, Clone, PartialEq)]
-struct Seen {
-    id: String,
-    parent: String,
-    title: String,
-    container: bool,
-}
-
-/// The objects of a DIDL-Lite document.
-fn objects(didl: &str) -> Vec<Seen> {
-    use quick_xml::events::Event;
-    let mut reader = quick_xml::Reader::from_str(didl);
-    let mut out: Vec<Seen> = Vec::new();
-    let mut in_title = false;
-    loop {
-        match reader.read_event().expect("well-formed DIDL") {
-            Event::Start(e) if matches!(e.name().as_ref(), b"container" | b"item") => {
-                let attr = |name: &[u8]| {
-                    e.attributes()
-                        .flatten()
-                        .find(|a| a.key.as_ref() == name)
-                        .map(|a| {
-                            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                .unwrap()
-                                .into_owned()
-                        })
-                        .unwrap_or_else(|| panic!("no {name:?} in {didl}"))
-                };
-                out.push(Seen {
-                    id: attr(b"id"),
-                    parent: attr(b"parentID"),
-                    title: String::new(),
-                    container: e.name().as_ref() == b"container",
-                });
-            }
-            Event::Start(e) if e.name().as_ref() == b"dc:title" => in_title = true,
-            Event::End(e) if e.name().as_ref() == b"dc:title" => in_title = false,
-            Event::Text(t) if in_title => {
-                out.last_mut().unwrap().title += &t.decode().unwrap();
-            }
-            Event::GeneralRef(r) if in_title => {
-                let entity = format!("&{};", r.decode().unwrap());
-                out.last_mut().unwrap().title += &quick_xml::escape::unescape(&entity).unwrap();
-            }
-            Event::Eof => return out,
-            _ => {}
-        }
-    }
-}
-
 async fn browse(server: &Server, agent: &str, id: &str, flag: &str) -> Vec<Seen> {
-    let args = crate::upnp::browse_args(id, flag, 0, 0, "");
-    let (status, body) = crate::upnp::soap_as(server, agent, "Browse", &args).await;
+    let args = crate::common::browse_args(id, flag, 0, 0, "");
+    let (status, body) = crate::common::soap_as(server, agent, "Browse", &args).await;
     assert_eq!(status, 200, "{agent}: Browse {flag} {id}: {body}");
-    objects(&crate::upnp::one(&body, "Result"))
+    objects(&crate::common::one(&body, "Result"))
 }
 
 /// What a walk saw: each id's parent and how many containers it opened.
@@ -194,17 +143,16 @@ async fn every_client_walks_a_tree() {
     let saved = server.save_search("alive 2024").await;
     let folder = format!("search/{saved}");
     // Play best, once the swarms have been asked.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !browse(&server, GENERIC, &folder, "BrowseDirectChildren")
-        .await
-        .iter()
-        .any(|o| o.id == format!("{folder}/best"))
-    {
-        assert!(Instant::now() < deadline, "no Play best in {folder}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    eventually(Duration::from_secs(30), "Play best", || async {
+        let listed = browse(&server, GENERIC, &folder, "BrowseDirectChildren").await;
+        match listed.iter().any(|o| o.id == format!("{folder}/best")) {
+            true => Ok(()),
+            false => Err(format!("{listed:?}")),
+        }
+    })
+    .await;
     // A recent search, as a TV's search box leaves one.
-    let (status, body) = crate::upnp::soap_as(
+    let (status, body) = crate::common::soap_as(
         &server,
         GENERIC,
         "Search",

@@ -1,109 +1,15 @@
 //! The DLNA MediaServer over real sockets: SSDP discovery on `lo`, SOAP
 //! Browse/Search with paging and faults, GENA events, DLNA media headers.
 
-use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
-
-use axum::body::Bytes;
-use axum::http::HeaderMap;
 
 use swarmcast::torrent::TorrentEngine;
 
-use crate::common::{content, test_config, Seeder, Server};
-
-const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
-
-pub(crate) async fn soap(
-    server: &Server,
-    service: &str,
-    action: &str,
-    args: &str,
-) -> (u16, String) {
-    let body = format!(
-        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="urn:schemas-upnp-org:service:{service}:1">{args}</u:{action}></s:Body></s:Envelope>"#
-    );
-    raw_soap(server, service, action, body).await
-}
-
-async fn raw_soap(server: &Server, service: &str, action: &str, body: String) -> (u16, String) {
-    raw_soap_as(server, "swarmcast-tests", service, action, body).await
-}
-
-/// A ContentDirectory action as the client with this User-Agent sends it.
-pub(crate) async fn soap_as(
-    server: &Server,
-    user_agent: &str,
-    action: &str,
-    args: &str,
-) -> (u16, String) {
-    let body = format!(
-        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="{CD}">{args}</u:{action}></s:Body></s:Envelope>"#
-    );
-    raw_soap_as(server, user_agent, "ContentDirectory", action, body).await
-}
-
-async fn raw_soap_as(
-    server: &Server,
-    user_agent: &str,
-    service: &str,
-    action: &str,
-    body: String,
-) -> (u16, String) {
-    let r = server
-        .http
-        .post(server.url(&format!("/upnp/{service}/control")))
-        .header("user-agent", user_agent)
-        .header("content-type", "text/xml; charset=\"utf-8\"")
-        .header("soapaction", format!("\"{CD}#{action}\""))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
-}
-
-/// Text of every `<name>` element (entities resolved), in order.
-pub(crate) fn texts(xml: &str, name: &str) -> Vec<String> {
-    let mut reader = quick_xml::Reader::from_str(xml);
-    let (mut out, mut raw, mut inside) = (Vec::new(), String::new(), false);
-    loop {
-        match reader.read_event().expect("well-formed XML") {
-            quick_xml::events::Event::Start(e) if e.name().as_ref() == name.as_bytes() => {
-                inside = true;
-                raw.clear();
-            }
-            quick_xml::events::Event::Empty(e) if e.name().as_ref() == name.as_bytes() => {
-                out.push(String::new())
-            }
-            quick_xml::events::Event::Text(t) if inside => raw.push_str(&t.decode().unwrap()),
-            quick_xml::events::Event::GeneralRef(r) if inside => {
-                raw.push_str(&format!("&{};", r.decode().unwrap()))
-            }
-            quick_xml::events::Event::End(e) if inside && e.name().as_ref() == name.as_bytes() => {
-                inside = false;
-                out.push(quick_xml::escape::unescape(&raw).unwrap().into_owned());
-            }
-            quick_xml::events::Event::Eof => return out,
-            _ => {}
-        }
-    }
-}
-
-pub(crate) fn one(xml: &str, name: &str) -> String {
-    texts(xml, name)
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| panic!("no <{name}> in {xml}"))
-}
-
-pub(crate) fn browse_args(id: &str, flag: &str, start: u32, count: u32, sort: &str) -> String {
-    format!("<ObjectID>{id}</ObjectID><BrowseFlag>{flag}</BrowseFlag><Filter>*</Filter><StartingIndex>{start}</StartingIndex><RequestedCount>{count}</RequestedCount><SortCriteria>{sort}</SortCriteria>")
-}
-
-fn fault_code(body: &str) -> u16 {
-    one(body, "errorCode").parse().unwrap()
-}
+use crate::common::{
+    browse_args, content, event_sink, eventually, fault_code, one, raw_soap, soap, soap_as,
+    test_config, texts, wait_events, Seeder, Server,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn ssdp_discovery_on_loopback() {
@@ -301,8 +207,18 @@ async fn control_point_at(location: &str, udn: &str) {
     assert_eq!(out["Result"], "1");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn browse_search_and_faults() {
+/// The fixture of the ContentDirectory tests: a torrent of 24 episodes,
+/// a file with a name that needs escaping everywhere, and a README (not
+/// media), added to a server; adding it bumped SystemUpdateID by one.
+struct ShowS01 {
+    seeder: Seeder,
+    server: Server,
+    _dirs: tempfile::TempDir,
+    ih: String,
+    tricky: &'static str,
+}
+
+async fn show_s01() -> ShowS01 {
     let tricky = "Tom & Jerry <\"Best\"> — Déjà vu.mkv";
     let names: Vec<String> = (1..=24)
         .map(|i| format!("Show.S01E{i:02}.720p.mkv"))
@@ -327,11 +243,37 @@ async fn browse_search_and_faults() {
     assert_eq!(status, 201);
     let (_, update1) = soap(&server, "ContentDirectory", "GetSystemUpdateID", "").await;
     assert_eq!(one(&update1, "Id").parse::<u32>().unwrap(), update0 + 1);
-    let ih = &seeder.info_hash;
 
+    ShowS01 {
+        ih: seeder.info_hash.clone(),
+        seeder,
+        server,
+        _dirs: dirs,
+        tricky,
+    }
+}
+
+impl ShowS01 {
+    async fn stop(self) {
+        self.server.app.stop().await;
+        self.seeder.stop().await;
+    }
+}
+
+/// A Search's arguments: `crit` below the root, everything, unsorted.
+fn search_all(crit: &str) -> String {
+    format!("<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>", swarmcast::upnp::xml::escape(crit))
+}
+
+/// The root holds added torrents, the searches and the web app's address; added torrents hold the one added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browse_lists_the_root_added_torrents_and_a_torrent() {
+    let show = show_s01().await;
+    let server = &show.server;
+    let ih = &show.ih;
     // Root → added → torrent.
     let (status, body) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Browse",
         &browse_args("0", "BrowseDirectChildren", 0, 0, ""),
@@ -347,7 +289,7 @@ async fn browse_search_and_faults() {
         vec!["Added torrents", "Search", phone.as_str()]
     );
     let (_, body) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Browse",
         &browse_args("added", "BrowseDirectChildren", 0, 0, ""),
@@ -355,10 +297,19 @@ async fn browse_search_and_faults() {
     .await;
     assert_eq!(one(&body, "TotalMatches"), "1");
     assert!(one(&body, "Result").contains(&format!(r#"id="t/{ih}""#)));
+    show.stop().await;
+}
 
+/// A torrent's items page and sort by title (the README is not listed), a name with `&`, `<` and accents survives DIDL and SOAP, and a res URL plays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn browse_pages_sorts_and_keeps_a_tricky_name_intact() {
+    let show = show_s01().await;
+    let server = &show.server;
+    let ih = &show.ih;
+    let tricky = show.tricky;
     // Paging: 25 playable items (README hidden), 5 from index 10, sorted by title.
     let (_, body) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Browse",
         &browse_args(
@@ -376,7 +327,7 @@ async fn browse_search_and_faults() {
     assert_eq!(titles.len(), 5);
     assert!(titles[0].contains("S01E11"), "{titles:?}");
     let (_, all) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Browse",
         &browse_args(
@@ -399,6 +350,24 @@ async fn browse_search_and_faults() {
     assert!(all_titles.contains(&expected), "{all_titles:?}");
     assert_eq!(all_titles[0], expected, "descending: Tom before Show");
 
+    let res = texts(&one(&all, "Result"), "res");
+    assert!(res.iter().all(|r| r.starts_with(&server.base)));
+    // The res URL plays.
+    let r = server.http.get(&res[0]).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers()["contentfeatures.dlna.org"]
+        .to_str()
+        .unwrap()
+        .starts_with("DLNA.ORG_OP=01"));
+    show.stop().await;
+}
+
+/// Panasonic's fixed sort gets title order instead of a fault; Xbox asks with ContainerID and opens the flat container `15`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn panasonic_and_xbox_get_what_their_quirks_rows_say() {
+    let show = show_s01().await;
+    let server = &show.server;
+    let ih = &show.ih;
     // Quirks: a Panasonic set's fixed SortCriteria names what we cannot sort
     // on; it gets title order instead of fault 709, and always ascending.
     let torrent_id = format!("t/{ih}");
@@ -409,13 +378,13 @@ async fn browse_search_and_faults() {
         0,
         "+upnp:originalTrackNumber",
     );
-    let (status, body) = soap(&server, "ContentDirectory", "Browse", &odd_sort).await;
+    let (status, body) = soap(server, "ContentDirectory", "Browse", &odd_sort).await;
     assert_eq!((status, fault_code(&body)), (500, 709));
     let panasonic = "Panasonic MIL DLNA CP UPnP/1.0 DLNADOC/1.50";
-    let (status, body) = soap_as(&server, panasonic, "Browse", &odd_sort).await;
+    let (status, body) = soap_as(server, panasonic, "Browse", &odd_sort).await;
     assert_eq!(status, 200, "{body}");
     let (_, body) = soap_as(
-        &server,
+        server,
         panasonic,
         "Browse",
         &browse_args(&torrent_id, "BrowseDirectChildren", 0, 0, "-dc:title"),
@@ -427,11 +396,9 @@ async fn browse_search_and_faults() {
         panasonic_titles[0].contains("S01E01"),
         "{panasonic_titles:?}"
     );
-    let res = texts(&one(&all, "Result"), "res");
-    assert!(res.iter().all(|r| r.starts_with(&server.base)));
     // Xbox asks with ContainerID.
     let (status, body) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Browse",
         &browse_args("x", "BrowseMetadata", 0, 0, "").replace(
@@ -448,14 +415,14 @@ async fn browse_search_and_faults() {
     let videos = {
         let crit =
             swarmcast::upnp::xml::escape(r#"upnp:class derivedfrom "object.item.videoItem""#);
-        let (_, body) = soap(&server, "ContentDirectory", "Search", &format!("<ContainerID>0</ContainerID><SearchCriteria>{crit}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>")).await;
+        let (_, body) = soap(server, "ContentDirectory", "Search", &format!("<ContainerID>0</ContainerID><SearchCriteria>{crit}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>")).await;
         one(&body, "TotalMatches")
     };
     assert_ne!(videos, "0");
     let xbox = "Xbox/2.0.4552.0 UPnP/1.0 Xbox/2.0.4552.0";
     let browse_15 = browse_args("x", "BrowseDirectChildren", 0, 10, "")
         .replace("<ObjectID>x</ObjectID>", "<ContainerID>15</ContainerID>");
-    let (status, body) = soap_as(&server, xbox, "Browse", &browse_15).await;
+    let (status, body) = soap_as(server, xbox, "Browse", &browse_15).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(one(&body, "TotalMatches"), videos);
     assert_eq!(one(&body, "NumberReturned"), "10");
@@ -463,48 +430,47 @@ async fn browse_search_and_faults() {
         !one(&body, "Result").contains("storageFolder"),
         "flat: items only"
     );
-    let (status, body) = soap_as(&server, xbox, "Search", "<ContainerID>15</ContainerID><SearchCriteria>*</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>").await;
+    let (status, body) = soap_as(server, xbox, "Search", "<ContainerID>15</ContainerID><SearchCriteria>*</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(one(&body, "TotalMatches"), videos);
-    let (status, body) = soap(&server, "ContentDirectory", "Browse", &browse_15).await;
+    let (status, body) = soap(server, "ContentDirectory", "Browse", &browse_15).await;
     assert_eq!((status, fault_code(&body)), (500, 701), "{body}");
+    show.stop().await;
+}
 
-    // The res URL plays.
-    let r = server.http.get(&res[0]).send().await.unwrap();
-    assert_eq!(r.status(), 200);
-    assert!(r.headers()["contentfeatures.dlna.org"]
-        .to_str()
-        .unwrap()
-        .starts_with("DLNA.ORG_OP=01"));
-
+/// Search by class and title, of everything, and Windows Media Player's criterion.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn search_finds_by_class_and_title_and_takes_wmps_criterion() {
+    let show = show_s01().await;
+    let server = &show.server;
     // Search.
-    let search = |crit: &str| {
-        format!("<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>", swarmcast::upnp::xml::escape(crit))
-    };
     let (status, body) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Search",
-        &search(r#"upnp:class derivedfrom "object.item.videoItem" and dc:title contains "e05""#),
+        &search_all(
+            r#"upnp:class derivedfrom "object.item.videoItem" and dc:title contains "e05""#,
+        ),
     )
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(one(&body, "TotalMatches"), "1");
     let (_, body) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Search",
-        &search(r#"upnp:class = "object.container.storageFolder" or dc:title contains "jerry""#),
+        &search_all(
+            r#"upnp:class = "object.container.storageFolder" or dc:title contains "jerry""#,
+        ),
     )
     .await;
     assert_eq!(one(&body, "TotalMatches"), "3"); // added, the torrent, the tricky file
-    let (_, body) = soap(&server, "ContentDirectory", "Search", &search("*")).await;
+    let (_, body) = soap(server, "ContentDirectory", "Search", &search_all("*")).await;
     assert_eq!(one(&body, "TotalMatches"), "27");
     // Windows Media Player's criterion (a fault before issue 8) finds what
     // the plain class criterion finds: we have no reference items.
     let videos = |crit: &'static str| {
-        let server = &server;
-        let body = search(crit);
+        let body = search_all(crit);
         async move {
             let (status, body) = soap(server, "ContentDirectory", "Search", &body).await;
             assert_eq!(status, 200, "{crit}: {body}");
@@ -518,34 +484,42 @@ async fn browse_search_and_faults() {
         videos(r#"upnp:class = "object.item.audioItem.musicTrack" or upnp:class derivedfrom "object.item.videoItem""#).await
     );
     assert_eq!(videos(r#"res@size < "0""#).await, "0");
+    show.stop().await;
+}
 
+/// A bookmark set by X_SetBookmark is in the DIDL; the feature list, capabilities, ConnectionManager and the registrar answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bookmarks_come_back_and_the_other_actions_answer() {
+    let show = show_s01().await;
+    let server = &show.server;
+    let ih = &show.ih;
     // Bookmarks come back in DIDL.
-    let (status, body) = soap(&server, "ContentDirectory", "X_SetBookmark", &format!("<CategoryType>1</CategoryType><RID>0</RID><ObjectID>t/{ih}/0</ObjectID><PosSecond>95</PosSecond>")).await;
+    let (status, body) = soap(server, "ContentDirectory", "X_SetBookmark", &format!("<CategoryType>1</CategoryType><RID>0</RID><ObjectID>t/{ih}/0</ObjectID><PosSecond>95</PosSecond>")).await;
     assert_eq!(status, 200, "{body}");
     let (_, body) = soap(
-        &server,
+        server,
         "ContentDirectory",
         "Browse",
         &browse_args(&format!("t/{ih}/0"), "BrowseMetadata", 0, 0, ""),
     )
     .await;
     assert!(one(&body, "Result").contains("BM=95"));
-    let (status, body) = soap(&server, "ContentDirectory", "X_GetFeatureList", "").await;
+    let (status, body) = soap(server, "ContentDirectory", "X_GetFeatureList", "").await;
     assert_eq!(status, 200);
     assert!(one(&body, "FeatureList").contains("samsung.com_BASICVIEW"));
     for (action, name) in [
         ("GetSearchCapabilities", "SearchCaps"),
         ("GetSortCapabilities", "SortCaps"),
     ] {
-        let (_, body) = soap(&server, "ContentDirectory", action, "").await;
+        let (_, body) = soap(server, "ContentDirectory", action, "").await;
         assert!(one(&body, name).contains("dc:title"));
     }
-    let (_, body) = soap(&server, "ConnectionManager", "GetProtocolInfo", "").await;
+    let (_, body) = soap(server, "ConnectionManager", "GetProtocolInfo", "").await;
     assert!(one(&body, "Source").contains("http-get:*:video/mp4:"));
-    let (_, body) = soap(&server, "ConnectionManager", "GetCurrentConnectionIDs", "").await;
+    let (_, body) = soap(server, "ConnectionManager", "GetCurrentConnectionIDs", "").await;
     assert_eq!(one(&body, "ConnectionIDs"), "0");
     let (status, _) = soap(
-        &server,
+        server,
         "ConnectionManager",
         "GetCurrentConnectionInfo",
         "<ConnectionID>0</ConnectionID>",
@@ -553,14 +527,22 @@ async fn browse_search_and_faults() {
     .await;
     assert_eq!(status, 200);
     let (_, body) = soap(
-        &server,
+        server,
         "X_MS_MediaReceiverRegistrar",
         "IsAuthorized",
         "<DeviceID></DeviceID>",
     )
     .await;
     assert_eq!(one(&body, "Result"), "1");
+    show.stop().await;
+}
 
+/// Unknown actions, bad arguments, ids of nothing, wrong sorts and criteria, broken and huge envelopes get the UPnP fault that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_actions_get_faults_with_the_right_codes() {
+    let show = show_s01().await;
+    let server = &show.server;
+    let ih = &show.ih;
     // Faults with the right codes.
     let item = format!("t/{ih}/0");
     let cases: Vec<(&str, String, u16)> = vec![
@@ -572,12 +554,12 @@ async fn browse_search_and_faults() {
         ("Browse", browse_args("nonsense", "BrowseDirectChildren", 0, 0, ""), 701),
         ("Browse", browse_args(&item, "BrowseDirectChildren", 0, 0, ""), 710),
         ("Browse", browse_args("0", "BrowseDirectChildren", 0, 0, "+upnp:artist"), 709),
-        ("Search", search("upnp:nonsense = \"x\""), 708),
-        ("Search", search("*").replace("<ContainerID>0<", &format!("<ContainerID>{item}<")), 710),
+        ("Search", search_all("upnp:nonsense = \"x\""), 708),
+        ("Search", search_all("*").replace("<ContainerID>0<", &format!("<ContainerID>{item}<")), 710),
         ("X_SetBookmark", "<ObjectID>t/0123456789abcdef0123456789abcdef01234567/0</ObjectID><PosSecond>1</PosSecond>".into(), 701),
     ];
     for (action, args, code) in cases {
-        let (status, body) = soap(&server, "ContentDirectory", action, &args).await;
+        let (status, body) = soap(server, "ContentDirectory", action, &args).await;
         assert_eq!(status, 500, "{action} {args}: {body}");
         assert_eq!(fault_code(&body), code, "{action} {args}: {body}");
     }
@@ -586,11 +568,11 @@ async fn browse_search_and_faults() {
         "",
         "<s:Envelope xmlns:s=\"x\"><s:Body></s:Body></s:Envelope>",
     ] {
-        let (status, body) = raw_soap(&server, "ContentDirectory", "Browse", bad.into()).await;
+        let (status, body) = raw_soap(server, "ContentDirectory", "Browse", bad.into()).await;
         assert_eq!((status, fault_code(&body)), (500, 401), "{bad}");
     }
     let huge = format!("<s:Envelope xmlns:s=\"x\"><s:Body><u:Browse xmlns:u=\"y\"><ObjectID>{}</ObjectID></u:Browse></s:Body></s:Envelope>", "a".repeat(70 * 1024));
-    let (status, body) = raw_soap(&server, "ContentDirectory", "Browse", huge).await;
+    let (status, body) = raw_soap(server, "ContentDirectory", "Browse", huge).await;
     assert_eq!((status, fault_code(&body)), (500, 401));
     let r = server
         .http
@@ -600,47 +582,7 @@ async fn browse_search_and_faults() {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
-
-    server.app.stop().await;
-    seeder.stop().await;
-}
-
-/// Records NOTIFY requests sent to it.
-pub(crate) async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
-    let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
-    let g = got.clone();
-    let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
-        let g = g.clone();
-        async move {
-            g.lock()
-                .unwrap()
-                .push((headers, String::from_utf8_lossy(&body).into_owned()));
-            ""
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (addr, got)
-}
-
-pub(crate) async fn wait_events(
-    got: &Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    n: usize,
-) -> Vec<(HeaderMap, String)> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let v = got.lock().unwrap().clone();
-        if v.len() >= n {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "only {} of {n} events within 10 s",
-            v.len()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    show.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -781,11 +723,13 @@ async fn dlna_media_headers_and_thumbnailers() {
     let url = server.url(t["files"][0]["url"].as_str().unwrap());
     let ih = swarmcast::torrent::InfoHash::parse(&seeder.info_hash).unwrap();
     // Wait until the first piece is here.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !server.app.engine().has_bytes(&ih, 0, 0..256 * 1024) {
-        assert!(Instant::now() < deadline, "first piece never arrived");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(Duration::from_secs(20), "the first piece", || async {
+        match server.app.engine().has_bytes(&ih, 0, 0..256 * 1024) {
+            true => Ok(()),
+            false => Err("not on disk".to_owned()),
+        }
+    })
+    .await;
 
     // With nothing playing, a Lavf client is a player (ffprobe) and is served.
     let lavf = "Lavf/58.76.100";
@@ -813,11 +757,13 @@ async fn dlna_media_headers_and_thumbnailers() {
     let probe_seek = lavf_get(format!("bytes={}-", len - 10)).await.unwrap();
     assert_eq!(probe_seek.status(), 206);
     drop((probe_head, probe_seek));
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while server.app.streams().active() > 0 {
-        assert!(Instant::now() < deadline, "dropped streams still open");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(Duration::from_secs(5), "dropped streams closed", || async {
+        match server.app.streams().active() {
+            0 => Ok(()),
+            n => Err(format!("{n} streams open")),
+        }
+    })
+    .await;
     // A TV plays (a stream waiting on bytes nobody has)...
     let playing = server
         .http
