@@ -660,5 +660,11 @@ mod tests {
         fn any_bytes_are_answered(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let _ = parse_feed(&bytes, "x");
         }
+
+        #[test]
+        fn a_feed_one_mistake_away_is_answered(bytes in crate::mutate::near(FEED.as_bytes()), caps in crate::mutate::near(CAPS.as_bytes())) {
+            let _ = parse_feed(&bytes, "x");
+            let _ = parse_caps(&caps);
+        }
     }
 }

@@ -483,5 +483,10 @@ mod tests {
         fn any_bytes_are_answered(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512)) {
             let _ = check(&bytes);
         }
+
+        #[test]
+        fn a_torrent_one_mistake_away_is_answered(bytes in crate::mutate::near(&single(16384, 40_000, 3))) {
+            let _ = check(&bytes);
+        }
     }
 }

@@ -521,5 +521,11 @@ pub(crate) mod tests {
             let _ = parse_answer(&d, "Play");
             let _ = parse_time(&t);
         }
+
+        #[test]
+        fn never_panics_one_mistake_from_a_description(d in crate::mutate::near(GMEDIARENDER.as_bytes())) {
+            let at = Url::parse("http://10.0.0.2:1/d.xml").unwrap();
+            let _ = parse_description(&d, &at);
+        }
     }
 }

@@ -654,5 +654,14 @@ mod tests {
             let _ = Criteria::parse(&s);
             let _ = Sort::parse(&s);
         }
+
+        #[test]
+        fn never_panics_one_mistake_from_a_criterion(
+            c in crate::mutate::near_text(r#"(upnp:class derivedfrom "object.item.videoItem" or upnp:class = "object.item.audioItem.musicTrack") and dc:title contains "dark \"night\"" and @refID exists false and res@size > "0""#),
+            s in crate::mutate::near_text("+dc:title,-dc:date,+upnp:class"),
+        ) {
+            let _ = Criteria::parse(&c);
+            let _ = Sort::parse(&s);
+        }
     }
 }

@@ -280,6 +280,13 @@ mod tests {
         }
 
         #[test]
+        fn never_panics_one_mistake_from_a_browse(body in crate::mutate::near(
+            b"<?xml version=\"1.0\"?><s:Envelope xmlns:s=\"http://schemas.xmlsoap.org/soap/envelope/\"><s:Body><u:Browse xmlns:u=\"urn:schemas-upnp-org:service:ContentDirectory:1\"><ObjectID>0</ObjectID><BrowseFlag>BrowseDirectChildren</BrowseFlag><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>10</RequestedCount><SortCriteria>+dc:title</SortCriteria></u:Browse></s:Body></s:Envelope>"
+        )) {
+            let _ = parse(&body);
+        }
+
+        #[test]
         fn arguments_round_trip(value in "\\PC{0,40}") {
             let body = format!(
                 "<s:Envelope xmlns:s=\"x\"><s:Body><u:A xmlns:u=\"y\"><V>{}</V></u:A></s:Body></s:Envelope>",

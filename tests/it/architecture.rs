@@ -15,6 +15,7 @@ const RANKS: &[(&str, u32)] = &[
     ("net", 0),
     ("lang", 0),
     ("sync", 0),
+    ("mutate", 0),
     ("config", 1),
     ("upnp", 1),
     ("media", 2),

@@ -2,20 +2,9 @@
 //! source outside `web.allow`, a wrong token, a form posted by another
 //! site's page, an oversized upload; the session cookie a login gives.
 
-use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::common::{content, test_config, Seeder, Server};
-
-/// A client that follows no redirect, connecting from `from`.
-fn browser_from(from: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(from.parse::<IpAddr>().unwrap())
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
+use crate::common::{browser_from, content, test_config, Seeder, Server};
 
 const CSP: &str = "default-src 'self'";
 
@@ -39,8 +28,18 @@ pub(crate) async fn post_form(
     req.send().await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn pages_add_play_and_refuse_what_they_must() {
+/// The web tests' fixture: a seeder of a film in two containers (MP4
+/// plays in a browser, MKV does not), a server that lets only 127.0.0.1
+/// change anything, a browser there and a stranger on 127.0.0.2.
+struct WebFilm {
+    seeder: Seeder,
+    server: Server,
+    dirs: tempfile::TempDir,
+    me: reqwest::Client,
+    stranger: reqwest::Client,
+}
+
+async fn web_film() -> WebFilm {
     let data = content(200_000, 51);
     let seeder = Seeder::start(
         "Web Film (2024)",
@@ -55,7 +54,30 @@ async fn pages_add_play_and_refuse_what_they_must() {
     let server = Server::start(config).await;
     let me = browser_from("127.0.0.1");
     let stranger = browser_from("127.0.0.2");
+    WebFilm {
+        seeder,
+        server,
+        dirs,
+        me,
+        stranger,
+    }
+}
 
+impl WebFilm {
+    async fn stop(self) {
+        self.server.assert_healthy().await;
+        self.server.app.stop().await;
+        self.seeder.stop().await;
+    }
+}
+
+/// Every page is HTML with the security policy and names no path on the server; the manifest, service worker and a shared link work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_carry_the_policy_and_the_app_installs() {
+    let film = web_film().await;
+    let dirs = &film.dirs;
+    let server = &film.server;
+    let me = &film.me;
     // Every page: HTML with the policy; no page names a path on the server.
     for path in ["/", "/settings", "/add?uri=magnet%3A%3Fxt%3Dx"] {
         let r = me.get(server.url(path)).send().await.unwrap();
@@ -113,10 +135,20 @@ async fn pages_add_play_and_refuse_what_they_must() {
         shared.contains(r#"value="magnet:?xt=urn:btih:ab""#),
         "{shared}"
     );
+    film.stop().await;
+}
 
+/// The form without JavaScript: a bad link is a page saying why; another site's page, a stranger and a rebound host name are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_add_form_refuses_bad_links_other_sites_strangers_and_rebinding() {
+    let film = web_film().await;
+    let server = &film.server;
+    let seeder = &film.seeder;
+    let me = &film.me;
+    let stranger = &film.stranger;
     // The form without JavaScript: a bad link is a page that says why.
     let r = post_form(
-        &me,
+        me,
         server.url("/add"),
         &[],
         &[("uri", "magnet:?xt=urn:btih:nothex")],
@@ -128,14 +160,14 @@ async fn pages_add_play_and_refuse_what_they_must() {
     let magnet = seeder.magnet();
     let form = [("uri", magnet.as_str())];
     let r = post_form(
-        &me,
+        me,
         server.url("/add"),
         &[("origin", "http://evil.example")],
         &form,
     )
     .await;
     assert_eq!(r.status(), 403);
-    let r = post_form(&stranger, server.url("/add"), &[], &form).await;
+    let r = post_form(stranger, server.url("/add"), &[], &form).await;
     assert_eq!(r.status(), 403);
     // DNS rebinding: a public name pointed at us shares the origin of the
     // page that asks; a browser's change by such a name is refused.
@@ -143,12 +175,24 @@ async fn pages_add_play_and_refuse_what_they_must() {
         ("host", "evil.example:8740"),
         ("origin", "http://evil.example:8740"),
     ];
-    let r = post_form(&me, server.url("/add"), &rebound, &form).await;
+    let r = post_form(me, server.url("/add"), &rebound, &form).await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("DNS rebinding"));
+    film.stop().await;
+}
+
+/// Our own page's post adds and leads to the torrent's page and the watch page; something not there is a page; progress arrives as events.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_add_form_adds_and_leads_to_the_torrent_watch_and_progress() {
+    let film = web_film().await;
+    let server = &film.server;
+    let seeder = &film.seeder;
+    let me = &film.me;
+    let magnet = seeder.magnet();
+    let form = [("uri", magnet.as_str())];
     // Our own page's post adds, and leads to the torrent's page.
     let r = post_form(
-        &me,
+        me,
         server.url("/add"),
         &[("origin", server.base.as_str())],
         &form,
@@ -209,7 +253,15 @@ async fn pages_add_play_and_refuse_what_they_must() {
         text.starts_with("data: [") && text.contains(&seeder.info_hash),
         "{text}"
     );
+    film.stop().await;
+}
 
+/// A search saved as the page does is listed; an upload larger than a .torrent may be is a 413.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn saved_searches_are_listed_and_an_oversized_upload_is_refused() {
+    let film = web_film().await;
+    let server = &film.server;
+    let me = &film.me;
     // Saved searches: saved as the page does (its own origin), listed.
     let r = me
         .post(server.url("/api/saved-searches"))
@@ -242,9 +294,7 @@ async fn pages_add_play_and_refuse_what_they_must() {
         .await
         .unwrap();
     assert_eq!(r.status(), 413);
-    server.assert_healthy().await;
-    server.app.stop().await;
-    seeder.stop().await;
+    film.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -359,5 +359,16 @@ USN: uuid:08f0d180-0096-1000-ad5f-c0979a2b4a1f::urn:schemas-upnp-org:device:Medi
             let d = format!("M-SEARCH * HTTP/1.1\r\nMAN: \"ssdp:discover\"\r\nMX: {mx}\r\nST: {st}\r\n\r\n");
             let _ = parse_msearch(d.as_bytes());
         }
+
+        #[test]
+        fn never_panics_one_mistake_from_a_search_or_a_notify(
+            search in crate::mutate::near(b"M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nMAN: \"ssdp:discover\"\r\nMX: 2\r\nST: urn:schemas-upnp-org:device:MediaServer:1\r\n\r\n"),
+            notify in crate::mutate::near(b"NOTIFY * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\nCACHE-CONTROL: max-age=1800\r\nLOCATION: http://192.168.1.30:49152/desc.xml\r\nNT: urn:schemas-upnp-org:device:MediaRenderer:1\r\nNTS: ssdp:alive\r\nUSN: uuid:tv::urn:schemas-upnp-org:device:MediaRenderer:1\r\n\r\n"),
+        ) {
+            let _ = parse_msearch(&search);
+            let _ = parse_heard(&search);
+            let _ = parse_msearch(&notify);
+            let _ = parse_heard(&notify);
+        }
     }
 }
