@@ -17,11 +17,11 @@ pub mod config;
 /// app, media, subtitles, UPnP, GENA).
 pub(crate) mod http;
 /// The table of subtitle languages.
-pub mod lang;
+pub(crate) mod lang;
 /// The tree TVs browse: object ids, Browse, Search, the keyboard.
 pub(crate) mod library;
 /// File kinds, names and titles, container index locating, sidecars.
-pub mod media;
+pub(crate) mod media;
 /// Near-miss inputs for the no-panic property tests (tests only).
 #[cfg(test)]
 pub(crate) mod mutate;
@@ -32,9 +32,9 @@ pub(crate) mod phone;
 /// What a request for a file's bytes gets; progress as it happens.
 pub(crate) mod playback;
 /// Torrent search: providers, ranking, saved searches and their folders.
-pub mod search;
+pub(crate) mod search;
 /// Finding, making right and serving subtitles.
-pub mod subtitles;
+pub(crate) mod subtitles;
 /// Locks that outlive a panic.
 pub(crate) mod sync;
 /// The engine seam (librqbit), magnets, .torrent checks, streams, prefetch.
@@ -42,9 +42,14 @@ pub mod torrent;
 /// Adding, removing, listing torrents; reconciling catalog and engine.
 pub(crate) mod torrents;
 /// The UPnP protocols, pure: SSDP, SOAP, GENA, DIDL-Lite, TV quirks.
-pub mod upnp;
+pub(crate) mod upnp;
 /// Every URL path we hand out.
 pub(crate) mod urls;
 
 pub use catalog::CatalogError;
 pub use http::server::{HEADER_TIMEOUT, MAX_CONNECTIONS, MAX_PER_SOURCE};
+pub use lang::Lang;
+pub use media::names::clean_title;
+pub use search::{table as search_table, Category, Query, Search, SearchFilter};
+pub use subtitles::moviehash;
+pub use upnp::xml::escape as xml_escape;

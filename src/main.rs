@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Parser, Subcommand};
 use swarmcast::app::App;
 use swarmcast::config::{CliOverrides, Config};
-use swarmcast::search::{Category, SearchFilter};
+use swarmcast::{Category, SearchFilter};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
@@ -182,11 +182,11 @@ fn filter_of(
 /// Run the providers in-process and print a table.
 fn search(query: &str, filter: &SearchFilter, config: Option<PathBuf>) -> anyhow::Result<()> {
     let config = load_config(config.as_deref(), &CliOverrides::default())?;
-    let search = swarmcast::search::Search::from_config(&config);
+    let search = swarmcast::Search::from_config(&config);
     if search.provider_names().is_empty() {
         bail!("no search provider is configured (search.torznab, search.internet-archive)");
     }
-    let query = swarmcast::search::Query {
+    let query = swarmcast::Query {
         text: query.trim().to_owned(),
     };
     if query.text.is_empty() {
@@ -194,7 +194,7 @@ fn search(query: &str, filter: &SearchFilter, config: Option<PathBuf>) -> anyhow
     }
     let mut out = runtime()?.block_on(search.run(&query));
     out.results.retain(|r| filter.keeps(r));
-    print!("{}", swarmcast::search::table(&out));
+    print!("{}", swarmcast::search_table(&out));
     Ok(())
 }
 

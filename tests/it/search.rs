@@ -481,7 +481,7 @@ fn search_args(crit: &str) -> String {
     format!(
         "<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter>\
          <StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>",
-        swarmcast::upnp::xml::escape(crit)
+        swarmcast::xml_escape(crit)
     )
 }
 

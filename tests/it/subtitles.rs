@@ -88,7 +88,7 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.subtitles.languages = ["en", "fr"]
         .iter()
-        .map(|l| swarmcast::lang::Lang::parse(l).unwrap())
+        .map(|l| swarmcast::Lang::parse(l).unwrap())
         .collect();
     let server = Server::start(config).await;
     let (sink, got) = event_sink().await;
@@ -402,7 +402,7 @@ async fn providers_are_asked_hash_first_and_never_twice() {
     let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
     config.subtitles.languages = ["en", "fr"]
         .iter()
-        .map(|l| swarmcast::lang::Lang::parse(l).unwrap())
+        .map(|l| swarmcast::Lang::parse(l).unwrap())
         .collect();
     config.subtitles.opensubtitles.api_key = swarmcast::config::Secret::new("k-123");
     config.subtitles.opensubtitles.username = "user".into();
@@ -684,13 +684,10 @@ fn the_movie_hash_agrees_with_an_independent_script() {
         let theirs = String::from_utf8(out.stdout).unwrap().trim().to_owned();
         let data = std::fs::read(&path).unwrap();
         assert_eq!(data.len() as u64, size);
-        let chunk = swarmcast::subtitles::moviehash::CHUNK as usize;
-        let ours = swarmcast::subtitles::moviehash::movie_hash(
-            size,
-            &data[..chunk],
-            &data[data.len() - chunk..],
-        )
-        .unwrap();
+        let chunk = swarmcast::moviehash::CHUNK as usize;
+        let ours =
+            swarmcast::moviehash::movie_hash(size, &data[..chunk], &data[data.len() - chunk..])
+                .unwrap();
         assert_eq!(ours, theirs, "{size} bytes");
     }
 }

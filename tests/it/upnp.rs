@@ -262,7 +262,7 @@ impl ShowS01 {
 
 /// A Search's arguments: `crit` below the root, everything, unsorted.
 fn search_all(crit: &str) -> String {
-    format!("<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>", swarmcast::upnp::xml::escape(crit))
+    format!("<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>", swarmcast::xml_escape(crit))
 }
 
 /// The root holds added torrents, the searches and the web app's address; added torrents hold the one added.
@@ -342,7 +342,7 @@ async fn browse_pages_sorts_and_keeps_a_tricky_name_intact() {
     let all_titles = texts(&one(&all, "Result"), "dc:title");
     assert_eq!(all_titles.len(), 25);
     // The tricky name survives the trip through DIDL and SOAP intact.
-    let expected = swarmcast::media::names::clean_title(tricky);
+    let expected = swarmcast::clean_title(tricky);
     assert!(
         expected.contains('&') && expected.contains('<') && expected.contains("Déjà"),
         "{expected}"
@@ -413,8 +413,7 @@ async fn panasonic_and_xbox_get_what_their_quirks_rows_say() {
     // once, by Browse and by Search: every video item, flat. Other clients
     // have no such container.
     let videos = {
-        let crit =
-            swarmcast::upnp::xml::escape(r#"upnp:class derivedfrom "object.item.videoItem""#);
+        let crit = swarmcast::xml_escape(r#"upnp:class derivedfrom "object.item.videoItem""#);
         let (_, body) = soap(server, "ContentDirectory", "Search", &format!("<ContainerID>0</ContainerID><SearchCriteria>{crit}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>")).await;
         one(&body, "TotalMatches")
     };

@@ -281,7 +281,8 @@ impl IndexLocator {
 }
 
 /// Drive a locator over a complete file held in memory.
-pub fn locate_in_memory(container: Container, file: &[u8]) -> IndexInfo {
+#[cfg(test)]
+fn locate_in_memory(container: Container, file: &[u8]) -> IndexInfo {
     let mut loc = IndexLocator::new(container, file.len() as u64);
     loop {
         match loc.next_step() {
