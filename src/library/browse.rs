@@ -6,10 +6,10 @@ use super::grouping::{
 };
 use std::collections::BTreeSet;
 
-use super::objects::{item, item_as, placeholder};
+use super::objects::{item_as, placeholder};
 use super::typing::scoped_to;
 use super::{Library, ObjectId};
-use crate::catalog::CatalogError;
+use crate::catalog::{CatalogError, CatalogTorrent};
 use crate::torrent::InfoHash;
 use crate::upnp::content_directory::{page, Children};
 use crate::upnp::criteria::Sort;
@@ -274,35 +274,32 @@ impl Library {
         if let Some(saved) = self.catalog.saved_search(n)? {
             self.finished_typing(&saved)?;
         }
-        let Some(t) = self.catalog.torrent_header(ih)? else {
-            return Ok(Children::Page(Vec::new(), 0));
-        };
-        let files = self.catalog.playable_files_page(
-            ih,
-            t.playable_count,
-            ask.sort.title_order_among_equal_dates(),
-            ask.start,
-            ask.limit(),
-        )?;
-        Ok(Children::Page(
-            files
-                .iter()
-                .filter_map(|f| item_as(ObjectId::ResultItem(n, *ih, f.index), &t, f))
-                .map(Object::Item)
-                .collect(),
-            t.playable_count,
-        ))
+        match self.catalog.torrent_header(ih)? {
+            Some(t) => self.files_page(&t, ask, |i| ObjectId::ResultItem(n, *ih, i)),
+            None => Ok(Children::Page(Vec::new(), 0)),
+        }
     }
 
     /// An added torrent: one page of its items, built alone, so a
     /// 10 000-file torrent pages as fast as a small one; in file order or
     /// by title.
     fn browse_torrent(&self, ih: &InfoHash, ask: &Ask) -> Result<Children, CatalogError> {
-        let Some(t) = self.shown_header(ih)? else {
-            return Ok(Children::NoSuchObject);
-        };
+        match self.shown_header(ih)? {
+            Some(t) => self.files_page(&t, ask, |i| ObjectId::Item(*ih, i)),
+            None => Ok(Children::NoSuchObject),
+        }
+    }
+
+    /// One page of a torrent's playable files as items (only the page is
+    /// read and built), each under the id `id_of` its index.
+    fn files_page(
+        &self,
+        t: &CatalogTorrent,
+        ask: &Ask,
+        id_of: impl Fn(usize) -> ObjectId,
+    ) -> Result<Children, CatalogError> {
         let files = self.catalog.playable_files_page(
-            ih,
+            &t.info_hash,
             t.playable_count,
             ask.sort.title_order_among_equal_dates(),
             ask.start,
@@ -311,7 +308,7 @@ impl Library {
         Ok(Children::Page(
             files
                 .iter()
-                .filter_map(|f| item(&t, f))
+                .filter_map(|f| item_as(id_of(f.index), t, f))
                 .map(Object::Item)
                 .collect(),
             t.playable_count,
