@@ -11,6 +11,7 @@ use url::Url;
 
 use super::*;
 use crate::net::{interfaces, is_lan, Failed};
+use crate::sync::Locked;
 use crate::upnp::control::Description;
 use crate::upnp::ssdp::message::Heard;
 
@@ -20,8 +21,7 @@ impl Cast {
     pub fn refresh(self: &Arc<Self>) {
         let due = self
             .searched
-            .lock()
-            .unwrap()
+            .locked()
             .is_none_or(|t| t.elapsed() >= SEARCH_AGAIN);
         if due {
             self.search_now();
@@ -29,10 +29,9 @@ impl Cast {
     }
 
     pub(super) fn search_now(self: &Arc<Self>) {
-        *self.searched.lock().unwrap() = Some(Instant::now());
+        *self.searched.locked() = Some(Instant::now());
         self.known
-            .lock()
-            .unwrap()
+            .locked()
             .retain(|_, e| e.expires > Instant::now());
         for iface in interfaces(&self.selectors) {
             let me = self.clone();
@@ -47,7 +46,7 @@ impl Cast {
     pub(super) fn heard(self: &Arc<Self>, heard: Heard, our_ip: Ipv4Addr, from: SocketAddr) {
         match heard {
             Heard::ByeBye { udn, .. } => {
-                let mut known = self.known.lock().unwrap();
+                let mut known = self.known.locked();
                 known.retain(|k, e| {
                     let gone =
                         k.eq_ignore_ascii_case(&udn) || e.announced.eq_ignore_ascii_case(&udn);
@@ -67,7 +66,7 @@ impl Cast {
                 let is_renderer = kind.starts_with(RENDERER_PREFIX)
                     || kind.starts_with(AV_TRANSPORT.trim_end_matches('1'));
                 {
-                    let mut known = self.known.lock().unwrap();
+                    let mut known = self.known.locked();
                     let same = known.values_mut().find(|e| {
                         e.announced.eq_ignore_ascii_case(&udn) && e.location.as_str() == location
                     });
@@ -135,7 +134,7 @@ impl Cast {
         expires: Instant,
     ) {
         let quirks = quirks::for_renderer(&desc.manufacturer, &desc.model_name);
-        let mut known = self.known.lock().unwrap();
+        let mut known = self.known.locked();
         if known.len() >= MAX_RENDERERS && !known.contains_key(&desc.udn) {
             return;
         }

@@ -24,6 +24,7 @@ use url::Url;
 
 use crate::library::{Library, ObjectId};
 use crate::net::{read_capped, BodyError};
+use crate::sync::Locked;
 use crate::upnp::content_directory::Directory;
 use crate::upnp::control::{
     self, ControlError, Description, AV_TRANSPORT, MAX_BODY, RENDERER_PREFIX,
@@ -244,8 +245,7 @@ impl Cast {
     /// quirks row).
     pub fn quirks_of(&self, udn: &str) -> Option<Quirks> {
         self.known
-            .lock()
-            .unwrap()
+            .locked()
             .get(udn)
             .filter(|e| e.expires > Instant::now())
             .map(|e| e.quirks)
@@ -256,8 +256,7 @@ impl Cast {
         let now = Instant::now();
         let mut list: Vec<RendererView> = self
             .known
-            .lock()
-            .unwrap()
+            .locked()
             .values()
             .filter(|e| e.expires > now)
             .map(Entry::view)
@@ -273,7 +272,7 @@ impl Cast {
 
     /// What one call to a renderer needs, copied out of the lock.
     fn target(&self, udn: &str) -> Result<Target, CastError> {
-        let known = self.known.lock().unwrap();
+        let known = self.known.locked();
         let e = known
             .get(udn)
             .filter(|e| e.expires > Instant::now())

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::net::Failed;
+use crate::sync::Locked;
 use crate::torrent::InfoHash;
 use crate::upnp::control::{self, ControlError, AV_TRANSPORT, RENDERING_CONTROL};
 
@@ -70,7 +71,7 @@ impl Cast {
         )
         .await?;
         tracing::info!(tv = %t.name, %title, "casting");
-        if let Some(e) = self.known.lock().unwrap().get_mut(udn) {
+        if let Some(e) = self.known.locked().get_mut(udn) {
             e.casting = Some(Casting {
                 title: title.clone(),
                 uri,
@@ -118,7 +119,7 @@ impl Cast {
                 .await?
             }
         };
-        if let Some(e) = self.known.lock().unwrap().get_mut(udn) {
+        if let Some(e) = self.known.locked().get_mut(udn) {
             e.status = None;
         }
         Ok(())
@@ -127,13 +128,7 @@ impl Cast {
     /// What `udn` is doing (read at most about once a second).
     pub async fn status(&self, udn: &str) -> Result<Status, CastError> {
         let t = self.target(udn)?;
-        if let Some((at, s)) = self
-            .known
-            .lock()
-            .unwrap()
-            .get(udn)
-            .and_then(|e| e.status.clone())
-        {
+        if let Some((at, s)) = self.known.locked().get(udn).and_then(|e| e.status.clone()) {
             if at.elapsed() < STATUS_FRESH {
                 return Ok(s);
             }
@@ -185,7 +180,7 @@ impl Cast {
         if let Some(Ok(args)) = &volume {
             status.volume = arg(args, "CurrentVolume").trim().parse().ok();
         }
-        let mut known = self.known.lock().unwrap();
+        let mut known = self.known.locked();
         if let Some(e) = known.get_mut(udn) {
             let uri = position
                 .as_ref()

@@ -517,8 +517,11 @@ pub fn fault_code(body: &str) -> u16 {
 }
 
 /// Records NOTIFY requests sent to it.
-pub async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) {
-    let got: Arc<Mutex<Vec<(HeaderMap, String)>>> = Arc::default();
+/// What an event sink got: each NOTIFY's headers and body.
+pub type Events = Arc<Mutex<Vec<(HeaderMap, String)>>>;
+
+pub async fn event_sink() -> (SocketAddr, Events) {
+    let got: Events = Arc::default();
     let g = got.clone();
     let app = axum::Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
         let g = g.clone();
@@ -535,10 +538,7 @@ pub async fn event_sink() -> (SocketAddr, Arc<Mutex<Vec<(HeaderMap, String)>>>) 
     (addr, got)
 }
 
-pub async fn wait_events(
-    got: &Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    n: usize,
-) -> Vec<(HeaderMap, String)> {
+pub async fn wait_events(got: &Events, n: usize) -> Vec<(HeaderMap, String)> {
     eventually(Duration::from_secs(10), &format!("{n} events"), || async {
         let v = got.lock().unwrap().clone();
         if v.len() >= n {

@@ -76,7 +76,9 @@ async fn bad_json_empty_bodies_and_non_torrent_bytes_are_refused() {
     server.app.stop().await;
 }
 
-/// A peer that accepts and says nothing, a hint where nobody listens, and no hint: a bounded wait (`torrent.metadata-timeout`) and an error that says which.
+/// A peer that accepts and says nothing, a hint where nobody listens, and no
+/// hint: a bounded wait (`torrent.metadata-timeout`) and an error that says
+/// which.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_silent_peer_or_no_peer_is_a_bounded_wait_and_a_clear_error() {
     let (server, _dirs) = impatient_server().await;

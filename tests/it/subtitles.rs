@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::common::{browse_args, event_sink, eventually, one, soap_as, texts, wait_events};
+use crate::common::{
+    browse_args, event_sink, eventually, one, soap_as, texts, wait_events, Events,
+};
 use crate::common::{content, test_config, Seeder, Server};
 
 const SAMSUNG: &str = "SEC_HHP_[TV] Samsung Q70 Series (55)/1.0 UPnP/1.0";
@@ -68,8 +70,27 @@ fn mechanisms(didl: &str) -> Vec<(String, String)> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
+/// The subtitle tests' fixture: a film whose torrent holds an English SRT
+/// in Latin-1, a French ASS and a picture-based Czech .sub, added to a
+/// server asked for English then French, with a TV subscribed to its
+/// events; a Browse started the lookup and the DIDL carries the subtitles.
+struct FilmWithSubtitles {
+    seeder: Seeder,
+    server: Server,
+    _dirs: tempfile::TempDir,
+    ih: String,
+    /// The video's file index.
+    video_index: usize,
+    /// The torrent as the API showed it when added.
+    t: serde_json::Value,
+    container: String,
+    /// What a Samsung's Browse of the torrent's folder found.
+    found: Vec<(String, String)>,
+    got: Events,
+    events_before: usize,
+}
+
+async fn film_with_subtitles() -> FilmWithSubtitles {
     let video = content(3 * 1024 * 1024, 9);
     let srt = latin1_srt();
     let seeder = Seeder::start(
@@ -131,6 +152,51 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    FilmWithSubtitles {
+        seeder,
+        server,
+        _dirs: dirs,
+        ih,
+        video_index,
+        t,
+        container,
+        found,
+        got,
+        events_before,
+    }
+}
+
+impl FilmWithSubtitles {
+    /// The English and French subtitles' URLs, in the DIDL's order.
+    fn urls(&self) -> (String, String) {
+        let res: Vec<&String> = self
+            .found
+            .iter()
+            .filter(|(k, _)| k == "res")
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(res.len(), 2, "{:?}", self.found);
+        (res[0].clone(), res[1].clone())
+    }
+
+    async fn stop(self) {
+        self.server.assert_healthy().await;
+        self.seeder.stop().await;
+    }
+}
+
+/// A Browse starts the lookup; the DIDL then carries English first (the first
+/// language configured) and French as another res, Samsung's CaptionInfoEx
+/// names the English, and subscribed TVs are told the folder changed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_browse_finds_them_english_first_and_tvs_are_told() {
+    let film = film_with_subtitles().await;
+    let server = &film.server;
+    let container = &film.container;
+    let found = &film.found;
+    let got = &film.got;
+    let events_before = film.events_before;
+    let (en_url, _) = film.urls();
     // English first (the first language configured), French as another res.
     let base = server.base.clone();
     let res: Vec<&String> = found
@@ -139,7 +205,6 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
         .map(|(_, v)| v)
         .collect();
     assert_eq!(res.len(), 2, "{found:?}");
-    let (en_url, fr_url) = (res[0].clone(), res[1].clone());
     assert!(en_url.starts_with(&format!("{base}/subtitles/")) && en_url.ends_with(".srt"));
     assert_eq!(
         found
@@ -161,13 +226,23 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
             .iter()
             .flat_map(|(_, body)| texts(body, "ContainerUpdateIDs"))
             .collect();
-        match seen.iter().any(|v| v.contains(&container)) {
+        match seen.iter().any(|v| v.contains(container)) {
             true => Ok(()),
             false => Err(format!("{seen:?}")),
         }
     })
     .await;
+    film.stop().await;
+}
 
+/// The English SRT is UTF-8 with a BOM and CRLF, with its accents and ampersand
+/// intact, typed per client; the French ASS became SRT; both have a WebVTT
+/// form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_srt_is_utf8_with_a_bom_and_crlf_and_each_has_a_webvtt_form() {
+    let film = film_with_subtitles().await;
+    let server = &film.server;
+    let (en_url, fr_url) = film.urls();
     // The English SRT: UTF-8 with a BOM, CRLF, é ü & intact.
     let r = server
         .http
@@ -212,7 +287,19 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
         vtt.starts_with("WEBVTT\n\n00:00:01.000 --> 00:00:03.500\nCafé für Tom &amp; Jerry"),
         "{vtt:?}"
     );
+    film.stop().await;
+}
 
+/// Samsung, cast to from a phone, asks on the media request itself; Panasonic
+/// gets its attribute on the res; an Xbox nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn samsung_panasonic_and_xbox_each_get_their_mechanism() {
+    let film = film_with_subtitles().await;
+    let server = &film.server;
+    let video_index = film.video_index;
+    let t = &film.t;
+    let container = &film.container;
+    let (en_url, _) = film.urls();
     // Samsung, cast to from a phone, asks on the media request itself.
     let media = server.url(t["files"][video_index]["url"].as_str().unwrap());
     let r = server
@@ -233,9 +320,9 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
 
     // Panasonic gets its attribute on the video's res; an Xbox nothing.
     let found = captions_as(
-        &server,
+        server,
         "Panasonic MIL DLNA CP UPnP/1.0 DLNADOC/1.50",
-        &container,
+        container,
     )
     .await;
     assert!(
@@ -243,8 +330,18 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
         "{found:?}"
     );
     let xbox = "Xbox/2.0.4548.0 UPnP/1.0 Xbox/2.0.4548.0";
-    assert!(captions_as(&server, xbox, &container).await.is_empty());
+    assert!(captions_as(server, xbox, container).await.is_empty());
+    film.stop().await;
+}
 
+/// The API lists them in order with the encoding they came in, and the picture-
+/// based .sub as refused, with why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_api_lists_them_and_the_refused_picture_sub() {
+    let film = film_with_subtitles().await;
+    let server = &film.server;
+    let ih = &film.ih;
+    let video_index = film.video_index;
     // The API lists them, and the picture-based .sub as noted and refused.
     let t = server.get_json(&format!("/api/torrents/{ih}")).await;
     let subs = &t["files"][video_index]["subtitles"];
@@ -263,8 +360,7 @@ async fn subtitles_in_the_torrent_reach_tvs_by_every_mechanism() {
         refused[0]["why"].as_str().unwrap().contains("VobSub"),
         "{subs}"
     );
-    server.assert_healthy().await;
-    seeder.stop().await;
+    film.stop().await;
 }
 
 /// A request a fixture provider received.

@@ -265,7 +265,8 @@ fn search_all(crit: &str) -> String {
     format!("<ContainerID>0</ContainerID><SearchCriteria>{}</SearchCriteria><Filter>*</Filter><StartingIndex>0</StartingIndex><RequestedCount>0</RequestedCount><SortCriteria></SortCriteria>", swarmcast::xml_escape(crit))
 }
 
-/// The root holds added torrents, the searches and the web app's address; added torrents hold the one added.
+/// The root holds added torrents, the searches and the web app's address; added
+/// torrents hold the one added.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn browse_lists_the_root_added_torrents_and_a_torrent() {
     let show = show_s01().await;
@@ -300,7 +301,8 @@ async fn browse_lists_the_root_added_torrents_and_a_torrent() {
     show.stop().await;
 }
 
-/// A torrent's items page and sort by title (the README is not listed), a name with `&`, `<` and accents survives DIDL and SOAP, and a res URL plays.
+/// A torrent's items page and sort by title (the README is not listed), a name
+/// with `&`, `<` and accents survives DIDL and SOAP, and a res URL plays.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn browse_pages_sorts_and_keeps_a_tricky_name_intact() {
     let show = show_s01().await;
@@ -362,7 +364,8 @@ async fn browse_pages_sorts_and_keeps_a_tricky_name_intact() {
     show.stop().await;
 }
 
-/// Panasonic's fixed sort gets title order instead of a fault; Xbox asks with ContainerID and opens the flat container `15`.
+/// Panasonic's fixed sort gets title order instead of a fault; Xbox asks with
+/// ContainerID and opens the flat container `15`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn panasonic_and_xbox_get_what_their_quirks_rows_say() {
     let show = show_s01().await;
@@ -486,7 +489,8 @@ async fn search_finds_by_class_and_title_and_takes_wmps_criterion() {
     show.stop().await;
 }
 
-/// A bookmark set by X_SetBookmark is in the DIDL; the feature list, capabilities, ConnectionManager and the registrar answer.
+/// A bookmark set by X_SetBookmark is in the DIDL; the feature list,
+/// capabilities, ConnectionManager and the registrar answer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bookmarks_come_back_and_the_other_actions_answer() {
     let show = show_s01().await;
@@ -536,7 +540,8 @@ async fn bookmarks_come_back_and_the_other_actions_answer() {
     show.stop().await;
 }
 
-/// Unknown actions, bad arguments, ids of nothing, wrong sorts and criteria, broken and huge envelopes get the UPnP fault that says so.
+/// Unknown actions, bad arguments, ids of nothing, wrong sorts and criteria,
+/// broken and huge envelopes get the UPnP fault that says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_actions_get_faults_with_the_right_codes() {
     let show = show_s01().await;

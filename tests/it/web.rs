@@ -71,7 +71,8 @@ impl WebFilm {
     }
 }
 
-/// Every page is HTML with the security policy and names no path on the server; the manifest, service worker and a shared link work.
+/// Every page is HTML with the security policy and names no path on the server;
+/// the manifest, service worker and a shared link work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn pages_carry_the_policy_and_the_app_installs() {
     let film = web_film().await;
@@ -138,7 +139,8 @@ async fn pages_carry_the_policy_and_the_app_installs() {
     film.stop().await;
 }
 
-/// The form without JavaScript: a bad link is a page saying why; another site's page, a stranger and a rebound host name are refused.
+/// The form without JavaScript: a bad link is a page saying why; another site's
+/// page, a stranger and a rebound host name are refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_add_form_refuses_bad_links_other_sites_strangers_and_rebinding() {
     let film = web_film().await;
@@ -181,7 +183,8 @@ async fn the_add_form_refuses_bad_links_other_sites_strangers_and_rebinding() {
     film.stop().await;
 }
 
-/// Our own page's post adds and leads to the torrent's page and the watch page; something not there is a page; progress arrives as events.
+/// Our own page's post adds and leads to the torrent's page and the watch page;
+/// something not there is a page; progress arrives as events.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_add_form_adds_and_leads_to_the_torrent_watch_and_progress() {
     let film = web_film().await;
