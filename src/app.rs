@@ -292,6 +292,32 @@ async fn keep_peers(torrents: Arc<Torrents>, stop: CancellationToken) {
     }
 }
 
+/// How often the downloads are checked against `storage.max-disk-usage`.
+const BUDGET_EVERY: Duration = Duration::from_secs(2);
+
+/// Keep the downloads within the disk budget until `stop`: every
+/// `BUDGET_EVERY`, what is over it is evicted (never what plays now).
+async fn keep_within_budget(
+    torrents: Arc<Torrents>,
+    now_playing: Arc<crate::playback::NowPlaying>,
+    budget: u64,
+    stop: CancellationToken,
+) {
+    let mut tick = tokio::time::interval(BUDGET_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {
+                let playing = now_playing.torrents();
+                if let Err(e) = torrents.keep_within(budget, &playing).await {
+                    tracing::warn!("the disk budget could not be kept: {e}");
+                }
+            }
+        }
+    }
+}
+
 pub struct App {
     addr: SocketAddr,
     udn: String,
@@ -392,6 +418,12 @@ impl App {
             tracing::warn!("catalog and engine could not be reconciled: {e}");
         }
         tokio::spawn(keep_peers(torrents.clone(), shutdown.child_token()));
+        tokio::spawn(keep_within_budget(
+            torrents.clone(),
+            playback.now_playing().clone(),
+            config.storage.max_disk_usage.0,
+            shutdown.child_token(),
+        ));
         let ssdp = tokio::spawn(crate::upnp::ssdp::driver::run(
             config.server.ssdp_interfaces.clone(),
             crate::upnp::ssdp::responder::Responder::new(&udn, addr.port(), boot_id()),

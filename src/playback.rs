@@ -113,6 +113,11 @@ impl NowPlaying {
         }
     }
 
+    /// The torrents a player streams now.
+    pub fn torrents(&self) -> std::collections::HashSet<InfoHash> {
+        self.streams.locked().keys().map(|(ih, _)| *ih).collect()
+    }
+
     /// The files of this torrent being streamed, in index order.
     pub fn files_of(&self, info_hash: &InfoHash) -> Vec<usize> {
         let mut v: Vec<usize> = self
@@ -402,6 +407,12 @@ impl Playback {
             // served as a player but is no reason to download the file.
             self.select_played(ih, file.index);
             self.subtitles.wanted(ih, file.index, true);
+            let torrents = self.torrents.clone();
+            tokio::spawn(async move {
+                if let Err(e) = torrents.played(ih).await {
+                    tracing::warn!(%ih, "when it played is not stored: {e}");
+                }
+            });
         }
         Ok((stream, ticket))
     }

@@ -189,6 +189,15 @@ const MIGRATIONS: &[Migration] = &[
     Backfill(backfill_titles),
     // 18: file positions for torrents recorded before 4 (after titles).
     Backfill(backfill_positions),
+    // 19: the disk budget: a torrent a person keeps, when it last played
+    // (the least recently played goes first), and when and why its data
+    // was evicted (it stays listed; playing it fetches it again).
+    Sql(
+        "ALTER TABLE torrents ADD COLUMN keep INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE torrents ADD COLUMN played_at INTEGER;
+    ALTER TABLE torrents ADD COLUMN evicted_at INTEGER;
+    ALTER TABLE torrents ADD COLUMN evicted_why TEXT NOT NULL DEFAULT '';",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {
@@ -268,6 +277,11 @@ mod tests {
             .execute_batch(
                 "UPDATE torrents SET title = '', playable_count = NULL;
                  UPDATE files SET title = '', file_pos = NULL, title_pos = NULL;
+                 -- as schema 16 left it: without migration 19's columns
+                 ALTER TABLE torrents DROP COLUMN keep;
+                 ALTER TABLE torrents DROP COLUMN played_at;
+                 ALTER TABLE torrents DROP COLUMN evicted_at;
+                 ALTER TABLE torrents DROP COLUMN evicted_why;
                  PRAGMA user_version = 16;",
             )
             .unwrap();

@@ -70,6 +70,21 @@ pub struct CatalogTorrent {
     /// added (nothing downloads) until one of its files is played.
     #[serde(skip)]
     pub listed: bool,
+    /// Marked by a person to be kept: its data is never evicted.
+    pub keep: bool,
+    /// When one of its files last started playing (seconds since the epoch).
+    pub played_at: Option<i64>,
+    /// Its data was evicted to keep the disk budget (it stays listed, and
+    /// playing it fetches it again).
+    pub evicted: Option<Evicted>,
+}
+
+/// When and why a torrent's data was evicted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evicted {
+    /// Seconds since the Unix epoch.
+    pub at: i64,
+    pub why: String,
 }
 
 /// A search the user saved (a folder of results on TVs).

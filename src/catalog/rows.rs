@@ -1,7 +1,7 @@
 //! The catalog's row mappers: each SELECT's columns and the struct a row
 //! of it becomes.
 
-use super::{Asked, CatalogFile, CatalogTorrent, SavedSearch, StoredResult};
+use super::{Asked, CatalogFile, CatalogTorrent, Evicted, SavedSearch, StoredResult};
 use crate::media::MediaKind;
 use crate::torrent::InfoHash;
 
@@ -25,7 +25,8 @@ pub(super) const FILE_SELECT: &str =
 
 /// The columns `header_row` reads: a torrent without its files.
 pub(super) const HEADER_SELECT: &str =
-    "SELECT info_hash, name, source, added_at, title, playable_count, listed_only FROM torrents";
+    "SELECT info_hash, name, source, added_at, title, playable_count, listed_only, keep,
+        played_at, evicted_at, evicted_why FROM torrents";
 
 pub(super) fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
     Ok(SavedSearch {
@@ -96,5 +97,11 @@ pub(super) fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Catal
         playable_count: r.get::<_, Option<i64>>(5)?.unwrap_or(0) as usize,
         files: Vec::new(),
         listed: r.get::<_, i64>(6)? != 0,
+        keep: r.get::<_, i64>(7)? != 0,
+        played_at: r.get(8)?,
+        evicted: r
+            .get::<_, Option<i64>>(9)?
+            .map(|at| r.get(10).map(|why| Evicted { at, why }))
+            .transpose()?,
     }))
 }

@@ -212,19 +212,23 @@ impl Catalog {
             .collect())
     }
 
-    /// Every added torrent with its files, newest first: two queries,
-    /// whatever the number of torrents.
-    pub fn torrents(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
+    /// Every added torrent without its files, newest first.
+    pub fn added_headers(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
         let conn = self.reader();
-        let mut torrents: Vec<CatalogTorrent> = conn
+        let rows = conn
             .prepare_cached(&format!(
                 "{HEADER_SELECT} WHERE listed_only = 0 ORDER BY added_at DESC, name"
             ))?
             .query_map([], header_row)?
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .flatten()
-            .collect();
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows.into_iter().flatten().collect())
+    }
+
+    /// Every added torrent with its files, newest first: two queries,
+    /// whatever the number of torrents.
+    pub fn torrents(&self) -> Result<Vec<CatalogTorrent>, CatalogError> {
+        let mut torrents = self.added_headers()?;
+        let conn = self.reader();
         let at: HashMap<InfoHash, usize> = torrents
             .iter()
             .enumerate()
@@ -279,6 +283,35 @@ impl Catalog {
         }
         tx.commit()?;
         Ok(n > 0)
+    }
+
+    /// Mark a torrent to be kept (its data never evicted) or not; `false`
+    /// when there is no such torrent.
+    pub fn set_keep(&self, info_hash: &InfoHash, keep: bool) -> Result<bool, CatalogError> {
+        Ok(self.writer().execute(
+            "UPDATE torrents SET keep = ?2 WHERE info_hash = ?1",
+            params![info_hash.to_string(), keep],
+        )? > 0)
+    }
+
+    /// One of a torrent's files starts playing now.
+    pub fn set_played(&self, info_hash: &InfoHash) -> Result<(), CatalogError> {
+        self.writer().execute(
+            "UPDATE torrents SET played_at = ?2 WHERE info_hash = ?1",
+            params![info_hash.to_string(), now()],
+        )?;
+        Ok(())
+    }
+
+    /// A torrent's data was evicted (`Some(why)`), or is back (`None`).
+    pub fn set_evicted(&self, info_hash: &InfoHash, why: Option<&str>) -> Result<(), CatalogError> {
+        self.writer().execute(
+            "UPDATE torrents SET evicted_at = CASE WHEN ?2 IS NULL THEN NULL ELSE ?3 END,
+                                 evicted_why = COALESCE(?2, '')
+             WHERE info_hash = ?1",
+            params![info_hash.to_string(), why, now()],
+        )?;
+        Ok(())
     }
 
     /// ContentDirectory's SystemUpdateID: bumped in the same transaction as
@@ -396,5 +429,29 @@ mod tests {
         assert_eq!(c.bookmark(&x, 0).unwrap(), Some(62_000));
         assert_eq!(c.bookmark(&x, 1).unwrap(), None);
         assert!(c.file(&InfoHash([3; 20]), 0).unwrap().is_none());
+    }
+    #[test]
+    fn keep_played_and_evicted_are_kept_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
+        let t = c.upsert_torrent(&info("Kept", 9), None).unwrap();
+        assert!(!t.keep && t.played_at.is_none() && t.evicted.is_none());
+        assert!(c.set_keep(&t.info_hash, true).unwrap());
+        assert!(
+            !c.set_keep(&InfoHash([8; 20]), true).unwrap(),
+            "no such torrent"
+        );
+        c.set_played(&t.info_hash).unwrap();
+        c.set_evicted(&t.info_hash, Some("over the budget"))
+            .unwrap();
+        let back = c.torrent_header(&t.info_hash).unwrap().unwrap();
+        assert!(back.keep && back.played_at.is_some());
+        assert_eq!(
+            back.evicted.as_ref().map(|e| e.why.as_str()),
+            Some("over the budget")
+        );
+        // Added again: its data is back.
+        c.set_evicted(&t.info_hash, None).unwrap();
+        assert_eq!(c.added_headers().unwrap()[0].evicted, None);
     }
 }

@@ -33,7 +33,9 @@ pub struct StorageConfig {
     pub state_dir: PathBuf,
     /// Where torrent data is written.
     pub download_dir: PathBuf,
-    /// Disk budget for downloads (LRU eviction of finished, unkept torrents; not enforced yet).
+    /// Disk budget for downloads: a larger torrent is refused; finished,
+    /// unkept torrents not playing are evicted least recently played first
+    /// (`torrents::eviction`).
     pub max_disk_usage: ByteSize,
 }
 

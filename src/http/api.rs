@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ApiError;
 use crate::cast::{Cast, Command, RendererView, Status};
-use crate::catalog::CatalogTorrent;
 use crate::catalog::SavedSearch;
+use crate::catalog::{CatalogTorrent, Evicted};
 use crate::library::MAX_QUERY_CHARS;
 use crate::media::{mime_of, MediaKind};
 use crate::search::saved::SavedSearches;
@@ -34,6 +34,11 @@ pub struct TorrentView {
     pub added_at: i64,
     /// `None` while the engine does not have the torrent loaded.
     pub progress: Option<Progress>,
+    /// Marked to be kept: its data is never evicted for the disk budget.
+    pub keep: bool,
+    /// Its data was evicted for the disk budget: when and why (playing it
+    /// fetches it again).
+    pub evicted: Option<Evicted>,
     pub files: Vec<FileView>,
 }
 
@@ -71,6 +76,8 @@ fn view((t, progress): (CatalogTorrent, Option<Progress>)) -> TorrentView {
         source: t.source,
         added_at: t.added_at,
         progress,
+        keep: t.keep,
+        evicted: t.evicted,
         files,
     }
 }
@@ -105,6 +112,26 @@ pub async fn show(
         }
     }
     Ok(Json(v))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TorrentChange {
+    keep: bool,
+}
+
+/// `PATCH /api/torrents/{infohash}` `{"keep": true}`: keep a torrent's data
+/// whatever the disk budget (or let it go again); the torrent as it is now.
+pub async fn change(
+    State(torrents): State<Arc<Torrents>>,
+    Path(info_hash): Path<String>,
+    body: Bytes,
+) -> Result<Json<TorrentView>, ApiError> {
+    let ih = parse_info_hash(&info_hash)?;
+    let change: TorrentChange = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::BadRequest(format!("expected {{\"keep\": true or false}}: {e}")))?;
+    torrents.set_keep(ih, change.keep).await?;
+    Ok(Json(view(torrents.get(ih).await?)))
 }
 
 /// `GET /api/subtitles`: the languages asked for, and each subtitle

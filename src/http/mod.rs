@@ -23,7 +23,7 @@ use std::sync::Arc;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, delete, get, post};
+use axum::routing::{any, delete, get, patch, post};
 use axum::{Json, Router};
 
 use crate::cast::{Cast, CastError};
@@ -171,7 +171,9 @@ pub fn router(state: HttpState) -> Router {
         .route("/api/saved-searches/{id}", delete(api::saved_delete))
         .route(
             "/api/torrents/{info_hash}",
-            get(api::show).merge(delete(api::remove)),
+            get(api::show)
+                .merge(delete(api::remove))
+                .merge(patch(api::change)),
         )
         .route("/media/{info_hash}/{index}/{name}", get(media::serve))
         .route("/subtitles/{file}", get(subtitles::serve))

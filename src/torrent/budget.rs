@@ -1,7 +1,7 @@
 //! The disk budget (`storage.max-disk-usage`) as far as one torrent goes:
 //! a torrent larger than the whole budget can never be kept, so it is
 //! refused before anything is written, with both sizes named. Pure.
-//! (Evicting torrents to stay within the budget is not here yet.)
+//! (Which torrents are evicted to stay within it is `torrents::eviction`.)
 
 /// A size as a person reads it: "3.0 MiB", "50 GiB", "512 B".
 pub fn human(bytes: u64) -> String {

@@ -9,7 +9,7 @@
 //!
 //! Nothing outside this module touches librqbit types.
 
-mod budget;
+pub mod budget;
 #[cfg(test)]
 pub mod fake;
 mod file_names;

@@ -3,6 +3,7 @@
 
 mod architecture;
 mod blocking;
+mod budget;
 mod cast;
 mod common;
 mod errors;

@@ -64,6 +64,9 @@ pub(super) fn row_with(
             .collect::<Vec<_>>()
             .join(", "),
         state: match p {
+            None if t.evicted.is_some() => {
+                "evicted for the disk budget: fetched again when played".into()
+            }
             None => "not loaded".into(),
             Some(p) if p.finished => "done".into(),
             Some(p) => match &p.error {
@@ -207,6 +210,9 @@ mod tests {
             playable_count: 0,
             files: Vec::new(),
             listed: false,
+            keep: false,
+            played_at: None,
+            evicted: None,
         };
         let mut p = Progress {
             state: "live".into(),
@@ -224,6 +230,14 @@ mod tests {
         p.finished = true;
         assert_eq!(row(&t, Some(&p), &none).permille, 1000);
         assert_eq!(row(&t, None, &none).state, "not loaded");
+        let evicted = CatalogTorrent {
+            evicted: Some(crate::catalog::Evicted {
+                at: 1,
+                why: "over the budget".into(),
+            }),
+            ..t.clone()
+        };
+        assert!(row(&evicted, None, &none).state.starts_with("evicted"));
         // What players stream now shows, while they do.
         let playing = Arc::new(NowPlaying::default());
         let mut with_file = t.clone();

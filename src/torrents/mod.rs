@@ -2,7 +2,13 @@
 //! reconciling the catalog (the list of record) with the engine after a
 //! start. Keeps the two in step and tells the change hub what changed in
 //! the tree. Catalog calls run on blocking threads (`Catalog::run`).
+//! Keeps the downloads within the disk budget (`keep_within`; which
+//! torrents go is `eviction`'s decision): an evicted torrent stays in the
+//! catalog, is not restored at a start, and is fetched again when played.
 
+pub mod eviction;
+
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::catalog::{Catalog, CatalogError, CatalogTorrent};
@@ -98,6 +104,9 @@ impl Torrents {
         if !header.listed && self.engine.contains(&info_hash) {
             return Ok(());
         }
+        if header.evicted.is_some() {
+            tracing::info!(%info_hash, "an evicted torrent is played: fetching it again");
+        }
         // Its metadata is known (the result folder fetched it): added from
         // those bytes, with the peers its magnet named, so playing does not
         // wait for the swarm to send the metadata again.
@@ -114,8 +123,79 @@ impl Torrents {
             (_, Some(bytes)) => AddSource::TorrentBytes(bytes.into()),
             (_, None) => return Err(TorrentsError::NotFound(info_hash)),
         };
-        tracing::info!(%info_hash, "a search result is played: adding it");
-        self.add(source, header.source).await.map(|_| ())
+        if header.listed {
+            tracing::info!(%info_hash, "a search result is played: adding it");
+        }
+        self.add(source, header.source).await?;
+        if header.evicted.is_some() {
+            self.catalog
+                .run(move |c| c.set_evicted(&info_hash, None))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Mark a torrent to be kept (never evicted) or not.
+    pub async fn set_keep(&self, info_hash: InfoHash, keep: bool) -> Result<(), TorrentsError> {
+        if self
+            .catalog
+            .run(move |c| c.set_keep(&info_hash, keep))
+            .await?
+        {
+            tracing::info!(%info_hash, keep, "torrent keep flag set");
+            Ok(())
+        } else {
+            Err(TorrentsError::NotFound(info_hash))
+        }
+    }
+
+    /// One of a torrent's files starts playing: the least recently played
+    /// are the first evicted.
+    pub async fn played(&self, info_hash: InfoHash) -> Result<(), TorrentsError> {
+        Ok(self.catalog.run(move |c| c.set_played(&info_hash)).await?)
+    }
+
+    /// Evict what brings the downloads within `budget` bytes (never a
+    /// torrent in `playing`, kept, or still downloading), and say what was
+    /// evicted and why. The catalog entry stays: TVs still see the torrent.
+    pub async fn keep_within(
+        &self,
+        budget: u64,
+        playing: &HashSet<InfoHash>,
+    ) -> Result<Vec<eviction::Evict>, TorrentsError> {
+        let headers = self.catalog.run(|c| c.added_headers()).await?;
+        let held: Vec<eviction::Held> = headers
+            .iter()
+            .filter(|t| t.evicted.is_none())
+            .filter_map(|t| {
+                let p = self.engine.progress(&t.info_hash)?;
+                Some(eviction::Held {
+                    info_hash: t.info_hash,
+                    bytes: p.bytes_done,
+                    keep: t.keep,
+                    playing: playing.contains(&t.info_hash),
+                    downloading: !p.finished && p.download_bytes_per_sec > 0,
+                    last_used: t.played_at.unwrap_or(t.added_at),
+                })
+            })
+            .collect();
+        let evict = eviction::to_evict(&held, budget);
+        for e in &evict {
+            match self.engine.delete(&e.info_hash, true).await {
+                Ok(()) | Err(EngineError::NotFound(_)) => {}
+                Err(err) => {
+                    tracing::warn!(info_hash = %e.info_hash, "could not evict: {err}");
+                    continue;
+                }
+            }
+            let (ih, why) = (e.info_hash, e.why.clone());
+            self.catalog
+                .run(move |c| c.set_evicted(&ih, Some(&why)))
+                .await?;
+            self.prefetch.forget(&ih);
+            tracing::info!(info_hash = %ih, why = %e.why, "torrent data evicted");
+        }
+        Ok(evict)
     }
 
     /// Remove a torrent from the engine (with or without its data) and the catalog.
@@ -201,8 +281,11 @@ impl Torrents {
     pub async fn reconcile(&self) -> Result<(), TorrentsError> {
         let in_engine = self.engine.list();
         let mut peers = self.catalog.run(|c| c.all_peers()).await?;
-        for ih in self.catalog.run(|c| c.info_hashes()).await? {
-            if in_engine.contains(&ih) {
+        for t in self.catalog.run(|c| c.added_headers()).await? {
+            let ih = t.info_hash;
+            // An evicted torrent is fetched again when it is played, not
+            // at every start.
+            if in_engine.contains(&ih) || t.evicted.is_some() {
                 continue;
             }
             let Some(bytes) = self.catalog.run(move |c| c.torrent_bytes(&ih)).await? else {
