@@ -11,6 +11,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
@@ -35,14 +36,36 @@ use crate::upnp::quirks;
 /// Bytes per body chunk.
 const CHUNK: usize = 64 * 1024;
 
-/// Holds a stream's ticket and says how much it served when it ends.
+/// Holds a stream's ticket, and when the stream ends says in one log
+/// line who it served, what, how much, how long and why it ended.
 struct StreamLog {
     ticket: crate::torrent::streams::StreamTicket,
     _playing: crate::playback::Playing,
     client: SocketAddr,
     info_hash: InfoHash,
     index: usize,
+    file: String,
+    opened: Instant,
+    /// Bytes asked for, and sent.
+    wanted: u64,
     sent: u64,
+    /// A read that failed, in words.
+    failed: Option<String>,
+}
+
+impl StreamLog {
+    /// Why the stream ended.
+    fn why(&self) -> String {
+        if let Some(e) = &self.failed {
+            format!("reading failed: {e}")
+        } else if self.sent >= self.wanted {
+            "sent whole".into()
+        } else if self.ticket.cancelled().is_cancelled() {
+            "ended by the stream cap (torrent.max-streams) or a shutdown".into()
+        } else {
+            "the client went away".into()
+        }
+    }
 }
 
 impl Drop for StreamLog {
@@ -51,8 +74,12 @@ impl Drop for StreamLog {
             client = %self.client,
             info_hash = %self.info_hash,
             index = self.index,
+            file = %self.file,
             bytes = self.sent,
-            "stream closed"
+            of = self.wanted,
+            duration_ms = self.opened.elapsed().as_millis() as u64,
+            why = %self.why(),
+            "stream ended"
         );
     }
 }
@@ -146,7 +173,11 @@ pub async fn serve(
                 client: peer,
                 info_hash: ih,
                 index,
+                file: file.file_name().to_owned(),
+                opened: Instant::now(),
+                wanted: span.end - span.start,
                 sent: 0,
+                failed: None,
             };
             Ok(streamed(resp, source, log))
         }
@@ -218,9 +249,12 @@ fn streamed(resp: axum::http::response::Builder, source: WebBody, mut log: Strea
     let cancelled = log.ticket.cancelled();
     let body = source
         .map(move |chunk| {
-            if let Ok(c) = &chunk {
-                log.sent += c.len() as u64;
-                log.ticket.touch();
+            match &chunk {
+                Ok(c) => {
+                    log.sent += c.len() as u64;
+                    log.ticket.touch();
+                }
+                Err(e) => log.failed = Some(e.to_string()),
             }
             chunk
         })

@@ -356,6 +356,7 @@ impl Process {
             l.local_addr().unwrap().port()
         };
         let stderr = home.join(format!("run-{run}.log"));
+        let log = std::fs::File::create(&stderr).unwrap();
         let mut command = match open_files {
             None => tokio::process::Command::new(env!("CARGO_BIN_EXE_swarmcast")),
             Some(n) => {
@@ -379,8 +380,9 @@ impl Process {
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--state-dir", home.join("state").to_str().unwrap()])
             .args(["--download-dir", home.join("downloads").to_str().unwrap()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(&stderr).unwrap())
+            // The log goes to stdout (as journald takes it); panics to stderr.
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
             .kill_on_drop(true)
             .spawn()
             .unwrap();

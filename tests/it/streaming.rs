@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT_RANGES, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RANGE};
 
-use crate::common::{content, eventually, test_config, Seeder, Server};
+use crate::common::{content, eventually, test_config, Process, Seeder, Server};
 
 const PIECE: u32 = 256 * 1024;
 
@@ -214,4 +214,58 @@ async fn abandoned_streams_cannot_deadlock_the_engine() {
     server.app.stop().await;
     stuck.stop().await;
     other.stop().await;
+}
+
+/// Each stream ends with one log line: who, what, how much of how much,
+/// how long, and why it ended (sent whole, or the client went away).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_stream_ends_with_one_line_saying_why() {
+    let data = content(2 * 1024 * 1024 + 77, 91);
+    let seeder = Seeder::start("Logged.mp4", &[("Logged.mp4", &data)], 64 * 1024, None).await;
+    let home = tempfile::tempdir().unwrap();
+    let p = Process::start(home.path(), 0, None).await;
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/torrents", p.base))
+        .json(&serde_json::json!({ "uri": seeder.magnet() }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let t: serde_json::Value = r.json().await.unwrap();
+    let url = format!("{}{}", p.base, t["files"][0]["url"].as_str().unwrap());
+    let whole = http.get(&url).send().await.unwrap().bytes().await.unwrap();
+    assert!(whole[..] == data[..]);
+    // A player that reads the first chunk of a range and goes away.
+    let mut part = http
+        .get(&url)
+        .header("range", "bytes=1000-")
+        .send()
+        .await
+        .unwrap();
+    assert!(part.chunk().await.unwrap().is_some());
+    drop(part);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let log = p.terminate().await;
+    let ended: Vec<&str> = log.lines().filter(|l| l.contains("stream ended")).collect();
+    assert_eq!(ended.len(), 2, "{log}");
+    let len = data.len();
+    assert!(
+        ended
+            .iter()
+            .any(|l| l.contains(&format!("bytes={len} of={len}"))
+                && l.contains("why=sent whole")
+                && l.contains("file=Logged.mp4")
+                && l.contains("client=127.0.0.1")
+                && l.contains("duration_ms=")),
+        "{ended:?}"
+    );
+    assert!(
+        ended
+            .iter()
+            .any(|l| l.contains(&format!("of={}", len - 1000))
+                && l.contains("why=the client went away")),
+        "{ended:?}"
+    );
+    seeder.stop().await;
 }

@@ -23,6 +23,10 @@ struct TorrentPage<'a> {
     files: Vec<FileRow>,
     /// The TVs a file can be cast to.
     tvs: Vec<RendererView>,
+    /// Its data is kept whatever the disk budget.
+    keep: bool,
+    /// Why its data was evicted, when it was.
+    evicted: Option<String>,
 }
 
 struct FileRow {
@@ -105,6 +109,8 @@ async fn torrent_page(web: &Web, info_hash: &str) -> Result<Response, ApiError> 
         t: row(&t, p.as_ref(), web.playback.now_playing()),
         files,
         tvs: web.cast.renderers(),
+        keep: t.keep,
+        evicted: t.evicted.as_ref().map(|e| e.why.clone()),
     })
 }
 

@@ -82,6 +82,30 @@ function wireProgress() {
   };
 }
 
+function wireKeep() {
+  const box = $("#keep");
+  if (!box) return;
+  box.addEventListener("change", async () => {
+    const keep = box.checked;
+    box.disabled = true;
+    try {
+      const resp = await fetch("/api/torrents/" + box.dataset.ih, {
+        method: "PATCH", body: JSON.stringify({ keep }), headers: { "content-type": "application/json" },
+      });
+      if (resp.ok) {
+        say($("#keep-status"), keep ? "Kept: never evicted for the disk budget." : "It may be evicted when the disk budget needs room.");
+      } else {
+        box.checked = !keep;
+        say($("#keep-status"), await errorOf(resp), true);
+      }
+    } catch (e) {
+      box.checked = !keep;
+      say($("#keep-status"), "The server did not answer: " + e.message, true);
+    }
+    box.disabled = false;
+  });
+}
+
 function wireDelete() {
   const button = $("#delete");
   if (!button) return;
@@ -314,6 +338,7 @@ document.addEventListener("DOMContentLoaded", () => {
   wireWorker();
   wireAdd();
   wireProgress();
+  wireKeep();
   wireDelete();
   wireSearches();
   wireCast();

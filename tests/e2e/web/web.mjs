@@ -57,6 +57,12 @@ try {
     await page.waitForTimeout(500);
   }
   console.log("PASS: the torrent's page lists its subtitles");
+  // Keep its data whatever the disk budget: the box says so to the API.
+  await page.check("#keep");
+  await page.waitForFunction(() => /Kept/.test(document.querySelector("#keep-status").textContent), null, { timeout: 10_000 });
+  const kept = await page.evaluate(async (ih) => (await (await fetch(`/api/torrents/${ih}`)).json()).keep, infoHash);
+  if (kept !== true) throw new Error(`keep not set: ${kept}`);
+  console.log("PASS: the torrent's page marks it kept");
   if (shots) await page.screenshot({ path: join(shots, "torrent-phone.png"), fullPage: true });
 
   // 3. Play it here, with the WebVTT track loaded.
