@@ -301,6 +301,7 @@ async fn keep_within_budget(
     torrents: Arc<Torrents>,
     now_playing: Arc<crate::playback::NowPlaying>,
     budget: u64,
+    metrics: Arc<crate::metrics::Metrics>,
     stop: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(BUDGET_EVERY);
@@ -310,8 +311,9 @@ async fn keep_within_budget(
             _ = stop.cancelled() => return,
             _ = tick.tick() => {
                 let playing = now_playing.torrents();
-                if let Err(e) = torrents.keep_within(budget, &playing).await {
-                    tracing::warn!("the disk budget could not be kept: {e}");
+                match torrents.keep_within(budget, &playing).await {
+                    Ok(evicted) => evicted.iter().for_each(|_| metrics.evicted()),
+                    Err(e) => tracing::warn!("the disk budget could not be kept: {e}"),
                 }
             }
         }
@@ -367,7 +369,9 @@ impl App {
             subtitles.clone(),
             shutdown.clone(),
         );
-        let search = Arc::new(crate::search::Search::from_config(&config));
+        let metrics = Arc::new(crate::metrics::Metrics::default());
+        let search =
+            Arc::new(crate::search::Search::from_config(&config).with_metrics(metrics.clone()));
         let links = Arc::new(crate::search::links::Links::new(config.search.timeout));
         let (search_for_phone, links_for_phone) = (search.clone(), links.clone());
         let dead_swarms = Arc::new(crate::search::folders::DeadSwarms::default());
@@ -422,6 +426,7 @@ impl App {
             torrents.clone(),
             playback.now_playing().clone(),
             config.storage.max_disk_usage.0,
+            metrics.clone(),
             shutdown.child_token(),
         ));
         let ssdp = tokio::spawn(crate::upnp::ssdp::driver::run(
@@ -454,6 +459,8 @@ impl App {
                 shutdown.child_token(),
             ),
             cast,
+            metrics,
+            disk_budget: config.storage.max_disk_usage.0,
             phone: Arc::new(crate::phone::PhoneSearch::new(
                 catalog.clone(),
                 search_for_phone,

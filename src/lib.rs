@@ -22,6 +22,8 @@ pub(crate) mod lang;
 pub(crate) mod library;
 /// File kinds, names and titles, container index locating, sidecars.
 pub(crate) mod media;
+/// What `/metrics` counts, and the Prometheus text it is written in.
+pub(crate) mod metrics;
 /// Near-miss inputs for the no-panic property tests (tests only).
 #[cfg(test)]
 pub(crate) mod mutate;

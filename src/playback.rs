@@ -305,6 +305,11 @@ impl Playback {
         }
     }
 
+    /// Media streams open now (tickets of the `max-streams` cap).
+    pub fn streams_open(&self) -> usize {
+        self.streams.active()
+    }
+
     /// Is this client a thumbnailer now? Only while a player's stream is
     /// open: alone (ffprobe, even with several connections) it is the player.
     pub fn serves_from_disk(&self, client: Client) -> bool {

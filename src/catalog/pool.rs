@@ -118,6 +118,14 @@ impl Catalog {
         }
     }
 
+    /// The database's size in bytes (its pages; the WAL not counted).
+    pub fn size_bytes(&self) -> Result<u64, CatalogError> {
+        let conn = self.reader();
+        let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+        let size: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        Ok((pages * size) as u64)
+    }
+
     /// Fold the WAL into the main file (at shutdown).
     pub fn checkpoint(&self) -> Result<(), CatalogError> {
         self.writer()

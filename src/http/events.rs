@@ -44,6 +44,11 @@ impl Events {
         })
     }
 
+    /// Subscriptions held now (every service).
+    pub fn subscribers(&self) -> usize {
+        self.subs().len()
+    }
+
     fn subs(&self) -> std::sync::MutexGuard<'_, Subscriptions> {
         self.subs.locked()
     }

@@ -257,6 +257,8 @@ impl Permission {
 /// action named in its body.
 pub fn classify(method: &Method, path: &str, soap_action: Option<&str>) -> Need {
     match method.as_str() {
+        // The server's figures are for the LAN's own tools only.
+        "GET" | "HEAD" if path == "/metrics" => Need::Source,
         "GET" | "HEAD" | "OPTIONS" => Need::Read,
         "SUBSCRIBE" | "UNSUBSCRIBE" if is_upnp(path, "event") => Need::Source,
         // The handler checks the token it is sent.

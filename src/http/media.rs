@@ -27,6 +27,7 @@ use super::upnp::{base_url, Device};
 use super::ApiError;
 use crate::catalog::CatalogFile;
 use crate::media::{kind_of, mime_of, MediaKind};
+use crate::metrics::Metrics;
 use crate::playback::{self, Answer, Asked, Client, Playback, WebBody};
 use crate::subtitles::Subtitles;
 use crate::torrent::InfoHash;
@@ -51,6 +52,9 @@ struct StreamLog {
     sent: u64,
     /// A read that failed, in words.
     failed: Option<String>,
+    /// When the request came, for the time to its first byte.
+    asked_at: Instant,
+    metrics: Arc<Metrics>,
 }
 
 impl StreamLog {
@@ -70,6 +74,7 @@ impl StreamLog {
 
 impl Drop for StreamLog {
     fn drop(&mut self) {
+        self.metrics.served(self.sent);
         tracing::info!(
             client = %self.client,
             info_hash = %self.info_hash,
@@ -89,11 +94,13 @@ pub async fn serve(
     State(playback): State<Arc<Playback>>,
     State(subtitles): State<Subtitles>,
     State(device): State<Arc<Device>>,
+    State(metrics): State<Arc<Metrics>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     method: Method,
     Path((info_hash, index, _name)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let asked_at = Instant::now();
     let ih = parse_info_hash(&info_hash)?;
     let index: usize = index
         .parse()
@@ -178,6 +185,8 @@ pub async fn serve(
                 wanted: span.end - span.start,
                 sent: 0,
                 failed: None,
+                asked_at,
+                metrics,
             };
             Ok(streamed(resp, source, log))
         }
@@ -251,6 +260,9 @@ fn streamed(resp: axum::http::response::Builder, source: WebBody, mut log: Strea
         .map(move |chunk| {
             match &chunk {
                 Ok(c) => {
+                    if log.sent == 0 && !c.is_empty() {
+                        log.metrics.first_byte(log.asked_at.elapsed());
+                    }
                     log.sent += c.len() as u64;
                     log.ticket.touch();
                 }

@@ -12,6 +12,7 @@ pub mod api;
 pub mod events;
 pub mod guard;
 pub mod media;
+pub mod metrics;
 pub mod range;
 pub mod server;
 pub mod subtitles;
@@ -28,6 +29,7 @@ use axum::{Json, Router};
 
 use crate::cast::{Cast, CastError};
 use crate::catalog::CatalogError;
+use crate::metrics::Metrics;
 use crate::phone::{PhoneError, PhoneSearch};
 use crate::playback::{Playback, PlaybackError};
 use crate::search::saved::{SavedError, SavedSearches};
@@ -56,6 +58,15 @@ pub struct HttpState {
     pub cast: Arc<Cast>,
     /// Searching from the web app.
     pub phone: Arc<PhoneSearch>,
+    /// What `/metrics` counts, and the disk budget it reports against.
+    pub metrics: Arc<Metrics>,
+    pub disk_budget: u64,
+}
+
+impl FromRef<HttpState> for Arc<Metrics> {
+    fn from_ref(s: &HttpState) -> Self {
+        s.metrics.clone()
+    }
 }
 
 impl FromRef<HttpState> for Arc<PhoneSearch> {
@@ -156,6 +167,7 @@ pub fn router(state: HttpState) -> Router {
     Router::new()
         .merge(pages)
         .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics::serve))
         .route("/api/torrents", get(api::list).post(api::add))
         .route("/api/search", get(api::search))
         .route("/api/search/{saved}/{info_hash}/add", post(api::search_add))

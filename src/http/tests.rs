@@ -78,6 +78,8 @@ fn fixture() -> Fixture {
         std::time::Duration::from_secs(1),
     ));
     let state = HttpState {
+        metrics: Arc::default(),
+        disk_budget: 1 << 30,
         torrents: torrents.clone(),
         playback: Playback::new(
             catalog.clone(),

@@ -30,6 +30,7 @@ use futures::future::BoxFuture;
 use serde::Serialize;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::net::{read_capped, BodyError, Failed};
 use crate::torrent::InfoHash;
 
@@ -177,6 +178,7 @@ pub struct Search {
     providers: Vec<Arc<dyn SearchProvider>>,
     timeout: Duration,
     filters: Filters,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl Search {
@@ -184,8 +186,15 @@ impl Search {
         Search {
             providers,
             timeout,
+            metrics: None,
             filters: Filters::default(),
         }
+    }
+
+    /// Each provider's answers and latency are counted for `/metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     pub fn with_filters(mut self, filters: Filters) -> Self {
@@ -255,6 +264,9 @@ impl Search {
                 };
                 if let Err(e) = &r {
                     tracing::warn!(provider = %p.name(), "search failed: {e}");
+                }
+                if let Some(m) = &self.metrics {
+                    m.provider(p.name(), r.is_ok(), started.elapsed());
                 }
                 (i, r, started.elapsed())
             })

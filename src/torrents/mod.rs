@@ -135,6 +135,11 @@ impl Torrents {
         Ok(())
     }
 
+    /// The catalog database's size, in bytes.
+    pub async fn catalog_bytes(&self) -> Result<u64, TorrentsError> {
+        Ok(self.catalog.run(|c| c.size_bytes()).await?)
+    }
+
     /// Mark a torrent to be kept (never evicted) or not.
     pub async fn set_keep(&self, info_hash: InfoHash, keep: bool) -> Result<(), TorrentsError> {
         if self

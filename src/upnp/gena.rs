@@ -116,6 +116,11 @@ impl Subscriptions {
         self.subs.retain(|_, s| s.expires > now);
     }
 
+    /// How many subscriptions there are now.
+    pub fn len(&self) -> usize {
+        self.subs.len()
+    }
+
     /// A new subscription or a renewal. Returns (SID, granted timeout, is_new).
     pub fn subscribe(
         &mut self,

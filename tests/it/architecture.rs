@@ -17,6 +17,7 @@ const RANKS: &[(&str, u32)] = &[
     ("sync", 0),
     ("mutate", 0),
     ("config", 1),
+    ("metrics", 1),
     ("upnp", 1),
     ("media", 2),
     ("torrent", 3),

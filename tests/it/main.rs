@@ -7,6 +7,7 @@ mod budget;
 mod cast;
 mod common;
 mod errors;
+mod metrics;
 mod permission;
 mod phone;
 mod priority;
