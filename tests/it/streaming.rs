@@ -220,8 +220,10 @@ async fn abandoned_streams_cannot_deadlock_the_engine() {
 /// how long, and why it ended (sent whole, or the client went away).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn each_stream_ends_with_one_line_saying_why() {
-    let data = content(2 * 1024 * 1024 + 77, 91);
-    let seeder = Seeder::start("Logged.mp4", &[("Logged.mp4", &data)], 64 * 1024, None).await;
+    // Larger than the socket buffers hold, so that a player going away
+    // mid-stream is seen before every byte was written.
+    let data = content(24 * 1024 * 1024 + 77, 91);
+    let seeder = Seeder::start("Logged.mp4", &[("Logged.mp4", &data)], 256 * 1024, None).await;
     let home = tempfile::tempdir().unwrap();
     let p = Process::start(home.path(), 0, None).await;
     let http = reqwest::Client::new();
