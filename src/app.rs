@@ -360,6 +360,7 @@ impl App {
             &config.subtitles,
             shutdown.child_token(),
         );
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let playback = Playback::new(
             catalog.clone(),
             torrents.clone(),
@@ -368,8 +369,8 @@ impl App {
             prefetch.clone(),
             subtitles.clone(),
             shutdown.clone(),
-        );
-        let metrics = Arc::new(crate::metrics::Metrics::default());
+        )
+        .with_metrics(metrics.clone());
         let search =
             Arc::new(crate::search::Search::from_config(&config).with_metrics(metrics.clone()));
         let links = Arc::new(crate::search::links::Links::new(config.search.timeout));

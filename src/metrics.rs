@@ -21,6 +21,8 @@ const TTFB_BOUNDS: [f64; 8] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 pub struct Metrics {
     bytes_served: AtomicU64,
     streams: AtomicU64,
+    stalls: AtomicU64,
+    stalled_us: AtomicU64,
     evictions: AtomicU64,
     /// Streams whose first byte took at most each bound (cumulative is
     /// made when written), and the sum in microseconds.
@@ -47,6 +49,13 @@ impl Metrics {
         if let Some(i) = TTFB_BOUNDS.iter().position(|b| secs <= *b) {
             self.ttfb_buckets[i].fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// A player's read waited on the swarm this long (`playback::stalls`).
+    pub fn stalled(&self, waited: Duration) {
+        self.stalls.fetch_add(1, Ordering::Relaxed);
+        self.stalled_us
+            .fetch_add(waited.as_micros() as u64, Ordering::Relaxed);
     }
 
     /// Bytes of media sent to a player.
@@ -79,6 +88,18 @@ impl Metrics {
             "Media bytes sent to players.",
             &[],
             get(&self.bytes_served) as f64,
+        );
+        out.counter(
+            "swarmcast_stalls_total",
+            "Player reads that waited on the swarm longer than 1 s.",
+            &[],
+            get(&self.stalls) as f64,
+        );
+        out.counter(
+            "swarmcast_stalled_seconds_total",
+            "Time player reads spent waiting on the swarm in those stalls.",
+            &[],
+            get(&self.stalled_us) as f64 / 1e6,
         );
         out.counter(
             "swarmcast_evictions_total",

@@ -15,6 +15,7 @@
 
 pub mod answer;
 pub mod progress;
+pub mod stalls;
 
 pub use answer::{answer, Answer, Asked};
 
@@ -32,6 +33,7 @@ use tokio_util::io::ReaderStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, CatalogFile};
+use crate::metrics::Metrics;
 use crate::net::Failed;
 use crate::subtitles::Subtitles;
 use crate::sync::Locked;
@@ -88,6 +90,8 @@ pub struct Playback {
     web_seeds: Mutex<HashMap<InfoHash, Option<Arc<WebSeeds>>>>,
     web: reqwest::Client,
     now_playing: Arc<NowPlaying>,
+    /// Where stalls are counted (`stalls`).
+    metrics: Arc<Metrics>,
 }
 
 /// Which files players are streaming now, for people to see (the web
@@ -177,10 +181,19 @@ impl Playback {
                 .build()
                 .expect("a plain HTTP client builds"),
             now_playing: Arc::new(NowPlaying::default()),
+            metrics: Arc::default(),
         })
     }
 
     /// Which files players stream now.
+    /// Count stalls into these metrics (they are `/metrics`' own).
+    pub fn with_metrics(mut self: Arc<Self>, metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::get_mut(&mut self)
+            .expect("set before the playback is shared")
+            .metrics = metrics;
+        self
+    }
+
     pub fn now_playing(&self) -> &Arc<NowPlaying> {
         &self.now_playing
     }
@@ -407,6 +420,15 @@ impl Playback {
             .seek(SeekFrom::Start(start))
             .await
             .map_err(|e| EngineError::Engine(e.to_string()))?;
+        let (metrics, file_index) = (self.metrics.clone(), file.index);
+        let stream: MediaStream = Box::new(stalls::StallWatch::new(
+            stream,
+            stalls::STALL,
+            Arc::new(move |waited| {
+                tracing::info!(%ih, index = file_index, waited_ms = waited.as_millis() as u64, "a player waited on the swarm");
+                metrics.stalled(waited);
+            }),
+        ));
         if !client.thumbnailer_agent {
             // A probe (ffprobe, a thumbnailer with nothing else playing) is
             // served as a player but is no reason to download the file.

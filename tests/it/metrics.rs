@@ -77,3 +77,44 @@ async fn metrics_follow_what_happened_and_are_for_allowed_sources_only() {
     server.app.stop().await;
     seeder.stop().await;
 }
+
+/// A player kept waiting on a slow swarm longer than a second is a stall,
+/// counted with how long it waited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_player_kept_waiting_by_the_swarm_is_a_stall() {
+    let data = content(2 * 1024 * 1024 + 5, 62);
+    let seeder = Seeder::start_throttled(
+        "Slow.mp4",
+        &[("Slow.mp4", &data)],
+        256 * 1024,
+        None,
+        Some(96 * 1024),
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let tail = data.len() - 1000;
+    let r = server
+        .http
+        .get(&url)
+        .header("range", format!("bytes={tail}-"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 206);
+    assert!(r.bytes().await.unwrap()[..] == data[tail..]);
+    let m = eventually(Duration::from_secs(10), "a stall counted", || async {
+        let m = scrape(&server).await;
+        match m["swarmcast_stalls_total"] >= 1.0 {
+            true => Ok(m),
+            false => Err(format!("{m:?}")),
+        }
+    })
+    .await;
+    assert!(m["swarmcast_stalled_seconds_total"] > 1.0, "{m:?}");
+    server.app.stop().await;
+    seeder.stop().await;
+}
