@@ -163,6 +163,12 @@ fn length(v: Option<&Value<'_>>) -> Result<u64, MetainfoError> {
 }
 
 /// Check a .torrent's bytes (the whole file: a dictionary with `info`).
+/// SHA-1 of no bytes at all.
+const SHA1_OF_NOTHING: [u8; 20] = [
+    0xda, 0x39, 0xa3, 0xee, 0x5e, 0x6b, 0x4b, 0x0d, 0x32, 0x55, 0xbf, 0xef, 0x95, 0x60, 0x18, 0x90,
+    0xaf, 0xd8, 0x07, 0x09,
+];
+
 pub fn check(bytes: &[u8]) -> Result<Shape, MetainfoError> {
     let mut r = Reader { bytes, pos: 0 };
     let top = r.value(0)?;
@@ -326,7 +332,15 @@ fn check_info(info: &Value<'_>) -> Result<Shape, MetainfoError> {
     }
     check_names(info)?;
     let expected = total.div_ceil(piece_length);
-    if hashes.len() % 20 != 0 || (hashes.len() / 20) as u64 != expected {
+    let count = (hashes.len() / 20) as u64;
+    // librqbit's torrent maker, when the files end on a piece boundary,
+    // adds the hash of one more, empty piece; the torrent is otherwise
+    // sound and its seeders serve it, so that one hash is let be.
+    let empty_tail = count == expected + 1
+        && total % piece_length == 0
+        && hashes.len() >= 20
+        && hashes[hashes.len() - 20..] == SHA1_OF_NOTHING;
+    if hashes.len() % 20 != 0 || (count != expected && !empty_tail) {
         return Err(MetainfoError::PieceCount {
             hashes: hashes.len() / 20,
             expected,
@@ -356,6 +370,47 @@ mod tests {
         v.extend(std::iter::repeat_n(7u8, hashes * 20));
         v.extend_from_slice(b"ee");
         v
+    }
+
+    /// A single file of `length` bytes with these piece hashes.
+    fn with_hashes(piece_length: i128, length: i128, hashes: &[[u8; 20]]) -> Vec<u8> {
+        let mut v = format!(
+            "d4:infod6:lengthi{length}e4:name5:a.mp412:piece lengthi{piece_length}e6:pieces{}:",
+            hashes.len() * 20
+        )
+        .into_bytes();
+        for h in hashes {
+            v.extend_from_slice(h);
+        }
+        v.extend_from_slice(b"ee");
+        v
+    }
+
+    #[test]
+    fn regression_rqbits_extra_hash_of_an_empty_last_piece_is_let_be() {
+        // Two whole pieces and the hash of an empty third (librqbit's maker).
+        let ok = with_hashes(16384, 32768, &[[1; 20], [2; 20], SHA1_OF_NOTHING]);
+        assert_eq!(check(&ok).unwrap().pieces, 2);
+        // Any other extra hash, or files that do not end on a boundary: no.
+        let other = with_hashes(16384, 32768, &[[1; 20], [2; 20], [3; 20]]);
+        assert!(matches!(
+            check(&other),
+            Err(MetainfoError::PieceCount { .. })
+        ));
+        let ragged = with_hashes(16384, 32000, &[[1; 20], [2; 20], SHA1_OF_NOTHING]);
+        assert!(matches!(
+            check(&ragged),
+            Err(MetainfoError::PieceCount { .. })
+        ));
+        let two_more = with_hashes(
+            16384,
+            32768,
+            &[[1; 20], [2; 20], SHA1_OF_NOTHING, SHA1_OF_NOTHING],
+        );
+        assert!(matches!(
+            check(&two_more),
+            Err(MetainfoError::PieceCount { .. })
+        ));
     }
 
     #[test]

@@ -66,8 +66,6 @@ async fn until_evicted(server: &Server, films: &[&Film], want: &[bool]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_least_recently_played_goes_never_one_playing_or_kept_and_comes_back() {
-    // Not whole multiples of the piece length: librqbit's torrent maker
-    // writes one piece hash too many for those, which our check refuses.
     let (big, small) = (16 * MIB + 4099, 3 * MIB - 4099);
     let a = film("A", 81, big).await;
     let (b, c) = (film("B", 82, small).await, film("C", 83, small).await);

@@ -818,3 +818,20 @@ async fn regression_kill_9_keeps_a_downloads_peers() {
     assert!(!log.contains("error flushing bitv"), "{log}");
     seeder.stop().await;
 }
+
+/// A torrent librqbit made of a file that ends on a piece boundary (3 MiB
+/// in 64 KiB pieces) carries one hash too many, of an empty piece; we
+/// refused it ("49 piece hashes for 48 pieces"). It is added and streams.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn regression_a_torrent_ending_on_a_piece_boundary_made_by_rqbit_is_added() {
+    let data = content(3 * 1024 * 1024, 17);
+    let seeder = Seeder::start("Even.mp4", &[("Even.mp4", &data)], 64 * 1024, None).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    assert!(server.get_bytes(&url).await[..] == data[..]);
+    server.app.stop().await;
+    seeder.stop().await;
+}
