@@ -375,11 +375,24 @@ impl Process {
             .env("HOME", home)
             .env("SWARMCAST_LOG", "info,librqbit=warn")
             .env("SWARMCAST_TORRENT__DHT", "false")
+            // Nothing reaches outside: no local discovery, no router, and
+            // the providers with real default URLs off.
+            .env("SWARMCAST_TORRENT__LOCAL_PEER_DISCOVERY", "false")
+            .env("SWARMCAST_TORRENT__PORT_FORWARDING", "false")
+            .env("SWARMCAST_SEARCH__INTERNET_ARCHIVE__ENABLED", "false")
+            .env("SWARMCAST_SUBTITLES__PODNAPISI__ENABLED", "false")
             .env("SWARMCAST_SERVER__SSDP_INTERFACES", r#"["lo"]"#)
             .env("SWARMCAST_TORRENT__LISTEN_PORT", "0")
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--state-dir", home.join("state").to_str().unwrap()])
             .args(["--download-dir", home.join("downloads").to_str().unwrap()])
+            // A config file of the test's own, when it wrote one.
+            .args(
+                Some(home.join("config.toml"))
+                    .filter(|c| c.exists())
+                    .map(|c| vec!["--config".to_owned(), c.to_str().unwrap().to_owned()])
+                    .unwrap_or_default(),
+            )
             // The log goes to stdout (as journald takes it); panics to stderr.
             .stdout(log.try_clone().unwrap())
             .stderr(log)

@@ -6,6 +6,7 @@ mod blocking;
 mod budget;
 mod cast;
 mod common;
+mod crash;
 mod errors;
 mod metrics;
 mod permission;
