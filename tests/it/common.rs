@@ -450,9 +450,18 @@ impl Process {
 /// The ContentDirectory service type.
 pub const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
 
+/// A SOAP envelope calling `action` of `service_type` with these arguments.
+fn envelope(service_type: &str, action: &str, args: &str) -> String {
+    format!(
+        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="{service_type}">{args}</u:{action}></s:Body></s:Envelope>"#
+    )
+}
+
 pub async fn soap(server: &Server, service: &str, action: &str, args: &str) -> (u16, String) {
-    let body = format!(
-        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="urn:schemas-upnp-org:service:{service}:1">{args}</u:{action}></s:Body></s:Envelope>"#
+    let body = envelope(
+        &format!("urn:schemas-upnp-org:service:{service}:1"),
+        action,
+        args,
     );
     raw_soap(server, service, action, body).await
 }
@@ -463,9 +472,7 @@ pub async fn raw_soap(server: &Server, service: &str, action: &str, body: String
 
 /// A ContentDirectory action as the client with this User-Agent sends it.
 pub async fn soap_as(server: &Server, user_agent: &str, action: &str, args: &str) -> (u16, String) {
-    let body = format!(
-        r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/" s:encodingStyle="http://schemas.xmlsoap.org/soap/encoding/"><s:Body><u:{action} xmlns:u="{CD}">{args}</u:{action}></s:Body></s:Envelope>"#
-    );
+    let body = envelope(CD, action, args);
     raw_soap_as(server, user_agent, "ContentDirectory", action, body).await
 }
 
@@ -476,9 +483,42 @@ pub async fn raw_soap_as(
     action: &str,
     body: String,
 ) -> (u16, String) {
-    let r = server
-        .http
-        .post(server.url(&format!("/upnp/{service}/control")))
+    post_soap(
+        &server.http,
+        &server.base,
+        user_agent,
+        service,
+        action,
+        body,
+    )
+    .await
+}
+
+/// A ContentDirectory action sent to the server at `base` (a `Process`).
+pub async fn soap_at(base: &str, action: &str, args: &str) -> (u16, String) {
+    let body = envelope(CD, action, args);
+    let http = reqwest::Client::new();
+    post_soap(
+        &http,
+        base,
+        "swarmcast-tests",
+        "ContentDirectory",
+        action,
+        body,
+    )
+    .await
+}
+
+async fn post_soap(
+    http: &reqwest::Client,
+    base: &str,
+    user_agent: &str,
+    service: &str,
+    action: &str,
+    body: String,
+) -> (u16, String) {
+    let r = http
+        .post(format!("{base}/upnp/{service}/control"))
         .header("user-agent", user_agent)
         .header("content-type", "text/xml; charset=\"utf-8\"")
         .header("soapaction", format!("\"{CD}#{action}\""))

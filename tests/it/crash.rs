@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use rusqlite::{Connection, OpenFlags};
 
-use crate::common::{browse_args, content, eventually, Process, Seeder};
+use crate::common::{browse_args, content, eventually, soap_at, Process, Seeder};
 use crate::search::{indexer, magnet_item, rss};
 
 const KILLS: usize = 20;
@@ -78,19 +78,6 @@ fn check_catalog(home: &std::path::Path, journal: &Journal, kill: usize) {
             "kill {kill}: the saved search"
         );
     }
-}
-
-async fn soap(base: &str, action: &str, args: &str) -> (u16, String) {
-    let body = crate::common::cd_envelope(action, args);
-    let r = reqwest::Client::new()
-        .post(format!("{base}/upnp/ContentDirectory/control"))
-        .header("content-type", "text/xml; charset=\"utf-8\"")
-        .header("soapaction", format!("\"{}#{action}\"", crate::common::CD))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -173,14 +160,14 @@ async fn twenty_kill_9s_lose_nothing_that_was_answered() {
         }
         // A TV browses (the subtitle lookup starts), refreshes the search,
         // reads a little of E01 and writes where it stopped.
-        let _ = soap(
+        let _ = soap_at(
             &base,
             "Browse",
             &browse_args(&format!("t/{ih}"), "BrowseDirectChildren", 0, 0, ""),
         )
         .await;
         if let Some(id) = journal.saved {
-            let _ = soap(
+            let _ = soap_at(
                 &base,
                 "Browse",
                 &browse_args(&format!("search/{id}"), "BrowseDirectChildren", 0, 0, ""),
@@ -194,7 +181,7 @@ async fn twenty_kill_9s_lose_nothing_that_was_answered() {
         )
         .await;
         let ms = (kill as i64 + 1) * 10_000;
-        let (status, body) = soap(
+        let (status, body) = soap_at(
             &base,
             "X_SetBookmark",
             &format!("<CategoryType>1</CategoryType><RID>0</RID><ObjectID>t/{ih}/0</ObjectID><PosSecond>{}</PosSecond>", ms / 1000),
