@@ -4,18 +4,15 @@
 //! torrents, peers, rates, disk used against the budget, the catalog's
 //! size, GENA subscribers.
 
-use std::sync::Arc;
-
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 
-use super::events::Events;
 use super::{ApiError, HttpState};
 use crate::metrics::Exposition;
 
 pub async fn serve(State(s): State<HttpState>) -> Result<impl IntoResponse, ApiError> {
-    let torrents = s.torrents.list().await?;
+    let torrents = s.torrents.headers().await?;
     let mut out = Exposition::default();
     out.gauge(
         "swarmcast_streams_open",
@@ -73,7 +70,7 @@ pub async fn serve(State(s): State<HttpState>) -> Result<impl IntoResponse, ApiE
         "swarmcast_gena_subscribers",
         "TVs subscribed to change events.",
         &[],
-        subscribers(&s.events) as f64,
+        s.events.subscribers() as f64,
     );
     s.metrics.write(&mut out);
     Ok((
@@ -83,8 +80,4 @@ pub async fn serve(State(s): State<HttpState>) -> Result<impl IntoResponse, ApiE
         )],
         out.into_text(),
     ))
-}
-
-fn subscribers(events: &Arc<Events>) -> usize {
-    events.subscribers()
 }

@@ -168,12 +168,25 @@ impl Torrents {
         budget: u64,
         playing: &HashSet<InfoHash>,
     ) -> Result<Vec<eviction::Evict>, TorrentsError> {
-        let headers = self.catalog.run(|c| c.added_headers()).await?;
-        let held: Vec<eviction::Held> = headers
+        // Within the budget (the usual case, checked every few seconds):
+        // nothing to read from the catalog.
+        let on_disk: u64 = self
+            .engine
+            .list()
             .iter()
-            .filter(|t| t.evicted.is_none())
-            .filter_map(|t| {
-                let p = self.engine.progress(&t.info_hash)?;
+            .filter_map(|ih| self.engine.progress(ih))
+            .map(|p| p.bytes_done)
+            .sum();
+        if on_disk <= budget {
+            return Ok(Vec::new());
+        }
+        let held: Vec<eviction::Held> = self
+            .headers()
+            .await?
+            .into_iter()
+            .filter(|(t, _)| t.evicted.is_none())
+            .filter_map(|(t, p)| {
+                let p = p?;
                 Some(eviction::Held {
                     info_hash: t.info_hash,
                     bytes: p.bytes_done,
@@ -228,6 +241,19 @@ impl Torrents {
     /// (`None` while the engine does not have it loaded).
     pub async fn list(&self) -> Result<Vec<(CatalogTorrent, Option<Progress>)>, TorrentsError> {
         let all = self.catalog.run(|c| c.torrents()).await?;
+        Ok(all
+            .into_iter()
+            .map(|t| {
+                let p = self.engine.progress(&t.info_hash);
+                (t, p)
+            })
+            .collect())
+    }
+
+    /// Every torrent without its files (a header), newest first, and each
+    /// one's progress: what a summary needs, without reading every file row.
+    pub async fn headers(&self) -> Result<Vec<(CatalogTorrent, Option<Progress>)>, TorrentsError> {
+        let all = self.catalog.run(|c| c.added_headers()).await?;
         Ok(all
             .into_iter()
             .map(|t| {
