@@ -28,9 +28,7 @@ async fn film(name: &str, seed: u64, len: usize) -> Film {
 
 /// Add a film; its stream URL.
 async fn add(server: &Server, film: &Film) -> String {
-    let (status, t) = server.add_uri(&film.seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    server.url(t["files"][0]["url"].as_str().unwrap())
+    server.add_seeder(&film.seeder).await.1
 }
 
 /// Play a film to its end: the bytes are the seeder's.

@@ -233,9 +233,17 @@ impl Server {
     }
 
     /// Add a seeder's magnet (201) and wait until it is downloaded.
-    pub async fn add_finished(&self, seeder: &Seeder) -> serde_json::Value {
+    /// Add a seeder's torrent by its magnet (201); the torrent, and the
+    /// stream URL of its first file.
+    pub async fn add_seeder(&self, seeder: &Seeder) -> (serde_json::Value, String) {
         let (status, t) = self.add_uri(&seeder.magnet()).await;
         assert_eq!(status, 201, "{t}");
+        let url = self.url(t["files"][0]["url"].as_str().unwrap());
+        (t, url)
+    }
+
+    pub async fn add_finished(&self, seeder: &Seeder) -> serde_json::Value {
+        self.add_seeder(seeder).await;
         self.wait_finished(&seeder.info_hash, Duration::from_secs(30))
             .await
     }

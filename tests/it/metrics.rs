@@ -48,9 +48,7 @@ async fn metrics_follow_what_happened_and_are_for_allowed_sources_only() {
     assert_eq!(before["swarmcast_disk_budget_bytes"], budget);
     assert!(before["swarmcast_catalog_bytes"] > 0.0);
 
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let (_, url) = server.add_seeder(&seeder).await;
     assert!(server.get_bytes(&url).await[..] == data[..]);
     let after = eventually(Duration::from_secs(10), "the stream counted", || async {
         let m = scrape(&server).await;
@@ -93,9 +91,7 @@ async fn a_player_kept_waiting_by_the_swarm_is_a_stall() {
     .await;
     let dirs = tempfile::tempdir().unwrap();
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let (_, url) = server.add_seeder(&seeder).await;
     let tail = data.len() - 1000;
     let r = server
         .http

@@ -42,9 +42,7 @@ async fn first_request_fetches_the_moov_at_the_end_first() {
     .await;
     let dirs = tempfile::tempdir().unwrap();
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let (_, url) = server.add_seeder(&seeder).await;
     let ih = InfoHash::parse(&seeder.info_hash).unwrap();
 
     // A player's first request (HEAD) starts the prefetch.

@@ -828,9 +828,7 @@ async fn regression_a_torrent_ending_on_a_piece_boundary_made_by_rqbit_is_added(
     let seeder = Seeder::start("Even.mp4", &[("Even.mp4", &data)], 64 * 1024, None).await;
     let dirs = tempfile::tempdir().unwrap();
     let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let (_, url) = server.add_seeder(&seeder).await;
     assert!(server.get_bytes(&url).await[..] == data[..]);
     server.app.stop().await;
     seeder.stop().await;

@@ -151,9 +151,7 @@ async fn abandoned_streams_cannot_deadlock_the_engine() {
     config.torrent.max_streams = 4;
     let pool = swarmcast::torrent::rqbit::EngineOptions::from_config(&config).permit_pool();
     let server = Server::start(config).await;
-    let (status, t) = server.add_uri(&stuck.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let (_, url) = server.add_seeder(&stuck).await;
 
     let opens = 3 * pool;
     let client = reqwest::Client::builder()
