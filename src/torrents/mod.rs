@@ -241,26 +241,24 @@ impl Torrents {
     /// (`None` while the engine does not have it loaded).
     pub async fn list(&self) -> Result<Vec<(CatalogTorrent, Option<Progress>)>, TorrentsError> {
         let all = self.catalog.run(|c| c.torrents()).await?;
-        Ok(all
-            .into_iter()
-            .map(|t| {
-                let p = self.engine.progress(&t.info_hash);
-                (t, p)
-            })
-            .collect())
+        Ok(self.with_progress(all))
     }
 
     /// Every torrent without its files (a header), newest first, and each
     /// one's progress: what a summary needs, without reading every file row.
     pub async fn headers(&self) -> Result<Vec<(CatalogTorrent, Option<Progress>)>, TorrentsError> {
         let all = self.catalog.run(|c| c.added_headers()).await?;
-        Ok(all
-            .into_iter()
+        Ok(self.with_progress(all))
+    }
+
+    /// Each torrent with the engine's progress of it.
+    fn with_progress(&self, all: Vec<CatalogTorrent>) -> Vec<(CatalogTorrent, Option<Progress>)> {
+        all.into_iter()
             .map(|t| {
                 let p = self.engine.progress(&t.info_hash);
                 (t, p)
             })
-            .collect())
+            .collect()
     }
 
     /// A torrent's download progress (`None`: the engine does not have it).
