@@ -361,16 +361,18 @@ impl App {
             shutdown.child_token(),
         );
         let metrics = Arc::new(crate::metrics::Metrics::default());
-        let playback = Playback::new(
-            catalog.clone(),
-            torrents.clone(),
-            dyn_engine.clone(),
-            streams.clone(),
-            prefetch.clone(),
-            subtitles.clone(),
-            shutdown.clone(),
-        )
-        .with_metrics(metrics.clone());
+        let playback = Arc::new(
+            Playback::new(
+                catalog.clone(),
+                torrents.clone(),
+                dyn_engine.clone(),
+                streams.clone(),
+                prefetch.clone(),
+                subtitles.clone(),
+                shutdown.clone(),
+            )
+            .with_metrics(metrics.clone()),
+        );
         let search =
             Arc::new(crate::search::Search::from_config(&config).with_metrics(metrics.clone()));
         let links = Arc::new(crate::search::links::Links::new(config.search.timeout));

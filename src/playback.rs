@@ -163,8 +163,8 @@ impl Playback {
         prefetch: Arc<Prefetcher>,
         subtitles: Subtitles,
         shutdown: CancellationToken,
-    ) -> Arc<Self> {
-        Arc::new(Playback {
+    ) -> Self {
+        Playback {
             catalog,
             torrents,
             engine,
@@ -182,18 +182,16 @@ impl Playback {
                 .expect("a plain HTTP client builds"),
             now_playing: Arc::new(NowPlaying::default()),
             metrics: Arc::default(),
-        })
+        }
     }
 
-    /// Which files players stream now.
     /// Count stalls into these metrics (they are `/metrics`' own).
-    pub fn with_metrics(mut self: Arc<Self>, metrics: Arc<Metrics>) -> Arc<Self> {
-        Arc::get_mut(&mut self)
-            .expect("set before the playback is shared")
-            .metrics = metrics;
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 
+    /// Which files players stream now.
     pub fn now_playing(&self) -> &Arc<NowPlaying> {
         &self.now_playing
     }

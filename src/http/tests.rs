@@ -81,7 +81,7 @@ fn fixture() -> Fixture {
         metrics: Arc::default(),
         disk_budget: 1 << 30,
         torrents: torrents.clone(),
-        playback: Playback::new(
+        playback: Arc::new(Playback::new(
             catalog.clone(),
             torrents,
             dyn_engine,
@@ -89,7 +89,7 @@ fn fixture() -> Fixture {
             prefetch,
             subtitles.clone(),
             shutdown,
-        ),
+        )),
         subtitles,
         site: Arc::new(crate::http::web::Site::from_config(
             &crate::config::Config::default(),
