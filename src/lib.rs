@@ -13,6 +13,10 @@ pub(crate) mod cast;
 pub(crate) mod catalog;
 /// The one `Config`: defaults, file, environment, command line; checks.
 pub mod config;
+/// Entry points of the fuzz targets (`fuzz/`), one per parser of outside
+/// bytes; compiled for the fuzzers and for the tests that replay corpora.
+#[cfg(any(fuzzing, test))]
+pub mod fuzzing;
 /// The HTTP server, the permission layer and the thin drivers (API, web
 /// app, media, subtitles, UPnP, GENA).
 pub(crate) mod http;

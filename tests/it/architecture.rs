@@ -32,6 +32,7 @@ const RANKS: &[(&str, u32)] = &[
     ("cast", 8),
     ("http", 9),
     ("app", 10),
+    ("fuzzing", 10),
 ];
 
 fn rank(module: &str) -> Option<u32> {
