@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test swarmcast has: installs the tools the end-to-end suite needs
 # (Debian packages; idempotent), then unit + integration tests, then the
-# end-to-end suite against the freshly built binary, then the systemd unit check.
+# end-to-end suite against the freshly built binary, the systemd unit check,
+# and each fuzz target for 20 s (RELIABILITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,4 +12,5 @@ cargo build --locked --bin swarmcast
 bash tests/e2e/run.sh target/debug/swarmcast
 bash tests/e2e/renderer.sh target/debug/swarmcast
 bash tests/e2e/verify-systemd.sh target/debug/swarmcast
+bash fuzz/run.sh 20
 echo "all tests passed"

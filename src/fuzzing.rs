@@ -36,6 +36,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("subtitle", subtitle_text),
     ("zip", zip),
     ("renderer", renderer),
+    ("gena", gena_subscription),
 ];
 
 /// A ContentDirectory/ConnectionManager request body, then its
@@ -222,6 +223,42 @@ pub fn renderer(data: &[u8]) {
         }
     }
     let _ = control::parse_time(&String::from_utf8_lossy(data));
+}
+
+/// A TV's SUBSCRIBE headers (lines: NT, CALLBACK, TIMEOUT, then a SID),
+/// through a subscription, its renewal, its events and an UNSUBSCRIBE of
+/// the SID given.
+pub fn gena_subscription(data: &[u8]) {
+    use crate::upnp::description::Service;
+    use crate::upnp::gena::{Request, Subscriptions};
+    let text = String::from_utf8_lossy(data);
+    let mut lines = text.split('\n');
+    let mut next = || lines.next().filter(|l| !l.is_empty());
+    let (nt, callback, timeout, sid) = (next(), next(), next(), next());
+    let (mut table, now) = (Subscriptions::default(), std::time::Instant::now());
+    let source = std::net::Ipv4Addr::new(192, 168, 1, 40).into();
+    let first = Request {
+        sid: None,
+        nt,
+        callback,
+        timeout,
+    };
+    let service = Service::ContentDirectory;
+    if let Ok((made, ..)) = table.subscribe(service, &first, source, now, || "uuid:1".into()) {
+        let renew = Request {
+            sid: Some(&made),
+            timeout,
+            ..Request::default()
+        };
+        let _ = table.subscribe(service, &renew, source, now, || "uuid:2".into());
+        let _ = table.next_seq(&made);
+        let _ = table.of(service, now);
+    }
+    let bye = Request {
+        sid,
+        ..Request::default()
+    };
+    let _ = table.unsubscribe(service, &bye);
 }
 
 /// The first 8 bytes as a number (zero-padded), and the rest.
