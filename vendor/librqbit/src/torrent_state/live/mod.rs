@@ -170,8 +170,6 @@ impl TorrentStateLocked {
     }
 }
 
-const FLUSH_BITV_EVERY_BYTES: u64 = 16 * 1024 * 1024;
-
 pub enum AddIncomingPeerResult {
     Added,
     AlreadyActive,
@@ -871,9 +869,12 @@ impl TorrentStateLive {
             .wake_streams_on_piece_completed(id, self.metadata.lengths());
 
         locked.unflushed_bitv_bytes += self.metadata.lengths().piece_length(id) as u64;
-        if locked.unflushed_bitv_bytes >= FLUSH_BITV_EVERY_BYTES {
-            locked.try_flush_bitv(&self.shared, true)
-        }
+        // Save the bitfield after every verified piece, not every 16 MiB: a
+        // kill -9 (or OOM kill, or power cut once the page cache is written)
+        // then costs at most the pieces whose save is still queued. It is
+        // cheap: the flusher task takes a snapshot of the bitfield (one bit
+        // per piece), coalesces queued saves and writes them off the executor.
+        locked.try_flush_bitv(&self.shared, true);
 
         let chunks = locked.get_chunks()?;
         if chunks.is_finished() {
