@@ -371,7 +371,8 @@ impl App {
                 subtitles.clone(),
                 shutdown.clone(),
             )
-            .with_metrics(metrics.clone()),
+            .with_metrics(metrics.clone())
+            .with_read_ahead(config.torrent.read_ahead),
         );
         let search =
             Arc::new(crate::search::Search::from_config(&config).with_metrics(metrics.clone()));

@@ -92,6 +92,8 @@ pub struct Playback {
     now_playing: Arc<NowPlaying>,
     /// Where stalls are counted (`stalls`).
     metrics: Arc<Metrics>,
+    /// Media time fetched first ahead of a player (`torrent.read-ahead`).
+    read_ahead: Duration,
 }
 
 /// Which files players are streaming now, for people to see (the web
@@ -182,7 +184,15 @@ impl Playback {
                 .expect("a plain HTTP client builds"),
             now_playing: Arc::new(NowPlaying::default()),
             metrics: Arc::default(),
+            read_ahead: crate::config::TorrentConfig::default().read_ahead,
         }
+    }
+
+    /// Fetch this much of a file's media first ahead of each player
+    /// (`torrent.read-ahead`).
+    pub fn with_read_ahead(mut self, read_ahead: Duration) -> Self {
+        self.read_ahead = read_ahead;
+        self
     }
 
     /// Count stalls into these metrics (they are `/metrics`' own).
@@ -413,7 +423,9 @@ impl Playback {
         let ticket =
             self.streams
                 .acquire_as(client.addr, client.thumbnailer_agent, &self.shutdown)?;
-        let mut stream = self.engine.open(&ih, file.index).await?;
+        let window =
+            crate::torrent::read_ahead::window(file.length, file.duration_ms, self.read_ahead);
+        let mut stream = self.engine.open(&ih, file.index, window).await?;
         stream
             .seek(SeekFrom::Start(start))
             .await

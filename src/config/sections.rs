@@ -59,6 +59,11 @@ pub struct TorrentConfig {
     /// small window makes seeks and start-up fast; a large one helps
     /// throughput from distant peers.
     pub request_window: usize,
+    /// Seconds of media the engine fetches first ahead of each player, at
+    /// the file's own bitrate (its size over its duration); 4 MiB to
+    /// 512 MiB. Until the duration is known, 32 MiB.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub read_ahead: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -188,6 +193,7 @@ impl Default for TorrentConfig {
             max_streams: 16,
             metadata_timeout: Duration::from_secs(60),
             request_window: 32,
+            read_ahead: Duration::from_secs(30),
         }
     }
 }
@@ -304,6 +310,9 @@ impl TorrentConfig {
                 "torrent.request-window",
                 "must be between 1 and 1024",
             ));
+        }
+        if self.read_ahead < Duration::from_secs(1) || self.read_ahead > Duration::from_secs(600) {
+            return Err(invalid("torrent.read-ahead", "must be between 1s and 10m"));
         }
         if self.metadata_timeout < Duration::from_secs(1)
             || self.metadata_timeout > Duration::from_secs(3600)

@@ -23,6 +23,7 @@ const CD: &str = "urn:schemas-upnp-org:service:ContentDirectory:1";
 
 struct Fixture {
     router: Router,
+    catalog: Arc<Catalog>,
     engine: Arc<FakeEngine>,
     streams: Arc<StreamLimiter>,
     _dir: tempfile::TempDir,
@@ -71,6 +72,7 @@ fn fixture() -> Fixture {
     );
     let shutdown_for_feed = shutdown.clone();
     let torrents_for_feed = torrents.clone();
+    let catalog_for_fixture = catalog.clone();
     let (catalog_for_phone, torrents_for_phone, changes_for_phone) =
         (catalog.clone(), torrents.clone(), changes.clone());
     let search = Arc::new(crate::search::Search::new(
@@ -120,6 +122,7 @@ fn fixture() -> Fixture {
     };
     Fixture {
         router: router(state),
+        catalog: catalog_for_fixture,
         engine,
         streams,
         _dir: dir,
@@ -210,6 +213,39 @@ async fn add_browse_and_stream_without_a_swarm() {
         send(&f.router, "192.168.1.30", req).await.0,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A player's stream asks the engine to fetch `torrent.read-ahead` (30 s)
+/// of media first, at the file's bitrate, once its duration is known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_reads_ahead_thirty_seconds_of_media() {
+    let f = fixture();
+    let video = vec![7u8; 400_000];
+    f.engine
+        .seed(torrent(8, "Clip.mkv", &[("Clip.mkv", video.as_slice())]));
+    let ih = InfoHash([8; 20]);
+    let (status, _, _) = send(&f.router, "127.0.0.1", add_magnet(8)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let play = || {
+        Request::get(format!("/media/{ih}/0/Clip.mkv"))
+            .header("range", "bytes=0-99")
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(&f.router, "192.168.1.30", play()).await.0,
+        StatusCode::PARTIAL_CONTENT
+    );
+    // A 2 s clip of 400 kB: 200 kB/s, so 30 s are 6 MB.
+    f.catalog.set_media_info(&ih, 0, Some(2000), None).unwrap();
+    assert_eq!(
+        send(&f.router, "192.168.1.30", play()).await.0,
+        StatusCode::PARTIAL_CONTENT
+    );
+    // Before the duration was known the engine's own (as for prefetch).
+    let asked = f.engine.read_aheads.lock().unwrap().clone();
+    let sized: Vec<u64> = asked.iter().flatten().copied().collect();
+    assert_eq!(sized, vec![6_000_000], "{asked:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -40,6 +40,8 @@ pub struct FakeEngine {
     pub restored_peers: Mutex<Vec<Vec<std::net::SocketAddr>>>,
     /// One entry per `inspect` call.
     pub inspections: Mutex<Vec<()>>,
+    /// The read-ahead each `open` asked for, in order.
+    pub read_aheads: Mutex<Vec<Option<u64>>>,
     /// Where files are written when added (for `local_path`), if anywhere.
     disk: Option<PathBuf>,
 }
@@ -232,7 +234,9 @@ impl TorrentEngine for FakeEngine {
         &self,
         info_hash: &InfoHash,
         index: usize,
+        read_ahead: Option<u64>,
     ) -> BoxFuture<'_, Result<MediaStream, EngineError>> {
+        self.read_aheads.lock().unwrap().push(read_ahead);
         let r = self
             .added
             .lock()

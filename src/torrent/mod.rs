@@ -17,6 +17,7 @@ pub mod magnet;
 pub(crate) mod metainfo;
 mod open_files;
 pub mod prefetch;
+pub(crate) mod read_ahead;
 pub mod rqbit;
 pub(crate) mod selection;
 mod session_file;
@@ -242,11 +243,13 @@ pub trait TorrentEngine: Send + Sync + 'static {
     /// without asking the engine, and so without moving its priorities).
     fn local_path(&self, info_hash: &InfoHash, index: usize) -> Option<std::path::PathBuf>;
     /// Open a file as a stream at offset 0. While the stream exists the engine
-    /// fetches the pieces ahead of its position first.
+    /// fetches the pieces ahead of its position first: `read_ahead` bytes of
+    /// them (`read_ahead::window`), or the engine's default for `None`.
     fn open(
         &self,
         info_hash: &InfoHash,
         index: usize,
+        read_ahead: Option<u64>,
     ) -> BoxFuture<'_, Result<MediaStream, EngineError>>;
     fn delete(
         &self,

@@ -143,7 +143,7 @@ impl Prefetcher {
                 Step::Read { offset, len: want } => {
                     let s = match &mut stream {
                         Some(s) => s,
-                        None => stream.insert(self.engine.open(&info_hash, index).await?),
+                        None => stream.insert(self.engine.open(&info_hash, index, None).await?),
                     };
                     let data = read_at(s, offset, want).await?;
                     locator.feed(offset, &data);
@@ -157,7 +157,7 @@ impl Prefetcher {
             if self.engine.has_bytes(&info_hash, index, range.clone()) {
                 continue;
             }
-            let mut s = self.engine.open(&info_hash, index).await?;
+            let mut s = self.engine.open(&info_hash, index, None).await?;
             drain(&mut s, range).await?;
         }
         Ok(info)

@@ -675,6 +675,7 @@ impl TorrentEngine for RqbitEngine {
         &self,
         info_hash: &InfoHash,
         index: usize,
+        read_ahead: Option<u64>,
     ) -> BoxFuture<'_, Result<MediaStream, EngineError>> {
         let info_hash = *info_hash;
         async move {
@@ -687,10 +688,13 @@ impl TorrentEngine for RqbitEngine {
             if !valid {
                 return Err(EngineError::NoSuchFile { info_hash, index });
             }
-            let stream = handle
+            let mut stream = handle
                 .stream(index)
                 .await
                 .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
+            if let Some(bytes) = read_ahead {
+                stream.set_read_ahead(bytes);
+            }
             Ok(Box::new(stream) as MediaStream)
         }
         .boxed()

@@ -197,3 +197,81 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
     server.app.stop().await;
     seeder.stop().await;
 }
+
+/// A stream's read-ahead is the one it asked for (our librqbit patch 2):
+/// in a file not downloaded in the background, a stream asking for 4 MiB
+/// fetches 4 MiB ahead of its position and stops there, while one left at
+/// the engine's default (32 MiB) fetches to the end of the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stream_fetches_ahead_what_it_asked_for() {
+    const MIB: u64 = 1024 * 1024;
+    const PIECE: u64 = 256 * 1024;
+    let small = content(MIB as usize, 41);
+    let big = content(40 * MIB as usize, 42);
+    let files: Vec<(&str, &[u8])> = vec![("A.mkv", &small), ("B.mkv", &big)];
+    let seeder =
+        Seeder::start_throttled("Pack", &files, PIECE as u32, None, Some(4 * MIB as u32)).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let ih = InfoHash::parse(&seeder.info_hash).unwrap();
+    let engine = server.app.engine();
+    let index_of = |name: &str| {
+        let files = t["files"].as_array().unwrap();
+        let f = files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name));
+        f.unwrap()["index"].as_u64().unwrap() as usize
+    };
+    let (a, b) = (index_of("A.mkv"), index_of("B.mkv"));
+    engine.select_files(&ih, &[a].into()).await.unwrap();
+    // Pieces of B held in `from..to`, in bytes.
+    let held = |from: u64, to: u64| {
+        (from / PIECE..to / PIECE)
+            .filter(|p| engine.has_bytes(&ih, b, p * PIECE..(p + 1) * PIECE))
+            .count() as u64
+            * PIECE
+    };
+    // Bytes of B a stream from `at` has fetched once nothing more comes.
+    let settled = |at: u64| {
+        let last = std::sync::atomic::AtomicU64::new(u64::MAX);
+        async move {
+            let last = &last;
+            eventually(
+                Duration::from_secs(30),
+                "the stream's fetching ends",
+                || async move {
+                    tokio::time::sleep(Duration::from_millis(700)).await;
+                    let now = held(at, 40 * MIB);
+                    match last.swap(now, std::sync::atomic::Ordering::Relaxed) {
+                        was if was == now && now > 0 => Ok(now),
+                        was => Err(format!("{was} → {now}")),
+                    }
+                },
+            )
+            .await
+        }
+    };
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut asked = engine.open(&ih, b, Some(4 * MIB)).await.unwrap();
+    asked
+        .seek(std::io::SeekFrom::Start(20 * MIB))
+        .await
+        .unwrap();
+    asked.read_u8().await.unwrap();
+    let got = settled(20 * MIB).await;
+    assert!(
+        (4 * MIB..=4 * MIB + PIECE).contains(&got),
+        "asked for 4 MiB ahead, got {got}"
+    );
+    drop(asked);
+    let mut default = engine.open(&ih, b, None).await.unwrap();
+    default
+        .seek(std::io::SeekFrom::Start(28 * MIB))
+        .await
+        .unwrap();
+    default.read_u8().await.unwrap();
+    let got = settled(28 * MIB).await;
+    assert_eq!(got, 12 * MIB, "the default 32 MiB reaches the end of B");
+}

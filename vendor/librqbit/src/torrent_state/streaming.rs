@@ -33,6 +33,8 @@ struct StreamState {
     file_len: u64,
     file_abs_offset: u64,
     position: u64,
+    /// Bytes from `position` whose pieces come first for this stream.
+    read_ahead: u64,
     waker: Option<Waker>,
 }
 
@@ -43,7 +45,7 @@ impl StreamState {
 
     fn queue<'a>(&self, lengths: &'a Lengths) -> impl Iterator<Item = ValidPieceIndex> + use<'a> {
         let start = self.file_abs_offset + self.position;
-        let end = (start + PER_STREAM_BUF_DEFAULT).min(self.file_abs_offset + self.file_len);
+        let end = (start + self.read_ahead).min(self.file_abs_offset + self.file_len);
         let dpl = lengths.default_piece_length();
         let start_id = (start / dpl as u64).try_into().unwrap();
         let end_id = end.div_ceil(dpl as u64).try_into().unwrap();
@@ -367,6 +369,7 @@ impl ManagedTorrent {
             StreamState {
                 file_id,
                 position: 0,
+                read_ahead: PER_STREAM_BUF_DEFAULT,
                 waker: None,
                 file_len: fd_len,
                 file_abs_offset: fd_offset,
@@ -400,5 +403,14 @@ impl FileStream {
 
     pub fn len(&self) -> u64 {
         self.file_len
+    }
+
+    /// How many bytes from the read position this stream's pieces come
+    /// first (32 MiB unless set): a player knows its bitrate, so it can ask
+    /// for N seconds of media rather than a fixed size. At least one byte.
+    pub fn set_read_ahead(&mut self, bytes: u64) {
+        if let Some(mut s) = self.streams.streams.get_mut(&self.stream_id) {
+            s.value_mut().read_ahead = bytes.max(1);
+        }
     }
 }
