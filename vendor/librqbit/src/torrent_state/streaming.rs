@@ -264,8 +264,12 @@ impl AsyncSeek for FileStream {
             ));
         }
 
+        let before = self.position;
         self.as_mut().set_position(map_io_err!(new_pos.try_into())?);
         debug!(stream_id = self.stream_id, position = self.position, "seek");
+        if self.position != before {
+            self.torrent.wake_peers_for_streams();
+        }
         Ok(())
     }
 
@@ -310,6 +314,16 @@ impl ManagedTorrent {
             crate::ManagedTorrentState::Live(l) => Ok(l.streams.clone()),
             s => anyhow::bail!("streams: invalid state {}", s.name()),
         })
+    }
+
+    /// Peers that sleep with nothing to request would otherwise notice a
+    /// new stream or a seek only at their 5 s timer.
+    fn wake_peers_for_streams(&self) {
+        self.with_state(|state| {
+            if let crate::ManagedTorrentState::Live(l) = &state {
+                l.wake_peers_for_streams();
+            }
+        });
     }
 
     fn maybe_reconnect_needed_peers_for_file(&self, file_id: usize) -> bool {
@@ -377,6 +391,7 @@ impl ManagedTorrent {
         );
 
         debug!(stream_id = s.stream_id, file_id, "started stream");
+        s.torrent.wake_peers_for_streams();
 
         Ok(s)
     }

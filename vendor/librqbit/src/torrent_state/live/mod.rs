@@ -910,6 +910,12 @@ impl TorrentStateLive {
         }
     }
 
+    /// Wake the peers that sleep with nothing to request: a stream now
+    /// wants pieces they may have (it opened, or it seeked).
+    pub(crate) fn wake_peers_for_streams(&self) {
+        self.new_pieces_notify.notify_waiters();
+    }
+
     pub(crate) fn reconnect_all_not_needed_peers(&self) {
         self.peers
             .states
@@ -1668,9 +1674,13 @@ impl PeerHandler {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     return Ok(());
                 } else {
-                    // TODO: wait for a notification of interest, e.g. update of selected files or new streams or change
-                    // in peer interest.
-                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    // Sleep until a stream wants pieces again (a new stream or
+                    // a seek notifies), or 5 s as before.
+                    let _ = tokio::time::timeout(
+                        Duration::from_secs(5),
+                        self.state.new_pieces_notify.notified(),
+                    )
+                    .await;
                     continue;
                 }
             }
