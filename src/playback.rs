@@ -423,9 +423,8 @@ impl Playback {
         let ticket =
             self.streams
                 .acquire_as(client.addr, client.thumbnailer_agent, &self.shutdown)?;
-        let window =
-            crate::torrent::read_ahead::window(file.length, file.duration_ms, self.read_ahead);
-        let mut stream = self.engine.open(&ih, file.index, window).await?;
+        let pace = crate::torrent::read_ahead::pace(file.length, file.duration_ms, self.read_ahead);
+        let mut stream = self.engine.open(&ih, file.index, pace).await?;
         stream
             .seek(SeekFrom::Start(start))
             .await

@@ -243,9 +243,11 @@ async fn a_stream_reads_ahead_thirty_seconds_of_media() {
         StatusCode::PARTIAL_CONTENT
     );
     // Before the duration was known the engine's own (as for prefetch).
-    let asked = f.engine.read_aheads.lock().unwrap().clone();
-    let sized: Vec<u64> = asked.iter().flatten().copied().collect();
+    let asked = f.engine.paces.lock().unwrap().clone();
+    let sized: Vec<u64> = asked.iter().filter_map(|p| p.read_ahead).collect();
     assert_eq!(sized, vec![6_000_000], "{asked:?}");
+    let rates: Vec<u64> = asked.iter().filter_map(|p| p.bytes_per_second).collect();
+    assert_eq!(rates, vec![200_000], "{asked:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,7 +76,7 @@ impl Subtitles {
             let stream = self
                 .0
                 .engine
-                .open(&info_hash, file, None)
+                .open(&info_hash, file, Default::default())
                 .await
                 .map_err(|e| e.to_string())?;
             let mut bytes = Vec::with_capacity(length as usize);

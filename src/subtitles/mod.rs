@@ -576,7 +576,12 @@ impl Subtitles {
             let chunk = moviehash::CHUNK as usize;
             let mut head = vec![0u8; chunk];
             let mut tail = vec![0u8; chunk];
-            let mut s = self.0.engine.open(&info_hash, index, None).await.ok()?;
+            let mut s = self
+                .0
+                .engine
+                .open(&info_hash, index, Default::default())
+                .await
+                .ok()?;
             s.read_exact(&mut head).await.ok()?;
             s.seek(SeekFrom::Start(length - moviehash::CHUNK))
                 .await

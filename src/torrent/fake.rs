@@ -40,8 +40,8 @@ pub struct FakeEngine {
     pub restored_peers: Mutex<Vec<Vec<std::net::SocketAddr>>>,
     /// One entry per `inspect` call.
     pub inspections: Mutex<Vec<()>>,
-    /// The read-ahead each `open` asked for, in order.
-    pub read_aheads: Mutex<Vec<Option<u64>>>,
+    /// The pace each `open` asked for, in order.
+    pub paces: Mutex<Vec<super::read_ahead::Pace>>,
     /// Where files are written when added (for `local_path`), if anywhere.
     disk: Option<PathBuf>,
 }
@@ -234,9 +234,9 @@ impl TorrentEngine for FakeEngine {
         &self,
         info_hash: &InfoHash,
         index: usize,
-        read_ahead: Option<u64>,
+        pace: super::read_ahead::Pace,
     ) -> BoxFuture<'_, Result<MediaStream, EngineError>> {
-        self.read_aheads.lock().unwrap().push(read_ahead);
+        self.paces.lock().unwrap().push(pace);
         let r = self
             .added
             .lock()

@@ -17,7 +17,7 @@ pub mod magnet;
 pub(crate) mod metainfo;
 mod open_files;
 pub mod prefetch;
-pub(crate) mod read_ahead;
+pub mod read_ahead;
 pub mod rqbit;
 pub(crate) mod selection;
 mod session_file;
@@ -243,13 +243,14 @@ pub trait TorrentEngine: Send + Sync + 'static {
     /// without asking the engine, and so without moving its priorities).
     fn local_path(&self, info_hash: &InfoHash, index: usize) -> Option<std::path::PathBuf>;
     /// Open a file as a stream at offset 0. While the stream exists the engine
-    /// fetches the pieces ahead of its position first: `read_ahead` bytes of
-    /// them (`read_ahead::window`), or the engine's default for `None`.
+    /// fetches the pieces ahead of its position first, as far as `pace`
+    /// says (`read_ahead::pace`), and those needed now only from peers
+    /// fast enough.
     fn open(
         &self,
         info_hash: &InfoHash,
         index: usize,
-        read_ahead: Option<u64>,
+        pace: read_ahead::Pace,
     ) -> BoxFuture<'_, Result<MediaStream, EngineError>>;
     fn delete(
         &self,

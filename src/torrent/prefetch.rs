@@ -143,7 +143,11 @@ impl Prefetcher {
                 Step::Read { offset, len: want } => {
                     let s = match &mut stream {
                         Some(s) => s,
-                        None => stream.insert(self.engine.open(&info_hash, index, None).await?),
+                        None => stream.insert(
+                            self.engine
+                                .open(&info_hash, index, Default::default())
+                                .await?,
+                        ),
                     };
                     let data = read_at(s, offset, want).await?;
                     locator.feed(offset, &data);
@@ -157,7 +161,10 @@ impl Prefetcher {
             if self.engine.has_bytes(&info_hash, index, range.clone()) {
                 continue;
             }
-            let mut s = self.engine.open(&info_hash, index, None).await?;
+            let mut s = self
+                .engine
+                .open(&info_hash, index, Default::default())
+                .await?;
             drain(&mut s, range).await?;
         }
         Ok(info)

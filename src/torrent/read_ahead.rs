@@ -1,7 +1,9 @@
-//! How far ahead of a player the engine fetches first: `torrent.read-ahead`
-//! seconds of the file at its average bitrate (its size over its duration,
-//! which the container index prefetch reads), within bounds. Without a
-//! duration the engine keeps its own default (32 MiB). Pure.
+//! What a player's stream asks of the engine (`Pace`): how far ahead of it
+//! to fetch first — `torrent.read-ahead` seconds of the file at its average
+//! bitrate (its size over its duration, which the container index prefetch
+//! reads), within bounds — and which bytes it needs now (`URGENT` of media,
+//! at least two pieces), which go only to peers fast enough. Without a
+//! duration the engine keeps its own read-ahead (32 MiB). Pure.
 
 use std::time::Duration;
 
@@ -11,6 +13,34 @@ const MIB: u64 = 1024 * 1024;
 pub const MIN: u64 = 4 * MIB;
 /// Never more: a remux at 80 Mbit/s is 300 MB a 30 s read-ahead.
 pub const MAX: u64 = 512 * MIB;
+/// Media a player needs now: its pieces go first, to fast peers only.
+pub const URGENT: Duration = Duration::from_secs(5);
+
+/// What a stream asks of the engine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pace {
+    /// Bytes fetched first ahead of the read position (`None`: the
+    /// engine's default).
+    pub read_ahead: Option<u64>,
+    /// The player's bytes per second, when the file's duration is known.
+    pub bytes_per_second: Option<u64>,
+}
+
+/// A player's pace for a file `len` bytes long that plays for
+/// `duration_ms` (if known), reading `ahead` of media ahead.
+pub fn pace(len: u64, duration_ms: Option<u64>, ahead: Duration) -> Pace {
+    Pace {
+        read_ahead: window(len, duration_ms, ahead),
+        bytes_per_second: duration_ms.and_then(|d| bitrate(len, d)),
+    }
+}
+
+/// The bytes a player at `bytes_per_second` needs now: `URGENT` of media,
+/// and never less than two pieces of `piece_len`.
+pub fn urgent(bytes_per_second: Option<u64>, piece_len: u64) -> u64 {
+    let media = bytes_per_second.map_or(0, |r| r.saturating_mul(URGENT.as_secs()));
+    media.max(piece_len.saturating_mul(2))
+}
 
 /// Average bytes per second of a file `len` bytes long that plays for
 /// `duration_ms`; `None` for a duration under a second (not a real one).
@@ -63,6 +93,24 @@ mod tests {
         // More seconds, more bytes.
         let a = window(60_000_000, Some(60_000), Duration::from_secs(10)).unwrap();
         assert!(a < hd.unwrap());
+    }
+
+    #[test]
+    fn urgent_is_five_seconds_of_media_or_two_pieces() {
+        // 8 Mbit/s: 5 MB; with 1 MiB pieces that is more than two.
+        assert_eq!(urgent(Some(1_000_000), MIB), 5_000_000);
+        // 1 Mbit/s: 625 kB, less than two 1 MiB pieces.
+        assert_eq!(urgent(Some(125_000), MIB), 2 * MIB);
+        assert_eq!(urgent(None, 256 * 1024), 512 * 1024);
+        assert_eq!(urgent(Some(u64::MAX), 1), u64::MAX);
+    }
+
+    #[test]
+    fn a_pace_needs_a_duration() {
+        let p = pace(60_000_000, Some(60_000), SECS_30);
+        assert_eq!(p.read_ahead, Some(30_000_000));
+        assert_eq!(p.bytes_per_second, Some(1_000_000));
+        assert_eq!(pace(60_000_000, None, SECS_30), Pace::default());
     }
 
     #[test]

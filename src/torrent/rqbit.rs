@@ -675,7 +675,7 @@ impl TorrentEngine for RqbitEngine {
         &self,
         info_hash: &InfoHash,
         index: usize,
-        read_ahead: Option<u64>,
+        pace: super::read_ahead::Pace,
     ) -> BoxFuture<'_, Result<MediaStream, EngineError>> {
         let info_hash = *info_hash;
         async move {
@@ -688,13 +688,18 @@ impl TorrentEngine for RqbitEngine {
             if !valid {
                 return Err(EngineError::NoSuchFile { info_hash, index });
             }
+            let piece_len = handle
+                .with_metadata(|m| u64::from(m.lengths().default_piece_length()))
+                .unwrap_or(0);
             let mut stream = handle
                 .stream(index)
                 .await
                 .map_err(|e| EngineError::Engine(format!("{e:#}")))?;
-            if let Some(bytes) = read_ahead {
+            if let Some(bytes) = pace.read_ahead {
                 stream.set_read_ahead(bytes);
             }
+            let urgent = super::read_ahead::urgent(pace.bytes_per_second, piece_len);
+            stream.set_urgent(urgent, pace.bytes_per_second.unwrap_or(0));
             Ok(Box::new(stream) as MediaStream)
         }
         .boxed()

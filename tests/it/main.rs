@@ -7,6 +7,10 @@ mod budget;
 mod cast;
 mod common;
 mod crash;
+/// librqbit patch 4's pure policy (vendor/PATCHES.md): the vendored crate's
+/// tests are not run here, so this file's own tests run in ours.
+#[path = "../../vendor/librqbit/src/torrent_state/urgent.rs"]
+mod engine_urgent;
 mod errors;
 mod metrics;
 mod permission;

@@ -11,6 +11,30 @@ use swarmcast::torrent::TorrentEngine;
 
 use crate::common::{content, eventually, test_config, Seeder, Server};
 
+/// Download only file `index` in the background (once the engine has
+/// checked the torrent's files: until then it refuses).
+async fn select_only(engine: &impl TorrentEngine, ih: &InfoHash, index: usize) {
+    eventually(
+        Duration::from_secs(10),
+        "the selection is taken",
+        || async {
+            engine
+                .select_files(ih, &[index].into())
+                .await
+                .map_err(|e| e.to_string())
+        },
+    )
+    .await
+}
+
+/// A stream that reads `read_ahead` ahead, of a player whose rate is not known.
+fn pace(read_ahead: Option<u64>) -> swarmcast::torrent::read_ahead::Pace {
+    swarmcast::torrent::read_ahead::Pace {
+        read_ahead,
+        bytes_per_second: None,
+    }
+}
+
 /// ftyp, a large mdat, then a large moov — the layout of most torrents.
 fn moov_at_end_mp4(mdat_payload: usize, moov_payload: usize) -> (Vec<u8>, std::ops::Range<u64>) {
     let mut f = Vec::new();
@@ -225,7 +249,7 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
         f.unwrap()["index"].as_u64().unwrap() as usize
     };
     let (a, b) = (index_of("A.mkv"), index_of("B.mkv"));
-    engine.select_files(&ih, &[a].into()).await.unwrap();
+    select_only(engine.as_ref(), &ih, a).await;
     // Pieces of B held in `from..to`, in bytes.
     let held = |from: u64, to: u64| {
         (from / PIECE..to / PIECE)
@@ -254,7 +278,7 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
         }
     };
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
-    let mut asked = engine.open(&ih, b, Some(4 * MIB)).await.unwrap();
+    let mut asked = engine.open(&ih, b, pace(Some(4 * MIB))).await.unwrap();
     asked
         .seek(std::io::SeekFrom::Start(20 * MIB))
         .await
@@ -266,7 +290,7 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
         "asked for 4 MiB ahead, got {got}"
     );
     drop(asked);
-    let mut default = engine.open(&ih, b, None).await.unwrap();
+    let mut default = engine.open(&ih, b, pace(None)).await.unwrap();
     default
         .seek(std::io::SeekFrom::Start(28 * MIB))
         .await
@@ -303,13 +327,13 @@ async fn a_seek_wakes_the_peers_at_once() {
         f.unwrap()["index"].as_u64().unwrap() as usize
     };
     let (a, b) = (index_of("A.mkv"), index_of("B.mkv"));
-    engine.select_files(&ih, &[a].into()).await.unwrap();
+    select_only(engine.as_ref(), &ih, a).await;
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut waits = Vec::new();
     for at in [4, 12, 20, 28] {
         // A player's seek: a new stream at the new position (its window
         // 2 MiB, fetched in a quarter of a second, then the peer sleeps).
-        let mut s = engine.open(&ih, b, Some(2 * MIB)).await.unwrap();
+        let mut s = engine.open(&ih, b, pace(Some(2 * MIB))).await.unwrap();
         let started = Instant::now();
         s.seek(std::io::SeekFrom::Start(at * MIB)).await.unwrap();
         s.read_u8().await.unwrap();
@@ -321,4 +345,51 @@ async fn a_seek_wakes_the_peers_at_once() {
         .filter(|w| **w > Duration::from_secs(1))
         .collect();
     assert!(slow.len() <= 1, "first bytes after each seek: {waits:?}");
+}
+
+/// A slow peer holding a piece near the read position does not stall the
+/// stream (our librqbit patch 4): the piece is taken over by a fast peer
+/// (after twice its own piece time, not ten times), and once measured the
+/// slow peer takes no piece a player needs now. Two seeders of one file:
+/// 24 KiB/s (21 s a piece) and 1 MiB/s (half a second a piece). The reader
+/// reads as fast as it gets bytes; the longest wait between two reads
+/// is what a player would see as a stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_peer_does_not_hold_up_the_stream() {
+    const KIB: u32 = 1024;
+    let film = content(8 * 1024 * 1024, 45);
+    let files: Vec<(&str, &[u8])> = vec![("Film.mkv", &film)];
+    let slow = Seeder::start_throttled("Film.mkv", &files, 512 * KIB, None, Some(24 * KIB)).await;
+    let fast = Seeder::start_throttled("Film.mkv", &files, 512 * KIB, None, Some(1024 * KIB)).await;
+    assert_eq!(slow.info_hash, fast.info_hash, "one torrent, two seeders");
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let magnet = format!(
+        "magnet:?xt=urn:btih:{}&dn=Film.mkv&x.pe={}&x.pe={}",
+        slow.info_hash, slow.addr, fast.addr
+    );
+    let (status, t) = server.add_uri(&magnet).await;
+    assert_eq!(status, 201, "{t}");
+    let mut body = server
+        .http
+        .get(server.url(t["files"][0]["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    let (mut got, mut last, mut longest) = (Vec::new(), Instant::now(), Duration::ZERO);
+    while let Some(chunk) = tokio::time::timeout(Duration::from_secs(60), body.chunk())
+        .await
+        .expect("bytes within a minute")
+        .unwrap()
+    {
+        longest = longest.max(last.elapsed());
+        last = Instant::now();
+        got.extend_from_slice(&chunk);
+    }
+    assert!(got == film, "the film's bytes differ");
+    eprintln!("longest wait for the next bytes: {longest:?}");
+    assert!(
+        longest < Duration::from_secs(4),
+        "the stream waited {longest:?} for a piece"
+    );
 }

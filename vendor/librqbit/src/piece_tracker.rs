@@ -163,6 +163,40 @@ impl PieceTracker {
         AcquireResult::NoneAvailable
     }
 
+    /// The first urgent piece (in the players' order, swarmcast patch 4)
+    /// this peer has and may fetch: one nobody fetches is reserved; one
+    /// another peer has spent `STEAL_FACTOR` times this peer's average
+    /// piece time on is taken over (the caller then calls
+    /// `peers.on_steal()`). `None`: no urgent piece for this peer.
+    pub fn acquire_urgent(
+        &mut self,
+        peer: PeerHandle,
+        peer_avg_time: Option<Duration>,
+        urgent: &[ValidPieceIndex],
+        peer_has_piece: impl Fn(ValidPieceIndex) -> bool,
+        can_steal: impl Fn(ValidPieceIndex) -> bool,
+    ) -> Option<AcquireResult> {
+        use crate::torrent_state::urgent::should_steal;
+        for &piece in urgent {
+            if self.chunks.is_piece_have(piece) || !peer_has_piece(piece) {
+                continue;
+            }
+            let Some(info) = self.inflight.get_mut(&piece) else {
+                return Some(self.reserve_piece(piece, peer));
+            };
+            if info.peer == peer
+                || !should_steal(peer_avg_time, info.started.elapsed())
+                || !can_steal(piece)
+            {
+                continue;
+            }
+            let from_peer = std::mem::replace(&mut info.peer, peer);
+            info.started = Instant::now();
+            return Some(AcquireResult::Stolen { piece, from_peer });
+        }
+        None
+    }
+
     /// Reserve a piece: remove from queue, add to inflight.
     fn reserve_piece(&mut self, piece: ValidPieceIndex, peer: PeerHandle) -> AcquireResult {
         self.chunks.reserve_needed_piece(piece);

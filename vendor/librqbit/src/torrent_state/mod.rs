@@ -3,6 +3,7 @@ pub mod live;
 pub mod paused;
 pub mod stats;
 mod streaming;
+pub(crate) mod urgent;
 pub mod utils;
 
 use std::collections::HashSet;

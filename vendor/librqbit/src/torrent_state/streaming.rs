@@ -35,6 +35,10 @@ struct StreamState {
     position: u64,
     /// Bytes from `position` whose pieces come first for this stream.
     read_ahead: u64,
+    /// Bytes from `position` the player needs now (0: none marked).
+    urgent: u64,
+    /// The player's bytes per second (0: not known).
+    bytes_per_second: u64,
     waker: Option<Waker>,
 }
 
@@ -50,6 +54,24 @@ impl StreamState {
         let start_id = (start / dpl as u64).try_into().unwrap();
         let end_id = end.div_ceil(dpl as u64).try_into().unwrap();
         (start_id..end_id).filter_map(|i| lengths.validate_piece_index(i))
+    }
+
+    /// The pieces of the urgent window, each with its deadline.
+    fn urgent(&self, lengths: &Lengths) -> Vec<(u64, ValidPieceIndex)> {
+        if self.urgent == 0 {
+            return Vec::new();
+        }
+        let start = self.file_abs_offset + self.position;
+        let end = (start + self.urgent).min(self.file_abs_offset + self.file_len);
+        let dpl = lengths.default_piece_length() as u64;
+        (start / dpl..end.div_ceil(dpl))
+            .filter_map(|i| lengths.validate_piece_index(i.try_into().ok()?))
+            .map(|p| {
+                let at = u64::from(p.get()) * dpl;
+                let deadline = super::urgent::deadline_ms(at, start, self.bytes_per_second);
+                (deadline, p)
+            })
+            .collect()
     }
 }
 
@@ -101,6 +123,16 @@ impl TorrentStreams {
         all.shuffle(&mut rand::rng());
 
         Interleave { all: all.into() }
+    }
+
+    /// Every stream's urgent pieces, in the order the players need them.
+    pub(crate) fn urgent_pieces(&self, lengths: &Lengths) -> Vec<ValidPieceIndex> {
+        let all = self
+            .streams
+            .iter()
+            .flat_map(|s| s.urgent(lengths))
+            .collect();
+        super::urgent::by_deadline(all)
     }
 
     pub(crate) fn wake_streams_on_piece_completed(
@@ -384,6 +416,8 @@ impl ManagedTorrent {
                 file_id,
                 position: 0,
                 read_ahead: PER_STREAM_BUF_DEFAULT,
+                urgent: 0,
+                bytes_per_second: 0,
                 waker: None,
                 file_len: fd_len,
                 file_abs_offset: fd_offset,
@@ -426,6 +460,19 @@ impl FileStream {
     pub fn set_read_ahead(&mut self, bytes: u64) {
         if let Some(mut s) = self.streams.streams.get_mut(&self.stream_id) {
             s.value_mut().read_ahead = bytes.max(1);
+        }
+    }
+
+    /// Mark the `bytes` from the read position as needed now by a player
+    /// reading `bytes_per_second` (0 if not known): their pieces go to
+    /// peers fast enough to deliver them, before any other, ordered across
+    /// streams by when each player needs them, and a slow peer holding one
+    /// loses it to a faster one (`urgent`). 0 bytes: none (the default).
+    pub fn set_urgent(&mut self, bytes: u64, bytes_per_second: u64) {
+        if let Some(mut s) = self.streams.streams.get_mut(&self.stream_id) {
+            let s = s.value_mut();
+            s.urgent = bytes;
+            s.bytes_per_second = bytes_per_second;
         }
     }
 }

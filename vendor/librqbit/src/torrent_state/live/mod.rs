@@ -910,6 +910,17 @@ impl TorrentStateLive {
         }
     }
 
+    /// Does a player wait for a piece not yet had (swarmcast patch 4)?
+    fn urgent_pending(&self) -> bool {
+        let urgent = self.streams.urgent_pieces(&self.lengths);
+        if urgent.is_empty() {
+            return false;
+        }
+        let g = self.lock_read("urgent_pending");
+        g.get_chunks()
+            .is_ok_and(|c| urgent.iter().any(|p| !c.is_piece_have(*p)))
+    }
+
     /// Wake the peers that sleep with nothing to request: a stream now
     /// wants pieces they may have (it opened, or it seeked).
     pub(crate) fn wake_peers_for_streams(&self) {
@@ -1439,6 +1450,17 @@ impl PeerHandler {
         // Steal info to process after releasing the peer lock
         let mut steal_info: Option<(SocketAddr, ValidPieceIndex)> = None;
 
+        // swarmcast patch 4: pieces players need now go first, and only to
+        // peers fast enough (computed before the peer lock is taken).
+        let my_avg = self.counters.average_piece_download_time();
+        let urgent = self.state.streams.urgent_pieces(&self.state.lengths);
+        let may_take_urgent = urgent.is_empty() || {
+            let best = (self.state.peers.states.iter())
+                .filter_map(|p| p.value().stats.counters.average_piece_download_time())
+                .min();
+            super::urgent::may_take(my_avg, best)
+        };
+
         let result = self
             .state
             .peers
@@ -1453,18 +1475,29 @@ impl PeerHandler {
                     ..
                 } = &mut **g;
                 let pieces = pieces.as_mut().ok_or(Error::ChunkTrackerEmpty)?;
-                let result = pieces.acquire_piece(AcquireRequest {
-                    peer: self.addr,
-                    peer_avg_time: self.counters.average_piece_download_time(),
-                    priority_pieces: self.state.streams.iter_next_pieces(&self.state.lengths),
-                    file_priorities,
-                    file_infos: &self.state.metadata.file_infos,
-                    peer_has_piece: |p| bf.get(p.get() as usize).map(|v| *v) == Some(true),
-                    can_steal: |p| {
-                        self.state.per_piece_locks[p.get_usize()]
-                            .try_write()
-                            .is_some()
-                    },
+                let has = |p: ValidPieceIndex| bf.get(p.get() as usize).map(|v| *v) == Some(true);
+                let can_steal = |p: ValidPieceIndex| {
+                    self.state.per_piece_locks[p.get_usize()]
+                        .try_write()
+                        .is_some()
+                };
+                let urgent_result = match may_take_urgent {
+                    true => pieces.acquire_urgent(self.addr, my_avg, &urgent, has, can_steal),
+                    false => None,
+                };
+                // A slow peer is as one without the urgent pieces.
+                let has_for_me =
+                    |p: ValidPieceIndex| has(p) && (may_take_urgent || !urgent.contains(&p));
+                let result = urgent_result.unwrap_or_else(|| {
+                    pieces.acquire_piece(AcquireRequest {
+                        peer: self.addr,
+                        peer_avg_time: my_avg,
+                        priority_pieces: self.state.streams.iter_next_pieces(&self.state.lengths),
+                        file_priorities,
+                        file_infos: &self.state.metadata.file_infos,
+                        peer_has_piece: has_for_me,
+                        can_steal,
+                    })
                 });
 
                 match result {
@@ -1694,9 +1727,16 @@ impl PeerHandler {
                 Some(next) => next,
                 None => {
                     debug!("no pieces to request");
+                    // swarmcast patch 4: while a player waits for a piece
+                    // another peer holds, look again soon (it may become
+                    // ours to take over).
+                    let wait = match self.state.urgent_pending() {
+                        true => Duration::from_millis(200),
+                        false => Duration::from_secs(5),
+                    };
                     match aframe!(tokio::time::timeout(
                         // Half of default rw timeout not to race with it.
-                        Duration::from_secs(5),
+                        wait,
                         new_piece_notify
                     ))
                     .await
