@@ -11,20 +11,61 @@ use swarmcast::torrent::TorrentEngine;
 
 use crate::common::{content, eventually, test_config, Seeder, Server};
 
-/// Download only file `index` in the background (once the engine has
-/// checked the torrent's files: until then it refuses).
-async fn select_only(engine: &impl TorrentEngine, ih: &InfoHash, index: usize) {
-    eventually(
-        Duration::from_secs(10),
-        "the selection is taken",
-        || async {
+const MIB: u64 = 1024 * 1024;
+/// The piece length of `Pack`'s torrent.
+const PIECE: u64 = 256 * 1024;
+
+/// A pack of a 1 MiB `A.mkv` and a larger `B.mkv`, added, with only A
+/// downloaded in the background: B's pieces come only when a stream asks.
+struct Pack {
+    server: Server,
+    ih: InfoHash,
+    /// B's file index.
+    b: usize,
+    _seeder: Seeder,
+    _dirs: tempfile::TempDir,
+}
+
+impl Pack {
+    /// B is `big_mib` MiB; the seeder sends `mib_per_second`.
+    async fn streamed_only(big_mib: usize, mib_per_second: u32, seed: u64) -> Pack {
+        let small = content(MIB as usize, seed);
+        let big = content(big_mib * MIB as usize, seed + 1);
+        let files: Vec<(&str, &[u8])> = vec![("A.mkv", &small), ("B.mkv", &big)];
+        let rate = Some(mib_per_second * MIB as u32);
+        let seeder = Seeder::start_throttled("Pack", &files, PIECE as u32, None, rate).await;
+        let dirs = tempfile::tempdir().unwrap();
+        let config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+        let server = Server::start(config).await;
+        let (status, t) = server.add_uri(&seeder.magnet()).await;
+        assert_eq!(status, 201, "{t}");
+        let ih = InfoHash::parse(&seeder.info_hash).unwrap();
+        let index_of = |name: &str| {
+            let files = t["files"].as_array().unwrap();
+            let f = files
+                .iter()
+                .find(|f| f["path"].as_str().unwrap().ends_with(name));
+            f.unwrap()["index"].as_u64().unwrap() as usize
+        };
+        let (a, b) = (index_of("A.mkv"), index_of("B.mkv"));
+        // Until the engine has checked the torrent's files it refuses.
+        let engine = server.app.engine();
+        eventually(Duration::from_secs(10), "only A is selected", || async {
+            let only_a = [a].into();
             engine
-                .select_files(ih, &[index].into())
+                .select_files(&ih, &only_a)
                 .await
                 .map_err(|e| e.to_string())
-        },
-    )
-    .await
+        })
+        .await;
+        Pack {
+            server,
+            ih,
+            b,
+            _seeder: seeder,
+            _dirs: dirs,
+        }
+    }
 }
 
 /// A stream that reads `read_ahead` ahead, of a player whose rate is not known.
@@ -228,28 +269,8 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
 /// the engine's default (32 MiB) fetches to the end of the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stream_fetches_ahead_what_it_asked_for() {
-    const MIB: u64 = 1024 * 1024;
-    const PIECE: u64 = 256 * 1024;
-    let small = content(MIB as usize, 41);
-    let big = content(40 * MIB as usize, 42);
-    let files: Vec<(&str, &[u8])> = vec![("A.mkv", &small), ("B.mkv", &big)];
-    let seeder =
-        Seeder::start_throttled("Pack", &files, PIECE as u32, None, Some(4 * MIB as u32)).await;
-    let dirs = tempfile::tempdir().unwrap();
-    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    let ih = InfoHash::parse(&seeder.info_hash).unwrap();
-    let engine = server.app.engine();
-    let index_of = |name: &str| {
-        let files = t["files"].as_array().unwrap();
-        let f = files
-            .iter()
-            .find(|f| f["path"].as_str().unwrap().ends_with(name));
-        f.unwrap()["index"].as_u64().unwrap() as usize
-    };
-    let (a, b) = (index_of("A.mkv"), index_of("B.mkv"));
-    select_only(engine.as_ref(), &ih, a).await;
+    let pack = Pack::streamed_only(40, 4, 41).await;
+    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
     // Pieces of B held in `from..to`, in bytes.
     let held = |from: u64, to: u64| {
         (from / PIECE..to / PIECE)
@@ -306,28 +327,8 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
 /// 5 s timer (3.5 s per seek here), with it within milliseconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_seek_wakes_the_peers_at_once() {
-    const MIB: u64 = 1024 * 1024;
-    const PIECE: u64 = 256 * 1024;
-    let small = content(MIB as usize, 43);
-    let big = content(32 * MIB as usize, 44);
-    let files: Vec<(&str, &[u8])> = vec![("A.mkv", &small), ("B.mkv", &big)];
-    let seeder =
-        Seeder::start_throttled("Pack", &files, PIECE as u32, None, Some(8 * MIB as u32)).await;
-    let dirs = tempfile::tempdir().unwrap();
-    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
-    let (status, t) = server.add_uri(&seeder.magnet()).await;
-    assert_eq!(status, 201, "{t}");
-    let ih = InfoHash::parse(&seeder.info_hash).unwrap();
-    let engine = server.app.engine();
-    let index_of = |name: &str| {
-        let files = t["files"].as_array().unwrap();
-        let f = files
-            .iter()
-            .find(|f| f["path"].as_str().unwrap().ends_with(name));
-        f.unwrap()["index"].as_u64().unwrap() as usize
-    };
-    let (a, b) = (index_of("A.mkv"), index_of("B.mkv"));
-    select_only(engine.as_ref(), &ih, a).await;
+    let pack = Pack::streamed_only(32, 8, 43).await;
+    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut waits = Vec::new();
     for at in [4, 12, 20, 28] {
