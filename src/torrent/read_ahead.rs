@@ -42,10 +42,13 @@ pub fn urgent(bytes_per_second: Option<u64>, piece_len: u64) -> u64 {
     media.max(piece_len.saturating_mul(2))
 }
 
+/// A duration under this (ms) is not a real one.
+const MIN_DURATION_MS: u64 = 1000;
+
 /// Average bytes per second of a file `len` bytes long that plays for
 /// `duration_ms`; `None` for a duration under a second (not a real one).
 pub fn bitrate(len: u64, duration_ms: u64) -> Option<u64> {
-    if duration_ms < 1000 {
+    if duration_ms < MIN_DURATION_MS {
         return None;
     }
     let per_second = u128::from(len) * 1000 / u128::from(duration_ms);
@@ -55,7 +58,7 @@ pub fn bitrate(len: u64, duration_ms: u64) -> Option<u64> {
 /// The read-ahead in bytes for `ahead` of media, or `None` (the engine's
 /// default) when the file's duration is not known.
 pub fn window(len: u64, duration_ms: Option<u64>, ahead: Duration) -> Option<u64> {
-    let duration_ms = duration_ms.filter(|d| bitrate(len, *d).is_some())?;
+    let duration_ms = duration_ms.filter(|d| *d >= MIN_DURATION_MS)?;
     // `ahead` of media is this share of the file (exact, no rate rounded).
     let bytes = u128::from(len) * ahead.as_millis() / u128::from(duration_ms);
     let bytes = u64::try_from(bytes).unwrap_or(u64::MAX);

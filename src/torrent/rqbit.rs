@@ -682,15 +682,15 @@ impl TorrentEngine for RqbitEngine {
             let handle = self
                 .handle(&info_hash)
                 .ok_or(EngineError::NotFound(info_hash))?;
-            let valid = handle
-                .with_metadata(|m| m.file_infos.get(index).is_some_and(|f| !f.attrs.padding))
-                .unwrap_or(false);
-            if !valid {
-                return Err(EngineError::NoSuchFile { info_hash, index });
-            }
+            // The file is a real one (not padding), and the piece length.
             let piece_len = handle
-                .with_metadata(|m| u64::from(m.lengths().default_piece_length()))
-                .unwrap_or(0);
+                .with_metadata(|m| {
+                    let valid = m.file_infos.get(index).is_some_and(|f| !f.attrs.padding);
+                    valid.then(|| u64::from(m.lengths().default_piece_length()))
+                })
+                .ok()
+                .flatten()
+                .ok_or(EngineError::NoSuchFile { info_hash, index })?;
             let mut stream = handle
                 .stream(index)
                 .await
