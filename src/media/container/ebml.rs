@@ -16,6 +16,7 @@ pub(super) const DURATION: u32 = 0x4489;
 pub(super) const CUES: u32 = 0x1C53_BB6B;
 pub(super) const TRACKS: u32 = 0x1654_AE6B;
 pub(super) const TRACK_ENTRY: u32 = 0xAE;
+pub(super) const TRACK_NUMBER: u32 = 0xD7;
 pub(super) const TRACK_TYPE: u32 = 0x83;
 pub(super) const VIDEO: u32 = 0xE0;
 pub(super) const PIXEL_WIDTH: u32 = 0xB0;
@@ -102,10 +103,21 @@ pub(super) fn seek_entries(data: &[u8]) -> Vec<(u32, u64)> {
         .collect()
 }
 
+/// TimecodeScale (ns per tick) when none is given.
+pub(super) const DEFAULT_SCALE: u64 = 1_000_000;
+
+/// TimecodeScale from an Info element starting at `data[0]`.
+pub(super) fn info_scale(data: &[u8]) -> Option<u64> {
+    let body = element_body(data, INFO)?;
+    children(body)
+        .find(|(id, _)| *id == TIMECODE_SCALE)
+        .map_or(Some(DEFAULT_SCALE), |(_, v)| uint(v).filter(|s| *s > 0))
+}
+
 /// Duration in ms from an Info element starting at `data[0]`.
 pub(super) fn info_duration(data: &[u8]) -> Option<u64> {
     let body = element_body(data, INFO)?;
-    let mut scale = 1_000_000u64;
+    let mut scale = DEFAULT_SCALE;
     let mut duration = None;
     for (id, v) in children(body) {
         match id {
@@ -134,16 +146,17 @@ pub(super) fn element_body(data: &[u8], id: u32) -> Option<&[u8]> {
     data.get(e.header..end)
 }
 
-/// PixelWidth × PixelHeight of the first video track of a Tracks element
-/// starting at `data[0]`.
-pub(super) fn mkv_video_resolution(data: &[u8]) -> Option<(u32, u32)> {
+/// The first video track of a Tracks element starting at `data[0]`: its
+/// TrackNumber and PixelWidth × PixelHeight, each when it says it.
+pub(super) fn mkv_video_track(data: &[u8]) -> Option<(Option<u64>, Option<(u32, u32)>)> {
     children(element_body(data, TRACKS)?)
         .filter(|(id, _)| *id == TRACK_ENTRY)
         .find_map(|(_, entry)| {
             let mut is_video = false;
-            let mut size = None;
+            let (mut number, mut size) = (None, None);
             for (id, v) in children(entry) {
                 match id {
+                    TRACK_NUMBER => number = uint(v),
                     TRACK_TYPE => is_video = uint(v) == Some(1),
                     VIDEO => {
                         let (mut w, mut h) = (None, None);
@@ -154,11 +167,11 @@ pub(super) fn mkv_video_resolution(data: &[u8]) -> Option<(u32, u32)> {
                                 _ => {}
                             }
                         }
-                        size = w.zip(h);
+                        size = w.zip(h).filter(|(w, h)| *w > 0 && *h > 0);
                     }
                     _ => {}
                 }
             }
-            size.filter(|(w, h)| is_video && *w > 0 && *h > 0)
+            is_video.then_some((number, size))
         })
 }

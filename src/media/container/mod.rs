@@ -1,5 +1,7 @@
 //! Container index locator: finds where an MP4's `moov` or a Matroska file's
-//! `Cues` lives (and the duration, when the header says it), from a few reads.
+//! `Cues` lives (and the duration, when the header says it), from a few reads,
+//! and reads the keyframes' seek points from it when it is small enough to
+//! read whole (`seek`).
 //! Pure: bytes in, offsets out; no I/O. A sans-IO state machine, because each
 //! read may wait for a torrent piece: `next_step` says which bytes it needs,
 //! `feed` gives them, and finally `Step::Done` says which ranges hold the index.
@@ -10,11 +12,16 @@
 
 mod ebml;
 mod mp4;
+mod seek;
+#[cfg(test)]
+mod seek_tests;
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use ebml::*;
 use mp4::{mp4_video_resolution, mvhd_duration};
+pub use seek::SeekIndex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Container {
@@ -48,12 +55,16 @@ pub struct IndexInfo {
     pub duration_ms: Option<u64>,
     /// Width × height of the first video track, when the header says it.
     pub resolution: Option<(u32, u32)>,
+    /// The keyframes, when the index was read whole and holds them.
+    pub seek: Option<Arc<SeekIndex>>,
 }
 
 /// Fallback: the last `TAIL_LEN` bytes (or the whole file if smaller).
 pub const TAIL_LEN: u64 = 2 * 1024 * 1024;
-/// A `moov` this small is read whole for its duration.
-const MOOV_READ_MAX: u64 = 8 * 1024 * 1024;
+/// A `moov` this small is read whole for its duration and seek points.
+const MOOV_READ_MAX: u64 = 16 * 1024 * 1024;
+/// `Cues` this small are read whole for their seek points.
+const CUES_READ_MAX: u64 = 16 * 1024 * 1024;
 /// Bytes of a Matroska head (or Info element) read at once.
 const MKV_HEAD: u64 = 64 * 1024;
 /// Top-level MP4 boxes walked before giving up.
@@ -80,6 +91,10 @@ enum State {
     MkvCues {
         at: u64,
     },
+    MkvCuesBody {
+        at: u64,
+        size: u64,
+    },
     Done(IndexInfo),
 }
 
@@ -88,7 +103,20 @@ pub struct IndexLocator {
     steps: u32,
     duration_ms: Option<u64>,
     resolution: Option<(u32, u32)>,
+    seek: Option<Arc<SeekIndex>>,
+    mkv: Matroska,
     state: State,
+}
+
+/// What a Matroska file's head says that its Cues need.
+#[derive(Debug, Clone, Copy)]
+struct Matroska {
+    /// Where the Segment's data starts: Cues positions count from it.
+    segment: u64,
+    /// TimecodeScale, ns per tick.
+    scale: u64,
+    /// The video track's number.
+    video_track: Option<u64>,
 }
 
 impl IndexLocator {
@@ -98,6 +126,12 @@ impl IndexLocator {
             steps: 0,
             duration_ms: None,
             resolution: None,
+            seek: None,
+            mkv: Matroska {
+                segment: 0,
+                scale: DEFAULT_SCALE,
+                video_track: None,
+            },
             state: State::MkvHead,
         };
         me.state = if file_len == 0 {
@@ -129,6 +163,7 @@ impl IndexLocator {
             State::MkvHead => read(0, MKV_HEAD),
             State::MkvInfo { at, .. } => read(*at, MKV_HEAD),
             State::MkvCues { at } => read(*at, 12),
+            State::MkvCuesBody { at, size } => read(*at, *size),
         }
     }
 
@@ -147,18 +182,29 @@ impl IndexLocator {
                 State::Mp4Moov { start, size } => {
                     self.duration_ms = mvhd_duration(data);
                     self.resolution = mp4_video_resolution(data);
+                    self.seek = seek::mp4_seek_index(data).map(Arc::new);
                     Some(self.done(start..start + size, "moov"))
                 }
                 State::MkvHead => self.mkv_head(data),
                 State::MkvInfo { seg, cues, .. } => {
                     self.duration_ms = info_duration(data);
+                    self.mkv.scale = info_scale(data).unwrap_or(DEFAULT_SCALE);
                     Some(self.after_info(seg, cues))
                 }
                 State::MkvCues { at } => read_element(data, 0)
                     .filter(|e| e.id == CUES)
                     .and_then(|e| e.size.map(|s| e.header as u64 + s))
-                    .and_then(|total| at.checked_add(total))
-                    .map(|end| self.done(at..end.min(self.len), "cues")),
+                    .and_then(|total| Some((total, at.checked_add(total)?)))
+                    .map(
+                        |(total, end)| match total <= CUES_READ_MAX && end <= self.len {
+                            true => State::MkvCuesBody { at, size: total },
+                            false => self.done(at..end.min(self.len), "cues"),
+                        },
+                    ),
+                State::MkvCuesBody { at, size } => {
+                    self.seek_in_cues(data);
+                    Some(self.done(at..at + size, "cues"))
+                }
                 State::Done(_) => return,
             }
         };
@@ -176,7 +222,14 @@ impl IndexLocator {
             how,
             duration_ms: self.duration_ms,
             resolution: self.resolution,
+            seek: self.seek.clone(),
         })
+    }
+
+    /// Seek points from a whole Cues element.
+    fn seek_in_cues(&mut self, cues: &[u8]) {
+        let m = self.mkv;
+        self.seek = seek::mkv_seek_index(cues, m.segment, m.scale, m.video_track).map(Arc::new);
     }
 
     fn tail(&self) -> State {
@@ -222,6 +275,7 @@ impl IndexLocator {
         let seg_at = ebml.header.checked_add(usize::try_from(ebml.size?).ok()?)?;
         let seg = read_element(data, seg_at).filter(|e| e.id == SEGMENT)?;
         let seg_start = seg_at + seg.header;
+        self.mkv.segment = seg_start as u64;
         let mut cues = None;
         let mut info_at = None;
         let mut cues_inline = None;
@@ -240,8 +294,12 @@ impl IndexLocator {
                 INFO => {
                     info_at = None; // have it here
                     self.duration_ms = info_duration(&data[at..]);
+                    self.mkv.scale = info_scale(&data[at..]).unwrap_or(DEFAULT_SCALE);
                 }
-                TRACKS => self.resolution = mkv_video_resolution(&data[at..]),
+                TRACKS => {
+                    let (number, size) = mkv_video_track(&data[at..]).unwrap_or_default();
+                    (self.mkv.video_track, self.resolution) = (number, size);
+                }
                 CUES => cues_inline = Some((at, e)),
                 CLUSTER => break,
                 _ => {}
@@ -257,9 +315,16 @@ impl IndexLocator {
         }
         let seg = seg_start as u64;
         if let Some((at, e)) = cues_inline {
-            let end = (at as u64)
-                .checked_add(e.header as u64)?
-                .checked_add(e.size?)?;
+            let size = (e.header as u64).checked_add(e.size?)?;
+            let end = (at as u64).checked_add(size)?;
+            if end <= data.len() as u64 {
+                self.seek_in_cues(&data[at..]);
+            } else if size <= CUES_READ_MAX && end <= self.len {
+                return Some(State::MkvCuesBody {
+                    at: at as u64,
+                    size,
+                });
+            }
             return Some(self.done(at as u64..end, "cues"));
         }
         if let Some(info_rel) = info_at.filter(|_| self.duration_ms.is_none()) {
@@ -552,7 +617,12 @@ mod tests {
         assert_eq!(info.how, "cues");
         assert_eq!(info.index, vec![cues.clone()]);
         assert_eq!(info.duration_ms, Some(5401));
-        assert_eq!(reads, vec![(0, MKV_HEAD), (cues.start, 12)]);
+        // The Cues' header, then the Cues whole (for their seek points).
+        let whole = cues.end - cues.start;
+        assert_eq!(
+            reads,
+            vec![(0, MKV_HEAD), (cues.start, 12), (cues.start, whole)]
+        );
     }
 
     #[test]
@@ -642,9 +712,9 @@ mod tests {
             // Sub-boxes with lying sizes, and a trak made of the bytes.
             let _ = mp4_video_resolution(&bx(b"moov", &bx(b"trak", &body)));
             let tracks = el(TRACKS, &body);
-            let r = mkv_video_resolution(&tracks[..cut.min(tracks.len())]);
-            proptest::prop_assert!(r.is_none_or(|(w, h)| w > 0 && h > 0));
-            let _ = mkv_video_resolution(&el(TRACKS, &el(TRACK_ENTRY, &body)));
+            let r = mkv_video_track(&tracks[..cut.min(tracks.len())]);
+            proptest::prop_assert!(r.and_then(|t| t.1).is_none_or(|(w, h)| w > 0 && h > 0));
+            let _ = mkv_video_track(&el(TRACKS, &el(TRACK_ENTRY, &body)));
         }
     }
 
