@@ -146,9 +146,11 @@ pub(super) fn element_body(data: &[u8], id: u32) -> Option<&[u8]> {
     data.get(e.header..end)
 }
 
-/// The first video track of a Tracks element starting at `data[0]`: its
-/// TrackNumber and PixelWidth × PixelHeight, each when it says it.
-pub(super) fn mkv_video_track(data: &[u8]) -> Option<(Option<u64>, Option<(u32, u32)>)> {
+/// A video track's number and PixelWidth × PixelHeight, each when it says it.
+pub(super) type VideoTrack = (Option<u64>, Option<(u32, u32)>);
+
+/// The first video track of a Tracks element starting at `data[0]`.
+pub(super) fn mkv_video_track(data: &[u8]) -> Option<VideoTrack> {
     children(element_body(data, TRACKS)?)
         .filter(|(id, _)| *id == TRACK_ENTRY)
         .find_map(|(_, entry)| {

@@ -215,12 +215,14 @@ fn track(trak: &[u8]) -> Option<(bool, Track<'_>)> {
 /// The media time of the edit list's first non-empty edit.
 fn edit_start(edts: &[u8]) -> Option<i64> {
     let elst = child(edts, b"elst")?;
-    let (width, time): (usize, fn(&[u8]) -> Option<i64>) = match *elst.first()? {
-        // segment duration, media time, rate: 64-bit (version 1) or 32-bit
-        1 => (20, |r| be64(r, 8).map(|t| t as i64)),
-        _ => (12, |r| be32(r, 4).map(|t| i64::from(t as i32))),
-    };
-    table(elst, 0, width)?.filter_map(time).find(|t| *t >= 0)
+    // Rows: segment duration, media time, rate; 64-bit times in version 1.
+    let v1 = *elst.first()? == 1;
+    table(elst, 0, if v1 { 20 } else { 12 })?
+        .filter_map(|r| match v1 {
+            true => be64(r, 8).map(|t| t as i64),
+            false => be32(r, 4).map(|t| i64::from(t as i32)),
+        })
+        .find(|t| *t >= 0)
 }
 
 /// The keyframes of an MP4 file from a whole `moov` box (header included):
