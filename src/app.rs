@@ -138,13 +138,14 @@ async fn bind(listen: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr
 /// stored in the catalog, off the async workers.
 fn store_media_info(catalog: Arc<Catalog>) -> crate::torrent::prefetch::OnFound {
     Box::new(move |ih, index, info| {
-        if info.duration_ms.is_none() && info.resolution.is_none() {
+        let seekable = info.seek.is_some();
+        if info.duration_ms.is_none() && info.resolution.is_none() && !seekable {
             return;
         }
         let (ih, duration, resolution) = (*ih, info.duration_ms, info.resolution);
         let catalog = catalog.clone();
         tokio::task::spawn_blocking(move || {
-            if let Err(e) = catalog.set_media_info(&ih, index, duration, resolution) {
+            if let Err(e) = catalog.set_media_info(&ih, index, duration, resolution, seekable) {
                 tracing::warn!(%ih, index, "duration and size not stored: {e}");
             }
         });

@@ -85,6 +85,7 @@ fn sample_objects() -> Vec<Object> {
             resolution: Some((1920, 1080)),
             date,
             bookmark_ms: None,
+            time_seek: false,
             captions: Vec::new(),
         })
     };

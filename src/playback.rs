@@ -17,7 +17,7 @@ pub mod answer;
 pub mod progress;
 pub mod stalls;
 
-pub use answer::{answer, Answer, Asked};
+pub use answer::{answer, Answer, Asked, TimeSeekRefusal, TimeSpan};
 
 use std::collections::HashMap;
 use std::io::SeekFrom;
@@ -42,6 +42,7 @@ use crate::torrent::prefetch::Prefetcher;
 use crate::torrent::streams::{StreamLimiter, StreamTicket, StreamsBusy};
 use crate::torrent::{EngineError, InfoHash, MediaStream, TorrentEngine};
 use crate::torrents::{Torrents, TorrentsError};
+use crate::upnp::time_seek::{NptError, NptRange};
 
 /// Errors callers branch on (`http` maps them to status codes).
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +65,13 @@ pub enum PlaybackError {
     /// Adding a search result to play it failed.
     #[error(transparent)]
     Adding(#[from] TorrentsError),
+    #[error(transparent)]
+    TimeSeek(#[from] TimeSeekRefusal),
 }
+
+/// How long a time seek waits for the file's index to be read (a restart
+/// forgets it; it is read again, from disk or the swarm).
+const INDEX_WAIT: Duration = Duration::from_secs(20);
 
 /// Who is asking, as far as the policy cares.
 #[derive(Debug, Clone, Copy)]
@@ -361,6 +368,39 @@ impl Playback {
             }
         }
         Ok(start..lo)
+    }
+
+    /// The bytes a time seek asks for (`TimeSeekRange.dlna.org`, parsed:
+    /// `asked`): from the keyframe at or before its start, by the file's
+    /// index. Only a file whose index gave keyframes (`seekable`, what DIDL
+    /// said) is seeked by time; its index is read again if a restart
+    /// forgot it.
+    pub async fn time_seek(
+        &self,
+        ih: InfoHash,
+        file: &CatalogFile,
+        asked: Result<NptRange, NptError>,
+        with_range: bool,
+    ) -> Result<TimeSpan, PlaybackError> {
+        let info = match file.seekable {
+            true => {
+                let (index, name, len) = (file.index, &file.path, file.length);
+                self.prefetch.index(ih, index, name, len, INDEX_WAIT).await
+            }
+            false => None,
+        };
+        let seek = info.as_ref().and_then(|i| i.seek.as_deref());
+        let duration = info
+            .as_ref()
+            .and_then(|i| i.duration_ms)
+            .or(file.duration_ms);
+        Ok(answer::time_span(
+            asked,
+            with_range,
+            seek,
+            duration,
+            file.length,
+        )?)
     }
 
     /// A player asked about a file (a HEAD, an empty range, or before its

@@ -111,17 +111,19 @@ impl Catalog {
             .map_err(Into::into)
     }
 
-    /// Record what a file's container header said (`None`: it did not say).
+    /// Record what a file's container header said (`None`: it did not
+    /// say), and whether its index gave keyframe positions (`seekable`).
     pub fn set_media_info(
         &self,
         info_hash: &InfoHash,
         index: usize,
         duration_ms: Option<u64>,
         resolution: Option<(u32, u32)>,
+        seekable: bool,
     ) -> Result<(), CatalogError> {
         self.writer()
             .prepare_cached(
-                "UPDATE files SET duration_ms = ?3, width = ?4, height = ?5
+                "UPDATE files SET duration_ms = ?3, width = ?4, height = ?5, seekable = ?6
                  WHERE info_hash = ?1 AND file_index = ?2",
             )?
             .execute(params![
@@ -129,7 +131,8 @@ impl Catalog {
                 index as i64,
                 duration_ms.map(|ms| ms as i64),
                 resolution.map(|r| r.0),
-                resolution.map(|r| r.1)
+                resolution.map(|r| r.1),
+                seekable
             ])?;
         Ok(())
     }
@@ -331,20 +334,23 @@ mod tests {
         let c = Catalog::open(&dir.path().join("c.sqlite")).unwrap();
         let mut t = info("Clip", 6);
         c.upsert_torrent(&t, None).unwrap();
-        c.set_media_info(&t.info_hash, 0, Some(61_500), Some((1920, 800)))
+        c.set_media_info(&t.info_hash, 0, Some(61_500), Some((1920, 800)), true)
             .unwrap();
         c.upsert_torrent(&t, None).unwrap();
         let f = c.file(&t.info_hash, 0).unwrap().unwrap();
         assert_eq!(
-            (f.duration_ms, f.resolution),
-            (Some(61_500), Some((1920, 800)))
+            (f.duration_ms, f.resolution, f.seekable),
+            (Some(61_500), Some((1920, 800)), true)
         );
         // Another file under the same index: what we knew is gone.
         t.files[0].length = 2000;
         t.files.truncate(1);
         c.upsert_torrent(&t, None).unwrap();
         let f = c.file(&t.info_hash, 0).unwrap().unwrap();
-        assert_eq!((f.duration_ms, f.resolution), (None, None));
+        assert_eq!(
+            (f.duration_ms, f.resolution, f.seekable),
+            (None, None, false)
+        );
         assert!(
             c.file(&t.info_hash, 1).unwrap().is_none(),
             "dropped file removed"

@@ -198,6 +198,9 @@ const MIGRATIONS: &[Migration] = &[
     ALTER TABLE torrents ADD COLUMN evicted_at INTEGER;
     ALTER TABLE torrents ADD COLUMN evicted_why TEXT NOT NULL DEFAULT '';",
     ),
+    // 20: the file's index gave keyframe positions, so a TV may seek it by
+    // time (DIDL's DLNA.ORG_OP=11); kept like the duration beside it.
+    Sql("ALTER TABLE files ADD COLUMN seekable INTEGER NOT NULL DEFAULT 0;"),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {
@@ -277,11 +280,12 @@ mod tests {
             .execute_batch(
                 "UPDATE torrents SET title = '', playable_count = NULL;
                  UPDATE files SET title = '', file_pos = NULL, title_pos = NULL;
-                 -- as schema 16 left it: without migration 19's columns
+                 -- as schema 16 left it: without migration 19's and 20's columns
                  ALTER TABLE torrents DROP COLUMN keep;
                  ALTER TABLE torrents DROP COLUMN played_at;
                  ALTER TABLE torrents DROP COLUMN evicted_at;
                  ALTER TABLE torrents DROP COLUMN evicted_why;
+                 ALTER TABLE files DROP COLUMN seekable;
                  PRAGMA user_version = 16;",
             )
             .unwrap();

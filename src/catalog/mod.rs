@@ -163,6 +163,8 @@ pub struct CatalogFile {
     pub duration_ms: Option<u64>,
     /// Width × height of its video, from the container header likewise.
     pub resolution: Option<(u32, u32)>,
+    /// Its index gave keyframe positions: TVs may seek it by time.
+    pub seekable: bool,
     /// Where a TV stopped playing it (X_SetBookmark).
     pub bookmark_ms: Option<u64>,
 }

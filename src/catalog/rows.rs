@@ -19,7 +19,7 @@ pub(super) const RESULT_SELECT: &str = "SELECT r.info_hash, r.title, r.size, r.s
 /// torrent's info hash.
 pub(super) const FILE_SELECT: &str =
     "SELECT f.file_index, f.path, f.length, f.kind, f.title, f.duration_ms,
-        f.width, f.height, b.position_ms, f.info_hash
+        f.width, f.height, b.position_ms, f.info_hash, f.seekable
      FROM files f LEFT JOIN bookmarks b
        ON b.info_hash = f.info_hash AND b.file_index = f.file_index";
 
@@ -77,6 +77,7 @@ pub(super) fn file_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<CatalogFile> {
         duration_ms: r.get::<_, Option<i64>>(5)?.map(|ms| ms as u64),
         resolution: r.get::<_, Option<u32>>(6)?.zip(r.get::<_, Option<u32>>(7)?),
         bookmark_ms: r.get::<_, Option<i64>>(8)?.map(|ms| ms as u64),
+        seekable: r.get(10)?,
     })
 }
 

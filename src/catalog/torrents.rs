@@ -144,6 +144,9 @@ impl Catalog {
                        height = CASE WHEN files.path = excluded.path
                                       AND files.length = excluded.length
                                      THEN files.height END,
+                       seekable = CASE WHEN files.path = excluded.path
+                                        AND files.length = excluded.length
+                                       THEN files.seekable ELSE 0 END,
                        path = excluded.path, length = excluded.length,
                        kind = excluded.kind, title = excluded.title",
                 )?;

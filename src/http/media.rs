@@ -7,7 +7,9 @@
 //! body (client gone) or evicting the ticket ends the stream at once.
 //! DLNA: contentFeatures / transferMode / realTimeInfo on every answer,
 //! Samsung's MediaInfo.sec and CaptionInfo.sec (the subtitle a phone's
-//! cast should show), 406 for TimeSeekRange (byte seeks only, OP=01).
+//! cast should show), and TimeSeekRange: 200 from the keyframe at or
+//! before the time asked, with the `TimeSeekRange.dlna.org` answer header,
+//! for files whose index gave keyframes (OP=11); 406 for the rest (OP=01).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Path, State};
+use axum::http::response::Builder;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
@@ -28,14 +31,16 @@ use super::ApiError;
 use crate::catalog::CatalogFile;
 use crate::media::{kind_of, mime_of, MediaKind};
 use crate::metrics::Metrics;
-use crate::playback::{self, Answer, Asked, Client, Playback, WebBody};
+use crate::playback::{self, Answer, Asked, Client, Playback, TimeSpan, WebBody};
 use crate::subtitles::Subtitles;
 use crate::torrent::InfoHash;
 use crate::upnp::didl::dlna_features;
-use crate::upnp::quirks;
+use crate::upnp::{quirks, time_seek};
 
 /// Bytes per body chunk.
 const CHUNK: usize = 64 * 1024;
+/// DLNA's time seek header, asked and answered.
+const TIME_SEEK: &str = "timeseekrange.dlna.org";
 
 /// Holds a stream's ticket, and when the stream ends says in one log
 /// line who it served, what, how much, how long and why it ended.
@@ -112,37 +117,29 @@ pub async fn serve(
         addr: peer.ip(),
         thumbnailer_agent: quirks.thumbnailer,
     };
-    let mut reply = resolve(headers.get(header::RANGE).map(|v| v.as_bytes()), len);
+    let (mut reply, time) = requested(&playback, &headers, ih, &file).await?;
     let asked = Asked {
         head: method == Method::HEAD,
-        time_seek: headers.contains_key("timeseekrange.dlna.org"),
         span: reply.span(len).map(|(start, end)| start..end),
     };
     let mut answer = playback::answer(&asked, playback.serves_from_disk(client));
-    match &mut answer {
-        Answer::TimeSeekRefused => {
-            return Err(ApiError::NotAcceptable(
-                "TimeSeekRange is not supported; seek by bytes (DLNA.ORG_OP=01)".into(),
-            ))
-        }
-        // Only what is on disk: the range is cut down to it.
-        Answer::FromDisk { span, .. } => {
-            *span = playback.on_disk(&ih, index, span.clone())?;
-            reply = if span.start == 0 && span.end == len {
-                RangeReply::Full
-            } else {
-                RangeReply::Partial {
-                    start: span.start,
-                    end: span.end - 1,
-                }
-            };
-        }
-        _ => {}
+    // Only what is on disk: the range is cut down to it.
+    if let Answer::FromDisk { span, .. } = &mut answer {
+        *span = playback.on_disk(&ih, index, span.clone())?;
+        reply = if span.start == 0 && span.end == len {
+            RangeReply::Full
+        } else {
+            RangeReply::Partial {
+                start: span.start,
+                end: span.end - 1,
+            }
+        };
     }
     let resp = dlna_headers(&headers, &file, &quirks);
     let resp = captions_for_samsung(resp, &headers, &quirks, &subtitles, &device, ih, index).await;
-    let resp = match reply {
-        RangeReply::Unsatisfiable => {
+    let resp = match with_status(resp, reply, time.as_ref(), len) {
+        Ok(resp) => resp,
+        Err(resp) => {
             let body = format!("range not satisfiable: the file has {len} bytes\n");
             return Ok(resp
                 .status(StatusCode::RANGE_NOT_SATISFIABLE)
@@ -151,15 +148,11 @@ pub async fn serve(
                 .body(Body::from(body))
                 .expect("static headers are valid"));
         }
-        RangeReply::Partial { start, end } => resp
-            .status(StatusCode::PARTIAL_CONTENT)
-            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
-        RangeReply::Full => resp.status(StatusCode::OK),
     };
     let sent = reply.span(len).map_or(0, |(start, end)| end - start);
     let resp = resp.header(header::CONTENT_LENGTH, sent);
     match answer {
-        Answer::TimeSeekRefused | Answer::NotSatisfiable => {
+        Answer::NotSatisfiable => {
             unreachable!("answered above")
         }
         Answer::AboutToPlay | Answer::FromDisk { body: false, .. } => {
@@ -193,14 +186,56 @@ pub async fn serve(
     }
 }
 
+/// The bytes asked for: by the `Range` header, or by a time seek
+/// (`TimeSeekRange.dlna.org`, made a byte span by the file's index).
+async fn requested(
+    playback: &Playback,
+    headers: &HeaderMap,
+    ih: InfoHash,
+    file: &CatalogFile,
+) -> Result<(RangeReply, Option<TimeSpan>), ApiError> {
+    let range = headers.get(header::RANGE);
+    let Some(value) = headers.get(TIME_SEEK) else {
+        return Ok((resolve(range.map(|v| v.as_bytes()), file.length), None));
+    };
+    let asked = time_seek::parse(value.as_bytes());
+    let t = playback.time_seek(ih, file, asked, range.is_some()).await?;
+    let reply = RangeReply::Partial {
+        start: t.span.start,
+        end: t.span.end - 1,
+    };
+    Ok((reply, Some(t)))
+}
+
+/// The status and the headers that say which bytes follow: 206 with
+/// `Content-Range` for a range, 200 with the `TimeSeekRange.dlna.org`
+/// answer for a time seek, 200 for the whole file; `Err` (given back) for
+/// a range outside it (416).
+fn with_status(
+    resp: Builder,
+    reply: RangeReply,
+    time: Option<&TimeSpan>,
+    len: u64,
+) -> Result<Builder, Builder> {
+    Ok(match (reply, time) {
+        (RangeReply::Unsatisfiable, _) => return Err(resp),
+        (RangeReply::Partial { start, end }, Some(t)) => resp
+            .status(StatusCode::OK)
+            .header(TIME_SEEK, t.header(start..end + 1)),
+        (RangeReply::Full, Some(t)) => resp
+            .status(StatusCode::OK)
+            .header(TIME_SEEK, t.header(0..len)),
+        (RangeReply::Partial { start, end }, None) => resp
+            .status(StatusCode::PARTIAL_CONTENT)
+            .header(header::CONTENT_RANGE, format!("bytes {start}-{end}/{len}")),
+        (RangeReply::Full, None) => resp.status(StatusCode::OK),
+    })
+}
+
 /// The headers every answer carries: type, byte ranges, DLNA's
 /// contentFeatures / transferMode / realTimeInfo, and Samsung's duration
 /// when asked (`getMediaInfo.sec`).
-fn dlna_headers(
-    headers: &HeaderMap,
-    file: &CatalogFile,
-    quirks: &quirks::Quirks,
-) -> axum::http::response::Builder {
+fn dlna_headers(headers: &HeaderMap, file: &CatalogFile, quirks: &quirks::Quirks) -> Builder {
     let image = kind_of(&file.path) == MediaKind::Image;
     let transfer_mode = headers
         .get("transfermode.dlna.org")
@@ -210,7 +245,10 @@ fn dlna_headers(
     let mut resp = Response::builder()
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::CONTENT_TYPE, quirks.mime(mime_of(&file.path)))
-        .header("contentFeatures.dlna.org", dlna_features(image))
+        .header(
+            "contentFeatures.dlna.org",
+            dlna_features(image, file.seekable),
+        )
         .header("transferMode.dlna.org", transfer_mode)
         .header("realTimeInfo.dlna.org", "DLNA.ORG_TLAG=*");
     if headers
@@ -227,14 +265,14 @@ fn dlna_headers(
 /// Samsung, when a phone casts to it, reads no DIDL: it asks for the
 /// subtitle on the media request itself (on HEAD too).
 async fn captions_for_samsung(
-    resp: axum::http::response::Builder,
+    resp: Builder,
     headers: &HeaderMap,
     quirks: &quirks::Quirks,
     subtitles: &Subtitles,
     device: &Device,
     ih: InfoHash,
     index: usize,
-) -> axum::http::response::Builder {
+) -> Builder {
     if !quirks.captions.samsung || !headers.contains_key("getcaptioninfo.sec") {
         return resp;
     }
@@ -254,7 +292,7 @@ async fn captions_for_samsung(
 /// A player's body: `source` for as long as the client reads it, ended at
 /// once when its ticket is evicted; the ticket (in `log`) lives exactly as
 /// long as the body.
-fn streamed(resp: axum::http::response::Builder, source: WebBody, mut log: StreamLog) -> Response {
+fn streamed(resp: Builder, source: WebBody, mut log: StreamLog) -> Response {
     let cancelled = log.ticket.cancelled();
     let body = source
         .map(move |chunk| {

@@ -31,7 +31,7 @@ use crate::cast::{Cast, CastError};
 use crate::catalog::CatalogError;
 use crate::metrics::Metrics;
 use crate::phone::{PhoneError, PhoneSearch};
-use crate::playback::{Playback, PlaybackError};
+use crate::playback::{Playback, PlaybackError, TimeSeekRefusal};
 use crate::search::saved::{SavedError, SavedSearches};
 use crate::search::Search;
 use crate::subtitles::Subtitles;
@@ -246,6 +246,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     NotAcceptable(String),
+    /// 416: the time or range asked for is not in the file.
+    #[error("{0}")]
+    NotSatisfiable(String),
     #[error(transparent)]
     Forbidden(#[from] guard::Refusal),
     #[error("{0}")]
@@ -328,6 +331,13 @@ impl From<PlaybackError> for ApiError {
             PlaybackError::Catalog(e) => ApiError::Catalog(e),
             PlaybackError::Adding(e) => e.into(),
             e @ PlaybackError::Io(_) => ApiError::Internal(e.to_string()),
+            PlaybackError::TimeSeek(e) => match e {
+                TimeSeekRefusal::NoIndex => ApiError::NotAcceptable(e.to_string()),
+                TimeSeekRefusal::Malformed(_) | TimeSeekRefusal::WithRange => {
+                    ApiError::BadRequest(e.to_string())
+                }
+                TimeSeekRefusal::PastTheEnd { .. } => ApiError::NotSatisfiable(e.to_string()),
+            },
         }
     }
 }
@@ -338,6 +348,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            ApiError::NotSatisfiable(_) => StatusCode::RANGE_NOT_SATISFIABLE,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Engine(e) => match e {

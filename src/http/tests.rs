@@ -237,7 +237,9 @@ async fn a_stream_reads_ahead_thirty_seconds_of_media() {
         StatusCode::PARTIAL_CONTENT
     );
     // A 2 s clip of 400 kB: 200 kB/s, so 30 s are 6 MB.
-    f.catalog.set_media_info(&ih, 0, Some(2000), None).unwrap();
+    f.catalog
+        .set_media_info(&ih, 0, Some(2000), None, false)
+        .unwrap();
     assert_eq!(
         send(&f.router, "192.168.1.30", play()).await.0,
         StatusCode::PARTIAL_CONTENT

@@ -44,6 +44,8 @@ pub struct Prefetcher {
     on_found: OnFound,
     started: std::sync::atomic::AtomicU64,
     jobs: Mutex<HashMap<(InfoHash, usize), PrefetchState>>,
+    /// Told each time a job ends.
+    ended: tokio::sync::Notify,
     slots: Arc<Semaphore>,
     shutdown: CancellationToken,
 }
@@ -59,6 +61,7 @@ impl Prefetcher {
             on_found,
             started: Default::default(),
             jobs: Mutex::new(HashMap::new()),
+            ended: tokio::sync::Notify::new(),
             slots: Arc::new(Semaphore::new(MAX_JOBS)),
             shutdown,
         })
@@ -126,7 +129,40 @@ impl Prefetcher {
             if let Some(entry) = this.jobs().get_mut(&(info_hash, index)) {
                 *entry = state;
             }
+            this.ended.notify_waiters();
         });
+    }
+
+    /// What the file's prefetch found: started if it never ran (or ran
+    /// again once if it failed), and waited for, at most `within`. `None`:
+    /// it failed, or is still running.
+    pub async fn index(
+        self: &Arc<Self>,
+        info_hash: InfoHash,
+        index: usize,
+        name: &str,
+        len: u64,
+        within: Duration,
+    ) -> Option<IndexInfo> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut retried = false;
+        loop {
+            let ended = self.ended.notified();
+            tokio::pin!(ended);
+            ended.as_mut().enable();
+            match self.state(&info_hash, index) {
+                Some(PrefetchState::Done(info)) => return Some(info),
+                Some(PrefetchState::Failed(_)) if retried => return None,
+                Some(PrefetchState::Failed(_)) => {
+                    retried = true;
+                    self.jobs().remove(&(info_hash, index));
+                    self.on_request(info_hash, index, name, len);
+                }
+                Some(PrefetchState::Running) => {}
+                None => self.on_request(info_hash, index, name, len),
+            }
+            tokio::time::timeout_at(deadline, ended).await.ok()?;
+        }
     }
 
     async fn run(

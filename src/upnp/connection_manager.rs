@@ -20,12 +20,12 @@ pub fn source_protocol_info(served: &[(Class, &str)]) -> String {
         .map(|(mime, class)| {
             format!(
                 "http-get:*:{mime}:{}",
-                dlna_features(*class == Class::Image)
+                dlna_features(*class == Class::Image, false)
             )
         })
         .chain(std::iter::once(format!(
             "http-get:*:text/srt:{}",
-            dlna_features(false)
+            dlna_features(false, false)
         )))
         .collect::<Vec<_>>()
         .join(",")

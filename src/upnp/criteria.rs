@@ -535,6 +535,7 @@ mod tests {
             resolution: None,
             date,
             bookmark_ms: None,
+            time_seek: false,
             captions: Vec::new(),
         })
     }

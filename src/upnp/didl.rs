@@ -21,12 +21,17 @@ const HEADER: &str = concat!(
 
 /// DLNA flags: streaming (or interactive, for images) + background
 /// transfer, connection stalling, DLNA 1.5. No DLNA.ORG_PN: a wrong profile
-/// is worse than none. OP=01: byte seeks only (TimeSeekRange is not offered).
-pub fn dlna_features(interactive: bool) -> &'static str {
-    if interactive {
-        "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=00f00000000000000000000000000000"
-    } else {
-        "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=01700000000000000000000000000000"
+/// is worse than none. OP=11 (time and byte seeks) for a file whose index
+/// gave keyframe positions (`time_seek`), else OP=01: byte seeks only.
+pub fn dlna_features(interactive: bool, time_seek: bool) -> &'static str {
+    match (interactive, time_seek) {
+        (true, _) => "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=00f00000000000000000000000000000",
+        (false, false) => {
+            "DLNA.ORG_OP=01;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=01700000000000000000000000000000"
+        }
+        (false, true) => {
+            "DLNA.ORG_OP=11;DLNA.ORG_CI=0;DLNA.ORG_FLAGS=01700000000000000000000000000000"
+        }
     }
 }
 
@@ -130,7 +135,7 @@ pub fn write(objects: &[Object], filter: &Filter, p: &Presentation<'_>) -> Strin
                     r#"<res protocolInfo="{}""#,
                     escape(&format!(
                         "http-get:*:{mime}:{}",
-                        dlna_features(i.class == Class::Image)
+                        dlna_features(i.class == Class::Image, i.time_seek)
                     ))
                 );
                 if filter.wants("res@size") {
@@ -227,6 +232,7 @@ mod tests {
                 resolution: Some((1920, 1080)),
                 date: None,
                 bookmark_ms: Some(30_000),
+                time_seek: false,
                 captions: Vec::new(),
             }),
         ];
@@ -296,6 +302,7 @@ mod tests {
             resolution: None,
             date: Some(0),
             bookmark_ms: None,
+            time_seek: false,
             captions: Vec::new(),
         });
         let p = Presentation {
@@ -379,6 +386,7 @@ mod tests {
             resolution: None,
             date: None,
             bookmark_ms: None,
+            time_seek: false,
             captions: vec![
                 Caption {
                     path: "/subtitles/7.srt".into(),

@@ -1,6 +1,7 @@
 //! The UPnP MediaServer protocols: SSDP, the device description, SOAP
 //! control of ContentDirectory / ConnectionManager /
-//! X_MS_MediaReceiverRegistrar, GENA, DIDL-Lite and the TV quirks table;
+//! X_MS_MediaReceiverRegistrar, GENA, DIDL-Lite, DLNA's TimeSeekRange and the
+//! TV quirks table;
 //! and the control point's side used to cast to a renderer (`control`).
 //! Pure (bytes in, typed values or bytes out) except `ssdp::driver`, the
 //! SSDP socket driver; the HTTP drivers are `http::upnp` and `http::events`.
@@ -19,4 +20,5 @@ pub(crate) mod quirks;
 pub(crate) mod registrar;
 pub(crate) mod soap;
 pub(crate) mod ssdp;
+pub(crate) mod time_seek;
 pub mod xml;

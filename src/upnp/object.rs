@@ -50,6 +50,8 @@ pub struct Item {
     pub resolution: Option<(u32, u32)>,
     pub date: Option<i64>,
     pub bookmark_ms: Option<u64>,
+    /// It can be seeked by time (`TimeSeekRange.dlna.org`, DLNA.ORG_OP=11).
+    pub time_seek: bool,
     /// Its subtitles as sidecar files, the one a TV shows first.
     pub captions: Vec<Caption>,
 }

@@ -22,6 +22,7 @@ mod search;
 mod sources;
 mod streaming;
 mod subtitles;
+mod timeseek;
 mod tree;
 mod upnp;
 mod web;

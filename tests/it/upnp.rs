@@ -833,7 +833,7 @@ async fn dlna_media_headers_and_thumbnailers() {
         .await
         .unwrap();
     assert_eq!(r.headers()["content-type"], "video/x-mkv");
-    // TimeSeekRange: not offered, so 406.
+    // TimeSeekRange: not offered (these bytes have no Matroska index), so 406.
     let r = server
         .http
         .get(&url)

@@ -250,6 +250,7 @@ mod tests {
             duration_ms: None,
             resolution: None,
             bookmark_ms: None,
+            seekable: false,
         });
         let a = playing.start(with_file.info_hash, 3);
         let b = playing.start(with_file.info_hash, 3);

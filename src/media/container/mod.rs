@@ -12,7 +12,7 @@
 
 mod ebml;
 mod mp4;
-mod seek;
+pub mod seek;
 #[cfg(test)]
 mod seek_tests;
 
