@@ -10,7 +10,10 @@
 //! fuzzer ever found is a test from then on. `TARGETS` is the list
 //! `fuzz/run.sh` and the fuzz crate's binaries follow.
 
-use crate::media::container::{Container, IndexInfo, IndexLocator, Step};
+use crate::media::container::seek::SeekPoint;
+use crate::media::container::{Container, IndexInfo, IndexLocator, SeekIndex, Step};
+use crate::playback::answer::time_span;
+use crate::upnp::time_seek::{self, NptRange};
 use crate::media::sidecars::SubFormat;
 use crate::subtitles::{charset, format, opensubtitles, podnapisi, provider};
 use crate::upnp::criteria::{Criteria, Sort};
@@ -26,6 +29,7 @@ pub const TARGETS: &[(&str, Entry)] = &[
     ("criteria", search_criteria),
     ("ssdp", ssdp_message),
     ("range", range_header),
+    ("time_seek", time_seek_range),
     ("magnet", magnet),
     ("metainfo", metainfo),
     ("container", container_index),
@@ -122,6 +126,22 @@ pub fn range_header(data: &[u8]) {
     }
 }
 
+/// A `TimeSeekRange.dlna.org` value against keyframes every 2 s of a
+/// 60 s, 6 MB file: the bytes it gets must lie inside the file.
+pub fn time_seek_range(data: &[u8]) {
+    let points = (0..30).map(|i| SeekPoint {
+        ms: i * 2000,
+        offset: 1000 + i * 200_000,
+    });
+    let seek = SeekIndex::new(points.collect()).expect("points");
+    let len = 6_001_000;
+    let asked = time_seek::parse(data);
+    if let Ok(t) = time_span(asked, false, Some(&seek), Some(60_000), len) {
+        assert!(t.span.start < t.span.end && t.span.end <= len, "{t:?}");
+        let _ = t.header(t.span.clone());
+    }
+}
+
 /// A magnet link, and the engine URI made from it.
 pub fn magnet(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
@@ -140,12 +160,25 @@ pub fn metainfo(data: &[u8]) {
 
 /// A media file's head and index: the first byte picks MP4 or Matroska,
 /// the rest is the file; the locator reads it the way prefetch does, and
-/// must finish within its step limit with ranges inside the file.
+/// must finish within its step limit with ranges inside the file. Time
+/// seeks by the keyframes it read get bytes inside the file.
 pub fn container_index(data: &[u8]) {
     let Some((info, len)) = locate(data) else {
         return;
     };
     assert!(info.index.iter().all(|r| r.start < r.end && r.end <= len));
+    let Some(seek) = info.seek.as_deref() else {
+        return;
+    };
+    for start_ms in [0, 1500, 10_000, u64::MAX / 2] {
+        let asked = Ok(NptRange {
+            start_ms,
+            end_ms: None,
+        });
+        if let Ok(t) = time_span(asked, false, Some(seek), info.duration_ms, len) {
+            assert!(t.span.start < t.span.end && t.span.end <= len, "{t:?}");
+        }
+    }
 }
 
 /// `container_index`'s reading: the index found, and the file's length.
@@ -313,10 +346,19 @@ mod tests {
             ("seed-mp4-moov-last", "moov"),
             ("seed-mp4-moov-first", "moov"),
             ("seed-mkv", "cues"),
+            ("seed-mp4-keyframes-last", "moov"),
+            ("seed-mp4-keyframes-first", "moov"),
+            ("seed-mkv-keyframes", "cues"),
         ] {
             let bytes = std::fs::read(dir.join(seed)).expect("a seed");
             let (info, _) = locate(&bytes).expect("a file");
             assert_eq!(info.how, how, "{seed}");
+            // The ffmpeg-made seeds (4 s, a keyframe every 1.5 s) reach the
+            // sample tables and Cues.
+            if seed.contains("keyframes") {
+                let seek = info.seek.unwrap_or_else(|| panic!("{seed}: keyframes"));
+                assert_eq!(seek.points().len(), 3, "{seed}");
+            }
         }
     }
 }
