@@ -12,12 +12,12 @@
 
 use crate::media::container::seek::SeekPoint;
 use crate::media::container::{Container, IndexInfo, IndexLocator, SeekIndex, Step};
-use crate::playback::answer::time_span;
-use crate::upnp::time_seek::{self, NptRange};
 use crate::media::sidecars::SubFormat;
+use crate::playback::answer::time_span;
 use crate::subtitles::{charset, format, opensubtitles, podnapisi, provider};
 use crate::upnp::criteria::{Criteria, Sort};
 use crate::upnp::object::{Class, Item, Object};
+use crate::upnp::time_seek::{self, NptRange};
 use crate::upnp::{control, soap, ssdp};
 
 /// A fuzz target's entry: any bytes in, a panic only for a bug.

@@ -16,6 +16,7 @@
 pub mod answer;
 pub mod progress;
 pub mod stalls;
+pub mod upcoming;
 
 pub use answer::{answer, Answer, Asked, TimeSeekRefusal, TimeSpan};
 
@@ -423,13 +424,51 @@ impl Playback {
         span: Range<u64>,
         client: Client,
     ) -> Result<(WebBody, StreamTicket, &'static str), PlaybackError> {
+        let start = span.start;
+        let watch = |body| self.watch_for_the_end(ih, file, start, body);
         if let Some(url) = self.web_seed(ih, file).await {
             let (body, ticket) = self.open_web_seed(url, span, file.length, client).await?;
-            return Ok((body, ticket, "the web seed"));
+            return Ok((watch(body), ticket, "the web seed"));
         }
         let (stream, ticket) = self.open(ih, file, span.start, client).await?;
         let body = ReaderStream::with_capacity(stream.take(span.end - span.start), CHUNK);
-        Ok((Box::pin(body), ticket, "the swarm"))
+        Ok((watch(Box::pin(body)), ticket, "the swarm"))
+    }
+
+    /// A player's body that, once it nears the end of an episode
+    /// (`upcoming::near_end`), has the next episode's head and index
+    /// fetched, so pressing "next" starts at once.
+    fn watch_for_the_end(
+        self: &Arc<Self>,
+        ih: InfoHash,
+        file: &CatalogFile,
+        start: u64,
+        body: WebBody,
+    ) -> WebBody {
+        let (this, index, len) = (self.clone(), file.index, file.length);
+        let mut pos = start;
+        let mut told = false;
+        Box::pin(futures::StreamExt::inspect(body, move |chunk| {
+            pos += chunk.as_ref().map_or(0, |c| c.len() as u64);
+            if !told && upcoming::near_end(len, start, pos) {
+                told = true;
+                let this = this.clone();
+                tokio::spawn(async move { this.fetch_next_episode(ih, index).await });
+            }
+        }))
+    }
+
+    /// Fetch the head and index of the episode after `index` in its torrent
+    /// (only those bytes: the other files stay as selected).
+    async fn fetch_next_episode(&self, ih: InfoHash, index: usize) {
+        let Ok(Some(t)) = self.catalog.run(move |c| c.torrent(&ih)).await else {
+            return;
+        };
+        if let Some(next) = upcoming::next_episode(&t.files, index) {
+            tracing::info!(%ih, index, next = next.index, file = %next.path, "nearly watched: the next episode's head and index are fetched");
+            self.prefetch
+                .on_request(ih, next.index, &next.path, next.length);
+        }
     }
 
     /// The file's bytes from `start`, read from disk (a thumbnailer's).

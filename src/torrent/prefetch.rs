@@ -18,12 +18,21 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+use super::read_ahead::Pace;
 use super::{EngineError, InfoHash, MediaStream, TorrentEngine};
 use crate::media::container::{Container, IndexInfo, IndexLocator, Step};
 use crate::sync::Locked;
 
 /// Bytes of the head fetched after the index.
 pub const HEAD_LEN: u64 = 512 * 1024;
+/// Bytes of the tail fetched when no index is found in a file.
+pub use crate::media::container::TAIL_LEN;
+/// A prefetch's stream fetches ahead only a head's worth: it wants its
+/// ranges, not what follows them.
+pub const PACE: Pace = Pace {
+    read_ahead: Some(HEAD_LEN),
+    bytes_per_second: None,
+};
 /// Prefetch jobs running at once (each holds one engine stream).
 const MAX_JOBS: usize = 4;
 /// A prefetch that has not got its bytes after this long gives up.
@@ -172,38 +181,41 @@ impl Prefetcher {
         container: Container,
         len: u64,
     ) -> Result<IndexInfo, EngineError> {
+        // One stream for the whole job: between two, a torrent whose
+        // selected files are complete would drop its peers.
         let mut stream = None;
         let mut locator = IndexLocator::new(container, len);
         let info = loop {
             match locator.next_step() {
                 Step::Read { offset, len: want } => {
-                    let s = match &mut stream {
-                        Some(s) => s,
-                        None => stream.insert(
-                            self.engine
-                                .open(&info_hash, index, Default::default())
-                                .await?,
-                        ),
-                    };
+                    let s = self.stream(&mut stream, info_hash, index).await?;
                     let data = read_at(s, offset, want).await?;
                     locator.feed(offset, &data);
                 }
                 Step::Done(info) => break info,
             }
         };
-        drop(stream);
         let head = 0..HEAD_LEN.min(len);
         for range in info.index.iter().cloned().chain(std::iter::once(head)) {
-            if self.engine.has_bytes(&info_hash, index, range.clone()) {
-                continue;
+            if !self.engine.has_bytes(&info_hash, index, range.clone()) {
+                let s = self.stream(&mut stream, info_hash, index).await?;
+                drain(s, range).await?;
             }
-            let mut s = self
-                .engine
-                .open(&info_hash, index, Default::default())
-                .await?;
-            drain(&mut s, range).await?;
         }
         Ok(info)
+    }
+
+    /// The job's stream, opened on first use (at `PACE`).
+    async fn stream<'s>(
+        &self,
+        stream: &'s mut Option<MediaStream>,
+        info_hash: InfoHash,
+        index: usize,
+    ) -> Result<&'s mut MediaStream, EngineError> {
+        if stream.is_none() {
+            *stream = Some(self.engine.open(&info_hash, index, PACE).await?);
+        }
+        Ok(stream.as_mut().expect("opened above"))
     }
 }
 

@@ -24,5 +24,6 @@ mod streaming;
 mod subtitles;
 mod timeseek;
 mod tree;
+mod upcoming;
 mod upnp;
 mod web;
