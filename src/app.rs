@@ -161,6 +161,7 @@ struct LibraryParts {
     search: Arc<crate::search::Search>,
     links: Arc<crate::search::links::Links>,
     dead_swarms: Arc<crate::search::folders::DeadSwarms>,
+    bookmarks_shown: Arc<dyn crate::library::BookmarkShown>,
 }
 
 /// The tree TVs browse: captions, the web app's address, live search when
@@ -172,7 +173,8 @@ fn build_library(config: &Config, addr: SocketAddr, p: LibraryParts) -> Arc<Libr
         .with_captions(
             config.subtitles.languages.clone(),
             Arc::new(p.subtitles.clone()),
-        );
+        )
+        .with_bookmarks_shown(p.bookmarks_shown);
     if let Some(url) = web_app_urls(addr, &config.server.ssdp_interfaces)
         .into_iter()
         .next()
@@ -404,6 +406,7 @@ impl App {
                 search: search.clone(),
                 links,
                 dead_swarms,
+                bookmarks_shown: playback.bookmarks_shown(),
             },
         );
         let cast =

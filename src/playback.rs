@@ -34,6 +34,7 @@ use tokio_util::io::ReaderStream;
 use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, CatalogFile};
+use crate::library::BookmarkShown;
 use crate::metrics::Metrics;
 use crate::net::Failed;
 use crate::subtitles::Subtitles;
@@ -70,6 +71,31 @@ pub enum PlaybackError {
     TimeSeek(#[from] TimeSeekRefusal),
 }
 
+/// Fetches where a bookmarked item stopped when a TV is shown it.
+struct ResumeAhead(Arc<Playback>);
+
+impl BookmarkShown for ResumeAhead {
+    fn bookmark_shown(&self, info_hash: InfoHash, index: usize, position_ms: u64) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let playback = self.0.clone();
+        rt.spawn(async move { playback.fetch_resume(info_hash, index, position_ms).await });
+    }
+}
+
+/// A resume fetch in progress; forgotten when it ends.
+struct Resuming<'p>(&'p Playback, (InfoHash, usize));
+
+impl Drop for Resuming<'_> {
+    fn drop(&mut self) {
+        self.0.resuming.locked().remove(&self.1);
+    }
+}
+
+/// How long a resume fetch waits for the file's head and index.
+const RESUME_WAIT: Duration = Duration::from_secs(600);
+
 /// How long a time seek waits for the file's index to be read (a restart
 /// forgets it; it is read again, from disk or the swarm).
 const INDEX_WAIT: Duration = Duration::from_secs(20);
@@ -102,6 +128,8 @@ pub struct Playback {
     metrics: Arc<Metrics>,
     /// Media time fetched first ahead of a player (`torrent.read-ahead`).
     read_ahead: Duration,
+    /// Files whose resume point is being fetched (`fetch_resume`).
+    resuming: Mutex<std::collections::HashSet<(InfoHash, usize)>>,
 }
 
 /// Which files players are streaming now, for people to see (the web
@@ -193,6 +221,7 @@ impl Playback {
             now_playing: Arc::new(NowPlaying::default()),
             metrics: Arc::default(),
             read_ahead: crate::config::TorrentConfig::default().read_ahead,
+            resuming: Mutex::default(),
         }
     }
 
@@ -456,6 +485,41 @@ impl Playback {
                 tokio::spawn(async move { this.fetch_next_episode(ih, index).await });
             }
         }))
+    }
+
+    /// Where a bookmark says a player stopped, fetched before it asks (a
+    /// TV was shown the item): the head and index first, then 10 s of
+    /// media from the keyframe at or before the bookmark
+    /// (`upcoming::resume_span`). Left alone once a player streams the
+    /// file: its own stream decides what comes first.
+    async fn fetch_resume(&self, ih: InfoHash, index: usize, at_ms: u64) {
+        if !self.engine.contains(&ih) || !self.resuming.locked().insert((ih, index)) {
+            return;
+        }
+        let _done = Resuming(self, (ih, index));
+        let Ok(Some(file)) = self.catalog.run(move |c| c.file(&ih, index)).await else {
+            return;
+        };
+        let (name, len) = (&file.path, file.length);
+        let info = self.prefetch.index(ih, index, name, len, RESUME_WAIT).await;
+        let seek = info.as_ref().and_then(|i| i.seek.as_deref());
+        let duration = info
+            .as_ref()
+            .and_then(|i| i.duration_ms)
+            .or(file.duration_ms);
+        let Some(span) = upcoming::resume_span(seek, duration, len, at_ms) else {
+            return;
+        };
+        if self.now_playing.files_of(&ih).contains(&index) {
+            return;
+        }
+        tracing::info!(%ih, index, at_ms, start = span.start, end = span.end, "a bookmarked item was shown: where it stopped is fetched");
+        self.prefetch.fetch(ih, index, span).await;
+    }
+
+    /// Who hears of the bookmarked items TVs are shown (the library).
+    pub fn bookmarks_shown(self: &Arc<Self>) -> Arc<dyn BookmarkShown> {
+        Arc::new(ResumeAhead(self.clone()))
     }
 
     /// Fetch the head and index of the episode after `index` in its torrent

@@ -50,6 +50,7 @@ mod live;
 mod lookup;
 mod objects;
 pub mod remote;
+mod resume;
 mod search_below;
 mod typing;
 
@@ -60,6 +61,7 @@ pub use changes::Changes;
 pub use id::ObjectId;
 pub use live::{normalize_query, MAX_QUERY_CHARS, RECENT_KEPT};
 pub use objects::class_of;
+pub use resume::BookmarkShown;
 
 use crate::catalog::{Catalog, CatalogError};
 use crate::lang::Lang;
@@ -79,6 +81,8 @@ pub struct Library {
     captioning: Option<Captioning>,
     /// The web app's address, shown as a root entry (`ObjectId::Phone`).
     web_address: Option<String>,
+    /// Hears of bookmarked items TVs are shown (`resume`).
+    bookmarks_shown: Option<Arc<dyn BookmarkShown>>,
 }
 
 fn dir_err(e: CatalogError) -> DirectoryError {
@@ -94,6 +98,7 @@ impl Library {
             live: None,
             captioning: None,
             web_address: None,
+            bookmarks_shown: None,
         }
     }
 
@@ -171,6 +176,7 @@ impl Directory for Library {
                 if let Some(o) = found.as_mut() {
                     self.dress(std::slice::from_mut(o), Shown::Alone)
                         .map_err(dir_err)?;
+                    self.tell_bookmarks(std::slice::from_ref(o));
                 }
                 Ok(found)
             }
@@ -193,6 +199,7 @@ impl Directory for Library {
                     .map_err(dir_err)?;
                 if let Children::Page(objects, _) = &mut children {
                     self.dress(objects, Shown::InFolder).map_err(dir_err)?;
+                    self.tell_bookmarks(objects);
                 }
                 Ok(children)
             }

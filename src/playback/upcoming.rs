@@ -1,9 +1,13 @@
 //! What a player will want next, so it is fetched before it is asked for:
 //! the next episode once one is nearly watched (`near_end`, then
-//! `next_episode`). Pure: positions and file names in, a decision out;
-//! `Playback` carries it out with the prefetcher.
+//! `next_episode`), and the bytes where a bookmark says it stopped
+//! (`resume_span`). Pure: positions, indexes and file names in, a decision
+//! out; `Playback` carries it out with the prefetcher.
+
+use std::ops::Range;
 
 use crate::catalog::CatalogFile;
+use crate::media::container::SeekIndex;
 use crate::media::names::ReleaseName;
 use crate::media::MediaKind;
 
@@ -40,9 +44,39 @@ pub fn next_episode(files: &[CatalogFile], current: usize) -> Option<&CatalogFil
         .map(|(_, f)| f)
 }
 
+/// Media fetched at a resume point, and the least bytes of it.
+const RESUME_MS: u64 = 10_000;
+const RESUME_MIN: u64 = 2 * 1024 * 1024;
+
+/// The bytes a player resuming at `at_ms` reads first: from the keyframe
+/// at or before it — or, without keyframes, from the same fraction of the
+/// file, where a TV seeking by bytes goes — for 10 s of media (at least
+/// 2 MiB). `None` when neither is known, or past the end.
+pub fn resume_span(
+    seek: Option<&SeekIndex>,
+    duration_ms: Option<u64>,
+    len: u64,
+    at_ms: u64,
+) -> Option<Range<u64>> {
+    let duration = duration_ms.or_else(|| seek?.points().last().map(|p| p.ms))?;
+    if duration == 0 || at_ms >= duration {
+        return None;
+    }
+    let start = match seek {
+        Some(seek) => seek.at_or_before(at_ms).offset,
+        None => (u128::from(len) * u128::from(at_ms) / u128::from(duration)) as u64,
+    };
+    let ten_seconds = u128::from(len) * u128::from(RESUME_MS) / u128::from(duration);
+    let want = u64::try_from(ten_seconds)
+        .unwrap_or(u64::MAX)
+        .max(RESUME_MIN);
+    (start < len).then(|| start..start.saturating_add(want).min(len))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::media::container::seek::SeekPoint;
 
     fn file(index: usize, path: &str) -> CatalogFile {
         CatalogFile {
@@ -90,6 +124,36 @@ mod tests {
         assert_eq!(next(4), Some(3));
         assert_eq!(next(3), None, "the last one");
         assert_eq!(next(9), None, "no such file");
+    }
+
+    #[test]
+    fn resume_at_the_keyframe_before_the_bookmark_for_ten_seconds() {
+        // 100 s, 100 MB: 1 MB a second; keyframes every 4 s.
+        let points = (0..25).map(|i| SeekPoint {
+            ms: i * 4000,
+            offset: 500 + i * 4_000_000,
+        });
+        let seek = SeekIndex::new(points.collect()).unwrap();
+        let len = 100_000_000;
+        let span = |at| resume_span(Some(&seek), Some(100_000), len, at);
+        assert_eq!(span(50_000), Some(48_000_500..58_000_500));
+        assert_eq!(span(0), Some(500..10_000_500));
+        assert_eq!(span(99_000), Some(96_000_500..len), "cut at the end");
+        assert_eq!(span(100_000), None, "past the end");
+        // Without keyframes: the same fraction of the file.
+        assert_eq!(
+            resume_span(None, Some(100_000), len, 50_000),
+            Some(50_000_000..60_000_000)
+        );
+        // A small file still gets 2 MiB; nothing known, nothing fetched.
+        assert_eq!(
+            resume_span(None, Some(100_000), 8 << 20, 50_000),
+            Some(4 << 20..6 << 20)
+        );
+        assert_eq!(resume_span(None, None, len, 50_000), None);
+        // Keyframes without a duration: the last one (96 s) stands in.
+        let span = resume_span(Some(&seek), None, len, 50_000);
+        assert_eq!(span, Some(48_000_500..48_000_500 + 10_416_666));
     }
 
     #[test]

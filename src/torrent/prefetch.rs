@@ -205,6 +205,30 @@ impl Prefetcher {
         Ok(info)
     }
 
+    /// Fetch `range` of a file in the background, as a prefetch job does
+    /// (one stream at `PACE`, bounded by the job's timeout); nothing to do
+    /// when it is on disk.
+    pub async fn fetch(&self, info_hash: InfoHash, index: usize, range: Range<u64>) {
+        if range.is_empty() || self.engine.has_bytes(&info_hash, index, range.clone()) {
+            return;
+        }
+        let job = async {
+            let _slot = self.slots.clone().acquire_owned().await.ok();
+            let mut stream = None;
+            let s = self.stream(&mut stream, info_hash, index).await?;
+            drain(s, range.clone()).await
+        };
+        let done = tokio::select! {
+            r = tokio::time::timeout(JOB_TIMEOUT, job) => r.map_err(|_| "timed out".to_owned())
+                .and_then(|r| r.map_err(|e| e.to_string())),
+            _ = self.shutdown.cancelled() => Err("shut down".into()),
+        };
+        match done {
+            Ok(()) => tracing::debug!(%info_hash, index, ?range, "fetched ahead"),
+            Err(e) => tracing::debug!(%info_hash, index, ?range, "fetch ahead ended early: {e}"),
+        }
+    }
+
     /// The job's stream, opened on first use (at `PACE`).
     async fn stream<'s>(
         &self,

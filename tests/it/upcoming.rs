@@ -1,5 +1,6 @@
-//! The next episode at once: once a player has read 80 % of an episode,
-//! the next one's head and index are fetched (and nothing of the one after).
+//! Fetched before it is asked for: once a player has read 80 % of an
+//! episode, the next one's head and index (and nothing of the one after);
+//! when a TV is shown a bookmarked item, the bytes where it stopped.
 
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use swarmcast::torrent::prefetch::{HEAD_LEN, TAIL_LEN};
 use swarmcast::torrent::InfoHash;
 use swarmcast::torrent::TorrentEngine;
 
-use crate::common::{content, eventually, test_config, Seeder, Server};
+use crate::common::{browse_args, content, eventually, soap, test_config, Seeder, Server};
 
 const MIB: usize = 1024 * 1024;
 
@@ -70,6 +71,107 @@ async fn past_80_percent_of_an_episode_the_next_ones_head_and_index_are_fetched(
     assert!(
         !engine.has_bytes(&ih, e2, HEAD_LEN..len - TAIL_LEN),
         "E02's middle"
+    );
+    server.app.stop().await;
+    seeder.stop().await;
+}
+
+/// A 60 s clip at about 1 Mbit/s with its moov at the end and a keyframe
+/// every 2 s: (bytes, the byte position of the keyframe at or before 45 s).
+fn clip_with_keyframe_at_45s(dir: &std::path::Path) -> (Vec<u8>, u64) {
+    let path = dir.join("clip.mp4");
+    let status = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi"])
+        .args([
+            "-i",
+            "testsrc=duration=60:size=320x240:rate=25",
+            "-vf",
+            "noise=alls=20:allf=t",
+        ])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-b:v", "1M", "-maxrate", "1M", "-bufsize", "1M", "-g", "50"])
+        .arg(&path)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(status.success());
+    let out = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-select_streams", "v:0"])
+        .args([
+            "-show_entries",
+            "packet=pts_time,pos,flags",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&path)
+        .output()
+        .expect("ffprobe runs");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let pos = text
+        .lines()
+        .rev()
+        .filter(|l| l.ends_with("K_"))
+        .map(|l| l.split(',').collect::<Vec<_>>())
+        .find(|f| f[0].parse::<f64>().unwrap() <= 45.0)
+        .map(|f| f[1].parse().unwrap())
+        .unwrap();
+    (std::fs::read(&path).unwrap(), pos)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_bookmarked_items_resume_point_is_fetched_when_a_tv_is_shown_it() {
+    let media = tempfile::tempdir().unwrap();
+    let (clip, keyframe) = clip_with_keyframe_at_45s(media.path());
+    let len = clip.len() as u64;
+    let seeder = Seeder::start_throttled(
+        "Clip.mp4",
+        &[("Clip.mp4", &clip)],
+        256 * 1024,
+        None,
+        Some(512 * 1024),
+    )
+    .await;
+    let dirs = tempfile::tempdir().unwrap();
+    let server = Server::start(test_config(&dirs.path().join("s"), &dirs.path().join("d"))).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let ih = InfoHash::parse(&seeder.info_hash).unwrap();
+    let engine = server.app.engine();
+
+    // The TV stopped at 45 s; later it browses the item again.
+    let item = format!("t/{ih}/0");
+    let mark = format!("<ObjectID>{item}</ObjectID><PosSecond>45</PosSecond>");
+    let (status, body) = soap(&server, "ContentDirectory", "X_SetBookmark", &mark).await;
+    assert_eq!(status, 200, "{body}");
+    let args = browse_args(&item, "BrowseMetadata", 0, 0, "");
+    let (status, body) = soap(&server, "ContentDirectory", "Browse", &args).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Without any GET, the keyframe before 45 s and what follows arrive
+    // (2 MiB at least), ahead of the bytes before them.
+    let resume = keyframe..(keyframe + 2 * MIB as u64).min(len);
+    eventually(
+        Duration::from_secs(40),
+        "the resume point's bytes",
+        || async {
+            let p = engine.progress(&ih).map(|p| p.bytes_done);
+            engine
+                .has_bytes(&ih, 0, resume.clone())
+                .then_some(())
+                .ok_or(format!("{p:?} bytes done"))
+        },
+    )
+    .await;
+    let before = len * 3 / 10..len * 6 / 10;
+    assert!(
+        !engine.has_bytes(&ih, 0, before.clone()),
+        "{before:?} came first"
     );
     server.app.stop().await;
     seeder.stop().await;
