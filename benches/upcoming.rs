@@ -23,7 +23,10 @@ use swarmcast::torrent::prefetch::PrefetchState;
 use swarmcast::torrent::InfoHash;
 
 fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -34,7 +37,10 @@ fn median(v: &mut [f64]) -> f64 {
 /// Time to the first chunk of `url` from byte `from`.
 async fn first_chunk(server: &Server, url: &str, from: u64) -> Duration {
     let t0 = Instant::now();
-    let r = server.http.get(url).header("range", format!("bytes={from}-"));
+    let r = server
+        .http
+        .get(url)
+        .header("range", format!("bytes={from}-"));
     let r = r.send().await.unwrap();
     assert_eq!(r.status(), 206);
     r.bytes_stream().next().await.unwrap().unwrap();
@@ -57,17 +63,29 @@ async fn trial(seeder: &Seeder, len: u64) -> (f64, f64) {
     let ih = InfoHash::parse(&seeder.info_hash).unwrap();
     let file = |name: &str| {
         let files = t["files"].as_array().unwrap();
-        let f = files.iter().find(|f| f["path"].as_str().unwrap().ends_with(name)).unwrap();
-        (f["index"].as_u64().unwrap() as usize, server.url(f["url"].as_str().unwrap()))
+        let f = files
+            .iter()
+            .find(|f| f["path"].as_str().unwrap().ends_with(name))
+            .unwrap();
+        (
+            f["index"].as_u64().unwrap() as usize,
+            server.url(f["url"].as_str().unwrap()),
+        )
     };
     let ((_, e1), (i2, e2), (_, e3)) = (file("E01.mkv"), file("E02.mkv"), file("E03.mkv"));
-    let watched = server.http.get(&e1).header("range", format!("bytes=0-{}", len * 85 / 100));
+    let watched = server
+        .http
+        .get(&e1)
+        .header("range", format!("bytes=0-{}", len * 85 / 100));
     let mut body = watched.send().await.unwrap().bytes_stream();
     while let Some(chunk) = body.next().await {
         chunk.unwrap();
     }
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !matches!(server.app.prefetch().state(&ih, i2), Some(PrefetchState::Done(_))) {
+    while !matches!(
+        server.app.prefetch().state(&ih, i2),
+        Some(PrefetchState::Done(_))
+    ) {
         assert!(Instant::now() < deadline, "E02's prefetch did not finish");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -100,7 +118,9 @@ async fn main() {
     for _ in 0..trials {
         let (w, c) = trial(&seeder, len as u64).await;
         println!("  E02 (fetched ahead) {w:.1} ms, E03 (cold) {c:.1} ms");
-        (warm.push(w), cold.push(c), ratio.push(w / c));
+        warm.push(w);
+        cold.push(c);
+        ratio.push(w / c);
     }
     let (mw, mc, mr) = (median(&mut warm), median(&mut cold), median(&mut ratio));
     let worst = ratio.iter().cloned().fold(0.0, f64::max);

@@ -40,7 +40,7 @@ use crate::net::Failed;
 use crate::subtitles::Subtitles;
 use crate::sync::Locked;
 use crate::torrent::metainfo::{self, WebSeeds};
-use crate::torrent::prefetch::Prefetcher;
+use crate::torrent::prefetch::{Prefetcher, BACKGROUND, PACE};
 use crate::torrent::streams::{StreamLimiter, StreamTicket, StreamsBusy};
 use crate::torrent::{EngineError, InfoHash, MediaStream, TorrentEngine};
 use crate::torrents::{Torrents, TorrentsError};
@@ -414,8 +414,8 @@ impl Playback {
     ) -> Result<TimeSpan, PlaybackError> {
         let info = match file.seekable {
             true => {
-                let (index, name, len) = (file.index, &file.path, file.length);
-                self.prefetch.index(ih, index, name, len, INDEX_WAIT).await
+                let (at, name, len) = ((ih, file.index), &file.path, file.length);
+                self.prefetch.index(at, name, len, PACE, INDEX_WAIT).await
             }
             false => None,
         };
@@ -501,7 +501,11 @@ impl Playback {
             return;
         };
         let (name, len) = (&file.path, file.length);
-        let info = self.prefetch.index(ih, index, name, len, RESUME_WAIT).await;
+        let at = (ih, index);
+        let info = self
+            .prefetch
+            .index(at, name, len, BACKGROUND, RESUME_WAIT)
+            .await;
         let seek = info.as_ref().and_then(|i| i.seek.as_deref());
         let duration = info
             .as_ref()
@@ -531,7 +535,7 @@ impl Playback {
         if let Some(next) = upcoming::next_episode(&t.files, index) {
             tracing::info!(%ih, index, next = next.index, file = %next.path, "nearly watched: the next episode's head and index are fetched");
             self.prefetch
-                .on_request(ih, next.index, &next.path, next.length);
+                .on_upcoming(ih, next.index, &next.path, next.length);
         }
     }
 

@@ -32,6 +32,13 @@ pub use crate::media::container::TAIL_LEN;
 pub const PACE: Pace = Pace {
     read_ahead: Some(HEAD_LEN),
     bytes_per_second: None,
+    background: false,
+};
+/// The same for what no player asked for yet (the next episode, a resume
+/// point): its pieces come after every player's.
+pub const BACKGROUND: Pace = Pace {
+    background: true,
+    ..PACE
 };
 /// Prefetch jobs running at once (each holds one engine stream).
 const MAX_JOBS: usize = 4;
@@ -97,6 +104,23 @@ impl Prefetcher {
 
     /// A file was requested: start its prefetch unless it ran already.
     pub fn on_request(self: &Arc<Self>, info_hash: InfoHash, index: usize, name: &str, len: u64) {
+        self.start(info_hash, index, name, len, PACE);
+    }
+
+    /// A file will likely be played soon (the next episode): its prefetch,
+    /// unless it ran already, after every player's pieces.
+    pub fn on_upcoming(self: &Arc<Self>, info_hash: InfoHash, index: usize, name: &str, len: u64) {
+        self.start(info_hash, index, name, len, BACKGROUND);
+    }
+
+    fn start(
+        self: &Arc<Self>,
+        info_hash: InfoHash,
+        index: usize,
+        name: &str,
+        len: u64,
+        pace: Pace,
+    ) {
         {
             let mut jobs = self.jobs();
             if jobs.contains_key(&(info_hash, index)) {
@@ -111,7 +135,8 @@ impl Prefetcher {
         tokio::spawn(async move {
             let job = async {
                 let _slot = this.slots.clone().acquire_owned().await.ok();
-                tokio::time::timeout(JOB_TIMEOUT, this.run(info_hash, index, container, len)).await
+                let job = this.run(info_hash, index, container, len, pace);
+                tokio::time::timeout(JOB_TIMEOUT, job).await
             };
             let state = tokio::select! {
                 r = job => match r {
@@ -142,15 +167,15 @@ impl Prefetcher {
         });
     }
 
-    /// What the file's prefetch found: started if it never ran (or ran
-    /// again once if it failed), and waited for, at most `within`. `None`:
-    /// it failed, or is still running.
+    /// What the file's prefetch found: started (at `pace`) if it never ran
+    /// (or ran again once if it failed), and waited for, at most `within`.
+    /// `None`: it failed, or is still running.
     pub async fn index(
         self: &Arc<Self>,
-        info_hash: InfoHash,
-        index: usize,
+        (info_hash, index): (InfoHash, usize),
         name: &str,
         len: u64,
+        pace: Pace,
         within: Duration,
     ) -> Option<IndexInfo> {
         let deadline = tokio::time::Instant::now() + within;
@@ -165,10 +190,10 @@ impl Prefetcher {
                 Some(PrefetchState::Failed(_)) => {
                     retried = true;
                     self.jobs().remove(&(info_hash, index));
-                    self.on_request(info_hash, index, name, len);
+                    self.start(info_hash, index, name, len, pace);
                 }
                 Some(PrefetchState::Running) => {}
-                None => self.on_request(info_hash, index, name, len),
+                None => self.start(info_hash, index, name, len, pace),
             }
             tokio::time::timeout_at(deadline, ended).await.ok()?;
         }
@@ -180,6 +205,7 @@ impl Prefetcher {
         index: usize,
         container: Container,
         len: u64,
+        pace: Pace,
     ) -> Result<IndexInfo, EngineError> {
         // One stream for the whole job: between two, a torrent whose
         // selected files are complete would drop its peers.
@@ -188,7 +214,7 @@ impl Prefetcher {
         let info = loop {
             match locator.next_step() {
                 Step::Read { offset, len: want } => {
-                    let s = self.stream(&mut stream, info_hash, index).await?;
+                    let s = self.stream(&mut stream, (info_hash, index), pace).await?;
                     let data = read_at(s, offset, want).await?;
                     locator.feed(offset, &data);
                 }
@@ -198,15 +224,15 @@ impl Prefetcher {
         let head = 0..HEAD_LEN.min(len);
         for range in info.index.iter().cloned().chain(std::iter::once(head)) {
             if !self.engine.has_bytes(&info_hash, index, range.clone()) {
-                let s = self.stream(&mut stream, info_hash, index).await?;
+                let s = self.stream(&mut stream, (info_hash, index), pace).await?;
                 drain(s, range).await?;
             }
         }
         Ok(info)
     }
 
-    /// Fetch `range` of a file in the background, as a prefetch job does
-    /// (one stream at `PACE`, bounded by the job's timeout); nothing to do
+    /// Fetch `range` of a file for later, as a prefetch job does (one
+    /// stream at `BACKGROUND`, bounded by the job's timeout); nothing to do
     /// when it is on disk.
     pub async fn fetch(&self, info_hash: InfoHash, index: usize, range: Range<u64>) {
         if range.is_empty() || self.engine.has_bytes(&info_hash, index, range.clone()) {
@@ -215,7 +241,9 @@ impl Prefetcher {
         let job = async {
             let _slot = self.slots.clone().acquire_owned().await.ok();
             let mut stream = None;
-            let s = self.stream(&mut stream, info_hash, index).await?;
+            let s = self
+                .stream(&mut stream, (info_hash, index), BACKGROUND)
+                .await?;
             drain(s, range.clone()).await
         };
         let done = tokio::select! {
@@ -229,15 +257,15 @@ impl Prefetcher {
         }
     }
 
-    /// The job's stream, opened on first use (at `PACE`).
+    /// The job's stream, opened on first use.
     async fn stream<'s>(
         &self,
         stream: &'s mut Option<MediaStream>,
-        info_hash: InfoHash,
-        index: usize,
+        (info_hash, index): (InfoHash, usize),
+        pace: Pace,
     ) -> Result<&'s mut MediaStream, EngineError> {
         if stream.is_none() {
-            *stream = Some(self.engine.open(&info_hash, index, PACE).await?);
+            *stream = Some(self.engine.open(&info_hash, index, pace).await?);
         }
         Ok(stream.as_mut().expect("opened above"))
     }

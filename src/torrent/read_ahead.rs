@@ -24,6 +24,9 @@ pub struct Pace {
     pub read_ahead: Option<u64>,
     /// The player's bytes per second, when the file's duration is known.
     pub bytes_per_second: Option<u64>,
+    /// Not a player's: fetched for later (the next episode, a resume
+    /// point), after every player's pieces.
+    pub background: bool,
 }
 
 /// A player's pace for a file `len` bytes long that plays for
@@ -32,6 +35,7 @@ pub fn pace(len: u64, duration_ms: Option<u64>, ahead: Duration) -> Pace {
     Pace {
         read_ahead: window(len, duration_ms, ahead),
         bytes_per_second: duration_ms.and_then(|d| bitrate(len, d)),
+        background: false,
     }
 }
 

@@ -698,8 +698,12 @@ impl TorrentEngine for RqbitEngine {
             if let Some(bytes) = pace.read_ahead {
                 stream.set_read_ahead(bytes);
             }
-            let urgent = super::read_ahead::urgent(pace.bytes_per_second, piece_len);
-            stream.set_urgent(urgent, pace.bytes_per_second.unwrap_or(0));
+            // What no player waits on yet is never urgent.
+            if !pace.background {
+                let urgent = super::read_ahead::urgent(pace.bytes_per_second, piece_len);
+                stream.set_urgent(urgent, pace.bytes_per_second.unwrap_or(0));
+            }
+            stream.set_background(pace.background);
             Ok(Box::new(stream) as MediaStream)
         }
         .boxed()

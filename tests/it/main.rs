@@ -7,6 +7,9 @@ mod budget;
 mod cast;
 mod common;
 mod crash;
+/// librqbit patch 5's pure order: players' stream pieces before background ones.
+#[path = "../../vendor/librqbit/src/torrent_state/stream_order.rs"]
+mod engine_stream_order;
 /// librqbit patch 4's pure policy (vendor/PATCHES.md): the vendored crate's
 /// tests are not run here, so this file's own tests run in ours.
 #[path = "../../vendor/librqbit/src/torrent_state/urgent.rs"]

@@ -73,6 +73,7 @@ fn pace(read_ahead: Option<u64>) -> swarmcast::torrent::read_ahead::Pace {
     swarmcast::torrent::read_ahead::Pace {
         read_ahead,
         bytes_per_second: None,
+        background: false,
     }
 }
 

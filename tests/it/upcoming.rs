@@ -176,3 +176,65 @@ async fn a_bookmarked_items_resume_point_is_fetched_when_a_tv_is_shown_it() {
     server.app.stop().await;
     seeder.stop().await;
 }
+
+/// What is fetched for later yields to what a player reads now: while E01
+/// plays to its end, E02's head and index (fetched from E01's 80 % on) get
+/// only what E01's own pieces leave, from a seeder that sends 4 MiB/s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_next_episodes_fetch_yields_to_the_playing_one() {
+    // E01's tail (its index, these bytes being no Matroska) comes first,
+    // when it starts; from 80 % to the tail, 2.8 MiB are left to play.
+    let eps = [content(24 * MIB, 50), content(8 * MIB, 51)];
+    let files = [
+        ("Show.S01E01.mkv", &eps[0][..]),
+        ("Show.S01E02.mkv", &eps[1][..]),
+    ];
+    let seeder =
+        Seeder::start_throttled("Show S01", &files, 64 * 1024, None, Some(4 * MIB as u32)).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    // Few requests in flight (two pieces), as on a slow peer: each next
+    // piece is chosen as one arrives, so which comes first shows.
+    config.torrent.request_window = 8;
+    let server = Server::start(config).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let ih = InfoHash::parse(&seeder.info_hash).unwrap();
+    let engine = server.app.engine();
+    let e2 = t["files"].as_array().unwrap().iter();
+    let e2 = e2
+        .clone()
+        .find(|f| f["path"].as_str().unwrap().ends_with("E02.mkv"))
+        .unwrap();
+    let e2 = e2["index"].as_u64().unwrap() as usize;
+    let e1 = 1 - e2;
+
+    // E01 whole, as a player reads it.
+    let url = server.url(t["files"][e1]["url"].as_str().unwrap());
+    let body = server.get_bytes(&url).await;
+    assert!(body[..] == eps[0][..]);
+    // E02's head and index were asked for at E01's 80 %; by E01's end they
+    // had only what was left over.
+    let len = eps[1].len() as u64;
+    let piece = 64 * 1024u64;
+    let wanted = (0..HEAD_LEN)
+        .step_by(piece as usize)
+        .chain((len - TAIL_LEN..len).step_by(piece as usize));
+    let had = wanted
+        .filter(|at| engine.has_bytes(&ih, e2, *at..at + piece))
+        .count() as u64
+        * piece;
+    assert!(
+        had < MIB as u64 / 2,
+        "E02 had {had} bytes of its head and index when E01 ended"
+    );
+    // Then they come.
+    eventually(Duration::from_secs(20), "E02's head and index", || async {
+        let both = engine.has_bytes(&ih, e2, 0..HEAD_LEN)
+            && engine.has_bytes(&ih, e2, len - TAIL_LEN..len);
+        both.then_some(()).ok_or(String::from("not yet"))
+    })
+    .await;
+    server.app.stop().await;
+    seeder.stop().await;
+}

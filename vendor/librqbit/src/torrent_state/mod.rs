@@ -2,6 +2,7 @@ pub mod initializing;
 pub mod live;
 pub mod paused;
 pub mod stats;
+mod stream_order;
 mod streaming;
 pub(crate) mod urgent;
 pub mod utils;

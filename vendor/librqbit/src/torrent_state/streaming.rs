@@ -1,5 +1,4 @@
 use std::{
-    collections::VecDeque,
     io::SeekFrom,
     sync::{
         Arc,
@@ -39,6 +38,8 @@ struct StreamState {
     urgent: u64,
     /// The player's bytes per second (0: not known).
     bytes_per_second: u64,
+    /// A prefetch, not a player: its pieces come after the players'.
+    background: bool,
     waker: Option<Waker>,
 }
 
@@ -56,9 +57,10 @@ impl StreamState {
         (start_id..end_id).filter_map(|i| lengths.validate_piece_index(i))
     }
 
-    /// The pieces of the urgent window, each with its deadline.
+    /// The pieces of the urgent window, each with its deadline (none for a
+    /// background stream: no player waits on it).
     fn urgent(&self, lengths: &Lengths) -> Vec<(u64, ValidPieceIndex)> {
-        if self.urgent == 0 {
+        if self.urgent == 0 || self.background {
             return Vec::new();
         }
         let start = self.file_abs_offset + self.position;
@@ -98,31 +100,17 @@ impl TorrentStreams {
         &'a self,
         lengths: &'a Lengths,
     ) -> impl Iterator<Item = ValidPieceIndex> + 'a {
-        struct Interleave<I> {
-            all: VecDeque<I>,
-        }
-
-        impl<I: Iterator<Item = ValidPieceIndex>> Iterator for Interleave<I> {
-            type Item = ValidPieceIndex;
-
-            fn next(&mut self) -> Option<Self::Item> {
-                while let Some(mut it) = self.all.pop_front() {
-                    if let Some(piece) = it.next() {
-                        self.all.push_back(it);
-                        return Some(piece);
-                    }
-                }
-                None
-            }
-        }
-
-        let mut all: Vec<_> = self.streams.iter().map(|s| s.queue(lengths)).collect();
+        let mut all: Vec<_> = self
+            .streams
+            .iter()
+            .map(|s| (s.background, s.queue(lengths)))
+            .collect();
 
         // Shuffle to decrease determinism and make queueing fairer.
         use rand::seq::SliceRandom;
         all.shuffle(&mut rand::rng());
 
-        Interleave { all: all.into() }
+        super::stream_order::players_first(all)
     }
 
     /// Every stream's urgent pieces, in the order the players need them.
@@ -233,6 +221,9 @@ impl AsyncRead for FileStream {
         }));
         if !have {
             debug!(stream_id = self.stream_id, file_id = self.file_id, piece_id = %current.id, "poll pending, not have");
+            // Its window moved on: peers that found nothing to request
+            // would otherwise look again only at their 5 s timer.
+            self.torrent.wake_peers_for_streams();
             return Poll::Pending;
         }
 
@@ -418,6 +409,7 @@ impl ManagedTorrent {
                 read_ahead: PER_STREAM_BUF_DEFAULT,
                 urgent: 0,
                 bytes_per_second: 0,
+                background: false,
                 waker: None,
                 file_len: fd_len,
                 file_abs_offset: fd_offset,
@@ -460,6 +452,14 @@ impl FileStream {
     pub fn set_read_ahead(&mut self, bytes: u64) {
         if let Some(mut s) = self.streams.streams.get_mut(&self.stream_id) {
             s.value_mut().read_ahead = bytes.max(1);
+        }
+    }
+
+    /// A background stream (a prefetch, not a player): its pieces are
+    /// offered to peers only after every player's stream's.
+    pub fn set_background(&mut self, background: bool) {
+        if let Some(mut s) = self.streams.streams.get_mut(&self.stream_id) {
+            s.value_mut().background = background;
         }
     }
 
