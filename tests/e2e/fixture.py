@@ -121,7 +121,31 @@ def didl():
             res.text if res is not None else "",
             (res.get("duration") or "") if res is not None else "",
             (res.get("resolution") or "") if res is not None else "",
+            op_of(res.get("protocolInfo") or "") if res is not None else "",
         ]))
+
+
+def op_of(protocol_info):
+    """The DLNA.ORG_OP value of a protocolInfo ("" if none)."""
+    for part in protocol_info.split(":")[-1].split(";"):
+        if part.startswith("DLNA.ORG_OP="):
+            return part[len("DLNA.ORG_OP="):]
+    return ""
+
+
+def keyframe_before(path, secs):
+    """The byte position of the video keyframe at or before `secs`, by ffprobe."""
+    import subprocess
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+         "packet=pts_time,pos,flags", "-of", "csv=p=0", path],
+        check=True, capture_output=True, text=True).stdout
+    best = None
+    for line in out.splitlines():
+        f = line.split(",")
+        if len(f) >= 3 and f[2].startswith("K") and float(f[0]) <= float(secs):
+            best = f[1]
+    print(best)
 
 
 def captions():
@@ -198,4 +222,4 @@ if __name__ == "__main__":
     cmd, *args = sys.argv[1:]
     {"infohash": infohash, "layout": layout, "port": port, "json-get": json_get,
      "didl": didl, "captions": captions, "latin1-srt": latin1_srt,
-     "torznab": torznab}[cmd](*args)
+     "torznab": torznab, "keyframe-before": keyframe_before}[cmd](*args)

@@ -3,9 +3,11 @@
 #   an MP4 with the moov atom at the end (ffmpeg), seeded by aria2c on
 #   127.0.0.1, added to swarmcast by magnet with an x.pe peer hint; ffprobe
 #   reads its duration and mpv plays 5 s of it from the stream URL; curl checks
-#   byte ranges; gssdp-discover finds it, also with minidlna answering on the
-#   same host; async-upnp-client browses, searches, subscribes; the DIDL res
-#   carries the parsed duration and size; a Torznab indexer of our own
+#   byte ranges and a time seek (TimeSeekRange.dlna.org, from ffprobe's
+#   keyframe before 10 s; the DIDL then says DLNA.ORG_OP=11); gssdp-discover
+#   finds it, also with minidlna answering on the same host;
+#   async-upnp-client browses, searches, subscribes; the DIDL res carries the
+#   parsed duration and size; a Torznab indexer of our own
 #   (fixture.py) answers `swarmcast search` (with the right and a wrong API
 #   key) and fills a saved search's folder, which async-upnp-client browses
 #   down to an item ffprobe reads; a torrent's own Latin-1 SRT reaches the
@@ -146,6 +148,16 @@ curl -fsS "$URL" -o "$WORK/full.bin"
 cmp "$WORK/seed/clip.mp4" "$WORK/full.bin" || fail "full body differs"
 pass "ranges exact, past-the-end 416, full body identical"
 
+step "a time seek (TimeSeekRange.dlna.org: npt=10.0-) starts at ffprobe's keyframe before 10 s"
+KEY=$($FIX keyframe-before "$WORK/seed/clip.mp4" 10.0)
+[ -n "$KEY" ] && [ "$KEY" != None ] || fail "ffprobe lists no keyframe before 10 s"
+curl -fsS -D "$WORK/seek-head.txt" -H 'TimeSeekRange.dlna.org: npt=10.0-' "$URL" -o "$WORK/seek.bin" \
+  || fail "the time seek failed"
+ANSWER=$(tr -d '\r' <"$WORK/seek-head.txt" | awk -F': ' 'tolower($1) == "timeseekrange.dlna.org" {print $2}')
+case "$ANSWER" in npt=*" bytes=$KEY-$((SIZE - 1))/$SIZE") ;; *) fail "answer '$ANSWER', expected bytes=$KEY-…/$SIZE" ;; esac
+cmp <(tail -c +$((KEY + 1)) "$WORK/seed/clip.mp4") "$WORK/seek.bin" || fail "the time seek's bytes differ"
+pass "npt=10.0- → $ANSWER"
+
 step "gssdp-discover finds the MediaServer on lo"
 DESC="$BASE/upnp/description.xml"
 timeout 20 gssdp-discover -i lo -n 3 -t urn:schemas-upnp-org:device:MediaServer:1 >"$WORK/gssdp.log" 2>&1 || true
@@ -196,6 +208,8 @@ RES_DURATION=$(awk -F'\t' '$2 == "object.item.videoItem" {print $5; exit}' "$WOR
 RES_SIZE=$(awk -F'\t' '$2 == "object.item.videoItem" {print $6; exit}' "$WORK/b2.txt")
 case "$RES_DURATION" in 0:00:20.*|0:00:19.9*) ;; *) fail "res@duration '$RES_DURATION', expected about 0:00:20" ;; esac
 [ "$RES_SIZE" = 640x360 ] || fail "res@resolution '$RES_SIZE', expected 640x360"
+RES_OP=$(awk -F'\t' '$2 == "object.item.videoItem" {print $7; exit}' "$WORK/b2.txt")
+[ "$RES_OP" = 11 ] || fail "DLNA.ORG_OP '$RES_OP', expected 11 (time seeks) once the index was read"
 timeout 15 upnp-client --timeout 3 subscribe "$DESC" ContentDirectory >"$WORK/subscribe.log" 2>&1 || true
 grep -q '"SystemUpdateID"' "$WORK/subscribe.log" || fail "no initial event: $(cat "$WORK/subscribe.log")"
 pass "browsed 0 → added → t/$INFO_HASH → $RES_URL ($RES_DURATION, $RES_SIZE); initial event received"
