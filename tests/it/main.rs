@@ -5,6 +5,7 @@ mod architecture;
 mod blocking;
 mod budget;
 mod cast;
+mod clips;
 mod common;
 mod crash;
 /// librqbit patch 5's pure order: players' stream pieces before background ones.

@@ -5,64 +5,18 @@
 //! before 10 s by ffprobe's packet list.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 
+use crate::clips;
 use crate::common::{browse_args, eventually, soap, test_config, Seeder, Server};
 
 const TIME_SEEK: &str = "TimeSeekRange.dlna.org";
 
-/// A 20 s clip, a keyframe every 1.48 s (37 frames at 25 fps), as `name`.
-fn clip(dir: &Path, name: &str) -> Vec<u8> {
-    let path = dir.join(name);
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi"])
-        .args(["-i", "testsrc=duration=20:size=320x240:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:duration=20"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "superfast",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-g", "37", "-keyint_min", "37", "-sc_threshold", "0"])
-        .args(["-c:a", "aac", "-shortest"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success(), "ffmpeg made {name}");
-    std::fs::read(path).unwrap()
-}
-
 /// The byte position of the video keyframe at or before `ms`, by ffprobe.
 fn keyframe_before(dir: &Path, name: &str, ms: u64) -> u64 {
-    let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0"])
-        .args([
-            "-show_entries",
-            "packet=pts_time,pos,flags",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(dir.join(name))
-        .output()
-        .expect("ffprobe runs");
-    let text = String::from_utf8(out.stdout).unwrap();
-    text.lines()
-        .rev()
-        .filter(|l| l.ends_with("K_"))
-        .map(|l| {
-            let f: Vec<&str> = l.split(',').collect();
-            let secs: f64 = f[0].parse().unwrap();
-            ((secs * 1000.0).round() as u64, f[1].parse::<u64>().unwrap())
-        })
-        .find(|(t, _)| *t <= ms)
-        .unwrap_or_else(|| panic!("{name}: no keyframe before {ms} ms in {text}"))
-        .1
+    clips::keyframe_before(&clips::keyframes(&dir.join(name)), ms).1
 }
 
 /// Where the Matroska Cluster holding byte `pos` starts: a player resumes
@@ -87,9 +41,8 @@ async fn op_of(server: &Server, ih: &str, index: u64) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_time_seek_starts_at_the_keyframe_by_the_index() {
     let media = tempfile::tempdir().unwrap();
-    let mp4 = clip(media.path(), "a.mp4");
-    let mkv = clip(media.path(), "b.mkv");
-    let ts = clip(media.path(), "c.ts");
+    let clip = |name| clips::keyframes_every_1_48_s(&media.path().join(name), &[]);
+    let (mp4, mkv, ts) = (clip("a.mp4"), clip("b.mkv"), clip("c.ts"));
     let files = [("a.mp4", &mp4[..]), ("b.mkv", &mkv[..]), ("c.ts", &ts[..])];
     let seeder = Seeder::start("Clips", &files, 64 * 1024, None).await;
     let dirs = tempfile::tempdir().unwrap();

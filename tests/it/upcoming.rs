@@ -8,6 +8,7 @@ use swarmcast::torrent::prefetch::{HEAD_LEN, TAIL_LEN};
 use swarmcast::torrent::InfoHash;
 use swarmcast::torrent::TorrentEngine;
 
+use crate::clips;
 use crate::common::{browse_args, content, eventually, soap, test_config, Seeder, Server};
 
 const MIB: usize = 1024 * 1024;
@@ -80,48 +81,23 @@ async fn past_80_percent_of_an_episode_the_next_ones_head_and_index_are_fetched(
 /// every 2 s: (bytes, the byte position of the keyframe at or before 45 s).
 fn clip_with_keyframe_at_45s(dir: &std::path::Path) -> (Vec<u8>, u64) {
     let path = dir.join("clip.mp4");
-    let status = std::process::Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi"])
-        .args([
-            "-i",
-            "testsrc=duration=60:size=320x240:rate=25",
-            "-vf",
-            "noise=alls=20:allf=t",
-        ])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ])
-        .args(["-b:v", "1M", "-maxrate", "1M", "-bufsize", "1M", "-g", "50"])
-        .arg(&path)
-        .status()
-        .expect("ffmpeg runs");
-    assert!(status.success());
-    let out = std::process::Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0"])
-        .args([
-            "-show_entries",
-            "packet=pts_time,pos,flags",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&path)
-        .output()
-        .expect("ffprobe runs");
-    let text = String::from_utf8(out.stdout).unwrap();
-    let pos = text
-        .lines()
-        .rev()
-        .filter(|l| l.ends_with("K_"))
-        .map(|l| l.split(',').collect::<Vec<_>>())
-        .find(|f| f[0].parse::<f64>().unwrap() <= 45.0)
-        .map(|f| f[1].parse().unwrap())
-        .unwrap();
-    (std::fs::read(&path).unwrap(), pos)
+    let noisy = [
+        "-vf",
+        "noise=alls=20:allf=t",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+    ];
+    let rate = [
+        "-pix_fmt", "yuv420p", "-b:v", "1M", "-maxrate", "1M", "-bufsize", "1M",
+    ];
+    let args = [&noisy[..], &rate, &["-g", "50"]].concat();
+    let bytes = clips::ffmpeg("testsrc=duration=60:size=320x240:rate=25", &args, &path);
+    (
+        bytes,
+        clips::keyframe_before(&clips::keyframes(&path), 45_000).1,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
