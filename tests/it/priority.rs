@@ -295,7 +295,9 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
                 Duration::from_secs(30),
                 "the stream's fetching ends",
                 || async move {
-                    tokio::time::sleep(Duration::from_millis(700)).await;
+                    // A piece from a throttled seeder can take a while
+                    // under load: settled means no change for 1.5 s.
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
                     let now = held(at, 40 * MIB);
                     match last.swap(now, std::sync::atomic::Ordering::Relaxed) {
                         was if was == now && now > 0 => Ok(now),
@@ -314,8 +316,10 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
         .unwrap();
     asked.read_u8().await.unwrap();
     let got = settled(20 * MIB).await;
+    // The window from the read position, rounded out to pieces at both
+    // ends (and one piece of slack: the read moved the position on).
     assert!(
-        (4 * MIB..=4 * MIB + PIECE).contains(&got),
+        (4 * MIB..=4 * MIB + 2 * PIECE).contains(&got),
         "asked for 4 MiB ahead, got {got}"
     );
     drop(asked);
@@ -325,8 +329,17 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
         .await
         .unwrap();
     default.read_u8().await.unwrap();
-    let got = settled(28 * MIB).await;
-    assert_eq!(got, 12 * MIB, "the default 32 MiB reaches the end of B");
+    eventually(
+        Duration::from_secs(30),
+        "the default 32 MiB reaches the end of B",
+        || async {
+            let got = held(28 * MIB, 40 * MIB);
+            (got == 12 * MIB)
+                .then_some(())
+                .ok_or(format!("{got} bytes"))
+        },
+    )
+    .await;
 }
 
 /// A seek wakes the peers (our librqbit patch 3). Once a stream's window

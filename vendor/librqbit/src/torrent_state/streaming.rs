@@ -88,6 +88,10 @@ impl TorrentStreams {
         self.next_stream_id.fetch_add(1, Ordering::Relaxed)
     }
 
+    fn is_background(&self, stream_id: StreamId) -> bool {
+        self.streams.get(&stream_id).is_some_and(|s| s.background)
+    }
+
     fn register_waker(&self, stream_id: StreamId, waker: Waker) {
         if let Some(mut s) = self.streams.get_mut(&stream_id) {
             let vm = s.value_mut();
@@ -221,9 +225,13 @@ impl AsyncRead for FileStream {
         }));
         if !have {
             debug!(stream_id = self.stream_id, file_id = self.file_id, piece_id = %current.id, "poll pending, not have");
-            // Its window moved on: peers that found nothing to request
-            // would otherwise look again only at their 5 s timer.
-            self.torrent.wake_peers_for_streams();
+            // A background stream's window moved on: peers that found
+            // nothing to request would otherwise look again only at their
+            // 5 s timer (a player's stream has urgent pieces, which are
+            // looked at every 200 ms).
+            if self.streams.is_background(self.stream_id) {
+                self.torrent.wake_peers_for_streams();
+            }
             return Poll::Pending;
         }
 
