@@ -35,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::catalog::{Catalog, CatalogError, CatalogFile};
 use crate::library::BookmarkShown;
+use crate::media::container::{IndexInfo, SeekIndex};
 use crate::metrics::Metrics;
 use crate::net::Failed;
 use crate::subtitles::Subtitles;
@@ -91,6 +92,16 @@ impl Drop for Resuming<'_> {
     fn drop(&mut self) {
         self.0.resuming.locked().remove(&self.1);
     }
+}
+
+/// The keyframes a file's index gave, and its duration (the catalog's
+/// when the index did not say it).
+fn keyframes_and_duration<'i>(
+    info: Option<&'i IndexInfo>,
+    file: &CatalogFile,
+) -> (Option<&'i SeekIndex>, Option<u64>) {
+    let seek = info.and_then(|i| i.seek.as_deref());
+    (seek, info.and_then(|i| i.duration_ms).or(file.duration_ms))
 }
 
 /// How long a resume fetch waits for the file's head and index.
@@ -419,11 +430,7 @@ impl Playback {
             }
             false => None,
         };
-        let seek = info.as_ref().and_then(|i| i.seek.as_deref());
-        let duration = info
-            .as_ref()
-            .and_then(|i| i.duration_ms)
-            .or(file.duration_ms);
+        let (seek, duration) = keyframes_and_duration(info.as_ref(), file);
         Ok(answer::time_span(
             asked,
             with_range,
@@ -506,11 +513,7 @@ impl Playback {
             .prefetch
             .index(at, name, len, BACKGROUND, RESUME_WAIT)
             .await;
-        let seek = info.as_ref().and_then(|i| i.seek.as_deref());
-        let duration = info
-            .as_ref()
-            .and_then(|i| i.duration_ms)
-            .or(file.duration_ms);
+        let (seek, duration) = keyframes_and_duration(info.as_ref(), &file);
         let Some(span) = upcoming::resume_span(seek, duration, len, at_ms) else {
             return;
         };

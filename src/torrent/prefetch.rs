@@ -133,18 +133,10 @@ impl Prefetcher {
         let this = self.clone();
         let container = Container::from_name(name);
         tokio::spawn(async move {
-            let job = async {
-                let _slot = this.slots.clone().acquire_owned().await.ok();
-                let job = this.run(info_hash, index, container, len, pace);
-                tokio::time::timeout(JOB_TIMEOUT, job).await
-            };
-            let state = tokio::select! {
-                r = job => match r {
-                    Ok(Ok(info)) => PrefetchState::Done(info),
-                    Ok(Err(e)) => PrefetchState::Failed(e.to_string()),
-                    Err(_) => PrefetchState::Failed("timed out".into()),
-                },
-                _ = this.shutdown.cancelled() => PrefetchState::Failed("shut down".into()),
+            let job = this.run(info_hash, index, container, len, pace);
+            let state = match this.bounded(job).await {
+                Ok(info) => PrefetchState::Done(info),
+                Err(e) => PrefetchState::Failed(e),
             };
             match &state {
                 PrefetchState::Done(info) => {
@@ -239,21 +231,35 @@ impl Prefetcher {
             return;
         }
         let job = async {
-            let _slot = self.slots.clone().acquire_owned().await.ok();
             let mut stream = None;
             let s = self
                 .stream(&mut stream, (info_hash, index), BACKGROUND)
                 .await?;
             drain(s, range.clone()).await
         };
-        let done = tokio::select! {
-            r = tokio::time::timeout(JOB_TIMEOUT, job) => r.map_err(|_| "timed out".to_owned())
-                .and_then(|r| r.map_err(|e| e.to_string())),
-            _ = self.shutdown.cancelled() => Err("shut down".into()),
-        };
-        match done {
+        match self.bounded(job).await {
             Ok(()) => tracing::debug!(%info_hash, index, ?range, "fetched ahead"),
             Err(e) => tracing::debug!(%info_hash, index, ?range, "fetch ahead ended early: {e}"),
+        }
+    }
+
+    /// Run a job within the limits every job has: one of `MAX_JOBS`
+    /// slots, `JOB_TIMEOUT`, and shutdown; `Err` says why it ended early.
+    async fn bounded<T>(
+        &self,
+        job: impl std::future::Future<Output = Result<T, EngineError>>,
+    ) -> Result<T, String> {
+        let job = async {
+            let _slot = self.slots.clone().acquire_owned().await.ok();
+            tokio::time::timeout(JOB_TIMEOUT, job).await
+        };
+        tokio::select! {
+            r = job => match r {
+                Ok(Ok(done)) => Ok(done),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(_) => Err("timed out".into()),
+            },
+            _ = self.shutdown.cancelled() => Err("shut down".into()),
         }
     }
 
