@@ -126,14 +126,7 @@ pub async fn serve(
     // Only what is on disk: the range is cut down to it.
     if let Answer::FromDisk { span, .. } = &mut answer {
         *span = playback.on_disk(&ih, index, span.clone())?;
-        reply = if span.start == 0 && span.end == len {
-            RangeReply::Full
-        } else {
-            RangeReply::Partial {
-                start: span.start,
-                end: span.end - 1,
-            }
-        };
+        reply = RangeReply::of_span(span.clone(), len);
     }
     let resp = dlna_headers(&headers, &file, &quirks);
     let resp = captions_for_samsung(resp, &headers, &quirks, &subtitles, &device, ih, index).await;
@@ -200,11 +193,7 @@ async fn requested(
     };
     let asked = time_seek::parse(value.as_bytes());
     let t = playback.time_seek(ih, file, asked, range.is_some()).await?;
-    let reply = RangeReply::Partial {
-        start: t.span.start,
-        end: t.span.end - 1,
-    };
-    Ok((reply, Some(t)))
+    Ok((RangeReply::of_span(t.span.clone(), file.length), Some(t)))
 }
 
 /// The status and the headers that say which bytes follow: 206 with

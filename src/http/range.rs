@@ -15,6 +15,19 @@ pub enum RangeReply {
 }
 
 impl RangeReply {
+    /// What sends the non-empty `span` of a body of `len` bytes: the
+    /// whole body, or that part of it.
+    pub fn of_span(span: std::ops::Range<u64>, len: u64) -> RangeReply {
+        if span.start == 0 && span.end == len {
+            RangeReply::Full
+        } else {
+            RangeReply::Partial {
+                start: span.start,
+                end: span.end - 1,
+            }
+        }
+    }
+
     /// Bytes `start..end` (exclusive) to send for a body of `len` bytes.
     pub fn span(self, len: u64) -> Option<(u64, u64)> {
         match self {
@@ -105,6 +118,14 @@ mod tests {
 
     fn part(start: u64, end: u64) -> RangeReply {
         RangeReply::Partial { start, end }
+    }
+
+    #[test]
+    fn a_span_is_the_whole_body_or_a_part_of_it() {
+        assert_eq!(RangeReply::of_span(0..100, 100), RangeReply::Full);
+        assert_eq!(RangeReply::of_span(0..99, 100), part(0, 98));
+        assert_eq!(RangeReply::of_span(40..100, 100), part(40, 99));
+        assert_eq!(RangeReply::of_span(40..100, 100).span(100), Some((40, 100)));
     }
 
     #[test]
