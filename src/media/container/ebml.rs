@@ -106,34 +106,49 @@ pub(super) fn seek_entries(data: &[u8]) -> Vec<(u32, u64)> {
 /// TimecodeScale (ns per tick) when none is given.
 pub(super) const DEFAULT_SCALE: u64 = 1_000_000;
 
-/// TimecodeScale from an Info element starting at `data[0]`.
-pub(super) fn info_scale(data: &[u8]) -> Option<u64> {
-    let body = element_body(data, INFO)?;
-    children(body)
-        .find(|(id, _)| *id == TIMECODE_SCALE)
-        .map_or(Some(DEFAULT_SCALE), |(_, v)| uint(v).filter(|s| *s > 0))
+/// What an Info element says: its TimecodeScale (ns per tick; `None`
+/// when the element is missing or its scale is invalid) and its duration in
+/// ms (`None` without a valid scale).
+pub(super) struct Info {
+    pub(super) scale: Option<u64>,
+    pub(super) duration_ms: Option<u64>,
 }
 
-/// Duration in ms from an Info element starting at `data[0]`.
-pub(super) fn info_duration(data: &[u8]) -> Option<u64> {
-    let body = element_body(data, INFO)?;
-    let mut scale = DEFAULT_SCALE;
+/// The Info element starting at `data[0]`.
+pub(super) fn info(data: &[u8]) -> Info {
+    let Some(body) = element_body(data, INFO) else {
+        return Info {
+            scale: None,
+            duration_ms: None,
+        };
+    };
+    let mut scale = Some(DEFAULT_SCALE);
     let mut duration = None;
     for (id, v) in children(body) {
         match id {
-            TIMECODE_SCALE => scale = uint(v).filter(|s| *s > 0)?,
+            TIMECODE_SCALE => {
+                scale = uint(v).filter(|s| *s > 0);
+                if scale.is_none() {
+                    break;
+                }
+            }
             DURATION => {
                 duration = match v.len() {
-                    4 => Some(f64::from(f32::from_be_bytes(v.try_into().ok()?))),
-                    8 => Some(f64::from_be_bytes(v.try_into().ok()?)),
+                    4 => v.try_into().ok().map(|b| f64::from(f32::from_be_bytes(b))),
+                    8 => v.try_into().ok().map(f64::from_be_bytes),
                     _ => None,
                 }
             }
             _ => {}
         }
     }
-    let ms = duration? * scale as f64 / 1e6;
-    (0.0..1e15).contains(&ms).then(|| ms.round() as u64)
+    let ms = scale.zip(duration).map(|(s, d)| d * s as f64 / 1e6);
+    Info {
+        scale,
+        duration_ms: ms
+            .filter(|ms| (0.0..1e15).contains(ms))
+            .map(|ms| ms.round() as u64),
+    }
 }
 
 /// The body of the EBML element starting at `data[0]`, cut to what `data` holds.

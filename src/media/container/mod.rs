@@ -187,8 +187,7 @@ impl IndexLocator {
                 }
                 State::MkvHead => self.mkv_head(data),
                 State::MkvInfo { seg, cues, .. } => {
-                    self.duration_ms = info_duration(data);
-                    self.mkv.scale = info_scale(data).unwrap_or(DEFAULT_SCALE);
+                    self.read_info(data);
                     Some(self.after_info(seg, cues))
                 }
                 State::MkvCues { at } => read_element(data, 0)
@@ -224,6 +223,13 @@ impl IndexLocator {
             resolution: self.resolution,
             seek: self.seek.clone(),
         })
+    }
+
+    /// The duration and TimecodeScale of an Info element at `data[0]`.
+    fn read_info(&mut self, data: &[u8]) {
+        let info = info(data);
+        self.duration_ms = info.duration_ms;
+        self.mkv.scale = info.scale.unwrap_or(DEFAULT_SCALE);
     }
 
     /// Seek points from a whole Cues element.
@@ -293,8 +299,7 @@ impl IndexLocator {
                 }
                 INFO => {
                     info_at = None; // have it here
-                    self.duration_ms = info_duration(&data[at..]);
-                    self.mkv.scale = info_scale(&data[at..]).unwrap_or(DEFAULT_SCALE);
+                    self.read_info(&data[at..]);
                 }
                 TRACKS => {
                     let (number, size) = mkv_video_track(&data[at..]).unwrap_or_default();
