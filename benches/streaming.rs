@@ -11,32 +11,18 @@
 #[path = "../tests/it/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "support/figures.rs"]
+#[allow(dead_code)]
+mod figures;
 
 use std::io::SeekFrom;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::{content, seeder_session, test_config, Seeder, Server};
+use figures::{env_usize, first_chunk, median, spread};
 use futures::StreamExt;
 use librqbit::{AddTorrent, AddTorrentOptions};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-fn spread(v: &[f64]) -> String {
-    let min = v.iter().cloned().fold(f64::INFINITY, f64::min);
-    let max = v.iter().cloned().fold(0.0, f64::max);
-    format!("{min:.1}–{max:.1}")
-}
 
 struct Trial {
     first_byte_ms: f64,
@@ -76,21 +62,6 @@ async fn raw_first_bytes(seeder: &Seeder, len: u64) -> Trial {
         first_byte_ms: first.as_secs_f64() * 1e3,
         seek_first_byte_ms: seek.as_secs_f64() * 1e3,
     }
-}
-
-async fn first_chunk(server: &Server, url: &str, from: u64) -> Duration {
-    let t0 = Instant::now();
-    let r = server
-        .http
-        .get(url)
-        .header("range", format!("bytes={from}-"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 206);
-    let mut body = r.bytes_stream();
-    body.next().await.unwrap().unwrap();
-    t0.elapsed()
 }
 
 /// Our config for a fresh server; `BENCH_WINDOW` overrides torrent.request-window.

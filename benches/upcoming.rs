@@ -14,38 +14,17 @@
 #[path = "../tests/it/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "support/figures.rs"]
+#[allow(dead_code)]
+mod figures;
 
 use std::time::{Duration, Instant};
 
 use common::{content, test_config, Seeder, Server};
+use figures::{env_usize, first_chunk, median};
 use futures::StreamExt;
 use swarmcast::torrent::prefetch::PrefetchState;
 use swarmcast::torrent::InfoHash;
-
-fn env_usize(key: &str, default: usize) -> usize {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
-
-/// Time to the first chunk of `url` from byte `from`.
-async fn first_chunk(server: &Server, url: &str, from: u64) -> Duration {
-    let t0 = Instant::now();
-    let r = server
-        .http
-        .get(url)
-        .header("range", format!("bytes={from}-"));
-    let r = r.send().await.unwrap();
-    assert_eq!(r.status(), 206);
-    r.bytes_stream().next().await.unwrap().unwrap();
-    t0.elapsed()
-}
 
 /// A TV's start of a file: the head's first bytes, then the index's.
 async fn start(server: &Server, url: &str, len: u64) -> f64 {
@@ -62,11 +41,7 @@ async fn trial(seeder: &Seeder, len: u64) -> (f64, f64) {
     assert_eq!(status, 201, "{t}");
     let ih = InfoHash::parse(&seeder.info_hash).unwrap();
     let file = |name: &str| {
-        let files = t["files"].as_array().unwrap();
-        let f = files
-            .iter()
-            .find(|f| f["path"].as_str().unwrap().ends_with(name))
-            .unwrap();
+        let f = common::file_named(&t, name);
         (
             f["index"].as_u64().unwrap() as usize,
             server.url(f["url"].as_str().unwrap()),

@@ -170,6 +170,20 @@ impl Seeder {
     }
 }
 
+/// The file of a torrent (as the API lists it) whose path ends with `name`.
+pub fn file_named<'t>(t: &'t serde_json::Value, name: &str) -> &'t serde_json::Value {
+    let files = t["files"].as_array().expect("a torrent's files");
+    let found = files
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with(name));
+    found.unwrap_or_else(|| panic!("no {name} in {t}"))
+}
+
+/// The index of that file.
+pub fn index_of(t: &serde_json::Value, name: &str) -> usize {
+    file_named(t, name)["index"].as_u64().unwrap() as usize
+}
+
 pub fn test_config(state: &Path, downloads: &Path) -> Config {
     let mut c = Config::default();
     c.server.listen = "127.0.0.1:0".parse().unwrap();

@@ -9,7 +9,7 @@ use swarmcast::torrent::InfoHash;
 
 use swarmcast::torrent::TorrentEngine;
 
-use crate::common::{content, eventually, test_config, Seeder, Server};
+use crate::common::{content, eventually, index_of, test_config, Seeder, Server};
 
 const MIB: u64 = 1024 * 1024;
 /// The piece length of `Pack`'s torrent.
@@ -40,14 +40,7 @@ impl Pack {
         let (status, t) = server.add_uri(&seeder.magnet()).await;
         assert_eq!(status, 201, "{t}");
         let ih = InfoHash::parse(&seeder.info_hash).unwrap();
-        let index_of = |name: &str| {
-            let files = t["files"].as_array().unwrap();
-            let f = files
-                .iter()
-                .find(|f| f["path"].as_str().unwrap().ends_with(name));
-            f.unwrap()["index"].as_u64().unwrap() as usize
-        };
-        let (a, b) = (index_of("A.mkv"), index_of("B.mkv"));
+        let (a, b) = (index_of(&t, "A.mkv"), index_of(&t, "B.mkv"));
         // Until the engine has checked the torrent's files it refuses.
         let engine = server.app.engine();
         eventually(Duration::from_secs(10), "only A is selected", || async {
@@ -180,15 +173,7 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
     let ih = InfoHash::parse(&seeder.info_hash).unwrap();
     let engine = server.app.engine();
     // The torrent's file order is its own (create_torrent sorts by name).
-    let index_of = |name: &str| {
-        t["files"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["path"].as_str().unwrap().ends_with(name))
-            .map(|f| f["index"].as_u64().unwrap() as usize)
-            .unwrap()
-    };
+    let index_of = |name: &str| index_of(&t, name);
     let (i1, i1_sub, i2, i3) = (
         index_of("E01.mkv"),
         index_of("E01.en.srt"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, RANGE};
 
 use crate::clips;
-use crate::common::{browse_args, eventually, soap, test_config, Seeder, Server};
+use crate::common::{browse_args, eventually, file_named, soap, test_config, Seeder, Server};
 
 const TIME_SEEK: &str = "TimeSeekRange.dlna.org";
 
@@ -50,11 +50,7 @@ async fn a_time_seek_starts_at_the_keyframe_by_the_index() {
     let (t, _) = server.add_seeder(&seeder).await;
     let ih = seeder.info_hash.clone();
     let file = |name: &str| {
-        let f = t["files"].as_array().unwrap().iter();
-        let f = f
-            .clone()
-            .find(|f| f["path"].as_str().unwrap().ends_with(name));
-        let f = f.unwrap_or_else(|| panic!("{name} in {t}"));
+        let f = file_named(&t, name);
         (
             f["index"].as_u64().unwrap(),
             server.url(f["url"].as_str().unwrap()),

@@ -9,7 +9,9 @@ use swarmcast::torrent::InfoHash;
 use swarmcast::torrent::TorrentEngine;
 
 use crate::clips;
-use crate::common::{browse_args, content, eventually, soap, test_config, Seeder, Server};
+use crate::common::{
+    browse_args, content, eventually, index_of, soap, test_config, Seeder, Server,
+};
 
 const MIB: usize = 1024 * 1024;
 
@@ -29,13 +31,7 @@ async fn past_80_percent_of_an_episode_the_next_ones_head_and_index_are_fetched(
     assert_eq!(status, 201, "{t}");
     let ih = InfoHash::parse(&seeder.info_hash).unwrap();
     let (engine, prefetch) = (server.app.engine(), server.app.prefetch());
-    let index_of = |name: &str| {
-        let files = t["files"].as_array().unwrap();
-        let f = files
-            .iter()
-            .find(|f| f["path"].as_str().unwrap().ends_with(name));
-        f.unwrap()["index"].as_u64().unwrap() as usize
-    };
+    let index_of = |name: &str| index_of(&t, name);
     let (e1, e2, e3) = (
         index_of("E01.mkv"),
         index_of("E02.mkv"),
@@ -177,12 +173,7 @@ async fn the_next_episodes_fetch_yields_to_the_playing_one() {
     assert_eq!(status, 201, "{t}");
     let ih = InfoHash::parse(&seeder.info_hash).unwrap();
     let engine = server.app.engine();
-    let e2 = t["files"].as_array().unwrap().iter();
-    let e2 = e2
-        .clone()
-        .find(|f| f["path"].as_str().unwrap().ends_with("E02.mkv"))
-        .unwrap();
-    let e2 = e2["index"].as_u64().unwrap() as usize;
+    let e2 = index_of(&t, "E02.mkv");
     let e1 = 1 - e2;
 
     // E01 whole, as a player reads it.

@@ -374,21 +374,24 @@ mod tests {
         bx(b"trak", &[edts.unwrap_or_default(), mdia].concat())
     }
 
+    /// An `stsz`: one size for all `count` samples, or (size 0) `sizes`.
+    fn stsz(size: u32, count: u32, sizes: &[u32]) -> Vec<u8> {
+        let mut p = vec![0u8; 4];
+        for v in [size, count].iter().chain(sizes) {
+            p.extend_from_slice(&v.to_be_bytes());
+        }
+        bx(b"stsz", &p)
+    }
+
     /// 10 video samples of 100 ms, 3 to a chunk (chunks at 1000, 5000,
     /// 9000, 13000), sizes 10, 11, …; keyframes 1, 5 and 9.
     fn video_stbl() -> Vec<Vec<u8>> {
         let sizes: Vec<u32> = (10..20).collect();
-        let mut stsz = vec![0u8; 4];
-        stsz.extend_from_slice(&0u32.to_be_bytes());
-        stsz.extend_from_slice(&10u32.to_be_bytes());
-        for s in &sizes {
-            stsz.extend_from_slice(&s.to_be_bytes());
-        }
         vec![
             full(b"stts", &[&[10, 100]]),
             full(b"stss", &[&[1], &[5], &[9]]),
             full(b"stsc", &[&[1, 3, 1]]),
-            bx(b"stsz", &stsz),
+            stsz(0, 10, &sizes),
             full(b"stco", &[&[1000], &[5000], &[9000], &[13000]]),
         ]
     }
@@ -459,10 +462,7 @@ mod tests {
     #[test]
     fn sizes_for_all_and_64_bit_chunk_offsets() {
         let mut stbl = video_stbl();
-        let mut stsz = vec![0u8; 4];
-        stsz.extend_from_slice(&50u32.to_be_bytes());
-        stsz.extend_from_slice(&10u32.to_be_bytes());
-        stbl[3] = bx(b"stsz", &stsz);
+        stbl[3] = stsz(50, 10, &[]);
         let big = 5u64 << 32;
         let mut co64 = vec![0u8; 4];
         co64.extend_from_slice(&4u32.to_be_bytes());
@@ -494,13 +494,10 @@ mod tests {
     #[test]
     fn a_huge_sample_count_is_walked_only_as_far_as_the_chunks_go() {
         // One size for 4 billion samples, 4 billion to a chunk: bounded.
-        let mut stsz = vec![0u8; 4];
-        stsz.extend_from_slice(&1u32.to_be_bytes());
-        stsz.extend_from_slice(&u32::MAX.to_be_bytes());
         let stbl = vec![
             full(b"stts", &[&[u32::MAX, 1]]),
             full(b"stsc", &[&[1, u32::MAX, 1]]),
-            bx(b"stsz", &stsz),
+            stsz(1, u32::MAX, &[]),
             full(b"stco", &[&[0]]),
         ];
         let started = std::time::Instant::now();
