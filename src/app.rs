@@ -364,6 +364,7 @@ impl App {
             shutdown.child_token(),
         );
         let metrics = Arc::new(crate::metrics::Metrics::default());
+        let links = Arc::new(crate::search::links::Links::new(config.search.timeout));
         let playback = Arc::new(
             Playback::new(
                 catalog.clone(),
@@ -375,11 +376,15 @@ impl App {
                 shutdown.clone(),
             )
             .with_metrics(metrics.clone())
-            .with_read_ahead(config.torrent.read_ahead),
+            .with_read_ahead(config.torrent.read_ahead)
+            .with_next_results(Arc::new(crate::search::next::NextEpisodes::new(
+                catalog.clone(),
+                dyn_engine.clone(),
+                links.clone(),
+            ))),
         );
         let search =
             Arc::new(crate::search::Search::from_config(&config).with_metrics(metrics.clone()));
-        let links = Arc::new(crate::search::links::Links::new(config.search.timeout));
         let (search_for_phone, links_for_phone) = (search.clone(), links.clone());
         let dead_swarms = Arc::new(crate::search::folders::DeadSwarms::default());
         // A played Play best whose swarm gives nothing within the time a

@@ -38,6 +38,7 @@ use crate::library::BookmarkShown;
 use crate::media::container::{IndexInfo, SeekIndex};
 use crate::metrics::Metrics;
 use crate::net::Failed;
+use crate::search::next::NextEpisodes;
 use crate::subtitles::Subtitles;
 use crate::sync::Locked;
 use crate::torrent::metainfo::{self, WebSeeds};
@@ -141,6 +142,8 @@ pub struct Playback {
     read_ahead: Duration,
     /// Files whose resume point is being fetched (`fetch_resume`).
     resuming: Mutex<std::collections::HashSet<(InfoHash, usize)>>,
+    /// Where a search result's next episode is found.
+    next_results: Option<Arc<NextEpisodes>>,
 }
 
 /// Which files players are streaming now, for people to see (the web
@@ -233,7 +236,15 @@ impl Playback {
             metrics: Arc::default(),
             read_ahead: crate::config::TorrentConfig::default().read_ahead,
             resuming: Mutex::default(),
+            next_results: None,
         }
+    }
+
+    /// Where a search result's next episode is found (the same group's,
+    /// among the cached results), when no episode follows in its torrent.
+    pub fn with_next_results(mut self, next: Arc<NextEpisodes>) -> Self {
+        self.next_results = Some(next);
+        self
     }
 
     /// Fetch this much of a file's media first ahead of each player
@@ -352,25 +363,26 @@ impl Playback {
     }
 
     /// The file asked for (one catalog read; the .torrent is not loaded).
-    /// A file of a search result (a torrent only listed, from its folder)
-    /// is asked for to be played: the torrent is added first.
+    /// A file of a search result (a torrent only listed, from its folder,
+    /// perhaps in the engine to fetch its head ahead) is asked for to be
+    /// played: the torrent is added first.
     pub async fn file(&self, ih: InfoHash, index: usize) -> Result<CatalogFile, PlaybackError> {
         let (file, known) = self
             .catalog
             .run(move |c| match c.file(&ih, index)? {
-                Some(f) => Ok((Some(f), true)),
-                None => Ok((None, c.has_torrent(&ih)?)),
+                Some(f) => Ok((Some(f), c.torrent_header(&ih)?.map(|t| t.listed))),
+                None => Ok((None, c.has_torrent(&ih)?.then_some(false))),
             })
             .await?;
         match (file, known) {
-            (Some(f), _) => {
-                if !self.engine.contains(&ih) {
+            (Some(f), listed) => {
+                if listed == Some(true) || !self.engine.contains(&ih) {
                     self.torrents.adopt(ih).await?;
                 }
                 Ok(f)
             }
-            (None, true) => Err(PlaybackError::NoFile(ih, index)),
-            (None, false) => Err(PlaybackError::NoTorrent(ih)),
+            (None, Some(_)) => Err(PlaybackError::NoFile(ih, index)),
+            (None, None) => Err(PlaybackError::NoTorrent(ih)),
         }
     }
 
@@ -529,8 +541,10 @@ impl Playback {
         Arc::new(ResumeAhead(self.clone()))
     }
 
-    /// Fetch the head and index of the episode after `index` in its torrent
-    /// (only those bytes: the other files stay as selected).
+    /// Fetch the head and index of the episode after `index`: the next in
+    /// its torrent, else, for a search's result, the same group's next
+    /// result (`search::next`), put in the engine with no file selected.
+    /// Only those bytes: other files stay as selected.
     async fn fetch_next_episode(&self, ih: InfoHash, index: usize) {
         let Ok(Some(t)) = self.catalog.run(move |c| c.torrent(&ih)).await else {
             return;
@@ -539,7 +553,30 @@ impl Playback {
             tracing::info!(%ih, index, next = next.index, file = %next.path, "nearly watched: the next episode's head and index are fetched");
             self.prefetch
                 .on_upcoming(ih, next.index, &next.path, next.length);
+            return;
         }
+        let (Some(results), Some(file)) = (
+            &self.next_results,
+            t.files.iter().find(|f| f.index == index),
+        ) else {
+            return;
+        };
+        let next = match results.after(ih, file).await {
+            Ok(Some(next)) => next,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::info!(%ih, index, "the next search result could not be looked at: {e}");
+                return;
+            }
+        };
+        let (next_ih, next) = next;
+        if let Err(e) = self.torrents.stage(next_ih).await {
+            tracing::info!(%ih, %next_ih, "the next search result could not be fetched ahead: {e}");
+            return;
+        }
+        tracing::info!(%ih, %next_ih, file = %next.path, "nearly watched: the next result's head and index are fetched");
+        self.prefetch
+            .on_upcoming(next_ih, next.index, &next.path, next.length);
     }
 
     /// The file's bytes from `start`, read from disk (a thumbnailer's).

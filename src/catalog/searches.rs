@@ -303,6 +303,18 @@ impl Catalog {
             .collect())
     }
 
+    /// The saved searches whose cached results hold this torrent, the
+    /// most recently refreshed first.
+    pub fn searches_finding(&self, info_hash: &InfoHash) -> Result<Vec<i64>, CatalogError> {
+        let conn = self.reader();
+        let mut stmt = conn.prepare_cached(
+            "SELECT r.saved_id FROM search_results r JOIN saved_searches s ON s.id = r.saved_id
+              WHERE r.info_hash = ?1 ORDER BY s.refreshed_at DESC, s.id DESC",
+        )?;
+        let rows = stmt.query_map(params![info_hash.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// How many results a saved search has cached.
     pub fn result_count(&self, id: i64) -> Result<usize, CatalogError> {
         let n: i64 = self

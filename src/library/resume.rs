@@ -1,6 +1,7 @@
-//! Resume ready before it is asked for: when a TV is shown an item of an
-//! added torrent that has a bookmark (Browse of its folder, or of the
-//! item), `BookmarkShown` hears of it, and playback fetches the bytes where
+//! Resume ready before it is asked for: when a TV is shown an item that
+//! has a bookmark (Browse of its folder, or of the item; an added
+//! torrent's, or a search result's played before), `BookmarkShown` hears
+//! of it, and playback fetches the bytes where
 //! it stopped. Never waits: it is told while a Browse is answered.
 
 use std::sync::Arc;
@@ -21,7 +22,7 @@ impl Library {
         self
     }
 
-    /// Tell of each bookmarked item of an added torrent among `objects`.
+    /// Tell of each bookmarked item among `objects`.
     pub(super) fn tell_bookmarks(&self, objects: &[Object]) {
         let Some(shown) = &self.bookmarks_shown else {
             return;
@@ -29,11 +30,64 @@ impl Library {
         for o in objects {
             let Object::Item(item) = o else { continue };
             let Some(at) = item.bookmark_ms else { continue };
-            if let Some(ObjectId::Item(ih, index)) =
-                ObjectId::parse(&item.id).map(ObjectId::unscoped)
-            {
-                shown.bookmark_shown(ih, index, at);
+            match ObjectId::parse(&item.id).map(ObjectId::unscoped) {
+                Some(ObjectId::Item(ih, index) | ObjectId::ResultItem(_, ih, index)) => {
+                    shown.bookmark_shown(ih, index, at)
+                }
+                _ => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::upnp::object::{Class, Item};
+    use std::sync::Mutex;
+
+    #[derive(Default)]
+    struct Heard(Mutex<Vec<(InfoHash, usize, u64)>>);
+
+    impl BookmarkShown for Heard {
+        fn bookmark_shown(&self, info_hash: InfoHash, index: usize, position_ms: u64) {
+            self.0.lock().unwrap().push((info_hash, index, position_ms));
+        }
+    }
+
+    fn item(id: ObjectId, bookmark_ms: Option<u64>) -> Object {
+        Object::Item(Item {
+            id: id.to_string(),
+            parent_id: String::new(),
+            title: String::new(),
+            class: Class::Video,
+            mime: "video/mp4",
+            size: 1,
+            path: String::new(),
+            duration_ms: None,
+            resolution: None,
+            date: None,
+            bookmark_ms,
+            time_seek: false,
+            captions: Vec::new(),
+        })
+    }
+
+    #[test]
+    fn bookmarked_items_of_added_torrents_and_of_search_results_are_told() {
+        let heard = Arc::new(Heard::default());
+        let dir = tempfile::tempdir().unwrap();
+        let catalog = Arc::new(crate::catalog::Catalog::open(&dir.path().join("c")).unwrap());
+        let library = Library::new(catalog, "T").with_bookmarks_shown(heard.clone());
+        let ih = InfoHash([7; 20]);
+        library.tell_bookmarks(&[
+            item(ObjectId::Item(ih, 1), Some(45_000)),
+            item(ObjectId::Item(ih, 2), None),
+            item(ObjectId::ResultItem(3, ih, 4), Some(9_000)),
+        ]);
+        assert_eq!(
+            *heard.0.lock().unwrap(),
+            vec![(ih, 1, 45_000), (ih, 4, 9_000)]
+        );
     }
 }

@@ -41,6 +41,30 @@ impl ReleaseName {
         }
     }
 
+    /// The group that made the release, lower-case ("ntb").
+    pub fn group(&self) -> Option<&str> {
+        self.group.as_deref()
+    }
+
+    /// Its resolution as written ("1080p"), lower-case.
+    pub fn screen(&self) -> Option<&str> {
+        self.screen.as_deref()
+    }
+
+    /// Do both names the same show or film? Titles compared by their
+    /// letters and digits only, in any case ("Show's.Name" = "shows name").
+    pub fn same_title(&self, other: &ReleaseName) -> bool {
+        let key = |t: &Option<String>| {
+            t.as_deref().map(|t| {
+                t.chars()
+                    .filter(|c| c.is_alphanumeric())
+                    .flat_map(char::to_lowercase)
+                    .collect::<String>()
+            })
+        };
+        key(&self.title).is_some_and(|k| !k.is_empty() && Some(k) == key(&other.title))
+    }
+
     /// How closely another release's name matches this one where
     /// subtitle timing follows it: the same group counts most (a group's
     /// cut), then the same source, streaming service and resolution.

@@ -274,7 +274,7 @@ impl RemoteChildren for ResultFiles {
 
 /// Learn a result's files: a listed-only metadata fetch (or the .torrent
 /// its download link serves), kept in the catalog.
-async fn learn_files(
+pub(super) async fn learn_files(
     catalog: &Arc<Catalog>,
     engine: &dyn TorrentEngine,
     links: &Links,

@@ -17,6 +17,7 @@ mod filter;
 pub mod folders;
 pub mod internet_archive;
 pub mod links;
+pub mod next;
 pub mod rank;
 pub mod saved;
 pub mod torznab;

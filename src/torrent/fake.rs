@@ -141,6 +141,25 @@ impl TorrentEngine for FakeEngine {
         async move { r }.boxed()
     }
 
+    fn add_idle(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        let known = |s: &AddSource| match s {
+            AddSource::Magnet(m) => self.contains(&m.info_hash),
+            _ => false,
+        };
+        let was = known(&source);
+        let added = self.add(source);
+        async move {
+            let info = added.await?;
+            if !was {
+                if let Some(t) = self.added.lock().unwrap().get_mut(&info.info_hash) {
+                    t.selected = Some(Vec::new());
+                }
+            }
+            Ok(info)
+        }
+        .boxed()
+    }
+
     fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
         self.inspections.lock().unwrap().push(());
         let ih = match &source {

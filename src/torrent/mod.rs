@@ -216,6 +216,10 @@ pub trait TorrentEngine: Send + Sync + 'static {
     /// Add a torrent and wait (bounded) for its metadata. Adding a torrent
     /// that is already there returns it.
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
+    /// Add a torrent with no file selected: only what a stream reads is
+    /// fetched (a search result's next episode, its head and index ahead
+    /// of a play). One already there is returned as it is.
+    fn add_idle(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;
     /// A torrent's metadata (its files) without adding it: nothing is
     /// downloaded or kept by the engine (a search-result folder).
     fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>>;

@@ -338,16 +338,18 @@ impl RqbitEngine {
     /// `restore`: the torrent is one the catalog had and the engine lost
     /// or left to it, with these peers; data in the flat layout of earlier
     /// versions may be its own, and what the engine kept of it (its file
-    /// selection) is kept.
+    /// selection) is kept. `idle`: no file is selected.
     async fn add_inner(
         &self,
         source: AddSource,
         restore: Option<Vec<SocketAddr>>,
+        idle: bool,
     ) -> Result<TorrentInfo, EngineError> {
         let deadline = tokio::time::Instant::now() + self.opts.metadata_timeout;
         let mut options = AddTorrentOptions {
             // Data already on disk for this torrent is ours: verify and reuse it.
             overwrite: true,
+            only_files: idle.then(Vec::new),
             ..Default::default()
         };
         let mut hints = Vec::new();
@@ -569,7 +571,11 @@ fn info_of(handle: &ManagedTorrent) -> Option<TorrentInfo> {
 
 impl TorrentEngine for RqbitEngine {
     fn add(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
-        self.add_inner(source, None).boxed()
+        self.add_inner(source, None, false).boxed()
+    }
+
+    fn add_idle(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
+        self.add_inner(source, None, true).boxed()
     }
 
     fn inspect(&self, source: AddSource) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
@@ -581,7 +587,7 @@ impl TorrentEngine for RqbitEngine {
         torrent_bytes: Bytes,
         peers: Vec<SocketAddr>,
     ) -> BoxFuture<'_, Result<TorrentInfo, EngineError>> {
-        self.add_inner(AddSource::TorrentBytes(torrent_bytes), Some(peers))
+        self.add_inner(AddSource::TorrentBytes(torrent_bytes), Some(peers), false)
             .boxed()
     }
 

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, CatalogError, CatalogTorrent};
 use crate::library::{Changes, ObjectId};
+use crate::sync::Locked;
 use crate::torrent::prefetch::Prefetcher;
 use crate::torrent::{AddSource, EngineError, InfoHash, Progress, TorrentEngine};
 
@@ -32,7 +33,13 @@ pub struct Torrents {
     engine: Arc<dyn TorrentEngine>,
     prefetch: Arc<Prefetcher>,
     changes: Arc<Changes>,
+    /// Torrents put in the engine by `stage`, the latest last.
+    staged: std::sync::Mutex<std::collections::VecDeque<InfoHash>>,
 }
+
+/// At most this many torrents are in the engine only to fetch a next
+/// episode ahead: the oldest unplayed one goes, with its data.
+const MAX_STAGED: usize = 3;
 
 impl Torrents {
     pub fn new(
@@ -46,6 +53,7 @@ impl Torrents {
             engine,
             prefetch,
             changes,
+            staged: Default::default(),
         }
     }
 
@@ -60,7 +68,7 @@ impl Torrents {
         if let AddSource::Magnet(m) = &source {
             let ih = m.info_hash;
             if let Some(t) = self.catalog.run(move |c| c.torrent(&ih)).await? {
-                if self.engine.contains(&ih) {
+                if !t.listed && self.engine.contains(&ih) {
                     return Ok((t, false));
                 }
             }
@@ -81,6 +89,15 @@ impl Torrents {
         if new {
             self.changes.changed([ObjectId::Added]);
             tracing::info!(info_hash = %ih, %name, files, "torrent added");
+        }
+        if self
+            .engine
+            .selected_files(&ih)
+            .is_some_and(|s| s.is_empty())
+        {
+            // It was in the engine with nothing selected (`stage`): now it
+            // is added, every file is, as after any add.
+            self.engine.select_files(&ih, &(0..files).collect()).await?;
         }
         // Its peers, kept for a restart from the moment it is added.
         let mut peers = hinted;
@@ -107,25 +124,10 @@ impl Torrents {
         if header.evicted.is_some() {
             tracing::info!(%info_hash, "an evicted torrent is played: fetching it again");
         }
-        // Its metadata is known (the result folder fetched it): added from
-        // those bytes, with the peers its magnet named, so playing does not
-        // wait for the swarm to send the metadata again.
-        let bytes = self
-            .catalog
-            .run(move |c| c.torrent_bytes(&info_hash))
-            .await?;
-        let source = match (header.source.as_deref().map(AddSource::parse_uri), bytes) {
-            (Some(Ok(AddSource::Magnet(m))), Some(bytes)) => AddSource::Known {
-                bytes: bytes.into(),
-                peers: m.peers,
-            },
-            (Some(Ok(s)), _) => s,
-            (_, Some(bytes)) => AddSource::TorrentBytes(bytes.into()),
-            (_, None) => return Err(TorrentsError::NotFound(info_hash)),
-        };
         if header.listed {
             tracing::info!(%info_hash, "a search result is played: adding it");
         }
+        let source = self.known_source(info_hash, &header).await?;
         self.add(source, header.source).await?;
         if header.evicted.is_some() {
             self.catalog
@@ -133,6 +135,72 @@ impl Torrents {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Put a search result's torrent (listed) in the engine with no file
+    /// selected, so that a stream fetches a few of its bytes before it is
+    /// played (the next episode's head and index). The catalog still lists
+    /// it only: it is not among the added torrents until played (`adopt`).
+    pub async fn stage(&self, info_hash: InfoHash) -> Result<(), TorrentsError> {
+        if self.engine.contains(&info_hash) {
+            return Ok(());
+        }
+        let header = self
+            .catalog
+            .run(move |c| c.torrent_header(&info_hash))
+            .await?
+            .ok_or(TorrentsError::NotFound(info_hash))?;
+        let source = self.known_source(info_hash, &header).await?;
+        self.engine.add_idle(source).await?;
+        let old: Vec<InfoHash> = {
+            let mut staged = self.staged.locked();
+            staged.retain(|ih| *ih != info_hash);
+            staged.push_back(info_hash);
+            let over = staged.len().saturating_sub(MAX_STAGED);
+            staged.drain(..over).collect()
+        };
+        for ih in old {
+            self.unstage(ih).await?;
+        }
+        Ok(())
+    }
+
+    /// Take out of the engine, with its data, a torrent `stage` put there
+    /// that was not played since (it is still only listed).
+    async fn unstage(&self, info_hash: InfoHash) -> Result<(), TorrentsError> {
+        let header = self
+            .catalog
+            .run(move |c| c.torrent_header(&info_hash))
+            .await?;
+        if header.is_some_and(|h| h.listed) && self.engine.contains(&info_hash) {
+            tracing::info!(%info_hash, "fetched ahead and not played: dropped");
+            self.engine.delete(&info_hash, true).await?;
+        }
+        Ok(())
+    }
+
+    /// How to add a torrent the catalog knows. Its metadata is known (the
+    /// result folder fetched it): added from those bytes, with the peers
+    /// its magnet named, so it does not wait for the swarm to send the
+    /// metadata again.
+    async fn known_source(
+        &self,
+        info_hash: InfoHash,
+        header: &CatalogTorrent,
+    ) -> Result<AddSource, TorrentsError> {
+        let bytes = self
+            .catalog
+            .run(move |c| c.torrent_bytes(&info_hash))
+            .await?;
+        match (header.source.as_deref().map(AddSource::parse_uri), bytes) {
+            (Some(Ok(AddSource::Magnet(m))), Some(bytes)) => Ok(AddSource::Known {
+                bytes: bytes.into(),
+                peers: m.peers,
+            }),
+            (Some(Ok(s)), _) => Ok(s),
+            (_, Some(bytes)) => Ok(AddSource::TorrentBytes(bytes.into())),
+            (_, None) => Err(TorrentsError::NotFound(info_hash)),
+        }
     }
 
     /// The catalog database's size, in bytes.
@@ -327,6 +395,9 @@ impl Torrents {
             }
         }
         for ih in in_engine {
+            // Staged before the restart (a next episode fetched ahead) and
+            // never played: dropped.
+            self.unstage(ih).await?;
             if self.catalog.run(move |c| c.has_torrent(&ih)).await? {
                 continue;
             }
@@ -409,6 +480,67 @@ mod tests {
             s.torrents.remove(InfoHash([1; 20]), true).await,
             Err(TorrentsError::NotFound(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_staged_result_is_in_the_engine_with_nothing_selected_until_played() {
+        let s = setup();
+        let seeded = torrent(5, "Show", &[("Show.S01E02.mkv", b"ab"), ("x.srt", b"c")]);
+        s.engine.seed(seeded.clone());
+        let ih = InfoHash([5; 20]);
+        let uri = format!("magnet:?xt=urn:btih:{ih}");
+        s.catalog.record_listed(&seeded.0, Some(&uri)).unwrap();
+
+        s.torrents.stage(ih).await.unwrap();
+        assert!(s.engine.contains(&ih));
+        assert_eq!(s.engine.selected_files(&ih), Some(vec![]));
+        assert!(
+            s.catalog.added_headers().unwrap().is_empty(),
+            "still only listed"
+        );
+        s.torrents.stage(ih).await.unwrap();
+
+        // Played (or added by hand): added, every file selected.
+        s.torrents.adopt(ih).await.unwrap();
+        assert_eq!(s.catalog.added_headers().unwrap().len(), 1);
+        assert_eq!(s.engine.selected_files(&ih), Some(vec![0, 1]));
+        // Unknown to the catalog: nothing to stage.
+        assert!(matches!(
+            s.torrents.stage(InfoHash([6; 20])).await,
+            Err(TorrentsError::NotFound(_))
+        ));
+    }
+
+    #[tokio::test]
+    async fn at_most_three_unplayed_are_staged_and_none_outlive_a_restart() {
+        let s = setup();
+        for n in 10..15u8 {
+            let seeded = torrent(n, "Show", &[("Show.S01E02.mkv", b"ab")]);
+            s.engine.seed(seeded.clone());
+            let uri = format!("magnet:?xt=urn:btih:{}", InfoHash([n; 20]));
+            s.catalog.record_listed(&seeded.0, Some(&uri)).unwrap();
+        }
+        let ih = |n: u8| InfoHash([n; 20]);
+        s.torrents.stage(ih(10)).await.unwrap();
+        s.torrents.stage(ih(11)).await.unwrap();
+        s.torrents.adopt(ih(11)).await.unwrap();
+        for n in 12..15 {
+            s.torrents.stage(ih(n)).await.unwrap();
+        }
+        let mut in_engine = s.engine.list();
+        in_engine.sort();
+        assert_eq!(
+            in_engine,
+            vec![ih(11), ih(12), ih(13), ih(14)],
+            "10 went; 11 was played"
+        );
+        // After a restart, the staged ones are dropped; the played one stays.
+        s.torrents.reconcile().await.unwrap();
+        assert_eq!(s.engine.list(), vec![ih(11)]);
+        assert!(
+            s.catalog.torrent_header(&ih(12)).unwrap().is_some(),
+            "still listed"
+        );
     }
 
     #[tokio::test]

@@ -316,7 +316,10 @@ fn browse(id: &str) -> String {
 }
 
 /// Browse `id`'s children: (ids, titles, res URLs, TotalMatches).
-async fn children(server: &Server, id: &str) -> (Vec<String>, Vec<String>, Vec<String>, String) {
+pub(crate) async fn children(
+    server: &Server,
+    id: &str,
+) -> (Vec<String>, Vec<String>, Vec<String>, String) {
     let (status, body) =
         crate::common::soap(server, "ContentDirectory", "Browse", &browse(id)).await;
     assert_eq!(status, 200, "{id}: {body}");

@@ -205,3 +205,85 @@ async fn the_next_episodes_fetch_yields_to_the_playing_one() {
     server.app.stop().await;
     seeder.stop().await;
 }
+
+/// A search's result has no next episode in its torrent: once 80 % of it
+/// is read, the same group's next episode among the search's results (of
+/// the same resolution) has its head and index fetched — the torrent put
+/// in the engine with nothing selected, still not among the added ones —
+/// and no other result is touched. Played, it is added and plays whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn past_80_percent_of_a_search_result_the_same_groups_next_episode_is_fetched() {
+    use crate::search::{children, config_with_indexer, indexer, magnet_item, rss};
+    let names = [
+        "Show.Name.S01E01.1080p.WEB.h264-GRP.mkv",
+        "Show.Name.S01E02.1080p.WEB.h264-GRP.mkv",
+        "Show.Name.S01E02.720p.WEB.h264-OTHER.mkv",
+        "Show.Name.S01E03.1080p.WEB.h264-GRP.mkv",
+    ];
+    let data: Vec<Vec<u8>> = (0..4).map(|i| content(6 * MIB, 60 + i)).collect();
+    let mut seeders = Vec::new();
+    for (name, data) in names.iter().zip(&data) {
+        seeders.push(Seeder::start(name, &[(name, &data[..])], 64 * 1024, None).await);
+    }
+    let items: Vec<String> = names
+        .iter()
+        .zip(&seeders)
+        .map(|(name, s)| magnet_item(name.trim_end_matches(".mkv"), 10, &s.magnet()))
+        .collect();
+    let feed = rss(&items);
+    let (indexer_addr, _) = indexer(Duration::ZERO, move |_| feed.clone()).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = config_with_indexer(&dirs, "fixture", indexer_addr, "");
+    config.search.browse_wait = Duration::from_secs(10);
+    let server = Server::start(config).await;
+    let saved = server.save_search("show name").await;
+    let hashes: Vec<InfoHash> = seeders
+        .iter()
+        .map(|s| InfoHash::parse(&s.info_hash).unwrap())
+        .collect();
+    let (engine, len) = (server.app.engine(), 6 * MIB as u64);
+
+    // The TV opens the search and E01's result, and plays E01 to 85 %.
+    let (_, _, _, total) = children(&server, &format!("search/{saved}")).await;
+    assert_ne!(total, "0");
+    let (_, _, res, _) = children(&server, &format!("search/{saved}/{}", hashes[0])).await;
+    let to = 6 * MIB * 85 / 100;
+    let req = server
+        .http
+        .get(&res[0])
+        .header("range", format!("bytes=0-{}", to - 1));
+    let body = req.send().await.unwrap().bytes().await.unwrap();
+    assert!(body[..] == data[0][..to]);
+
+    // GRP's 1080p E02: its head and index, nothing of its middle.
+    let e02 = hashes[1];
+    eventually(Duration::from_secs(30), "E02's head and index", || async {
+        let both = engine.has_bytes(&e02, 0, 0..HEAD_LEN)
+            && engine.has_bytes(&e02, 0, len - TAIL_LEN..len);
+        both.then_some(())
+            .ok_or(format!("in the engine: {}", engine.contains(&e02)))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let middle = 3 * MIB as u64;
+    assert!(
+        !engine.has_bytes(&e02, 0, middle..middle + 64 * 1024),
+        "E02's middle"
+    );
+    assert_eq!(engine.selected_files(&e02), Some(vec![]));
+    assert!(!engine.contains(&hashes[2]), "OTHER's E02 is left alone");
+    assert!(!engine.contains(&hashes[3]), "E03 is left alone");
+    let added = server.get_json("/api/torrents").await;
+    assert_eq!(added.as_array().map(Vec::len), Some(1), "only E01: {added}");
+
+    // Played, E02 is added and plays whole.
+    let (_, _, res, _) = children(&server, &format!("search/{saved}/{e02}")).await;
+    let body = server.get_bytes(&res[0]).await;
+    assert!(body[..] == data[1][..], "E02 as its seeder has it");
+    let added = server.get_json("/api/torrents").await;
+    assert!(added.to_string().contains(&e02.to_string()), "{added}");
+    server.app.stop().await;
+    for s in seeders {
+        s.stop().await;
+    }
+}
