@@ -3,9 +3,11 @@
 //! (`torrents`, `playback`, `library`) and the drivers' (`http`, SSDP).
 //!
 //! `App::start` opens the catalog, starts the engine, reconciles the two,
-//! binds the HTTP listener and returns a handle (tests use its address);
-//! `App::stop` sends SSDP byebye, ends streams and HTTP, stops the engine
-//! (which persists its session) and checkpoints the catalog, in that order.
+//! binds the HTTP listener (and the HTTPS one, with its certificate),
+//! announces the web app over mDNS and returns a handle (tests use its
+//! address); `App::stop` sends SSDP byebye and the mDNS goodbyes, ends
+//! streams and HTTP(S), stops the engine (which persists its session) and
+//! checkpoints the catalog, in that order.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -45,6 +47,13 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen on {addr} (web.https-listen): {source}")]
+    HttpsListen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the HTTPS listener's certificate: {0}")]
+    Tls(#[from] http::tls::TlsError),
 }
 
 /// A value made once and kept in the state directory (`name`): read back
@@ -121,6 +130,80 @@ async fn start_engine(
     Ok(Arc::new(
         RqbitEngine::start(engine_options, shutdown.child_token()).await?,
     ))
+}
+
+/// The HTTPS listener (`web.https-listen`), bound, with its certificate.
+struct Https {
+    listener: tokio::net::TcpListener,
+    addr: SocketAddr,
+    tls: Arc<http::tls::Tls>,
+}
+
+/// Bind the HTTPS listener, when there is one, and load or make its
+/// certificate (for this host's names and LAN addresses).
+async fn bind_https(config: &Config) -> Result<Option<Https>, StartError> {
+    let Some(listen) = config.web.https_listen else {
+        return Ok(None);
+    };
+    let addrs: Vec<_> = crate::net::interfaces(&[]).iter().map(|i| i.addr).collect();
+    let (web, dir) = (config.web.clone(), config.storage.state_dir.clone());
+    let tls = tokio::task::spawn_blocking(move || {
+        http::tls::Tls::start(&web, &dir, &crate::net::host_name(), &addrs)
+    })
+    .await
+    .map_err(|e| StartError::Tls(http::tls::TlsError::Make(e.to_string())))??;
+    let err = |source| StartError::HttpsListen {
+        addr: listen,
+        source,
+    };
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(err)?;
+    let addr = listener.local_addr().map_err(err)?;
+    Ok(Some(Https {
+        listener,
+        addr,
+        tls: Arc::new(tls),
+    }))
+}
+
+/// How often a made certificate is checked against the host's addresses.
+const TLS_RECHECK: Duration = Duration::from_secs(60);
+
+/// Serve the router over TLS too; a made certificate is made again when
+/// the host's LAN addresses change (checked every minute).
+fn serve_https(
+    https: Https,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<std::io::Result<()>>, StartError> {
+    let acceptor = https.tls.acceptor()?;
+    tracing::info!(addr = %https.addr, fingerprint = %https.tls.fingerprint(), "HTTPS listening");
+    let (tls, stop) = (https.tls.clone(), shutdown.child_token());
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tokio::time::sleep(TLS_RECHECK) => {}
+            }
+            let addrs: Vec<_> = crate::net::interfaces(&[]).iter().map(|i| i.addr).collect();
+            let tls = tls.clone();
+            match tokio::task::spawn_blocking(move || tls.refresh(&addrs).map(|new| (new, tls)))
+                .await
+            {
+                Ok(Ok((true, tls))) => {
+                    tracing::info!(fingerprint = %tls.fingerprint(), "the host's addresses changed: the HTTPS certificate was made again")
+                }
+                Ok(Ok((false, _))) => {}
+                Ok(Err(e)) => tracing::warn!("the HTTPS certificate could not be made again: {e}"),
+                Err(e) => tracing::warn!("the HTTPS certificate check failed: {e}"),
+            }
+        }
+    });
+    Ok(tokio::spawn(http::server::serve(
+        https.listener,
+        router,
+        shutdown,
+        Some(acceptor),
+    )))
 }
 
 /// The HTTP listener and the address it got (port 0 picks one).
@@ -268,6 +351,28 @@ fn announce_web_app(addr: SocketAddr, interfaces: &[String]) {
     }
 }
 
+/// Announce the web app over mDNS (`server.mdns`) on the SSDP interfaces;
+/// a failure is logged, never fatal (the QR code and TVs still show it).
+fn announce_mdns(
+    config: &Config,
+    addr: SocketAddr,
+    https: Option<SocketAddr>,
+) -> Option<crate::mdns::Announcer> {
+    if !config.server.mdns {
+        return None;
+    }
+    let host = crate::net::host_name();
+    let services = crate::mdns::services(&host, addr.port(), https.map(|a| a.port()));
+    let mdns_host = crate::mdns::mdns_host(&host);
+    match crate::mdns::Announcer::start(&config.server.ssdp_interfaces, &mdns_host, &services) {
+        Ok(a) => Some(a),
+        Err(e) => {
+            tracing::warn!("the web app is not announced over mDNS: {e}");
+            None
+        }
+    }
+}
+
 /// BOOTID.UPNP.ORG: grows with every start.
 fn boot_id() -> u32 {
     std::time::SystemTime::now()
@@ -325,6 +430,11 @@ async fn keep_within_budget(
 
 pub struct App {
     addr: SocketAddr,
+    /// The HTTPS listener's address, and its server, when it is on.
+    https_addr: Option<SocketAddr>,
+    https_server: Option<JoinHandle<std::io::Result<()>>>,
+    /// The web app's mDNS announcement, when `server.mdns` is on.
+    mdns: Option<crate::mdns::Announcer>,
     udn: String,
     shutdown: CancellationToken,
     server: JoinHandle<std::io::Result<()>>,
@@ -343,6 +453,7 @@ impl App {
         let engine = start_engine(&config, &catalog, &shutdown).await?;
         let dyn_engine: Arc<dyn TorrentEngine> = engine.clone();
         let (listener, addr) = bind(config.server.listen).await?;
+        let https = bind_https(&config).await?;
         let streams = StreamLimiter::new(config.torrent.max_streams);
         let prefetch = Prefetcher::new(
             dyn_engine.clone(),
@@ -465,7 +576,10 @@ impl App {
                 changes_for_saved,
             )),
             subtitles,
-            site: Arc::new(http::web::Site::from_config(&config)),
+            site: Arc::new(
+                http::web::Site::from_config(&config)
+                    .with_https(https.as_ref().map(|h| (h.addr.port(), h.tls.clone()))),
+            ),
             progress: crate::playback::progress::ProgressFeed::start(
                 torrents_for_web,
                 playback_for_web,
@@ -482,11 +596,25 @@ impl App {
                 changes_for_phone,
             )),
         });
-        let server = tokio::spawn(http::server::serve(listener, router, shutdown.clone()));
+        let https_addr = https.as_ref().map(|h| h.addr);
+        let mdns = announce_mdns(&config, addr, https_addr);
+        let https_server = match https {
+            Some(h) => Some(serve_https(h, router.clone(), shutdown.clone())?),
+            None => None,
+        };
+        let server = tokio::spawn(http::server::serve(
+            listener,
+            router,
+            shutdown.clone(),
+            None,
+        ));
         tracing::info!(%addr, "swarmcast listening");
         announce_web_app(addr, &config.server.ssdp_interfaces);
         Ok(App {
             addr,
+            https_addr,
+            https_server,
+            mdns,
             udn,
             shutdown,
             server,
@@ -502,6 +630,11 @@ impl App {
     /// The bound HTTP address.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The bound HTTPS address, when `web.https-listen` is set.
+    pub fn https_addr(&self) -> Option<SocketAddr> {
+        self.https_addr
     }
 
     /// The engine (tests and benchmarks: its peer listener, its pieces).
@@ -534,9 +667,24 @@ impl App {
     /// Stop now (cancels the shutdown token if nobody did).
     pub async fn stop(self) {
         self.shutdown.cancel();
-        // byebye first, so TVs drop us before the streams end.
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.ssdp).await;
-        match tokio::time::timeout(DRAIN_TIMEOUT, self.server).await {
+        // byebye first, so TVs drop us before the streams end; the web
+        // app's mDNS services are withdrawn meanwhile.
+        let mdns = async {
+            if let Some(mdns) = self.mdns {
+                mdns.stop().await;
+            }
+        };
+        let _ = tokio::join!(
+            tokio::time::timeout(Duration::from_secs(2), self.ssdp),
+            mdns
+        );
+        let https = async {
+            if let Some(server) = self.https_server {
+                let _ = tokio::time::timeout(DRAIN_TIMEOUT, server).await;
+            }
+        };
+        let (drained, ()) = tokio::join!(tokio::time::timeout(DRAIN_TIMEOUT, self.server), https);
+        match drained {
             Ok(Ok(Ok(()))) => {}
             Ok(Ok(Err(e))) => tracing::warn!("HTTP server ended with an error: {e}"),
             Ok(Err(e)) => tracing::warn!("HTTP server task failed: {e}"),

@@ -24,6 +24,8 @@ pub(crate) mod http;
 pub(crate) mod lang;
 /// The tree TVs browse: object ids, Browse, Search, the keyboard.
 pub(crate) mod library;
+/// Finding the web app by name: its mDNS (DNS-SD) announcement.
+pub(crate) mod mdns;
 /// File kinds, names and titles, container index locating, sidecars.
 pub(crate) mod media;
 /// What `/metrics` counts, and the Prometheus text it is written in.

@@ -217,6 +217,16 @@ pub fn interfaces(selectors: &[String]) -> Vec<Interface> {
     out
 }
 
+/// This host's name (`gethostname`), or `swarmcast` when it has none.
+pub fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "swarmcast".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

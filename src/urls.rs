@@ -28,9 +28,44 @@ pub fn subtitle(id: i64, vtt: bool) -> String {
     format!("/subtitles/{id}.{}", if vtt { "vtt" } else { "srt" })
 }
 
+/// The name or address in a `Host` header, without its port (an IPv6
+/// address keeps its brackets). `None` for a header that is no host.
+pub fn host_without_port(host: &str) -> Option<&str> {
+    let host = host.trim();
+    let name = match host.strip_prefix('[') {
+        Some(v6) => &host[..v6.find(']')? + 2],
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
+    (!name.is_empty() && name.len() <= 255 && name.chars().all(fine)).then_some(name)
+}
+
+/// The HTTPS listener's address as the browser that sent `host` (its
+/// `Host` header) reaches this server: `https://{host}:{port}/`.
+pub fn https_address(host: &str, port: u16) -> Option<String> {
+    host_without_port(host).map(|name| format!("https://{name}:{port}/"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_https_address_is_the_host_the_browser_used() {
+        let at = |h| https_address(h, 8743);
+        assert_eq!(
+            at("192.168.1.5:8740").as_deref(),
+            Some("https://192.168.1.5:8743/")
+        );
+        assert_eq!(at("nas.local").as_deref(), Some("https://nas.local:8743/"));
+        assert_eq!(
+            at("[fe80::1]:8740").as_deref(),
+            Some("https://[fe80::1]:8743/")
+        );
+        assert_eq!(at("evil\"/x:80"), None);
+        assert_eq!(at(""), None);
+        assert_eq!(at("[::1"), None);
+    }
 
     #[test]
     fn names_are_one_escaped_segment() {

@@ -169,7 +169,7 @@ impl Config {
         self.storage.validate()?;
         self.torrent.validate()?;
         self.search.validate()?;
-        self.web.validate()
+        self.web.validate(self.server.listen)
     }
 }
 
@@ -264,6 +264,26 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("web.allow[1]"), "{e}");
+        for (toml, key) in [
+            (
+                "[web]\nhttps-listen = \"0.0.0.0:8740\"\n",
+                "web.https-listen",
+            ),
+            (
+                "[web]\nhttps-listen = \"[::]:8743\"\ntls-cert = \"c.pem\"\n",
+                "web.tls-key",
+            ),
+            (
+                "[web]\ntls-cert = \"c.pem\"\ntls-key = \"k.pem\"\n",
+                "web.tls-cert",
+            ),
+            ("[web]\nhttps-listen = \"not an address\"\n", "https-listen"),
+        ] {
+            let e = load(toml).unwrap_err().to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+        let ok = load("[web]\nhttps-listen = \"0.0.0.0:8743\"\n").unwrap();
+        assert_eq!(ok.web.https_listen.map(|a| a.port()), Some(8743));
         let e = load("[storage]\nmax-disk-usage = \"12 parsecs\"\n")
             .unwrap_err()
             .to_string();
@@ -370,16 +390,20 @@ mod tests {
             .replace("# name = ", "name = ")
             .replace("# url = ", "url = ")
             .replace("# api-key = ", "api-key = ")
-            .replace("# timeout = ", "timeout = ");
+            .replace("# timeout = ", "timeout = ")
+            .replace("# https-listen = ", "https-listen = ")
+            .replace("# tls-cert = ", "tls-cert = ")
+            .replace("# tls-key = ", "tls-key = ");
         let example: toml::Table = toml::from_str(&uncommented).unwrap();
         let mut documented = Vec::new();
         keys("", &example, &mut documented);
         let mut all = Vec::new();
-        keys(
-            "",
-            &toml::Table::try_from(Config::default()).unwrap(),
-            &mut all,
-        );
+        // Keys whose default is none are documented too.
+        let mut every = Config::default();
+        every.web.https_listen = Some("0.0.0.0:8743".parse().unwrap());
+        every.web.tls_cert = Some("c.pem".into());
+        every.web.tls_key = Some("k.pem".into());
+        keys("", &toml::Table::try_from(every).unwrap(), &mut all);
         for key in all {
             assert!(
                 documented.contains(&key),

@@ -24,6 +24,9 @@ pub struct ServerConfig {
     /// Interface names or IPv4 addresses SSDP runs on; empty = every up,
     /// multicast-capable, non-loopback interface. (Used by the DLNA server.)
     pub ssdp_interfaces: Vec<String>,
+    /// Announce the web app over mDNS (`_http._tcp`, and `_https._tcp`
+    /// with HTTPS on) on the SSDP interfaces.
+    pub mdns: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -157,6 +160,16 @@ pub struct WebConfig {
     /// Optional bearer token required (besides `allow`) by the API's
     /// state-changing requests.
     pub token: Secret,
+    /// A second listener, over TLS, for browsers: the web app's service
+    /// worker, share target and magnet handler need HTTPS. None: off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub https_listen: Option<SocketAddr>,
+    /// The HTTPS listener's certificate (chain) and private key, PEM files;
+    /// none: a self-signed certificate made once in the state directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -165,6 +178,7 @@ impl Default for ServerConfig {
             friendly_name: "swarmcast".into(),
             listen: SocketAddr::from(([0, 0, 0, 0], 8740)),
             ssdp_interfaces: Vec::new(),
+            mdns: true,
         }
     }
 }
@@ -258,6 +272,9 @@ impl Default for WebConfig {
         Self {
             allow: vec![AllowRule::Lan, AllowRule::Loopback],
             token: Secret::default(),
+            https_listen: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -372,13 +389,40 @@ impl SearchConfig {
 }
 
 impl WebConfig {
-    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+    /// `listen`: server.listen, which the HTTPS listener must not take.
+    pub(super) fn validate(&self, listen: SocketAddr) -> Result<(), ConfigError> {
         let token = self.token.expose();
         if token.trim() != token || token.chars().any(|c| c.is_control()) {
             return Err(invalid(
                 "web.token",
                 "must not start or end with spaces or hold control characters",
             ));
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => {
+                return Err(invalid("web.tls-key", "must be given with web.tls-cert"))
+            }
+            (None, Some(_)) => {
+                return Err(invalid("web.tls-cert", "must be given with web.tls-key"))
+            }
+            (Some(_), Some(_)) if self.https_listen.is_none() => {
+                return Err(invalid(
+                    "web.tls-cert",
+                    "is used only with web.https-listen",
+                ))
+            }
+            _ => {}
+        }
+        if let Some(https) = self.https_listen {
+            let overlap = https.ip() == listen.ip()
+                || https.ip().is_unspecified()
+                || listen.ip().is_unspecified();
+            if https.port() != 0 && https.port() == listen.port() && overlap {
+                return Err(invalid(
+                    "web.https-listen",
+                    "must not be server.listen's address and port",
+                ));
+            }
         }
         Ok(())
     }

@@ -269,7 +269,9 @@ async fn captions_for_samsung(
         Ok(Some(id)) => {
             let url = format!(
                 "{}{}",
-                base_url(headers, device),
+                // A Samsung TV's request: over plain HTTP (TVs are only
+                // ever given http:// URLs).
+                base_url(headers, device, false),
                 crate::urls::subtitle(id, false)
             );
             resp.header("CaptionInfo.sec", url)

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod range;
 pub mod server;
 pub mod subtitles;
+pub mod tls;
 pub mod upnp;
 pub mod web;
 

@@ -5,7 +5,9 @@
 //! out); at most `MAX_CONNECTIONS` are open, and at most `MAX_PER_SOURCE`
 //! from one address — past either, a new connection is closed at once and
 //! the others keep being served. The socket's peer address is handed to
-//! handlers as `ConnectInfo`.
+//! handlers as `ConnectInfo`. The HTTPS listener runs the same loop with
+//! a TLS acceptor: the handshake gets `HEADER_TIMEOUT` too, and its
+//! requests carry `OverTls`.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -19,6 +21,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -74,13 +77,22 @@ impl Drop for Slot {
     }
 }
 
+/// A request that came over the HTTPS listener (an extension handlers
+/// read: the session cookie is `Secure` there, and pages over plain HTTP
+/// link to HTTPS).
+#[derive(Debug, Clone, Copy)]
+pub struct OverTls;
+
 /// Serve `router` on `listener` until `shutdown`; then stop accepting, let
 /// each connection finish its request, and return when all have ended
-/// (the caller bounds how long that may take).
+/// (the caller bounds how long that may take). With `tls`, each
+/// connection is a TLS one (its handshake bounded like a request's
+/// headers).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     shutdown: CancellationToken,
+    tls: Option<TlsAcceptor>,
 ) -> std::io::Result<()> {
     let counts = Arc::new(Mutex::new(Counts::default()));
     let tracker = TaskTracker::new();
@@ -109,39 +121,16 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let shutdown = shutdown.clone();
+        let (router, shutdown, tls) = (router.clone(), shutdown.clone(), tls.clone());
         tracker.spawn(async move {
             let _slot = slot;
-            let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                let router = router.clone();
-                async move {
-                    let resp = router
-                        .oneshot(req.map(axum::body::Body::new))
-                        .await
-                        .unwrap_or_else(|e: Infallible| match e {});
-                    Ok::<_, Infallible>(resp)
-                }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_TIMEOUT)
-                .max_buf_size(64 * 1024);
-            let conn =
-                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-            let mut conn = std::pin::pin!(conn);
-            tokio::select! {
-                r = conn.as_mut() => {
-                    if let Err(e) = r {
-                        tracing::debug!(%peer, "connection ended: {e}");
-                    }
-                }
-                _ = shutdown.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            let Some(tls) = tls else {
+                return connection(stream, peer, router, shutdown, false).await;
+            };
+            match tokio::time::timeout(HEADER_TIMEOUT, tls.accept(stream)).await {
+                Ok(Ok(stream)) => connection(stream, peer, router, shutdown, true).await,
+                Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
+                Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
             }
         });
     }
@@ -149,4 +138,49 @@ pub async fn serve(
     tracker.close();
     tracker.wait().await;
     Ok(())
+}
+
+/// One connection's requests, until it ends or `shutdown` (then its
+/// request in flight finishes).
+async fn connection<S>(
+    stream: S,
+    peer: std::net::SocketAddr,
+    router: Router,
+    shutdown: CancellationToken,
+    over_tls: bool,
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = tower::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        if over_tls {
+            req.extensions_mut().insert(OverTls);
+        }
+        let router = router.clone();
+        async move {
+            let resp = router
+                .oneshot(req.map(axum::body::Body::new))
+                .await
+                .unwrap_or_else(|e: Infallible| match e {});
+            Ok::<_, Infallible>(resp)
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(64 * 1024);
+    let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+    let mut conn = std::pin::pin!(conn);
+    tokio::select! {
+        r = conn.as_mut() => {
+            if let Err(e) = r {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        }
+        _ = shutdown.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }

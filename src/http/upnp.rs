@@ -10,7 +10,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 
+use super::server::OverTls;
 use crate::library::{class_of, Library};
 use crate::upnp::description::{self, DeviceInfo, Service};
 use crate::upnp::didl::Presentation;
@@ -78,8 +80,10 @@ fn xml(status: StatusCode, body: String) -> Response {
 }
 
 /// `http://host:port` as the client reached us (the Host header), so every
-/// URL we hand out works from where the client is.
-pub fn base_url(headers: &HeaderMap, device: &Device) -> String {
+/// URL we hand out works from where the client is. A request that came
+/// over the HTTPS listener (`over_tls`) gets the same host's plain HTTP
+/// port: TVs' URLs are always `http://`.
+pub fn base_url(headers: &HeaderMap, device: &Device, over_tls: bool) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -90,14 +94,22 @@ pub fn base_url(headers: &HeaderMap, device: &Device) -> String {
                     .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
     match host {
+        Some(h) if over_tls => match crate::urls::host_without_port(h) {
+            Some(name) => format!("http://{name}:{}", device.local_addr.port()),
+            None => format!("http://{}", device.advertised_addr()),
+        },
         Some(h) => format!("http://{h}"),
         None => format!("http://{}", device.advertised_addr()),
     }
 }
 
-pub async fn description(State(device): State<Arc<Device>>, headers: HeaderMap) -> Response {
+pub async fn description(
+    State(device): State<Arc<Device>>,
+    over_tls: Option<Extension<OverTls>>,
+    headers: HeaderMap,
+) -> Response {
     let quirks = crate::upnp::quirks::for_request(&headers);
-    let base = base_url(&headers, &device);
+    let base = base_url(&headers, &device, over_tls.is_some());
     let body = description::description(&DeviceInfo {
         friendly_name: &device.friendly_name,
         udn: &device.udn,
@@ -124,6 +136,7 @@ pub async fn icon(Path(name): Path<String>) -> Response {
 pub async fn control(
     State(device): State<Arc<Device>>,
     Path(service): Path<String>,
+    over_tls: Option<Extension<OverTls>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -146,7 +159,7 @@ pub async fn control(
     let outcome = match service {
         Service::ContentDirectory => {
             let quirks = crate::upnp::quirks::for_request(&headers);
-            let base = base_url(&headers, &device);
+            let base = base_url(&headers, &device, over_tls.is_some());
             let device = device.clone();
             // Browse and Search read SQLite: off the async workers.
             tokio::task::spawn_blocking(move || {

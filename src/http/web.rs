@@ -53,6 +53,8 @@ pub struct Site {
     pub allow: String,
     pub languages: String,
     pub search: String,
+    /// The HTTPS listener's port and certificate, when it is on.
+    pub https: Option<(u16, Arc<super::tls::Tls>)>,
 }
 
 impl Site {
@@ -85,7 +87,24 @@ impl Site {
                 "none",
             ),
             search: list(search, "none configured"),
+            https: None,
         }
+    }
+
+    /// The HTTPS listener's port and certificate.
+    pub fn with_https(mut self, https: Option<(u16, Arc<super::tls::Tls>)>) -> Site {
+        self.https = https;
+        self
+    }
+
+    /// The HTTPS listener's port, when it is on.
+    pub fn https_port(&self) -> Option<u16> {
+        self.https.as_ref().map(|(port, _)| *port)
+    }
+
+    /// The SHA-256 fingerprint of the certificate HTTPS serves now.
+    pub fn tls_fingerprint(&self) -> Option<String> {
+        self.https.as_ref().map(|(_, tls)| tls.fingerprint())
     }
 }
 

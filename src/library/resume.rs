@@ -30,11 +30,10 @@ impl Library {
         for o in objects {
             let Object::Item(item) = o else { continue };
             let Some(at) = item.bookmark_ms else { continue };
-            match ObjectId::parse(&item.id).map(ObjectId::unscoped) {
-                Some(ObjectId::Item(ih, index) | ObjectId::ResultItem(_, ih, index)) => {
-                    shown.bookmark_shown(ih, index, at)
-                }
-                _ => {}
+            if let Some(ObjectId::Item(ih, index) | ObjectId::ResultItem(_, ih, index)) =
+                ObjectId::parse(&item.id).map(ObjectId::unscoped)
+            {
+                shown.bookmark_shown(ih, index, at);
             }
         }
     }

@@ -18,6 +18,7 @@ const RANKS: &[(&str, u32)] = &[
     ("mutate", 0),
     ("config", 1),
     ("metrics", 1),
+    ("mdns", 1),
     ("upnp", 1),
     ("media", 2),
     ("torrent", 3),

@@ -16,6 +16,7 @@ mod engine_stream_order;
 #[path = "../../vendor/librqbit/src/torrent_state/urgent.rs"]
 mod engine_urgent;
 mod errors;
+mod https;
 mod metrics;
 mod permission;
 mod phone;

@@ -1,5 +1,7 @@
-//! The settings page (read-only, no secret shown) and the login that
-//! gives a browser its session cookie when a token is set.
+//! The settings page (read-only, no secret shown; the HTTPS certificate's
+//! fingerprint, and over plain HTTP the HTTPS address) and the login that
+//! gives a browser its session cookie (`Secure` over HTTPS) when a token
+//! is set.
 
 use std::time::Duration;
 
@@ -7,11 +9,12 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
+use axum::{Extension, Form};
 use serde::Deserialize;
 
 use super::{logged_in, message, render, Site, Web};
 use crate::http::guard::SESSION_COOKIE;
+use crate::http::server::OverTls;
 use crate::http::ApiError;
 use crate::subtitles::ProviderState;
 
@@ -22,15 +25,31 @@ struct SettingsPage<'a> {
     providers: Vec<ProviderState>,
     token_set: bool,
     logged_in: bool,
+    /// The HTTPS certificate's fingerprint, when HTTPS is on.
+    fingerprint: Option<String>,
+    /// Over plain HTTP with HTTPS on: the secure address.
+    https_link: Option<String>,
 }
 
-/// `/settings`: read-only, no secret; the login when a token is set.
-pub async fn settings(State(web): State<Web>, headers: HeaderMap) -> Result<Response, ApiError> {
+/// `/settings`: read-only, no secret; the login when a token is set; over
+/// plain HTTP, the HTTPS address (and what it adds).
+pub async fn settings(
+    State(web): State<Web>,
+    over_tls: Option<Extension<OverTls>>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let https_link = match (over_tls, web.site.https_port(), host) {
+        (None, Some(port), Some(host)) => crate::urls::https_address(host, port),
+        _ => None,
+    };
     render(&SettingsPage {
         site: &web.site,
         providers: web.subtitles.provider_states(),
         token_set: web.permission.has_token(),
         logged_in: logged_in(&headers, &web.permission),
+        fingerprint: web.site.tls_fingerprint(),
+        https_link,
     })
 }
 
@@ -44,6 +63,7 @@ pub struct LoginForm {
 pub async fn login(
     State(web): State<Web>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    over_tls: Option<Extension<OverTls>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
     if !web.permission.is_token(form.token.trim().as_bytes()) {
@@ -61,8 +81,10 @@ pub async fn login(
             "/settings#login",
         );
     }
+    // Over HTTPS the cookie is never sent back over plain HTTP.
+    let secure = if over_tls.is_some() { "; Secure" } else { "" };
     let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000",
+        "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}",
         web.permission.session()
     );
     let mut resp = Redirect::to("/settings").into_response();

@@ -334,8 +334,27 @@ function wireWorker() {
   }
 }
 
+// Over plain HTTP with the HTTPS listener on, every page points at the
+// secure address and says what it adds (the settings page says it itself).
+function wireHttps() {
+  const port = document.body.dataset.httpsPort;
+  if (!port || window.isSecureContext || $("#https-offer")) return;
+  const url = `https://${location.hostname}:${port}${location.pathname}${location.search}`;
+  const p = document.createElement("p");
+  p.className = "note https-offer";
+  p.id = "https-banner";
+  p.append("At the secure address this app installs, opens magnet links and takes shared links: ");
+  const a = document.createElement("a");
+  a.href = url;
+  a.textContent = `https://${location.hostname}:${port}/`;
+  p.append(a);
+  const main = $("main");
+  if (main) main.prepend(p);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   wireWorker();
+  wireHttps();
   wireAdd();
   wireProgress();
   wireKeep();
