@@ -27,6 +27,11 @@ if ! command -v upnp-client >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'async-upnp-client>=0.40' \
     || python3 -m pip install --quiet --break-system-packages 'async-upnp-client>=0.40'
 fi
+# PyPI: python-zeroconf, a real mDNS/DNS-SD browser (tests/e2e/mdns.py).
+if ! python3 -c 'import zeroconf' >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'zeroconf>=0.131' \
+    || python3 -m pip install --quiet --break-system-packages 'zeroconf>=0.131'
+fi
 
 # npm: playwright-core, which drives Debian's chromium in the web app's
 # test (its own browser download is never used).
