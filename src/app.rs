@@ -403,12 +403,15 @@ async fn keep_peers(torrents: Arc<Torrents>, stop: CancellationToken) {
 /// How often the downloads are checked against `storage.max-disk-usage`.
 const BUDGET_EVERY: Duration = Duration::from_secs(2);
 
-/// Keep the downloads within the disk budget until `stop`: every
-/// `BUDGET_EVERY`, what is over it is evicted (never what plays now).
+/// Keep the downloads within the disk budget, the seeding policy and the
+/// download limit's sharing, until `stop`: every `BUDGET_EVERY`, what is
+/// over the budget is evicted, what seeded enough is paused (never what
+/// plays now), and what does not play downloads within what playing
+/// leaves.
 async fn keep_within_budget(
     torrents: Arc<Torrents>,
     now_playing: Arc<crate::playback::NowPlaying>,
-    budget: u64,
+    (budget, policy, download_limit): (u64, crate::torrents::seeding::Policy, u64),
     metrics: Arc<crate::metrics::Metrics>,
     stop: CancellationToken,
 ) {
@@ -422,6 +425,10 @@ async fn keep_within_budget(
                 match torrents.keep_within(budget, &playing).await {
                     Ok(evicted) => evicted.iter().for_each(|_| metrics.evicted()),
                     Err(e) => tracing::warn!("the disk budget could not be kept: {e}"),
+                }
+                torrents.share_rate(download_limit, &playing);
+                if let Err(e) = torrents.keep_seeding(&policy, &playing).await {
+                    tracing::warn!("the seeding policy could not be kept: {e}");
                 }
             }
         }
@@ -549,7 +556,11 @@ impl App {
         tokio::spawn(keep_within_budget(
             torrents.clone(),
             playback.now_playing().clone(),
-            config.storage.max_disk_usage.0,
+            (
+                config.storage.max_disk_usage.0,
+                crate::torrents::seeding::Policy::from_config(&config.torrent),
+                config.torrent.max_download_rate.0,
+            ),
             metrics.clone(),
             shutdown.child_token(),
         ));

@@ -379,6 +379,7 @@ impl Playback {
                 if listed == Some(true) || !self.engine.contains(&ih) {
                     self.torrents.adopt(ih).await?;
                 }
+                self.torrents.resume_to_play(ih).await?;
                 Ok(f)
             }
             (None, Some(_)) => Err(PlaybackError::NoFile(ih, index)),

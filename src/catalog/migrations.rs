@@ -201,6 +201,12 @@ const MIGRATIONS: &[Migration] = &[
     // 20: the file's index gave keyframe positions, so a TV may seek it by
     // time (DIDL's DLNA.ORG_OP=11); kept like the duration beside it.
     Sql("ALTER TABLE files ADD COLUMN seekable INTEGER NOT NULL DEFAULT 0;"),
+    // 21: seeding: the bytes a torrent uploaded in every run, and when it
+    // finished (torrent.seed-ratio, torrent.seed-time).
+    Sql(
+        "ALTER TABLE torrents ADD COLUMN uploaded INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE torrents ADD COLUMN finished_at INTEGER;",
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<(), CatalogError> {

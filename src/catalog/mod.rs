@@ -77,6 +77,10 @@ pub struct CatalogTorrent {
     /// Its data was evicted to keep the disk budget (it stays listed, and
     /// playing it fetches it again).
     pub evicted: Option<Evicted>,
+    /// Bytes it uploaded, in every run (`torrents::seeding`).
+    pub uploaded: u64,
+    /// When it finished downloading (seconds since the epoch).
+    pub finished_at: Option<i64>,
 }
 
 /// When and why a torrent's data was evicted.

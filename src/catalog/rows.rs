@@ -26,7 +26,7 @@ pub(super) const FILE_SELECT: &str =
 /// The columns `header_row` reads: a torrent without its files.
 pub(super) const HEADER_SELECT: &str =
     "SELECT info_hash, name, source, added_at, title, playable_count, listed_only, keep,
-        played_at, evicted_at, evicted_why FROM torrents";
+        played_at, evicted_at, evicted_why, uploaded, finished_at FROM torrents";
 
 pub(super) fn saved_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SavedSearch> {
     Ok(SavedSearch {
@@ -104,5 +104,7 @@ pub(super) fn header_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Option<Catal
             .get::<_, Option<i64>>(9)?
             .map(|at| r.get(10).map(|why| Evicted { at, why }))
             .transpose()?,
+        uploaded: r.get::<_, i64>(11)?.max(0) as u64,
+        finished_at: r.get(12)?,
     }))
 }

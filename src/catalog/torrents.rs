@@ -306,6 +306,24 @@ impl Catalog {
         Ok(())
     }
 
+    /// What a torrent uploaded in every run, and when it finished.
+    pub fn set_seeding(
+        &self,
+        info_hash: &InfoHash,
+        uploaded: u64,
+        finished_at: Option<i64>,
+    ) -> Result<(), CatalogError> {
+        self.writer().execute(
+            "UPDATE torrents SET uploaded = ?2, finished_at = ?3 WHERE info_hash = ?1",
+            params![
+                info_hash.to_string(),
+                i64::try_from(uploaded).unwrap_or(i64::MAX),
+                finished_at
+            ],
+        )?;
+        Ok(())
+    }
+
     /// A torrent's data was evicted (`Some(why)`), or is back (`None`).
     pub fn set_evicted(&self, info_hash: &InfoHash, why: Option<&str>) -> Result<(), CatalogError> {
         self.writer().execute(

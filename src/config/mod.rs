@@ -282,6 +282,24 @@ mod tests {
             let e = load(toml).unwrap_err().to_string();
             assert!(e.contains(key), "{toml}: {e}");
         }
+        for (toml, key) in [
+            (
+                "[torrent]\nmax-download-rate = \"1 KiB\"\n",
+                "torrent.max-download-rate",
+            ),
+            (
+                "[torrent]\nmax-upload-rate = \"5 GiB\"\n",
+                "torrent.max-upload-rate",
+            ),
+            ("[torrent]\nseed-ratio = -1.0\n", "torrent.seed-ratio"),
+            ("[torrent]\nseed-time = \"20 years\"\n", "torrent.seed-time"),
+        ] {
+            let e = load(toml).unwrap_err().to_string();
+            assert!(e.contains(key), "{toml}: {e}");
+        }
+        let ok = load("[torrent]\nmax-download-rate = \"2 MiB\"\nseed-time = \"7d\"\n").unwrap();
+        assert_eq!(ok.torrent.max_download_rate.0, 2 << 20);
+        assert_eq!(ok.torrent.seed_time, Duration::from_secs(7 * 86_400));
         let ok = load("[web]\nhttps-listen = \"0.0.0.0:8743\"\n").unwrap();
         assert_eq!(ok.web.https_listen.map(|a| a.port()), Some(8743));
         let e = load("[storage]\nmax-disk-usage = \"12 parsecs\"\n")

@@ -67,6 +67,16 @@ pub struct TorrentConfig {
     /// 512 MiB. Until the duration is known, 32 MiB.
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub read_ahead: Duration,
+    /// Bytes per second all torrents download at most; 0 = no limit.
+    pub max_download_rate: ByteSize,
+    /// Bytes per second all torrents upload at most; 0 = no limit.
+    pub max_upload_rate: ByteSize,
+    /// A finished torrent stops uploading once it uploaded this many times
+    /// its size; 0 = no limit.
+    pub seed_ratio: f64,
+    /// … or once it was finished this long; 0 = no limit.
+    #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
+    pub seed_time: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -208,6 +218,10 @@ impl Default for TorrentConfig {
             metadata_timeout: Duration::from_secs(60),
             request_window: 32,
             read_ahead: Duration::from_secs(30),
+            max_download_rate: ByteSize(0),
+            max_upload_rate: ByteSize(0),
+            seed_ratio: 1.0,
+            seed_time: Duration::ZERO,
         }
     }
 }
@@ -330,6 +344,32 @@ impl TorrentConfig {
         }
         if self.read_ahead < Duration::from_secs(1) || self.read_ahead > Duration::from_secs(600) {
             return Err(invalid("torrent.read-ahead", "must be between 1s and 10m"));
+        }
+        for (key, rate) in [
+            ("torrent.max-download-rate", self.max_download_rate),
+            ("torrent.max-upload-rate", self.max_upload_rate),
+        ] {
+            if rate.0 > u64::from(u32::MAX) {
+                return Err(invalid(key, "must be at most 4 GiB (a second)"));
+            }
+            if rate.0 != 0 && rate.0 < 16 * 1024 {
+                return Err(invalid(
+                    key,
+                    "must be 0 (no limit) or at least 16 KiB (a second)",
+                ));
+            }
+        }
+        if !self.seed_ratio.is_finite() || !(0.0..=1000.0).contains(&self.seed_ratio) {
+            return Err(invalid(
+                "torrent.seed-ratio",
+                "must be between 0 (no limit) and 1000",
+            ));
+        }
+        if self.seed_time > Duration::from_secs(10 * 365 * 86_400) {
+            return Err(invalid(
+                "torrent.seed-time",
+                "must be at most 10 years (0: no limit)",
+            ));
         }
         if self.metadata_timeout < Duration::from_secs(1)
             || self.metadata_timeout > Duration::from_secs(3600)

@@ -53,6 +53,10 @@ pub struct Site {
     pub allow: String,
     pub languages: String,
     pub search: String,
+    /// `torrent.max-download-rate` and `torrent.max-upload-rate`, in words.
+    pub rates: String,
+    /// `torrent.seed-ratio` and `torrent.seed-time`, in words.
+    pub seeding: String,
     /// The HTTPS listener's port and certificate, when it is on.
     pub https: Option<(u16, Arc<super::tls::Tls>)>,
 }
@@ -87,6 +91,8 @@ impl Site {
                 "none",
             ),
             search: list(search, "none configured"),
+            rates: rates(c.torrent.max_download_rate.0, c.torrent.max_upload_rate.0),
+            seeding: seeding(c.torrent.seed_ratio, c.torrent.seed_time),
             https: None,
         }
     }
@@ -105,6 +111,40 @@ impl Site {
     /// The SHA-256 fingerprint of the certificate HTTPS serves now.
     pub fn tls_fingerprint(&self) -> Option<String> {
         self.https.as_ref().map(|(_, tls)| tls.fingerprint())
+    }
+}
+
+/// The rate limits as the settings page says them.
+fn rates(down: u64, up: u64) -> String {
+    let one = |r: u64| {
+        if r == 0 {
+            "no limit".to_owned()
+        } else {
+            library::rate_text(r)
+        }
+    };
+    format!("download {}, upload {}", one(down), one(up))
+}
+
+/// The seeding policy as the settings page says it.
+fn seeding(ratio: f64, time: std::time::Duration) -> String {
+    let mut until = Vec::new();
+    if ratio > 0.0 {
+        until.push(format!("it uploaded {ratio} times its size"));
+    }
+    if !time.is_zero() {
+        until.push(format!(
+            "{} after it finished",
+            humantime::format_duration(time)
+        ));
+    }
+    if until.is_empty() {
+        "a finished torrent uploads as long as swarmcast runs".to_owned()
+    } else {
+        format!(
+            "a finished torrent uploads until {} (never stopped while it plays)",
+            until.join(" or ")
+        )
     }
 }
 

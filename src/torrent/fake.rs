@@ -28,6 +28,11 @@ struct Fake {
     /// Which byte ranges of each file are "downloaded".
     have: Vec<Vec<Range<u64>>>,
     selected: Option<Vec<usize>>,
+    paused: bool,
+    /// Bytes uploaded since it last went live (a pause counts from 0).
+    uploaded: u64,
+    /// Its own download limit (`set_download_limit`).
+    download_limit: Option<u64>,
 }
 
 /// Torrents the fake swarm can give (by info hash), and those added.
@@ -95,6 +100,20 @@ impl FakeEngine {
         }
     }
 
+    /// A torrent's own download limit, as last set.
+    pub fn download_limit(&self, ih: &InfoHash) -> Option<u64> {
+        self.added.lock().unwrap().get(ih)?.download_limit
+    }
+
+    /// A live torrent uploads this many more bytes.
+    pub fn upload(&self, ih: &InfoHash, bytes: u64) {
+        if let Some(t) = self.added.lock().unwrap().get_mut(ih) {
+            if !t.paused {
+                t.uploaded += bytes;
+            }
+        }
+    }
+
     /// The engine forgets a torrent (as if its session files were lost).
     pub fn forget(&self, ih: &InfoHash) {
         self.added.lock().unwrap().remove(ih);
@@ -122,6 +141,9 @@ impl FakeEngine {
             data,
             have: vec![Vec::new(); files],
             selected: None,
+            paused: false,
+            uploaded: 0,
+            download_limit: None,
         });
         Ok(info)
     }
@@ -218,10 +240,11 @@ impl TorrentEngine for FakeEngine {
             .sum::<u64>()
             .min(total);
         Some(Progress {
-            state: "live".into(),
+            state: if t.paused { "paused" } else { "live" }.into(),
             bytes_done: done,
             bytes_total: total,
             finished: done == total,
+            uploaded_bytes: t.uploaded,
             ..Default::default()
         })
     }
@@ -290,6 +313,30 @@ impl TorrentEngine for FakeEngine {
             .unwrap()
             .get(info_hash)
             .and_then(|t| t.selected.clone())
+    }
+
+    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>) {
+        if let Some(t) = self.added.lock().unwrap().get_mut(info_hash) {
+            t.download_limit = bytes_per_sec;
+        }
+    }
+
+    fn set_paused(
+        &self,
+        info_hash: &InfoHash,
+        paused: bool,
+    ) -> BoxFuture<'_, Result<(), EngineError>> {
+        let r = match self.added.lock().unwrap().get_mut(info_hash) {
+            Some(t) => {
+                if t.paused != paused {
+                    t.paused = paused;
+                    t.uploaded = 0;
+                }
+                Ok(())
+            }
+            None => Err(EngineError::NotFound(*info_hash)),
+        };
+        async move { r }.boxed()
     }
 
     fn select_files(

@@ -185,6 +185,9 @@ pub struct Progress {
     pub peers: u32,
     pub download_bytes_per_sec: u64,
     pub upload_bytes_per_sec: u64,
+    /// Bytes uploaded since the torrent last went live (a pause or a
+    /// restart counts from 0 again).
+    pub uploaded_bytes: u64,
     pub error: Option<String>,
 }
 
@@ -270,6 +273,16 @@ pub trait TorrentEngine: Send + Sync + 'static {
         &self,
         info_hash: &InfoHash,
         files: &std::collections::BTreeSet<usize>,
+    ) -> BoxFuture<'_, Result<(), EngineError>>;
+    /// A torrent's own download limit (bytes a second; `None`: only the
+    /// session's), while it is live.
+    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>);
+    /// Pause a torrent (no peer, no upload; kept across restarts) or
+    /// resume it.
+    fn set_paused(
+        &self,
+        info_hash: &InfoHash,
+        paused: bool,
     ) -> BoxFuture<'_, Result<(), EngineError>>;
     /// Stop every torrent and persist the session.
     fn shutdown(&self) -> BoxFuture<'_, ()>;

@@ -60,6 +60,9 @@ pub struct EngineOptions {
     pub take_over: std::collections::HashSet<InfoHash>,
     /// `storage.max-disk-usage`: a torrent larger than this is not added.
     pub disk_budget: u64,
+    /// Bytes a second all torrents download and upload at most (0: none).
+    pub max_download_rate: u64,
+    pub max_upload_rate: u64,
 }
 
 impl EngineOptions {
@@ -79,6 +82,8 @@ impl EngineOptions {
             request_window: config.torrent.request_window,
             take_over: Default::default(),
             disk_budget: config.storage.max_disk_usage.0,
+            max_download_rate: config.torrent.max_download_rate.0,
+            max_upload_rate: config.torrent.max_upload_rate.0,
         }
     }
 
@@ -154,6 +159,10 @@ impl RqbitEngine {
                 disable_local_service_discovery: !opts.local_peer_discovery,
                 runtime_worker_threads: Some(opts.permit_pool()),
                 cancellation_token: Some(cancel),
+                ratelimits: librqbit::limits::LimitsConfig {
+                    download_bps: rate(opts.max_download_rate),
+                    upload_bps: rate(opts.max_upload_rate),
+                },
                 client_name_and_version: Some(format!("swarmcast {}", env!("CARGO_PKG_VERSION"))),
                 ..Default::default()
             },
@@ -434,6 +443,12 @@ fn fits_on_disk(checked: &CheckedTorrent, budget: Option<u64>) -> Result<(), Eng
     }
 }
 
+/// A rate limit as librqbit takes it: none for 0 (the config checked it
+/// fits in 32 bits).
+fn rate(bytes_per_sec: u64) -> Option<std::num::NonZeroU32> {
+    std::num::NonZeroU32::new(u32::try_from(bytes_per_sec).unwrap_or(u32::MAX))
+}
+
 fn path_string(p: &Path) -> Result<String, EngineError> {
     p.to_str()
         .map(str::to_owned)
@@ -634,6 +649,7 @@ impl TorrentEngine for RqbitEngine {
             peers: live.map_or(0, |l| l.snapshot.peer_stats.live),
             download_bytes_per_sec: live.map_or(0, |l| l.download_speed.as_bytes()),
             upload_bytes_per_sec: live.map_or(0, |l| l.upload_speed.as_bytes()),
+            uploaded_bytes: stats.uploaded_bytes,
             error: stats.error,
         })
     }
@@ -761,6 +777,34 @@ impl TorrentEngine for RqbitEngine {
 
     fn selected_files(&self, info_hash: &InfoHash) -> Option<Vec<usize>> {
         self.handle(info_hash)?.only_files()
+    }
+
+    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>) {
+        if let Some(live) = self.handle(info_hash).and_then(|h| h.live()) {
+            live.ratelimits()
+                .set_download_bps(bytes_per_sec.and_then(rate));
+        }
+    }
+
+    fn set_paused(
+        &self,
+        info_hash: &InfoHash,
+        paused: bool,
+    ) -> BoxFuture<'_, Result<(), EngineError>> {
+        let info_hash = *info_hash;
+        async move {
+            let handle = self
+                .handle(&info_hash)
+                .ok_or(EngineError::NotFound(info_hash))?;
+            let session = self.running()?;
+            let r = if paused {
+                session.pause(&handle).await
+            } else {
+                session.unpause(&handle).await
+            };
+            r.map_err(|e| EngineError::Engine(format!("{e:#}")))
+        }
+        .boxed()
     }
 
     fn select_files(

@@ -7,6 +7,8 @@
 //! catalog, is not restored at a start, and is fetched again when played.
 
 pub mod eviction;
+pub mod seeding;
+pub mod sharing;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -35,6 +37,10 @@ pub struct Torrents {
     changes: Arc<Changes>,
     /// Torrents put in the engine by `stage`, the latest last.
     staged: std::sync::Mutex<std::collections::VecDeque<InfoHash>>,
+    /// Each torrent's uploads across the engine's counter restarts.
+    uploads: std::sync::Mutex<seeding::Uploads>,
+    /// The download limit each torrent was last given (`share_rate`).
+    limits: std::sync::Mutex<std::collections::HashMap<InfoHash, u64>>,
 }
 
 /// At most this many torrents are in the engine only to fetch a next
@@ -54,6 +60,8 @@ impl Torrents {
             prefetch,
             changes,
             staged: Default::default(),
+            uploads: Default::default(),
+            limits: Default::default(),
         }
     }
 
@@ -301,7 +309,96 @@ impl Torrents {
             self.changes.changed([ObjectId::Added]);
         }
         self.prefetch.forget(&info_hash);
+        self.uploads.locked().forget(&info_hash);
         tracing::info!(%info_hash, with_data, "torrent removed");
+        Ok(())
+    }
+
+    /// The seeding policy, carried out every few seconds (by `app`): each
+    /// added torrent's uploads are counted (kept in the catalog, so a
+    /// restart loses none) and its finishing noted; a finished one that
+    /// reached `torrent.seed-ratio` or `torrent.seed-time` is paused —
+    /// never one that plays (`playing`).
+    pub async fn keep_seeding(
+        &self,
+        policy: &seeding::Policy,
+        playing: &HashSet<InfoHash>,
+    ) -> Result<(), TorrentsError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        for (t, p) in self.headers().await? {
+            let (Some(p), ih) = (p, t.info_hash) else {
+                continue;
+            };
+            let uploaded = self
+                .uploads
+                .locked()
+                .total(ih, t.uploaded, p.uploaded_bytes);
+            let finished_at = t.finished_at.or(p.finished.then_some(now));
+            if (uploaded, finished_at) != (t.uploaded, t.finished_at) {
+                self.catalog
+                    .run(move |c| c.set_seeding(&ih, uploaded, finished_at))
+                    .await?;
+            }
+            let seeding = seeding::Seeding {
+                size: p.bytes_total,
+                uploaded,
+                finished_at: finished_at.filter(|_| p.finished),
+                playing: playing.contains(&ih),
+            };
+            if p.state != "live" {
+                continue;
+            }
+            if let Some(why) = policy.stop(&seeding, now) {
+                self.engine.set_paused(&ih, true).await?;
+                tracing::info!(info_hash = %ih, "stops uploading: {why}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Share `torrent.max-download-rate` (`limit`, bytes a second; 0:
+    /// none) so that what plays comes first: every other torrent gets a
+    /// limit of its own (`sharing::background_limit`) while something
+    /// plays, and none once nothing does. Every two seconds (by `app`).
+    pub fn share_rate(&self, limit: u64, playing: &HashSet<InfoHash>) {
+        if limit == 0 {
+            return;
+        }
+        let all = self.engine.list();
+        let playing_rate: u64 = playing
+            .iter()
+            .filter_map(|ih| self.engine.progress(ih))
+            .map(|p| p.download_bytes_per_sec)
+            .sum();
+        let background = all.iter().filter(|ih| !playing.contains(ih)).count();
+        let cap = sharing::background_limit(limit, !playing.is_empty(), playing_rate, background);
+        let mut limits = self.limits.locked();
+        limits.retain(|ih, _| all.contains(ih));
+        for ih in all {
+            let new = cap.filter(|_| !playing.contains(&ih));
+            if sharing::worth_changing(limits.get(&ih).copied(), new) {
+                self.engine.set_download_limit(&ih, new);
+                match new {
+                    Some(n) => limits.insert(ih, n),
+                    None => limits.remove(&ih),
+                };
+            }
+        }
+    }
+
+    /// A torrent about to play that the seeding policy paused is resumed
+    /// (a paused torrent streams nothing).
+    pub async fn resume_to_play(&self, info_hash: InfoHash) -> Result<(), TorrentsError> {
+        if self
+            .engine
+            .progress(&info_hash)
+            .is_some_and(|p| p.state == "paused")
+        {
+            self.engine.set_paused(&info_hash, false).await?;
+            tracing::info!(%info_hash, "played: uploading and downloading again");
+        }
         Ok(())
     }
 
@@ -540,6 +637,80 @@ mod tests {
         assert!(
             s.catalog.torrent_header(&ih(12)).unwrap().is_some(),
             "still listed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_finished_torrent_stops_uploading_at_its_ratio_but_not_while_it_plays() {
+        let s = setup();
+        let ih = InfoHash([7; 20]);
+        s.engine
+            .seed(torrent(7, "Film", &[("Film.mkv", &[0u8; 1000][..])]));
+        s.torrents.add(magnet(7), None).await.unwrap();
+        let policy = seeding::Policy {
+            ratio: 1.0,
+            time: std::time::Duration::ZERO,
+        };
+        let none = HashSet::new();
+        let state = |e: &FakeEngine| e.progress(&ih).unwrap().state;
+
+        // Unfinished, it uploads whatever it uploaded.
+        s.engine.upload(&ih, 1500);
+        s.torrents.keep_seeding(&policy, &none).await.unwrap();
+        assert_eq!(state(&s.engine), "live");
+        let t = s.catalog.torrent_header(&ih).unwrap().unwrap();
+        assert_eq!((t.uploaded, t.finished_at), (1500, None));
+
+        // Finished, past its ratio: not while it plays; then paused.
+        s.engine.download(&ih, 0, 0..1000);
+        let playing = HashSet::from([ih]);
+        s.torrents.keep_seeding(&policy, &playing).await.unwrap();
+        assert_eq!(state(&s.engine), "live");
+        assert!(s
+            .catalog
+            .torrent_header(&ih)
+            .unwrap()
+            .unwrap()
+            .finished_at
+            .is_some());
+        s.torrents.keep_seeding(&policy, &none).await.unwrap();
+        assert_eq!(state(&s.engine), "paused");
+
+        // Played again: resumed; its count goes on from what it had.
+        s.torrents.resume_to_play(ih).await.unwrap();
+        assert_eq!(state(&s.engine), "live");
+        s.engine.upload(&ih, 200);
+        s.torrents.keep_seeding(&policy, &playing).await.unwrap();
+        assert_eq!(
+            s.catalog.torrent_header(&ih).unwrap().unwrap().uploaded,
+            1700
+        );
+    }
+
+    #[tokio::test]
+    async fn while_one_plays_the_others_get_a_share_of_the_download_limit() {
+        let s = setup();
+        for n in [8, 9] {
+            s.engine.seed(torrent(n, "T", &[("t.mkv", b"x")]));
+            s.torrents.add(magnet(n), None).await.unwrap();
+        }
+        let (a, b) = (InfoHash([8; 20]), InfoHash([9; 20]));
+        s.torrents.share_rate(1 << 20, &HashSet::new());
+        assert_eq!(s.engine.download_limit(&b), None, "nothing plays");
+        s.torrents.share_rate(1 << 20, &HashSet::from([a]));
+        assert_eq!(s.engine.download_limit(&a), None, "the playing one");
+        assert_eq!(
+            s.engine.download_limit(&b),
+            Some(1 << 20),
+            "a stream at 0 B/s leaves it all"
+        );
+        s.torrents.share_rate(1 << 20, &HashSet::new());
+        assert_eq!(s.engine.download_limit(&b), None, "played to the end");
+        s.torrents.share_rate(0, &HashSet::from([a]));
+        assert_eq!(
+            s.engine.download_limit(&b),
+            None,
+            "no limit, nothing shared"
         );
     }
 

@@ -98,6 +98,15 @@ async fn the_app_over_https_with_a_certificate_made_once() {
     );
     assert!(plain.contains(&link), "{plain}");
     assert!(plain.contains(&format!("data-https-port=\"{}\"", https.port())));
+    // The rate limits and the seeding policy, as configured.
+    assert!(
+        plain.contains("download no limit, upload no limit"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("uploads until it uploaded 1 times its size"),
+        "{plain}"
+    );
 
     // The session cookie is Secure over HTTPS, and only there.
     let login = |c: &reqwest::Client, url: String| {

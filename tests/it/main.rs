@@ -21,6 +21,7 @@ mod metrics;
 mod permission;
 mod phone;
 mod priority;
+mod rates;
 mod regression;
 mod restart;
 mod search;

@@ -77,7 +77,7 @@ pub(super) fn row_with(
     }
 }
 
-fn rate_text(bytes_per_sec: u64) -> String {
+pub(super) fn rate_text(bytes_per_sec: u64) -> String {
     let units = ["B/s", "KiB/s", "MiB/s", "GiB/s"];
     let mut v = bytes_per_sec as f64;
     let mut i = 0;
@@ -213,6 +213,8 @@ mod tests {
             keep: false,
             played_at: None,
             evicted: None,
+            uploaded: 0,
+            finished_at: None,
         };
         let mut p = Progress {
             state: "live".into(),

@@ -215,6 +215,13 @@ pub struct TorrentStateLive {
 }
 
 impl TorrentStateLive {
+    /// This torrent's own rate limits, checked besides the session's:
+    /// they may be changed while it is live (a new live state starts from
+    /// `AddTorrentOptions::ratelimits` again).
+    pub fn ratelimits(&self) -> &Limits {
+        &self.ratelimits
+    }
+
     fn max_request_window(&self) -> usize {
         self.shared
             .options
