@@ -145,7 +145,7 @@ async fn bind_https(config: &Config) -> Result<Option<Https>, StartError> {
     let Some(listen) = config.web.https_listen else {
         return Ok(None);
     };
-    let addrs: Vec<_> = crate::net::interfaces(&[]).iter().map(|i| i.addr).collect();
+    let addrs = lan_addresses(&config.server.ssdp_interfaces);
     let (web, dir) = (config.web.clone(), config.storage.state_dir.clone());
     let tls = tokio::task::spawn_blocking(move || {
         http::tls::Tls::start(&web, &dir, &crate::net::host_name(), &addrs)
@@ -165,6 +165,20 @@ async fn bind_https(config: &Config) -> Result<Option<Https>, StartError> {
     }))
 }
 
+/// The addresses a made certificate names: every up, multicast-capable,
+/// non-loopback IPv4 interface's (a phone may be on another link than the
+/// TVs), and those of the SSDP interfaces named in the config.
+fn lan_addresses(ssdp_interfaces: &[String]) -> Vec<std::net::Ipv4Addr> {
+    let mut addrs: Vec<_> = crate::net::interfaces(&[])
+        .iter()
+        .chain(&crate::net::interfaces(ssdp_interfaces))
+        .map(|i| i.addr)
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    addrs
+}
+
 /// How often a made certificate is checked against the host's addresses.
 const TLS_RECHECK: Duration = Duration::from_secs(60);
 
@@ -173,6 +187,7 @@ const TLS_RECHECK: Duration = Duration::from_secs(60);
 fn serve_https(
     https: Https,
     router: axum::Router,
+    interfaces: Vec<String>,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<std::io::Result<()>>, StartError> {
     let acceptor = https.tls.acceptor()?;
@@ -184,7 +199,12 @@ fn serve_https(
                 _ = stop.cancelled() => return,
                 _ = tokio::time::sleep(TLS_RECHECK) => {}
             }
-            let addrs: Vec<_> = crate::net::interfaces(&[]).iter().map(|i| i.addr).collect();
+            let addrs = lan_addresses(&interfaces);
+            if addrs.is_empty() {
+                // No LAN address now (a link going down, a failed read):
+                // the certificate stays as it is.
+                continue;
+            }
             let tls = tls.clone();
             match tokio::task::spawn_blocking(move || tls.refresh(&addrs).map(|new| (new, tls)))
                 .await
@@ -610,7 +630,12 @@ impl App {
         let https_addr = https.as_ref().map(|h| h.addr);
         let mdns = announce_mdns(&config, addr, https_addr);
         let https_server = match https {
-            Some(h) => Some(serve_https(h, router.clone(), shutdown.clone())?),
+            Some(h) => Some(serve_https(
+                h,
+                router.clone(),
+                config.server.ssdp_interfaces.clone(),
+                shutdown.clone(),
+            )?),
             None => None,
         };
         let server = tokio::spawn(http::server::serve(

@@ -286,7 +286,9 @@ mod tests {
             .execute_batch(
                 "UPDATE torrents SET title = '', playable_count = NULL;
                  UPDATE files SET title = '', file_pos = NULL, title_pos = NULL;
-                 -- as schema 16 left it: without migration 19's and 20's columns
+                 -- as schema 16 left it: without migration 19's, 20's and 21's columns
+                 ALTER TABLE torrents DROP COLUMN uploaded;
+                 ALTER TABLE torrents DROP COLUMN finished_at;
                  ALTER TABLE torrents DROP COLUMN keep;
                  ALTER TABLE torrents DROP COLUMN played_at;
                  ALTER TABLE torrents DROP COLUMN evicted_at;

@@ -142,7 +142,9 @@ fn read_pair(cert: &Path, key: &Path) -> Result<(CertifiedKey, Vec<u8>), TlsErro
 }
 
 /// Make a self-signed certificate for `names`: (certificate, key), PEM.
-fn make(names: &Names) -> Result<(String, String), TlsError> {
+/// With `key` (PEM), that key is kept: a phone that trusts its public key
+/// trusts the new certificate as well.
+fn make(names: &Names, key: Option<&str>) -> Result<(String, String), TlsError> {
     let err = |e: rcgen::Error| TlsError::Make(e.to_string());
     let sans: Vec<String> = names
         .dns
@@ -160,7 +162,10 @@ fn make(names: &Names) -> Result<(String, String), TlsError> {
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(VALID_DAYS);
-    let key = rcgen::KeyPair::generate().map_err(err)?;
+    let key = match key.map(rcgen::KeyPair::from_pem) {
+        Some(Ok(key)) => key,
+        _ => rcgen::KeyPair::generate().map_err(err)?,
+    };
     let cert = params.self_signed(&key).map_err(err)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
@@ -302,7 +307,8 @@ impl Made {
         ) {
             return Ok(kept);
         }
-        let (cert_pem, key_pem) = make(&wanted)?;
+        let old_key = std::fs::read_to_string(&key).ok();
+        let (cert_pem, key_pem) = make(&wanted, old_key.as_deref())?;
         write_file(&key, &key_pem, true)?;
         write_file(&cert, &cert_pem, false)?;
         let made = read_pair(&cert, &key)?;
@@ -356,7 +362,7 @@ mod tests {
     #[test]
     fn a_made_certificate_says_its_names_and_a_fingerprint_is_its_hash() {
         let names = wanted_names("nas", &[Ipv4Addr::new(10, 0, 0, 2)]);
-        let (cert, _) = make(&names).unwrap();
+        let (cert, _) = make(&names, None).unwrap();
         let der = CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
         let (said, end) = names_and_end(&der).unwrap();
         assert_eq!(said, names);
@@ -382,9 +388,11 @@ mod tests {
         let again = Tls::start(&web, dir.path(), "nas", &at).unwrap();
         assert_eq!(again.fingerprint(), first, "kept across restarts");
         assert!(!again.refresh(&at).unwrap());
+        let key = dir.path().join("tls/key.pem");
+        let key_before = std::fs::read(&key).unwrap();
         assert!(again.refresh(&[Ipv4Addr::new(10, 0, 0, 3)]).unwrap());
         assert_ne!(again.fingerprint(), first);
-        let key = dir.path().join("tls/key.pem");
+        assert_eq!(std::fs::read(&key).unwrap(), key_before, "the same key");
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&key).unwrap().permissions().mode();
         assert_eq!(mode & 0o077, 0, "the key is the owner's only");
@@ -393,8 +401,8 @@ mod tests {
     #[test]
     fn a_given_pair_is_used_and_a_wrong_key_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let (cert, key) = make(&wanted_names("a", &[])).unwrap();
-        let (_, other_key) = make(&wanted_names("b", &[])).unwrap();
+        let (cert, key) = make(&wanted_names("a", &[]), None).unwrap();
+        let (_, other_key) = make(&wanted_names("b", &[]), None).unwrap();
         let path = |n: &str, text: &str| {
             let p = dir.path().join(n);
             std::fs::write(&p, text).unwrap();

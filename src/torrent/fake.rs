@@ -315,9 +315,13 @@ impl TorrentEngine for FakeEngine {
             .and_then(|t| t.selected.clone())
     }
 
-    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>) {
-        if let Some(t) = self.added.lock().unwrap().get_mut(info_hash) {
-            t.download_limit = bytes_per_sec;
+    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>) -> bool {
+        match self.added.lock().unwrap().get_mut(info_hash) {
+            Some(t) if !t.paused => {
+                t.download_limit = bytes_per_sec;
+                true
+            }
+            _ => false,
         }
     }
 

@@ -275,8 +275,8 @@ pub trait TorrentEngine: Send + Sync + 'static {
         files: &std::collections::BTreeSet<usize>,
     ) -> BoxFuture<'_, Result<(), EngineError>>;
     /// A torrent's own download limit (bytes a second; `None`: only the
-    /// session's), while it is live.
-    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>);
+    /// session's), while it is live: `false` when it is not (nothing set).
+    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>) -> bool;
     /// Pause a torrent (no peer, no upload; kept across restarts) or
     /// resume it.
     fn set_paused(

@@ -779,11 +779,13 @@ impl TorrentEngine for RqbitEngine {
         self.handle(info_hash)?.only_files()
     }
 
-    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>) {
-        if let Some(live) = self.handle(info_hash).and_then(|h| h.live()) {
-            live.ratelimits()
-                .set_download_bps(bytes_per_sec.and_then(rate));
-        }
+    fn set_download_limit(&self, info_hash: &InfoHash, bytes_per_sec: Option<u64>) -> bool {
+        let Some(live) = self.handle(info_hash).and_then(|h| h.live()) else {
+            return false;
+        };
+        live.ratelimits()
+            .set_download_bps(bytes_per_sec.and_then(rate));
+        true
     }
 
     fn set_paused(

@@ -41,7 +41,13 @@ pub struct Torrents {
     uploads: std::sync::Mutex<seeding::Uploads>,
     /// The download limit each torrent was last given (`share_rate`).
     limits: std::sync::Mutex<std::collections::HashMap<InfoHash, u64>>,
+    /// When a paused torrent was last resumed to play (`resume_to_play`).
+    resumed: std::sync::Mutex<std::collections::HashMap<InfoHash, std::time::Instant>>,
 }
+
+/// A torrent resumed to play is not paused again for this long, whatever
+/// its stream's state (a player's first request may not stream yet).
+const RESUMED_GRACE: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// At most this many torrents are in the engine only to fetch a next
 /// episode ahead: the oldest unplayed one goes, with its data.
@@ -62,6 +68,7 @@ impl Torrents {
             staged: Default::default(),
             uploads: Default::default(),
             limits: Default::default(),
+            resumed: Default::default(),
         }
     }
 
@@ -90,6 +97,7 @@ impl Torrents {
         let ih = info.info_hash;
         let name = info.name.clone();
         let files = info.files.len();
+        let every: std::collections::BTreeSet<usize> = info.files.iter().map(|f| f.index).collect();
         let (t, new) = self
             .catalog
             .run(move |c| c.record_torrent(&info, label.as_deref()))
@@ -105,7 +113,7 @@ impl Torrents {
         {
             // It was in the engine with nothing selected (`stage`): now it
             // is added, every file is, as after any add.
-            self.engine.select_files(&ih, &(0..files).collect()).await?;
+            self.engine.select_files(&ih, &every).await?;
         }
         // Its peers, kept for a restart from the moment it is added.
         let mut peers = hinted;
@@ -158,6 +166,10 @@ impl Torrents {
             .run(move |c| c.torrent_header(&info_hash))
             .await?
             .ok_or(TorrentsError::NotFound(info_hash))?;
+        if !header.listed {
+            // Added before (perhaps evicted since): playing it adopts it.
+            return Ok(());
+        }
         let source = self.known_source(info_hash, &header).await?;
         self.engine.add_idle(source).await?;
         let old: Vec<InfoHash> = {
@@ -335,7 +347,9 @@ impl Torrents {
                 .uploads
                 .locked()
                 .total(ih, t.uploaded, p.uploaded_bytes);
-            let finished_at = t.finished_at.or(p.finished.then_some(now));
+            // Seeding time counts from the last finish (a file selected
+            // since, or data evicted and fetched again, starts it anew).
+            let finished_at = p.finished.then(|| t.finished_at.unwrap_or(now));
             if (uploaded, finished_at) != (t.uploaded, t.finished_at) {
                 self.catalog
                     .run(move |c| c.set_seeding(&ih, uploaded, finished_at))
@@ -344,18 +358,40 @@ impl Torrents {
             let seeding = seeding::Seeding {
                 size: p.bytes_total,
                 uploaded,
-                finished_at: finished_at.filter(|_| p.finished),
-                playing: playing.contains(&ih),
+                finished_at,
+                playing: playing.contains(&ih) || self.resumed_lately(&ih),
             };
-            if p.state != "live" {
+            if p.state != "live" || !self.whole_torrent_selected(&ih) {
                 continue;
             }
             if let Some(why) = policy.stop(&seeding, now) {
-                self.engine.set_paused(&ih, true).await?;
-                tracing::info!(info_hash = %ih, "stops uploading: {why}");
+                match self.engine.set_paused(&ih, true).await {
+                    Ok(()) => tracing::info!(info_hash = %ih, "stops uploading: {why}"),
+                    Err(e) => tracing::warn!(info_hash = %ih, "could not stop uploading: {e}"),
+                }
             }
         }
         Ok(())
+    }
+
+    /// Is every file of the torrent selected? Only then is it paused when
+    /// it has seeded enough: a file it does not download yet (the next
+    /// episode of a pack, a subtitle) may still be read from the swarm.
+    fn whole_torrent_selected(&self, ih: &InfoHash) -> bool {
+        match (self.engine.selected_files(ih), self.engine.info(ih)) {
+            (None, _) => true,
+            (Some(selected), Some(info)) => info.files.iter().all(|f| selected.contains(&f.index)),
+            (Some(_), None) => false,
+        }
+    }
+
+    /// Was the torrent resumed to play a moment ago? (Its stream may not
+    /// be counted as playing yet.)
+    fn resumed_lately(&self, ih: &InfoHash) -> bool {
+        self.resumed
+            .locked()
+            .get(ih)
+            .is_some_and(|at| at.elapsed() < RESUMED_GRACE)
     }
 
     /// Share `torrent.max-download-rate` (`limit`, bytes a second; 0:
@@ -372,14 +408,25 @@ impl Torrents {
             .filter_map(|ih| self.engine.progress(ih))
             .map(|p| p.download_bytes_per_sec)
             .sum();
-        let background = all.iter().filter(|ih| !playing.contains(ih)).count();
+        // What downloads besides: live and not finished.
+        let downloading = |ih: &InfoHash| {
+            self.engine
+                .progress(ih)
+                .is_some_and(|p| p.state == "live" && !p.finished)
+        };
+        let background = all
+            .iter()
+            .filter(|ih| !playing.contains(ih) && downloading(ih))
+            .count();
         let cap = sharing::background_limit(limit, !playing.is_empty(), playing_rate, background);
         let mut limits = self.limits.locked();
         limits.retain(|ih, _| all.contains(ih));
         for ih in all {
             let new = cap.filter(|_| !playing.contains(&ih));
-            if sharing::worth_changing(limits.get(&ih).copied(), new) {
-                self.engine.set_download_limit(&ih, new);
+            // A torrent that is not live has no limiter yet: set when it is.
+            if sharing::worth_changing(limits.get(&ih).copied(), new)
+                && self.engine.set_download_limit(&ih, new)
+            {
                 match new {
                     Some(n) => limits.insert(ih, n),
                     None => limits.remove(&ih),
@@ -391,13 +438,19 @@ impl Torrents {
     /// A torrent about to play that the seeding policy paused is resumed
     /// (a paused torrent streams nothing).
     pub async fn resume_to_play(&self, info_hash: InfoHash) -> Result<(), TorrentsError> {
-        if self
-            .engine
-            .progress(&info_hash)
-            .is_some_and(|p| p.state == "paused")
-        {
-            self.engine.set_paused(&info_hash, false).await?;
-            tracing::info!(%info_hash, "played: uploading and downloading again");
+        let paused =
+            |e: &dyn TorrentEngine| e.progress(&info_hash).is_some_and(|p| p.state == "paused");
+        if !paused(self.engine.as_ref()) {
+            return Ok(());
+        }
+        self.resumed
+            .locked()
+            .insert(info_hash, std::time::Instant::now());
+        match self.engine.set_paused(&info_hash, false).await {
+            Ok(()) => tracing::info!(%info_hash, "played: uploading and downloading again"),
+            // Two first requests at once: the other one resumed it.
+            Err(_) if !paused(self.engine.as_ref()) => {}
+            Err(e) => return Err(e.into()),
         }
         Ok(())
     }
@@ -458,10 +511,16 @@ impl Torrents {
         if seen.is_empty() {
             return Ok(());
         }
+        // Not a staged torrent's (only listed): remembered peers make the
+        // catalog take a torrent over at the next start, and a staged one
+        // is dropped then instead (`reconcile`).
         self.catalog
             .run(move |c| {
                 seen.iter()
-                    .try_for_each(|(ih, peers)| c.remember_peers(ih, peers))
+                    .try_for_each(|(ih, peers)| match c.torrent_header(ih)? {
+                        Some(t) if !t.listed => c.remember_peers(ih, peers),
+                        _ => Ok(()),
+                    })
             })
             .await?;
         Ok(())
@@ -494,7 +553,9 @@ impl Torrents {
         for ih in in_engine {
             // Staged before the restart (a next episode fetched ahead) and
             // never played: dropped.
-            self.unstage(ih).await?;
+            if let Err(e) = self.unstage(ih).await {
+                tracing::warn!(info_hash = %ih, "a torrent fetched ahead could not be dropped: {e}");
+            }
             if self.catalog.run(move |c| c.has_torrent(&ih)).await? {
                 continue;
             }
@@ -676,15 +737,43 @@ mod tests {
         s.torrents.keep_seeding(&policy, &none).await.unwrap();
         assert_eq!(state(&s.engine), "paused");
 
-        // Played again: resumed; its count goes on from what it had.
+        // Played again: resumed; its count goes on from what it had; not
+        // paused again before its stream counts as playing.
         s.torrents.resume_to_play(ih).await.unwrap();
         assert_eq!(state(&s.engine), "live");
         s.engine.upload(&ih, 200);
-        s.torrents.keep_seeding(&policy, &playing).await.unwrap();
+        s.torrents.keep_seeding(&policy, &none).await.unwrap();
+        assert_eq!(state(&s.engine), "live", "resumed a moment ago");
         assert_eq!(
             s.catalog.torrent_header(&ih).unwrap().unwrap().uploaded,
             1700
         );
+    }
+
+    #[tokio::test]
+    async fn a_pack_with_files_left_unselected_keeps_seeding() {
+        let s = setup();
+        let ih = InfoHash([11; 20]);
+        let files: [(&str, &[u8]); 2] = [("S/E01.mkv", &[0; 100]), ("S/E02.mkv", &[0; 100])];
+        s.engine.seed(torrent(11, "S", &files));
+        s.torrents.add(magnet(11), None).await.unwrap();
+        s.engine
+            .select_files(&ih, &std::collections::BTreeSet::from([0]))
+            .await
+            .unwrap();
+        s.engine.download(&ih, 0, 0..100);
+        s.engine.download(&ih, 1, 0..100);
+        s.engine.upload(&ih, 10_000);
+        let policy = seeding::Policy {
+            ratio: 1.0,
+            time: std::time::Duration::ZERO,
+        };
+        s.torrents
+            .keep_seeding(&policy, &HashSet::new())
+            .await
+            .unwrap();
+        // E02 may still be read from the swarm (the next episode's head).
+        assert_eq!(s.engine.progress(&ih).unwrap().state, "live");
     }
 
     #[tokio::test]

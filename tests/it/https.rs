@@ -33,6 +33,12 @@ fn fingerprint_of(cert_pem: &[u8]) -> String {
         .join(":")
 }
 
+/// The body of a GET as text.
+async fn text(client: &reqwest::Client, url: String) -> String {
+    let r = client.get(&url).send().await.unwrap();
+    r.text().await.unwrap()
+}
+
 async fn start(state: &Path, downloads: &Path) -> (Server, SocketAddr) {
     let mut config = test_config(state, downloads);
     config.web.https_listen = Some("127.0.0.1:0".parse().unwrap());
@@ -60,37 +66,16 @@ async fn the_app_over_https_with_a_certificate_made_once() {
         assert_eq!(r.status(), 200, "{base}");
     }
     let base = format!("https://127.0.0.1:{}", https.port());
-    let manifest: serde_json::Value = client
-        .get(format!("{base}/manifest.webmanifest"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let manifest = text(&client, format!("{base}/manifest.webmanifest")).await;
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
     assert_eq!(manifest["share_target"]["action"], "/add");
 
     // The fingerprint is on the settings page, on both listeners; plain
     // HTTP points at the HTTPS address, HTTPS does not.
-    let over_tls = client
-        .get(format!("{base}/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let over_tls = text(&client, format!("{base}/settings")).await;
     assert!(over_tls.contains(&fingerprint), "{over_tls}");
     assert!(!over_tls.contains("id=\"https-link\""));
-    let plain = server
-        .http
-        .get(server.url("/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let plain = server.get_text("/settings").await;
     assert!(plain.contains(&fingerprint));
     let link = format!(
         "id=\"https-link\" href=\"https://127.0.0.1:{}/\"",
@@ -136,14 +121,7 @@ async fn the_app_over_https_with_a_certificate_made_once() {
     assert!(!cookie.contains("Secure"), "{cookie}");
 
     // A TV's URLs are http://, on the HTTP port, whichever listener asked.
-    let description = client
-        .get(format!("{base}/upnp/description.xml"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let description = text(&client, format!("{base}/upnp/description.xml")).await;
     let http_port = server.app.local_addr().port();
     let presentation = format!("<presentationURL>http://127.0.0.1:{http_port}/</presentationURL>");
     assert!(description.contains(&presentation), "{description}");
