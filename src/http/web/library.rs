@@ -68,6 +68,10 @@ pub(super) fn row_with(
                 "evicted for the disk budget: fetched again when played".into()
             }
             None => "not loaded".into(),
+            // Paused by the seeding policy (`torrent.seed-ratio`, `seed-time`).
+            Some(p) if p.finished && p.state == "paused" => {
+                "done; seeded enough, no longer uploading".into()
+            }
             Some(p) if p.finished => "done".into(),
             Some(p) => match &p.error {
                 Some(e) => format!("error: {e}"),
@@ -231,6 +235,12 @@ mod tests {
         assert_eq!((r.peers.as_str(), r.rate.as_str()), ("1 peer", "1.5 MiB/s"));
         p.finished = true;
         assert_eq!(row(&t, Some(&p), &none).permille, 1000);
+        assert_eq!(row(&t, Some(&p), &none).state, "done");
+        p.state = "paused".into();
+        assert!(row(&t, Some(&p), &none)
+            .state
+            .contains("no longer uploading"));
+        p.state = "live".into();
         assert_eq!(row(&t, None, &none).state, "not loaded");
         let evicted = CatalogTorrent {
             evicted: Some(crate::catalog::Evicted {
