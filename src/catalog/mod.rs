@@ -202,9 +202,30 @@ fn bump_update_id(tx: &rusqlite::Transaction<'_>) -> Result<(), CatalogError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::torrent::{TorrentFile, TorrentInfo};
+
+    /// A cached search result of the info hash `[byte; 20]`, with only a
+    /// title.
+    pub(crate) fn stored_result(byte: u8, title: &str) -> StoredResult {
+        StoredResult {
+            info_hash: InfoHash([byte; 20]),
+            title: title.into(),
+            size: None,
+            seeders: None,
+            provider: "p".into(),
+            source: None,
+            playable_files: None,
+            container: None,
+            video: None,
+            audio: None,
+            name: None,
+            year: None,
+            season: None,
+            episode: None,
+        }
+    }
 
     pub(super) fn info(name: &str, byte: u8) -> TorrentInfo {
         TorrentInfo {

@@ -378,20 +378,8 @@ mod tests {
         c.store_results(
             a,
             &[StoredResult {
-                info_hash: InfoHash([1; 20]),
-                title: "Big Buck".into(),
-                size: None,
                 seeders: Some(3),
-                provider: "p".into(),
-                source: None,
-                playable_files: None,
-                container: None,
-                video: None,
-                audio: None,
-                name: None,
-                year: None,
-                season: None,
-                episode: None,
+                ..crate::catalog::tests::stored_result(1, "Big Buck")
             }],
             "",
         )

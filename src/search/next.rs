@@ -118,24 +118,7 @@ impl NextEpisodes {
 mod tests {
     use super::*;
 
-    fn result(n: u8, title: &str) -> StoredResult {
-        StoredResult {
-            info_hash: InfoHash([n; 20]),
-            title: title.into(),
-            size: None,
-            seeders: None,
-            provider: "p".into(),
-            source: None,
-            playable_files: None,
-            container: None,
-            video: None,
-            audio: None,
-            name: None,
-            year: None,
-            season: None,
-            episode: None,
-        }
-    }
+    use crate::catalog::tests::stored_result as result;
 
     fn next(played: &StoredResult, file: &str, results: &[StoredResult]) -> Option<u8> {
         choose(played, file, results).map(|(r, _)| r.info_hash.0[0])
