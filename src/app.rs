@@ -431,7 +431,7 @@ const BUDGET_EVERY: Duration = Duration::from_secs(2);
 async fn keep_within_budget(
     torrents: Arc<Torrents>,
     now_playing: Arc<crate::playback::NowPlaying>,
-    (budget, policy, download_limit): (u64, crate::torrents::seeding::Policy, u64),
+    (budget, policy): (u64, crate::torrents::seeding::Policy),
     metrics: Arc<crate::metrics::Metrics>,
     stop: CancellationToken,
 ) {
@@ -446,7 +446,7 @@ async fn keep_within_budget(
                     Ok(evicted) => evicted.iter().for_each(|_| metrics.evicted()),
                     Err(e) => tracing::warn!("the disk budget could not be kept: {e}"),
                 }
-                torrents.share_rate(download_limit, &playing);
+                torrents.share_rate(&playing);
                 if let Err(e) = torrents.keep_seeding(&policy, &playing).await {
                     tracing::warn!("the seeding policy could not be kept: {e}");
                 }
@@ -488,12 +488,15 @@ impl App {
             store_media_info(catalog.clone()),
         );
         let changes = Arc::new(Changes::new());
-        let torrents = Arc::new(Torrents::new(
-            catalog.clone(),
-            dyn_engine.clone(),
-            prefetch.clone(),
-            changes.clone(),
-        ));
+        let torrents = Arc::new(
+            Torrents::new(
+                catalog.clone(),
+                dyn_engine.clone(),
+                prefetch.clone(),
+                changes.clone(),
+            )
+            .with_download_limit(config.torrent.max_download_rate.0),
+        );
         let subtitles = crate::subtitles::Subtitles::new(
             catalog.clone(),
             dyn_engine.clone(),
@@ -579,7 +582,6 @@ impl App {
             (
                 config.storage.max_disk_usage.0,
                 crate::torrents::seeding::Policy::from_config(&config.torrent),
-                config.torrent.max_download_rate.0,
             ),
             metrics.clone(),
             shutdown.child_token(),

@@ -480,6 +480,11 @@ impl Playback {
             return Ok((watch(body), ticket, "the web seed"));
         }
         let (stream, ticket) = self.open(ih, file, span.start, client).await?;
+        // What else downloads gets only what this stream leaves of the
+        // download limit, from now (not the next tick).
+        let mut playing = self.now_playing.torrents();
+        playing.insert(ih);
+        self.torrents.share_rate(&playing);
         let body = ReaderStream::with_capacity(stream.take(span.end - span.start), CHUNK);
         Ok((watch(Box::pin(body)), ticket, "the swarm"))
     }

@@ -41,6 +41,8 @@ pub struct Torrents {
     uploads: std::sync::Mutex<seeding::Uploads>,
     /// The download limit each torrent was last given (`share_rate`).
     limits: std::sync::Mutex<std::collections::HashMap<InfoHash, u64>>,
+    /// `torrent.max-download-rate` (0: none), shared by `share_rate`.
+    download_limit: u64,
     /// When a paused torrent was last resumed to play (`resume_to_play`).
     resumed: std::sync::Mutex<std::collections::HashMap<InfoHash, std::time::Instant>>,
 }
@@ -69,7 +71,14 @@ impl Torrents {
             uploads: Default::default(),
             limits: Default::default(),
             resumed: Default::default(),
+            download_limit: 0,
         }
+    }
+
+    /// `torrent.max-download-rate`, which `share_rate` shares.
+    pub fn with_download_limit(mut self, bytes_per_sec: u64) -> Self {
+        self.download_limit = bytes_per_sec;
+        self
     }
 
     /// Add a torrent and record it. `Ok((torrent, true))` when it is new.
@@ -398,7 +407,8 @@ impl Torrents {
     /// none) so that what plays comes first: every other torrent gets a
     /// limit of its own (`sharing::background_limit`) while something
     /// plays, and none once nothing does. Every two seconds (by `app`).
-    pub fn share_rate(&self, limit: u64, playing: &HashSet<InfoHash>) {
+    pub fn share_rate(&self, playing: &HashSet<InfoHash>) {
+        let limit = self.download_limit;
         if limit == 0 {
             return;
         }
@@ -418,15 +428,20 @@ impl Torrents {
             .iter()
             .filter(|ih| !playing.contains(ih) && downloading(ih))
             .count();
-        let cap = sharing::background_limit(limit, !playing.is_empty(), playing_rate, background);
         let mut limits = self.limits.locked();
         limits.retain(|ih, _| all.contains(ih));
         for ih in all {
-            let new = cap.filter(|_| !playing.contains(&ih));
+            let had = limits.get(&ih).copied();
+            let new = sharing::background_limit(
+                limit,
+                !playing.is_empty(),
+                playing_rate,
+                background,
+                had,
+            )
+            .filter(|_| !playing.contains(&ih));
             // A torrent that is not live has no limiter yet: set when it is.
-            if sharing::worth_changing(limits.get(&ih).copied(), new)
-                && self.engine.set_download_limit(&ih, new)
-            {
+            if sharing::worth_changing(had, new) && self.engine.set_download_limit(&ih, new) {
                 match new {
                     Some(n) => limits.insert(ih, n),
                     None => limits.remove(&ih),
@@ -596,7 +611,8 @@ mod tests {
         );
         let changes = Arc::new(Changes::new());
         Setup {
-            torrents: Torrents::new(catalog.clone(), dyn_engine, prefetch, changes.clone()),
+            torrents: Torrents::new(catalog.clone(), dyn_engine, prefetch, changes.clone())
+                .with_download_limit(1 << 20),
             engine,
             catalog,
             changes,
@@ -784,23 +800,18 @@ mod tests {
             s.torrents.add(magnet(n), None).await.unwrap();
         }
         let (a, b) = (InfoHash([8; 20]), InfoHash([9; 20]));
-        s.torrents.share_rate(1 << 20, &HashSet::new());
+        s.torrents.share_rate(&HashSet::new());
         assert_eq!(s.engine.download_limit(&b), None, "nothing plays");
-        s.torrents.share_rate(1 << 20, &HashSet::from([a]));
+        // A starts playing (its rate not known yet): B from a tenth, then
+        // doubling towards what A leaves.
+        let tenth = (1 << 20) / 10;
+        s.torrents.share_rate(&HashSet::from([a]));
         assert_eq!(s.engine.download_limit(&a), None, "the playing one");
-        assert_eq!(
-            s.engine.download_limit(&b),
-            Some(1 << 20),
-            "a stream at 0 B/s leaves it all"
-        );
-        s.torrents.share_rate(1 << 20, &HashSet::new());
+        assert_eq!(s.engine.download_limit(&b), Some(tenth));
+        s.torrents.share_rate(&HashSet::from([a]));
+        assert_eq!(s.engine.download_limit(&b), Some(2 * tenth));
+        s.torrents.share_rate(&HashSet::new());
         assert_eq!(s.engine.download_limit(&b), None, "played to the end");
-        s.torrents.share_rate(0, &HashSet::from([a]));
-        assert_eq!(
-            s.engine.download_limit(&b),
-            None,
-            "no limit, nothing shared"
-        );
     }
 
     #[tokio::test]
