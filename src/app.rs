@@ -431,7 +431,8 @@ const BUDGET_EVERY: Duration = Duration::from_secs(2);
 async fn keep_within_budget(
     torrents: Arc<Torrents>,
     now_playing: Arc<crate::playback::NowPlaying>,
-    (budget, policy): (u64, crate::torrents::seeding::Policy),
+    budget: u64,
+    policy: crate::torrents::seeding::Policy,
     metrics: Arc<crate::metrics::Metrics>,
     stop: CancellationToken,
 ) {
@@ -579,10 +580,8 @@ impl App {
         tokio::spawn(keep_within_budget(
             torrents.clone(),
             playback.now_playing().clone(),
-            (
-                config.storage.max_disk_usage.0,
-                crate::torrents::seeding::Policy::from_config(&config.torrent),
-            ),
+            config.storage.max_disk_usage.0,
+            crate::torrents::seeding::Policy::from_config(&config.torrent),
             metrics.clone(),
             shutdown.child_token(),
         ));

@@ -567,7 +567,7 @@ impl Playback {
         ) else {
             return;
         };
-        let next = match results.after(ih, file).await {
+        let (next_ih, next) = match results.after(ih, file).await {
             Ok(Some(next)) => next,
             Ok(None) => return,
             Err(e) => {
@@ -575,7 +575,6 @@ impl Playback {
                 return;
             }
         };
-        let (next_ih, next) = next;
         if let Err(e) = self.torrents.stage(next_ih).await {
             tracing::info!(%ih, %next_ih, "the next search result could not be fetched ahead: {e}");
             return;

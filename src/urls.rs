@@ -28,16 +28,23 @@ pub fn subtitle(id: i64, vtt: bool) -> String {
     format!("/subtitles/{id}.{}", if vtt { "vtt" } else { "srt" })
 }
 
+/// A `Host` header fit to be put in a URL as it is: a name or address and
+/// perhaps a port (letters, digits, `.`, `-`, `:`, brackets), at most 255
+/// bytes. `None` for anything else.
+pub fn host_header(host: &str) -> Option<&str> {
+    let fine = |b: u8| b.is_ascii_alphanumeric() || b".-:[]".contains(&b);
+    (!host.is_empty() && host.len() <= 255 && host.bytes().all(fine)).then_some(host)
+}
+
 /// The name or address in a `Host` header, without its port (an IPv6
 /// address keeps its brackets). `None` for a header that is no host.
 pub fn host_without_port(host: &str) -> Option<&str> {
-    let host = host.trim();
+    let host = host_header(host)?;
     let name = match host.strip_prefix('[') {
         Some(v6) => &host[..v6.find(']')? + 2],
         None => host.rsplit_once(':').map_or(host, |(name, _)| name),
     };
-    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']');
-    (!name.is_empty() && name.len() <= 255 && name.chars().all(fine)).then_some(name)
+    (!name.is_empty()).then_some(name)
 }
 
 /// The HTTPS listener's address as the browser that sent `host` (its

@@ -87,12 +87,7 @@ pub fn base_url(headers: &HeaderMap, device: &Device, over_tls: bool) -> String 
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            !h.is_empty()
-                && h.len() <= 255
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        });
+        .and_then(crate::urls::host_header);
     match host {
         Some(h) if over_tls => match crate::urls::host_without_port(h) {
             Some(name) => format!("http://{name}:{}", device.local_addr.port()),

@@ -41,6 +41,12 @@ impl ReleaseName {
         }
     }
 
+    /// (season, episode) when the name says an episode; a show without
+    /// seasons is season 0.
+    pub fn season_episode(&self) -> Option<(u32, u32)> {
+        Some((self.season.unwrap_or(0), self.episode?))
+    }
+
     /// The group that made the release, lower-case ("ntb").
     pub fn group(&self) -> Option<&str> {
         self.group.as_deref()

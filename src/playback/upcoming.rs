@@ -26,8 +26,7 @@ pub fn near_end(len: u64, start: u64, pos: u64) -> bool {
 
 /// (season, episode) a file's name says, when it names an episode.
 fn episode_of(f: &CatalogFile) -> Option<(u32, u32)> {
-    let r = ReleaseName::parse(f.file_name());
-    Some((r.season.unwrap_or(0), r.episode?))
+    ReleaseName::parse(f.file_name()).season_episode()
 }
 
 /// The episode after `current` among a torrent's `files`: the video whose

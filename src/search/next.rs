@@ -24,10 +24,6 @@ pub struct NextEpisodes {
 /// (season, episode); a show without seasons is season 0.
 type Episode = (u32, u32);
 
-fn episode(r: &ReleaseName) -> Option<Episode> {
-    Some((r.season.unwrap_or(0), r.episode?))
-}
-
 /// Among a saved search's `results` (best first), the one that follows
 /// the played file (`played`, named `file_name`): its title names the
 /// same show and release group as the played result's, and the least
@@ -41,7 +37,9 @@ pub fn choose<'r>(
     results: &'r [StoredResult],
 ) -> Option<(&'r StoredResult, Episode)> {
     let this = ReleaseName::parse(&played.title);
-    let now = episode(&ReleaseName::parse(file_name)).or_else(|| episode(&this))?;
+    let now = ReleaseName::parse(file_name)
+        .season_episode()
+        .or_else(|| this.season_episode())?;
     results
         .iter()
         .enumerate()
@@ -49,7 +47,7 @@ pub fn choose<'r>(
         .filter_map(|(rank, r)| {
             let that = ReleaseName::parse(&r.title);
             let same = this.same_title(&that) && this.group() == that.group();
-            let e = episode(&that).filter(|e| same && *e > now)?;
+            let e = that.season_episode().filter(|e| same && *e > now)?;
             Some((e, this.screen() != that.screen(), rank, r))
         })
         .min_by_key(|(e, other_screen, rank, _)| (*e, *other_screen, *rank))
@@ -61,7 +59,7 @@ pub fn choose<'r>(
 fn episode_file(files: &[CatalogFile], episode: Episode) -> Option<&CatalogFile> {
     let named = files.iter().find(|f| {
         f.kind == MediaKind::Video
-            && self::episode(&ReleaseName::parse(f.file_name())) == Some(episode)
+            && ReleaseName::parse(f.file_name()).season_episode() == Some(episode)
     });
     let index = named.map(|f| f.index).or_else(|| best_file(files))?;
     files.iter().find(|f| f.index == index)

@@ -345,9 +345,7 @@ impl Torrents {
         policy: &seeding::Policy,
         playing: &HashSet<InfoHash>,
     ) -> Result<(), TorrentsError> {
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64);
+        let now = crate::catalog::now();
         for (t, p) in self.headers().await? {
             let (Some(p), ih) = (p, t.info_hash) else {
                 continue;
