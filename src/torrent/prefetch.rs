@@ -40,7 +40,10 @@ pub const BACKGROUND: Pace = Pace {
     background: true,
     ..PACE
 };
-/// Prefetch jobs running at once (each holds one engine stream).
+/// The end of an MP4 or Matroska file fetched beside the walk: the last
+/// piece or two of most torrents, where an index at the end starts or is.
+const BESIDE_TAIL_LEN: u64 = 1024 * 1024;
+/// Prefetch jobs running at once (each holds up to two engine streams).
 const MAX_JOBS: usize = 4;
 /// A prefetch that has not got its bytes after this long gives up.
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
@@ -191,6 +194,9 @@ impl Prefetcher {
         }
     }
 
+    /// The walk to the index and the head, with the other end of the file
+    /// fetched beside it from the start (`beside_the_walk`): the two come
+    /// from two peers at once rather than one after the other.
     async fn run(
         &self,
         info_hash: InfoHash,
@@ -199,7 +205,38 @@ impl Prefetcher {
         len: u64,
         pace: Pace,
     ) -> Result<IndexInfo, EngineError> {
-        // One stream for the whole job: between two, a torrent whose
+        let walk = self.walk(info_hash, index, container, len, pace);
+        let spare = beside_the_walk(container, len)
+            .filter(|r| !self.engine.has_bytes(&info_hash, index, r.clone()));
+        let Some(spare) = spare else {
+            return walk.await;
+        };
+        // Its own stream, dropped (and its pieces no longer wanted first)
+        // as soon as the walk is done.
+        let beside = async {
+            let mut stream = None;
+            if let Ok(s) = self.stream(&mut stream, (info_hash, index), pace).await {
+                if let Err(e) = drain(s, spare.clone()).await {
+                    tracing::debug!(%info_hash, index, ?spare, "fetch beside the walk: {e}");
+                }
+            }
+            std::future::pending().await
+        };
+        tokio::select! {
+            found = walk => found,
+            never = beside => never,
+        }
+    }
+
+    async fn walk(
+        &self,
+        info_hash: InfoHash,
+        index: usize,
+        container: Container,
+        len: u64,
+        pace: Pace,
+    ) -> Result<IndexInfo, EngineError> {
+        // One stream for the whole walk: between two, a torrent whose
         // selected files are complete would drop its peers.
         let mut stream = None;
         let mut locator = IndexLocator::new(container, len);
@@ -277,6 +314,22 @@ impl Prefetcher {
     }
 }
 
+/// What a prefetch fetches beside its walk, from the start. The walk reads
+/// an MP4's or a Matroska file's head first, where the index is said to be
+/// — often at the end (a `moov` after the media; ffmpeg's and mkvmerge's
+/// `Cues`) — and any other file's tail first, then its head. Either way
+/// both ends are wanted, so the end the walk comes to second is fetched at
+/// once. `None` when the walk's own reads cover the file.
+fn beside_the_walk(container: Container, len: u64) -> Option<Range<u64>> {
+    if len <= HEAD_LEN + BESIDE_TAIL_LEN {
+        return None;
+    }
+    Some(match container {
+        Container::Mp4 | Container::Matroska => len - BESIDE_TAIL_LEN..len,
+        Container::Other => 0..HEAD_LEN,
+    })
+}
+
 fn io_err(e: std::io::Error) -> EngineError {
     EngineError::Engine(format!("prefetch read: {e}"))
 }
@@ -305,4 +358,29 @@ async fn drain(s: &mut MediaStream, range: Range<u64>) -> Result<(), EngineError
         .await
         .map_err(io_err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_end_the_walk_comes_to_second_is_fetched_beside_it() {
+        const MIB: u64 = 1024 * 1024;
+        // MP4 and Matroska: the walk starts at the head; the tail beside it.
+        let len = 700 * MIB;
+        assert_eq!(beside_the_walk(Container::Mp4, len), Some(len - MIB..len));
+        assert_eq!(
+            beside_the_walk(Container::Matroska, len),
+            Some(len - MIB..len)
+        );
+        // Anything else: the walk reads the tail; the head beside it.
+        assert_eq!(beside_the_walk(Container::Other, len), Some(0..HEAD_LEN));
+        // A file the walk reads whole anyway: nothing beside.
+        assert_eq!(beside_the_walk(Container::Mp4, HEAD_LEN + MIB), None);
+        assert_eq!(
+            beside_the_walk(Container::Mp4, HEAD_LEN + MIB + 1),
+            Some(HEAD_LEN + 1..HEAD_LEN + MIB + 1)
+        );
+    }
 }
