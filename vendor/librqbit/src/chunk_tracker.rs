@@ -248,6 +248,15 @@ impl ChunkTracker {
             .filter_map(|id| self.lengths.validate_piece_index(id))
     }
 
+    /// The part of a piece's chunks received so far, 0.0 to 1.0 (swarmcast
+    /// patch 7: how far its holder has come).
+    pub(crate) fn received_part(&self, index: ValidPieceIndex) -> f64 {
+        match self.chunk_status.get(self.lengths.chunk_range(index)) {
+            Some(s) if !s.is_empty() => s.count_ones() as f64 / s.len() as f64,
+            _ => 0.0,
+        }
+    }
+
     pub(crate) fn is_piece_have(&self, id: ValidPieceIndex) -> bool {
         self.have.as_slice()[id.get() as usize]
     }

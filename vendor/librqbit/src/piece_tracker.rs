@@ -165,9 +165,10 @@ impl PieceTracker {
 
     /// The first urgent piece (in the players' order, swarmcast patch 4)
     /// this peer has and may fetch: one nobody fetches is reserved; one
-    /// another peer has spent `STEAL_FACTOR` times this peer's average
-    /// piece time on is taken over (the caller then calls
-    /// `peers.on_steal()`). `None`: no urgent piece for this peer.
+    /// whose holder would take `STEAL_FACTOR` times this peer's average
+    /// piece time more (by its pace on it so far) is taken over (the caller
+    /// then calls `peers.on_steal()`). `None`: no urgent piece for this
+    /// peer.
     pub fn acquire_urgent(
         &mut self,
         peer: PeerHandle,
@@ -181,11 +182,12 @@ impl PieceTracker {
             if self.chunks.is_piece_have(piece) || !peer_has_piece(piece) {
                 continue;
             }
+            let received = self.chunks.received_part(piece);
             let Some(info) = self.inflight.get_mut(&piece) else {
                 return Some(self.reserve_piece(piece, peer));
             };
             if info.peer == peer
-                || !should_steal(peer_avg_time, info.started.elapsed())
+                || !should_steal(peer_avg_time, info.started.elapsed(), received)
                 || !can_steal(piece)
             {
                 continue;

@@ -8,8 +8,9 @@ use std::time::Duration;
 /// A peer whose average piece time is more than this many times the
 /// fastest peer's does not take urgent pieces.
 pub const SLOW_FACTOR: u32 = 4;
-/// An urgent piece is taken over by a peer that could have fetched it this
-/// many times over in the time its holder has spent on it.
+/// An urgent piece is taken over by a peer that could fetch it this many
+/// times over in the time its holder still needs (by the holder's pace on
+/// it so far; before any of it came, in the time the holder has spent).
 pub const STEAL_FACTOR: u32 = 2;
 
 /// May a peer whose average piece time is `mine` take urgent pieces, when
@@ -23,9 +24,24 @@ pub fn may_take(mine: Option<Duration>, best: Option<Duration>) -> bool {
 }
 
 /// Should a peer whose average piece time is `mine` take over an urgent
-/// piece its holder has been fetching for `elapsed`? Only a measured peer.
-pub fn should_steal(mine: Option<Duration>, elapsed: Duration) -> bool {
-    mine.is_some_and(|mine| elapsed >= mine * STEAL_FACTOR)
+/// piece its holder has been fetching for `elapsed`, with the part
+/// `received` (0.0–1.0) of it come? The holder's time left is judged by
+/// its pace on the piece so far — a slow peer new to us is caught after
+/// its first chunks, not only after `STEAL_FACTOR` times the thief's piece
+/// time; with nothing come yet, the time it has spent counts. Its pace is
+/// judged once it has had half the thief's piece time (its first chunks
+/// come after a round trip and a slow start). The thief fetches the piece
+/// whole again. Only a measured peer steals.
+pub fn should_steal(mine: Option<Duration>, elapsed: Duration, received: f64) -> bool {
+    let Some(mine) = mine else {
+        return false;
+    };
+    let waited = elapsed >= mine * STEAL_FACTOR;
+    if !(received > 0.0 && received < 1.0) || elapsed < mine / 2 {
+        return waited;
+    }
+    let left = elapsed.mul_f64((1.0 - received) / received);
+    waited || left >= mine * STEAL_FACTOR
 }
 
 /// Milliseconds until a player at `position` reading `bytes_per_second`
@@ -71,9 +87,29 @@ mod tests {
 
     #[test]
     fn an_urgent_piece_goes_to_whoever_would_have_had_it_twice() {
-        assert!(!should_steal(Some(MS(1000)), MS(1999)));
-        assert!(should_steal(Some(MS(1000)), MS(2000)));
-        assert!(!should_steal(None, MS(60_000)), "an unmeasured thief");
+        // Nothing of it come yet: by the time the holder spent.
+        assert!(!should_steal(Some(MS(1000)), MS(1999), 0.0));
+        assert!(should_steal(Some(MS(1000)), MS(2000), 0.0));
+        assert!(!should_steal(None, MS(60_000), 0.0), "an unmeasured thief");
+        assert!(!should_steal(None, MS(60_000), 0.1), "an unmeasured thief");
+    }
+
+    #[test]
+    fn a_holder_is_judged_by_its_pace_on_the_piece() {
+        // A 1 Mbit/s peer has an eighth of a 1 MiB piece after 1 s: 7 s
+        // left, against 1 s for an 8 Mbit/s thief. Taken over at once.
+        assert!(should_steal(Some(MS(1000)), MS(1000), 0.125));
+        // Half of it in 1 s: 1 s left, not worth fetching it whole again.
+        assert!(!should_steal(Some(MS(1000)), MS(1000), 0.5));
+        // Nearly all of it come: left alone.
+        assert!(!should_steal(Some(MS(1000)), MS(1900), 0.99));
+        // Just started: its first chunk after a round trip says little.
+        assert!(!should_steal(Some(MS(1000)), MS(100), 1.0 / 64.0));
+        assert!(should_steal(Some(MS(1000)), MS(500), 1.0 / 64.0));
+        // Spent twice the thief's piece time: taken over, whatever its pace.
+        assert!(should_steal(Some(MS(1000)), MS(2000), 0.9));
+        // Complete (hash check pending): nothing to take over but the time.
+        assert!(!should_steal(Some(MS(1000)), MS(1500), 1.0));
     }
 
     #[test]
