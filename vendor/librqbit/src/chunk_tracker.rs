@@ -257,6 +257,14 @@ impl ChunkTracker {
         }
     }
 
+    /// Has this chunk come (from any peer) since its piece was last
+    /// queued? (swarmcast patch 8)
+    pub(crate) fn is_chunk_received(&self, chunk: &ChunkInfo) -> bool {
+        self.chunk_status
+            .get(chunk.absolute_index as usize)
+            .is_some_and(|b| *b)
+    }
+
     pub(crate) fn is_piece_have(&self, id: ValidPieceIndex) -> bool {
         self.have.as_slice()[id.get() as usize]
     }

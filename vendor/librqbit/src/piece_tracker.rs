@@ -15,7 +15,7 @@ use std::{
 };
 
 use buffers::ByteBuf;
-use librqbit_core::lengths::ValidPieceIndex;
+use librqbit_core::lengths::{ChunkInfo, ValidPieceIndex};
 use peer_binary_protocol::Piece;
 
 use crate::{
@@ -301,6 +301,16 @@ impl PieceTracker {
     /// Get the inflight info for a piece, if it's currently being downloaded.
     pub fn get_inflight(&self, piece: ValidPieceIndex) -> Option<&InflightPiece> {
         self.inflight.get(&piece)
+    }
+
+    /// Should `peer` request this chunk now (swarmcast patch 8)? `None`:
+    /// the piece is no longer its own (taken over, or complete); `false`:
+    /// the chunk came already (from the peer that held the piece before).
+    pub fn chunk_wanted_from(&self, peer: PeerHandle, chunk: &ChunkInfo) -> Option<bool> {
+        match self.inflight.get(&chunk.piece_index) {
+            Some(info) if info.peer == peer => Some(!self.chunks.is_chunk_received(chunk)),
+            _ => None,
+        }
     }
 
     /// Check if a piece is currently in-flight.

@@ -1762,6 +1762,16 @@ impl PeerHandler {
                     length: chunk.size,
                 };
 
+                // swarmcast patch 8: a piece taken over by another peer is
+                // left to it (its chunks requested here would be thrown
+                // away), and a piece taken over from another peer is
+                // fetched only where it has not come yet.
+                match self.chunk_wanted(&chunk) {
+                    None => break,
+                    Some(false) => continue,
+                    Some(true) => {}
+                }
+
                 aframe!(self.wait_for_request_slot()).await;
 
                 self.state
@@ -1777,6 +1787,11 @@ impl PeerHandler {
                 }
 
                 aframe!(self.wait_for_request_slot()).await;
+                match self.chunk_wanted(&chunk) {
+                    None => break,
+                    Some(false) => continue,
+                    Some(true) => {}
+                }
 
                 match self
                     .state
@@ -1814,6 +1829,13 @@ impl PeerHandler {
                 }
             }
         }
+    }
+
+    /// Is `chunk` still this peer's to request (swarmcast patch 8)? See
+    /// `PieceTracker::chunk_wanted_from`.
+    fn chunk_wanted(&self, chunk: &ChunkInfo) -> Option<bool> {
+        let g = self.state.lock_read("chunk_wanted");
+        g.get_pieces().ok()?.chunk_wanted_from(self.addr, chunk)
     }
 
     fn on_i_am_choked(&self) {
