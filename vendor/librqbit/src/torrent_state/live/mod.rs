@@ -1462,7 +1462,10 @@ impl PeerHandler {
         let my_avg = self.counters.average_piece_download_time();
         let urgent = self.state.streams.urgent_pieces(&self.state.lengths);
         let may_take_urgent = urgent.is_empty() || {
+            // swarmcast patch 9: of the peers connected now; one gone (its
+            // counters stay) would keep every slower one off urgent pieces.
             let best = (self.state.peers.states.iter())
+                .filter(|p| p.value().get_live().is_some())
                 .filter_map(|p| p.value().stats.counters.average_piece_download_time())
                 .min();
             super::urgent::may_take(my_avg, best)
