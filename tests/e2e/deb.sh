@@ -22,16 +22,8 @@ FIX="python3 $(pwd)/tests/e2e/fixture.py"
 [ -f "$DEB" ] || { echo "no package at $DEB" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "deb.sh needs root for dpkg and ip netns" >&2; exit 1; }
 
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-wait_for() {
-  local secs=$1; shift
-  local end=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $end ] || return 1
-    sleep 0.2
-  done
-}
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 
 # This machine's own swarmcast, if any, is not ours to touch.
 if dpkg-query -W -f='${Status}' swarmcast 2>/dev/null | grep -q installed; then
@@ -65,7 +57,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "== lintian $(basename "$DEB")"
+step "lintian $(basename "$DEB")"
 if command -v lintian >/dev/null 2>&1; then
   # Errors and warnings fail, unless overridden; the overridden tags are
   # listed after (with --show-overrides, lintian would fail on them too).
@@ -76,7 +68,7 @@ else
   echo "NOTE: lintian is not installed: the package is not checked by it"
 fi
 
-echo "== dpkg -i"
+step "dpkg -i"
 dpkg -i "$DEB" >"$WORK/dpkg-i.log" 2>&1 || fail "dpkg -i: $(cat "$WORK/dpkg-i.log")"
 INSTALLED=yes
 UNIT=""
@@ -95,7 +87,7 @@ cmp -s /etc/swarmcast/config.toml contrib/config.example.toml || fail "the conff
   || fail "the packaged binary rejects the packaged config"
 pass "installed: /usr/bin/swarmcast, $UNIT, conffile /etc/swarmcast/config.toml; nothing enabled"
 
-echo "== started as the unit would, in a namespace with only lo"
+step "started as the unit would, in a namespace with only lo"
 exec_start=$(sed -n 's/^ExecStart=//p' "$UNIT")
 read -r -a argv <<<"$exec_start"
 cmd=""
@@ -205,7 +197,7 @@ SERVER_PID=""
 grep -q 'STOPPING=1' "$WORK/notify.log" || fail "no STOPPING=1"
 pass "SIGTERM: STOPPING=1, exit 0"
 
-echo "== dpkg -r, dpkg -P"
+step "dpkg -r, dpkg -P"
 dpkg -r swarmcast >"$WORK/dpkg-r.log" 2>&1 || fail "dpkg -r: $(cat "$WORK/dpkg-r.log")"
 [ ! -e /usr/bin/swarmcast ] || fail "/usr/bin/swarmcast left after dpkg -r"
 [ -f /etc/swarmcast/config.toml ] || fail "dpkg -r removed the conffile"

@@ -55,8 +55,8 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 in_s() { ip netns exec "$NS_S" "$@"; }
 in_t() { ip netns exec "$NS_T" "$@"; }
 in_p() { ip netns exec "$NS_P" "$@"; }

@@ -39,19 +39,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { echo "== $*"; }
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# Wait (bounded) until a command succeeds.
-wait_for() {
-  local secs=$1; shift
-  local end=$((SECONDS + secs))
-  until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $end ] || return 1
-    sleep 0.2
-  done
-}
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 
 step "make a 20 s MP4 with the moov atom at the end"
 mkdir -p "$WORK/seed"
