@@ -49,7 +49,11 @@ class Swarmcast:
         cfg = os.path.join(work, "swarmcast.toml")
         with open(cfg, "w") as f:
             f.write(SWARMCAST_CONFIG.format(http=HTTP_PORT, work=work, peer=PEER_PORT))
-        env = dict(os.environ, HOME=work, RUST_LOG=os.environ.get("RUST_LOG", "info"))
+        # swarmcast reads its log filter from SWARMCAST_LOG (e.g.
+        # "info,librqbit=warn,librqbit::torrent_state::live=trace" shows
+        # each piece reserved and taken over; with --keep-work).
+        env = dict(os.environ, HOME=work,
+                   SWARMCAST_LOG=os.environ.get("SWARMCAST_LOG", "info,librqbit=warn"))
         self.proc = procs.start(net.exec_prefix(net.client_ns) + [binary, "serve", "--config", cfg],
                                 os.path.join(work, "swarmcast.log"), env=env)
         common.wait_port("127.0.0.1", HTTP_PORT, 30, self.proc)
