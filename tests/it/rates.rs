@@ -45,7 +45,16 @@ async fn the_download_limit_holds_and_a_stream_gets_most_of_it() {
     assert_eq!(status, 201, "{t}");
     let a = index_of(&t, "A.mkv");
 
-    // A plays whole while B downloads in the background.
+    // A plays whole while B downloads in the background. Counted from when
+    // A is live: while the engine checks its files (initializing), the
+    // bytes it reports are the ones checked, not downloaded.
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while engine.progress(&ih).is_none_or(|p| p.state != "live") {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("A live");
     let before = [done(&ih), done(&ih_b)];
     let started = Instant::now();
     let url = server.url(t["files"][a]["url"].as_str().unwrap());
