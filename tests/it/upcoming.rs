@@ -152,6 +152,8 @@ async fn a_bookmarked_items_resume_point_is_fetched_when_a_tv_is_shown_it() {
 /// What is fetched for later yields to what a player reads now: while E01
 /// plays to its end, E02's head and index (fetched from E01's 80 % on) get
 /// only what E01's own pieces leave, from a seeder that sends 4 MiB/s.
+/// E02's bytes are counted in the engine the moment E01 is whole on disk
+/// (the player's HTTP body ends later, and by then E02's pieces flow).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_next_episodes_fetch_yields_to_the_playing_one() {
     // E01's tail (its index, these bytes being no Matroska) comes first,
@@ -176,21 +178,37 @@ async fn the_next_episodes_fetch_yields_to_the_playing_one() {
     let e2 = index_of(&t, "E02.mkv");
     let e1 = 1 - e2;
 
-    // E01 whole, as a player reads it.
-    let url = server.url(t["files"][e1]["url"].as_str().unwrap());
-    let body = server.get_bytes(&url).await;
-    assert!(body[..] == eps[0][..]);
-    // E02's head and index were asked for at E01's 80 %; by E01's end they
-    // had only what was left over.
     let len = eps[1].len() as u64;
     let piece = 64 * 1024u64;
-    let wanted = (0..HEAD_LEN)
-        .step_by(piece as usize)
-        .chain((len - TAIL_LEN..len).step_by(piece as usize));
-    let had = wanted
-        .filter(|at| engine.has_bytes(&ih, e2, *at..at + piece))
-        .count() as u64
-        * piece;
+    // E02's head and index pieces on disk.
+    let e02_had = || {
+        let wanted = (0..HEAD_LEN)
+            .step_by(piece as usize)
+            .chain((len - TAIL_LEN..len).step_by(piece as usize));
+        wanted
+            .filter(|at| engine.has_bytes(&ih, e2, *at..at + piece))
+            .count() as u64
+            * piece
+    };
+    let e01_len = eps[0].len() as u64;
+    let at_e01_end = async {
+        while !engine.has_bytes(&ih, e1, 0..e01_len) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        e02_had()
+    };
+    // E01 whole, as a player reads it.
+    let url = server.url(t["files"][e1]["url"].as_str().unwrap());
+    let (body, had) = tokio::time::timeout(
+        Duration::from_secs(60),
+        futures::future::join(server.get_bytes(&url), at_e01_end),
+    )
+    .await
+    .expect("E01 read within 60 s");
+    assert!(body[..] == eps[0][..]);
+    // E02's head and index were asked for at E01's 80 %; by E01's end they
+    // had only what was left over (the pieces requested beside E01's last
+    // ones in flight).
     assert!(
         had < MIB as u64 / 2,
         "E02 had {had} bytes of its head and index when E01 ended"
