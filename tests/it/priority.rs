@@ -27,15 +27,25 @@ struct Pack {
 }
 
 impl Pack {
-    /// B is `big_mib` MiB; the seeder sends `mib_per_second`.
-    async fn streamed_only(big_mib: usize, mib_per_second: u32, seed: u64) -> Pack {
+    /// B is `big_mib` MiB (`Pack::b_content`); the seeder sends
+    /// `kib_per_second`; the engine asks a peer for `request_window` chunks
+    /// at a time (`None`: the default).
+    async fn streamed_only(
+        big_mib: usize,
+        kib_per_second: u32,
+        seed: u64,
+        request_window: Option<usize>,
+    ) -> Pack {
         let small = content(MIB as usize, seed);
-        let big = content(big_mib * MIB as usize, seed + 1);
+        let big = Pack::b_content(big_mib, seed);
         let files: Vec<(&str, &[u8])> = vec![("A.mkv", &small), ("B.mkv", &big)];
-        let rate = Some(mib_per_second * MIB as u32);
+        let rate = Some(kib_per_second * 1024);
         let seeder = Seeder::start_throttled("Pack", &files, PIECE as u32, None, rate).await;
         let dirs = tempfile::tempdir().unwrap();
-        let config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+        let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+        if let Some(window) = request_window {
+            config.torrent.request_window = window;
+        }
         let server = Server::start(config).await;
         let (status, t) = server.add_uri(&seeder.magnet()).await;
         assert_eq!(status, 201, "{t}");
@@ -58,6 +68,11 @@ impl Pack {
             _seeder: seeder,
             _dirs: dirs,
         }
+    }
+
+    /// B's bytes in a pack made with `big_mib` and `seed`.
+    fn b_content(big_mib: usize, seed: u64) -> Vec<u8> {
+        content(big_mib * MIB as usize, seed + 1)
     }
 }
 
@@ -262,7 +277,7 @@ async fn playing_one_file_of_a_pack_downloads_only_what_is_played() {
 /// the engine's default (32 MiB) fetches to the end of the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stream_fetches_ahead_what_it_asked_for() {
-    let pack = Pack::streamed_only(40, 4, 41).await;
+    let pack = Pack::streamed_only(40, 4 * 1024, 41, None).await;
     let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
     // Pieces of B held in `from..to`, in bytes.
     let held = |from: u64, to: u64| {
@@ -333,7 +348,7 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
 /// 5 s timer (3.5 s per seek here), with it within milliseconds.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_seek_wakes_the_peers_at_once() {
-    let pack = Pack::streamed_only(32, 8, 43).await;
+    let pack = Pack::streamed_only(32, 8 * 1024, 43, None).await;
     let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let mut waits = Vec::new();
@@ -352,6 +367,79 @@ async fn a_seek_wakes_the_peers_at_once() {
         .filter(|w| **w > Duration::from_secs(1))
         .collect();
     assert!(slow.len() <= 1, "first bytes after each seek: {waits:?}");
+}
+
+/// A seek leaves behind the pieces held outside every stream's window (our
+/// librqbit patch 10): their holder cancels what it asked for and goes on
+/// to the new position at once, instead of first finishing the piece it
+/// held (a whole piece time at worst). One seeder at 256 KiB/s (a second a
+/// piece), asked 4 chunks at a time. No piece of the old window is
+/// completed between the seek and the first byte at the new position; the
+/// chunks that came are kept, and the old bytes read back intact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_seek_leaves_the_pieces_held_before_it() {
+    pieces_held_are_left_behind_by_a_seek(false, 47).await;
+}
+
+/// The same for a TV's seek: a new stream at the new position, then the old
+/// one closed (while it is open its window is still wanted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_tvs_seek_leaves_the_pieces_held_before_it() {
+    pieces_held_are_left_behind_by_a_seek(true, 49).await;
+}
+
+/// A stream of B reads its first piece and seeks 6 MiB on, itself or (as
+/// a TV does, `new_stream`) by a new stream and the old one closed.
+async fn pieces_held_are_left_behind_by_a_seek(new_stream: bool, seed: u64) {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let pack = Pack::streamed_only(8, 256, seed, Some(4)).await;
+    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
+    let a = 1 - b;
+    eventually(Duration::from_secs(30), "A downloaded", || async {
+        let done = engine.has_bytes(&ih, a, 0..MIB);
+        done.then_some(()).ok_or(String::from("not yet"))
+    })
+    .await;
+    // B's pieces of the first 2 MiB (the stream's window before the seek).
+    let old_window = || {
+        (0..2 * MIB / PIECE)
+            .filter(|p| engine.has_bytes(&ih, b, p * PIECE..(p + 1) * PIECE))
+            .collect::<Vec<_>>()
+    };
+    let mut s = engine.open(&ih, b, pace(Some(2 * MIB))).await.unwrap();
+    let mut head = vec![0u8; PIECE as usize];
+    s.read_exact(&mut head).await.unwrap();
+    // The peer is into the next piece when the player seeks away.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = old_window();
+    let seeked = Instant::now();
+    if new_stream {
+        let mut new = engine.open(&ih, b, pace(Some(2 * MIB))).await.unwrap();
+        new.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
+        drop(std::mem::replace(&mut s, new));
+    } else {
+        s.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
+    }
+    tokio::time::timeout(Duration::from_secs(20), s.read_u8())
+        .await
+        .expect("a byte at the new position within 20 s")
+        .unwrap();
+    let after = old_window();
+    eprintln!("first byte after the seek: {:?}", seeked.elapsed());
+    assert_eq!(
+        before, after,
+        "pieces of the old window completed between the seek and the new position's first byte"
+    );
+    // Back to the start: what had come of the pieces left behind is kept,
+    // and the bytes are B's.
+    s.seek(std::io::SeekFrom::Start(0)).await.unwrap();
+    let mut back = vec![0u8; 3 * PIECE as usize];
+    tokio::time::timeout(Duration::from_secs(30), s.read_exact(&mut back))
+        .await
+        .expect("the first 3 pieces within 30 s")
+        .unwrap();
+    let big = Pack::b_content(8, seed);
+    assert!(back[..] == big[..back.len()], "B's first bytes differ");
 }
 
 /// A slow peer holding a piece near the read position does not stall the

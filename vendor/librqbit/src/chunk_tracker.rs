@@ -265,6 +265,16 @@ impl ChunkTracker {
             .is_some_and(|b| *b)
     }
 
+    /// Queue a piece given back by its holder again, with the chunks that
+    /// came kept (swarmcast patch 10); a piece of no selected file is left
+    /// to the streams that want it.
+    pub(crate) fn requeue_keeping_chunks(&mut self, index: ValidPieceIndex) {
+        let id = index.get() as usize;
+        if self.selected[id] && !self.have.as_slice()[id] {
+            self.queue_pieces.set(id, true);
+        }
+    }
+
     pub(crate) fn is_piece_have(&self, id: ValidPieceIndex) -> bool {
         self.have.as_slice()[id.get() as usize]
     }

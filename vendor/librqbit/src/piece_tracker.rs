@@ -303,6 +303,25 @@ impl PieceTracker {
         self.inflight.get(&piece)
     }
 
+    /// Give back the pieces in flight that `keep` rejects and `can_release`
+    /// allows (none being written), with the chunks that came kept
+    /// (swarmcast patch 10). Returns each piece with the peer that held it.
+    pub fn release_unless(
+        &mut self,
+        keep: impl Fn(ValidPieceIndex) -> bool,
+        can_release: impl Fn(ValidPieceIndex) -> bool,
+    ) -> Vec<(ValidPieceIndex, PeerHandle)> {
+        let released: Vec<_> = (self.inflight.iter())
+            .filter(|(p, _)| !keep(**p) && can_release(**p))
+            .map(|(p, info)| (*p, info.peer))
+            .collect();
+        for (piece, _) in &released {
+            self.inflight.remove(piece);
+            self.chunks.requeue_keeping_chunks(*piece);
+        }
+        released
+    }
+
     /// Should `peer` request this chunk now (swarmcast patch 8)? `None`:
     /// the piece is no longer its own (taken over, or complete); `false`:
     /// the chunk came already (from the peer that held the piece before).

@@ -934,6 +934,30 @@ impl TorrentStateLive {
         self.new_pieces_notify.notify_waiters();
     }
 
+    /// A stream seeked or closed (swarmcast patch 10): the pieces peers
+    /// hold outside every stream's window are given back (the chunks that
+    /// came are kept) and their requests cancelled, so that the peers go on
+    /// at once to what the streams want now; then sleeping peers are woken.
+    pub(crate) fn on_windows_moved(&self) {
+        let wanted: HashSet<ValidPieceIndex> =
+            self.streams.iter_next_pieces(&self.lengths).collect();
+        let released = match self.lock_write("release_outside_windows").pieces.as_mut() {
+            Some(pieces) => pieces.release_unless(
+                |p| wanted.contains(&p),
+                |p| self.per_piece_locks[p.get_usize()].try_write().is_some(),
+            ),
+            None => Vec::new(),
+        };
+        for (piece, peer) in released {
+            trace!(%piece, %peer, "piece outside every window given back");
+            self.peers
+                .with_live_mut(peer, "release_outside_windows", |live| {
+                    live.cancel_inflight_requests_for_piece(piece)
+                });
+        }
+        self.wake_peers_for_streams();
+    }
+
     pub(crate) fn reconnect_all_not_needed_peers(&self) {
         self.peers
             .states
