@@ -378,20 +378,8 @@ async fn a_seek_wakes_the_peers_at_once() {
 /// chunks that came are kept, and the old bytes read back intact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_seek_leaves_the_pieces_held_before_it() {
-    pieces_held_are_left_behind_by_a_seek(false, 47).await;
-}
-
-/// The same for a TV's seek: a new stream at the new position, then the old
-/// one closed (while it is open its window is still wanted).
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_tvs_seek_leaves_the_pieces_held_before_it() {
-    pieces_held_are_left_behind_by_a_seek(true, 49).await;
-}
-
-/// A stream of B reads its first piece and seeks 6 MiB on, itself or (as
-/// a TV does, `new_stream`) by a new stream and the old one closed.
-async fn pieces_held_are_left_behind_by_a_seek(new_stream: bool, seed: u64) {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let seed = 47;
     let pack = Pack::streamed_only(8, 256, seed, Some(4)).await;
     let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
     let a = 1 - b;
@@ -413,13 +401,7 @@ async fn pieces_held_are_left_behind_by_a_seek(new_stream: bool, seed: u64) {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = old_window();
     let seeked = Instant::now();
-    if new_stream {
-        let mut new = engine.open(&ih, b, pace(Some(2 * MIB))).await.unwrap();
-        new.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
-        drop(std::mem::replace(&mut s, new));
-    } else {
-        s.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
-    }
+    s.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
     tokio::time::timeout(Duration::from_secs(20), s.read_u8())
         .await
         .expect("a byte at the new position within 20 s")

@@ -305,12 +305,19 @@ impl PieceTracker {
 
     /// Give back the pieces in flight that `keep` rejects and `can_release`
     /// allows (none being written), with the chunks that came kept
-    /// (swarmcast patch 10). Returns each piece with the peer that held it.
+    /// (swarmcast patch 10), when one of the `urgent` pieces is neither had
+    /// nor fetched by anyone. Returns each piece with the peer that held it.
     pub fn release_unless(
         &mut self,
+        urgent: &[ValidPieceIndex],
         keep: impl Fn(ValidPieceIndex) -> bool,
         can_release: impl Fn(ValidPieceIndex) -> bool,
     ) -> Vec<(ValidPieceIndex, PeerHandle)> {
+        let waiting = (urgent.iter())
+            .any(|p| !self.chunks.is_piece_have(*p) && !self.inflight.contains_key(p));
+        if !waiting {
+            return Vec::new();
+        }
         let released: Vec<_> = (self.inflight.iter())
             .filter(|(p, _)| !keep(**p) && can_release(**p))
             .map(|(p, info)| (*p, info.peer))

@@ -88,10 +88,6 @@ impl TorrentStreams {
         self.next_stream_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn is_empty(&self) -> bool {
-        self.streams.is_empty()
-    }
-
     fn is_background(&self, stream_id: StreamId) -> bool {
         self.streams.get(&stream_id).is_some_and(|s| s.background)
     }
@@ -303,7 +299,7 @@ impl AsyncSeek for FileStream {
         self.as_mut().set_position(map_io_err!(new_pos.try_into())?);
         debug!(stream_id = self.stream_id, position = self.position, "seek");
         if self.position != before {
-            self.torrent.on_windows_moved();
+            self.torrent.on_stream_seek();
         }
         Ok(())
     }
@@ -319,11 +315,6 @@ impl AsyncSeek for FileStream {
 impl Drop for FileStream {
     fn drop(&mut self) {
         self.streams.drop_stream(self.stream_id);
-        // A TV's seek is a new stream, then the old one closed (swarmcast
-        // patch 10); with no stream left, the download goes on as it was.
-        if !self.streams.is_empty() {
-            self.torrent.on_windows_moved();
-        }
     }
 }
 
@@ -366,12 +357,12 @@ impl ManagedTorrent {
         });
     }
 
-    /// A stream seeked or closed: what peers hold outside every window is
-    /// given back (swarmcast patch 10), and sleeping peers are woken.
-    fn on_windows_moved(&self) {
+    /// A stream seeked: what peers hold outside every window may be given
+    /// back (swarmcast patch 10), and sleeping peers are woken.
+    fn on_stream_seek(&self) {
         self.with_state(|state| {
             if let crate::ManagedTorrentState::Live(l) = &state {
-                l.on_windows_moved();
+                l.on_stream_seek();
             }
         });
     }

@@ -934,15 +934,18 @@ impl TorrentStateLive {
         self.new_pieces_notify.notify_waiters();
     }
 
-    /// A stream seeked or closed (swarmcast patch 10): the pieces peers
-    /// hold outside every stream's window are given back (the chunks that
-    /// came are kept) and their requests cancelled, so that the peers go on
-    /// at once to what the streams want now; then sleeping peers are woken.
-    pub(crate) fn on_windows_moved(&self) {
+    /// A stream seeked (swarmcast patch 10): if a piece a player needs now
+    /// is fetched by nobody, the pieces peers hold outside every stream's
+    /// window are given back (the chunks that came are kept) and their
+    /// requests cancelled, so that the peers go on at once to what the
+    /// streams want now; then sleeping peers are woken.
+    pub(crate) fn on_stream_seek(&self) {
         let wanted: HashSet<ValidPieceIndex> =
             self.streams.iter_next_pieces(&self.lengths).collect();
+        let urgent = self.streams.urgent_pieces(&self.lengths);
         let released = match self.lock_write("release_outside_windows").pieces.as_mut() {
             Some(pieces) => pieces.release_unless(
+                &urgent,
                 |p| wanted.contains(&p),
                 |p| self.per_piece_locks[p.get_usize()].try_write().is_some(),
             ),
