@@ -14,12 +14,20 @@ pub const SLOW_FACTOR: u32 = 4;
 pub const STEAL_FACTOR: u32 = 2;
 
 /// May a peer whose average piece time is `mine` take urgent pieces, when
-/// the fastest peer's is `best`? A peer not yet measured may (a slow one is
-/// then caught by `should_steal`).
-pub fn may_take(mine: Option<Duration>, best: Option<Duration>) -> bool {
+/// the fastest connected peer's not robbed since its last piece is `best`?
+/// A peer not yet measured may (a slow one is then caught by
+/// `should_steal`). A peer robbed of a piece since it last completed one
+/// (`robbed`, swarmcast patch 11) may not: it was too slow on that one —
+/// new to us, or slower than its average says (a peer's rate can drop) —
+/// and its pipe likely still holds that piece's cancelled chunks, so
+/// nothing of the next would come for a while. With no `best`, everybody
+/// may: someone must fetch them.
+pub fn may_take(mine: Option<Duration>, best: Option<Duration>, robbed: bool) -> bool {
     match (mine, best) {
+        (_, None) => true,
+        _ if robbed => false,
         (Some(mine), Some(best)) => mine <= best * SLOW_FACTOR,
-        _ => true,
+        (None, Some(_)) => true,
     }
 }
 
@@ -77,12 +85,22 @@ mod tests {
     #[test]
     fn slow_peers_do_not_take_urgent_pieces() {
         // 1 MiB pieces: the 8 Mbit/s peer takes 1 s, the 0.75 Mbit/s one 11 s.
-        assert!(may_take(Some(MS(1000)), Some(MS(1000))));
-        assert!(may_take(Some(MS(4000)), Some(MS(1000))));
-        assert!(!may_take(Some(MS(11_000)), Some(MS(1000))));
+        assert!(may_take(Some(MS(1000)), Some(MS(1000)), false));
+        assert!(may_take(Some(MS(4000)), Some(MS(1000)), false));
+        assert!(!may_take(Some(MS(11_000)), Some(MS(1000)), false));
         // Not yet measured, or nobody is: it may.
-        assert!(may_take(None, Some(MS(1000))));
-        assert!(may_take(Some(MS(11_000)), None));
+        assert!(may_take(None, Some(MS(1000)), false));
+        assert!(may_take(Some(MS(11_000)), None, false));
+    }
+
+    #[test]
+    fn a_robbed_peer_waits_until_it_completes_a_piece() {
+        // New to us, or measured fast before its rate dropped.
+        assert!(!may_take(None, Some(MS(1000)), true));
+        assert!(!may_take(Some(MS(1000)), Some(MS(1000)), true));
+        // Nobody else may (the thief went away): it may, or none would.
+        assert!(may_take(None, None, true));
+        assert!(may_take(Some(MS(2000)), None, true));
     }
 
     #[test]

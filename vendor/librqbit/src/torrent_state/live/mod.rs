@@ -1491,11 +1491,15 @@ impl PeerHandler {
         let may_take_urgent = urgent.is_empty() || {
             // swarmcast patch 9: of the peers connected now; one gone (its
             // counters stay) would keep every slower one off urgent pieces.
+            // swarmcast patch 11: and not robbed since their last piece.
             let best = (self.state.peers.states.iter())
                 .filter(|p| p.value().get_live().is_some())
-                .filter_map(|p| p.value().stats.counters.average_piece_download_time())
+                .map(|p| p.value().stats.counters.clone())
+                .filter(|c| !c.robbed_since_last_piece())
+                .filter_map(|c| c.average_piece_download_time())
                 .min();
-            super::urgent::may_take(my_avg, best)
+            let robbed = self.counters.robbed_since_last_piece();
+            super::urgent::may_take(my_avg, best, robbed)
         };
 
         let result = self

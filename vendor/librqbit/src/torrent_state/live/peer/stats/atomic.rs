@@ -23,6 +23,8 @@ pub(crate) struct PeerCountersAtomic {
     pub total_piece_download_ms: AtomicU64,
     pub times_stolen_from_me: AtomicU32,
     pub times_i_stole: AtomicU32,
+    /// `times_stolen_from_me` when it last completed a piece.
+    stolen_at_last_piece: AtomicU32,
 }
 
 impl PeerCountersAtomic {
@@ -35,6 +37,15 @@ impl PeerCountersAtomic {
             .fetch_add(1, Ordering::Release);
         self.downloaded_and_checked_bytes
             .fetch_add(piece_len, Ordering::Relaxed);
+        let stolen = self.times_stolen_from_me.load(Ordering::Relaxed);
+        self.stolen_at_last_piece.store(stolen, Ordering::Relaxed);
+    }
+
+    /// Was a piece taken over from this peer since it last completed one
+    /// (swarmcast patch 11)?
+    pub(crate) fn robbed_since_last_piece(&self) -> bool {
+        self.times_stolen_from_me.load(Ordering::Relaxed)
+            > self.stolen_at_last_piece.load(Ordering::Relaxed)
     }
 
     pub(crate) fn average_piece_download_time(&self) -> Option<Duration> {
