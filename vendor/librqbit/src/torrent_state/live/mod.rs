@@ -1494,9 +1494,12 @@ impl PeerHandler {
             // swarmcast patch 11: and not robbed since their last piece.
             let best = (self.state.peers.states.iter())
                 .filter(|p| p.value().get_live().is_some())
-                .map(|p| p.value().stats.counters.clone())
-                .filter(|c| !c.robbed_since_last_piece())
-                .filter_map(|c| c.average_piece_download_time())
+                .filter_map(|p| {
+                    let c = &p.value().stats.counters;
+                    (!c.robbed_since_last_piece())
+                        .then(|| c.average_piece_download_time())
+                        .flatten()
+                })
                 .min();
             let robbed = self.counters.robbed_since_last_piece();
             super::urgent::may_take(my_avg, best, robbed)
