@@ -418,7 +418,6 @@ impl ManagedTorrent {
             torrent: self,
             metadata,
         };
-        s.torrent.maybe_reconnect_needed_peers_for_file(file_id);
         streams.streams.insert(
             s.stream_id,
             StreamState {
@@ -434,6 +433,9 @@ impl ManagedTorrent {
             },
         );
 
+        // After the insert (swarmcast patch 12): a peer let go from now on
+        // sees this stream and is called back where it is let go.
+        s.torrent.maybe_reconnect_needed_peers_for_file(file_id);
         debug!(stream_id = s.stream_id, file_id, "started stream");
         s.torrent.wake_peers_for_streams();
 

@@ -902,17 +902,15 @@ impl TorrentStateLive {
         Ok(())
     }
 
+    /// The peer is marked not needed when its task ends (swarmcast patch
+    /// 12): marked here, it could be called back by a stream opened
+    /// meanwhile while its old connection still ran.
     fn disconnect_all_peers_that_have_full_torrent(&self) {
-        for mut pe in self.peers.states.iter_mut() {
+        for pe in self.peers.states.iter() {
             if let PeerState::Live(l) = pe.value().get_state()
                 && l.has_full_torrent(self.lengths.total_pieces() as usize)
             {
-                let prev = pe.value_mut().set_not_needed(&self.peers);
-                let _ = prev
-                    .take_live_no_counters()
-                    .unwrap()
-                    .tx
-                    .send(WriterRequest::Disconnect(Ok(())));
+                let _ = l.tx.send(WriterRequest::Disconnect(Ok(())));
             }
         }
     }
@@ -959,6 +957,15 @@ impl TorrentStateLive {
                 });
         }
         self.wake_peers_for_streams();
+    }
+
+    /// Peers are let go when nothing is left to do; a stream opened while
+    /// they were leaving found them still connected and did not call them
+    /// back. Run after letting peers go (swarmcast patch 12).
+    fn reconnect_if_streams_want_pieces(&self) {
+        if !self.is_finished_and_no_active_streams() {
+            self.reconnect_all_not_needed_peers();
+        }
     }
 
     pub(crate) fn reconnect_all_not_needed_peers(&self) {
@@ -1382,12 +1389,17 @@ impl PeerHandler {
         };
 
         let _error = match error {
-            Some(e) => e,
-            None => {
-                trace!("peer died without errors, not re-queueing");
+            // We let it go ourselves ("nothing left to do"): not an error to
+            // back off from (swarmcast patch 12).
+            None | Some(crate::Error::Disconnect) => {
+                trace!("peer let go, not re-queueing unless a stream wants pieces");
                 pe.value_mut().set_state(PeerState::NotNeeded, peers);
+                // Prevent deadlocks.
+                drop(pe);
+                self.state.reconnect_if_streams_want_pieces();
                 return Ok(());
             }
+            Some(e) => e,
         };
 
         self.counters.errors.fetch_add(1, Ordering::Relaxed);
