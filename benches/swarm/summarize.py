@@ -3,7 +3,8 @@
 per configuration (container, load, player) one table with, per metric,
 the median and the spread (min–max) over trials for ours, rqbit and the
 physical limit, and the ratios of the medians ours/rqbit and ours/limit.
-The raw full download by rqbit gets its own table (throughput baseline).
+The whole file downloaded (rqbit's "raw", the throughput baseline, and
+"ours-raw", ours) gets its own table.
 
 Usage: python3 summarize.py results.jsonl [more.jsonl …]
 """
@@ -103,8 +104,9 @@ def table(title, recs, metrics, servers):
 
 
 def ratio_pairs(servers):
-    pairs = [("ours", "rqbit")] if {"ours", "rqbit"} <= set(servers) else []
-    return pairs + [(s, "limit") for s in servers if s == "ours" or s == "raw"]
+    pairs = [(a, b) for a, b in (("ours", "rqbit"), ("ours-raw", "raw"))
+             if {a, b} <= set(servers)]
+    return pairs + [(s, "limit") for s in servers if s in ("ours", "raw", "ours-raw")]
 
 
 def main():
@@ -121,7 +123,8 @@ def main():
         title = (f"{container}, {load_pct} % load ({c['bitrate_mbit']} Mbit/s, {clip_s} s), "
                  f"{player}, RTT {rtt:g} ms" + (", distinct source IPs" if distinct else ""))
         if player == "download":
-            print(table(title + " (raw rqbit)", recs, DOWNLOAD_METRICS, ["raw"]))
+            servers = [s for s in ("ours-raw", "raw") if any(r["server"] == s for r in recs)]
+            print(table(title + " (the whole file)", recs, DOWNLOAD_METRICS, servers))
         else:
             servers = [s for s in ("ours", "rqbit") if any(r["server"] == s for r in recs)]
             print(table(title, recs, PLAYER_METRICS, servers))

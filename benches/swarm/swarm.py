@@ -48,7 +48,8 @@ def parse_args():
     ap.add_argument("--load", type=int, choices=[50, 80], default=50,
                     help="clip bitrate as %% of the swarm's total rate before the drop")
     ap.add_argument("--server", default="ours,rqbit,raw",
-                    help="comma list of ours, rqbit, raw (run in this order)")
+                    help="comma list of ours, rqbit, raw (rqbit downloading the whole "
+                         "file), ours-raw (ours downloading it; run in this order)")
     ap.add_argument("--player", default="paced", help="comma list of paced, mpv")
     ap.add_argument("--out", required=True, help="JSON lines file to append to")
     ap.add_argument("--swarmcast", default=os.path.normpath(os.path.join(
@@ -78,7 +79,8 @@ def parse_args():
     args.server = [s for s in args.server.split(",") if s]
     args.player = [p for p in args.player.split(",") if p]
     args.seeders = args.seeders.split(",")
-    bad = (set(args.server) - {"ours", "rqbit", "raw"}) | (set(args.player) - {"paced", "mpv"})
+    servers = {"ours", "rqbit", "raw", "ours-raw"}
+    bad = (set(args.server) - servers) | (set(args.player) - {"paced", "mpv"})
     if bad or sorted(args.seeders) != sorted(seeders.NAMES):
         ap.error(f"bad --server/--player/--seeders: {bad or args.seeders}")
     missing = missing_tools(args)
@@ -95,7 +97,7 @@ def missing_tools(args):
 
 def phases(args):
     for server in args.server:
-        if server == "raw":
+        if server in ("raw", "ours-raw"):
             yield server, "download"
         else:
             yield from ((server, p) for p in args.player)
@@ -185,10 +187,10 @@ class Trial:
         time.sleep(1)  # the last client's connections are gone
         before = seeders.relay_counts(self.peers)
         before["_link_rx"] = self.net.client_rx_bytes()
-        cls = clients.Swarmcast if server == "ours" else clients.Rqbit
+        ours = server.startswith("ours")
+        cls = clients.Swarmcast if ours else clients.Rqbit
         try:
-            client = cls(self.procs, self.net, d,
-                         self.bins["swarmcast" if server == "ours" else "rqbit"],
+            client = cls(self.procs, self.net, d, self.bins["swarmcast" if ours else "rqbit"],
                          self.clip["info_hash"])
         except Exception as e:
             return {"error": f"client did not start: {type(e).__name__}: {e}"}
