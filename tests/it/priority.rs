@@ -23,7 +23,8 @@ struct Pack {
     /// A's and B's file indices.
     a: usize,
     b: usize,
-    _seeder: Seeder,
+    /// One per rate asked for, in that order.
+    seeders: Vec<Seeder>,
     _dirs: tempfile::TempDir,
 }
 
@@ -37,20 +38,42 @@ impl Pack {
         seed: u64,
         request_window: Option<usize>,
     ) -> Pack {
+        Pack::seeded_by(big_mib, &[kib_per_second], seed, request_window).await
+    }
+
+    /// The same, with a seeder for each of `kib_per_second`.
+    async fn seeded_by(
+        big_mib: usize,
+        kib_per_second: &[u32],
+        seed: u64,
+        request_window: Option<usize>,
+    ) -> Pack {
         let small = content(MIB as usize, seed);
         let big = Pack::b_content(big_mib, seed);
         let files: Vec<(&str, &[u8])> = vec![("A.mkv", &small), ("B.mkv", &big)];
-        let rate = Some(kib_per_second * 1024);
-        let seeder = Seeder::start_throttled("Pack", &files, PIECE as u32, None, rate).await;
+        let mut seeders = Vec::new();
+        for kib in kib_per_second {
+            let rate = Some(kib * 1024);
+            seeders.push(Seeder::start_throttled("Pack", &files, PIECE as u32, None, rate).await);
+        }
         let dirs = tempfile::tempdir().unwrap();
         let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
         if let Some(window) = request_window {
             config.torrent.request_window = window;
         }
         let server = Server::start(config).await;
-        let (status, t) = server.add_uri(&seeder.magnet()).await;
+        let peers: String = seeders
+            .iter()
+            .map(|s| format!("&x.pe={}", s.addr))
+            .collect();
+        let magnet = format!("{}{peers}", seeders[0].magnet());
+        let (status, t) = server.add_uri(&magnet).await;
         assert_eq!(status, 201, "{t}");
-        let ih = InfoHash::parse(&seeder.info_hash).unwrap();
+        let ih = InfoHash::parse(&seeders[0].info_hash).unwrap();
+        assert!(
+            seeders.iter().all(|s| s.info_hash == seeders[0].info_hash),
+            "one torrent"
+        );
         let (a, b) = (index_of(&t, "A.mkv"), index_of(&t, "B.mkv"));
         // Until the engine has checked the torrent's files it refuses.
         let engine = server.app.engine();
@@ -67,7 +90,7 @@ impl Pack {
             ih,
             a,
             b,
-            _seeder: seeder,
+            seeders,
             _dirs: dirs,
         }
     }
@@ -499,5 +522,67 @@ async fn a_stream_opened_as_the_selection_completes_gets_its_pieces() {
     assert!(
         head[..] == Pack::b_content(2, seed)[..head.len()],
         "B's bytes differ"
+    );
+}
+
+/// The stream goes on when its fastest peer leaves (our librqbit patches 9
+/// and 13). Patch 4 keeps a peer more than 4× slower than the fastest off
+/// the pieces a player waits for; a peer gone stays in librqbit's table
+/// (with its counters) until its reconnection back-off ends, and used to
+/// go on setting that pace, so nobody fetched those pieces (without patch
+/// 9 this fails: no byte in 30 s). And the peer left, asleep since the
+/// stream's window was all had, looked again only at its 5 s timer when the
+/// reader reached a piece not had (without patch 13 the longest wait is
+/// 3.6–3.9 s; with it 0.50–0.84 s, the slow peer's piece time). Two
+/// seeders: 4 MiB/s and 512 KiB/s (half a second a piece, 8× slower); the
+/// fast one stops once A (fetched from both) is whole and the stream is
+/// 1 MiB in; then the stream reads to 12 pieces past the first not had.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_stream_goes_on_when_its_fastest_peer_leaves() {
+    use tokio::io::AsyncReadExt;
+    let seed = 51;
+    let mut pack = Pack::seeded_by(16, &[4 * 1024, 512], seed, None).await;
+    let (engine, ih, a, b) = (pack.server.app.engine(), pack.ih, pack.a, pack.b);
+    let mut s = engine.open(&ih, b, pace(Some(MIB))).await.unwrap();
+    let mut got = vec![0u8; MIB as usize];
+    tokio::time::timeout(Duration::from_secs(20), s.read_exact(&mut got))
+        .await
+        .expect("B's first MiB within 20 s")
+        .unwrap();
+    // A's 4 pieces came from both (the slow one's first within a second).
+    eventually(Duration::from_secs(20), "A whole", || async {
+        engine
+            .has_bytes(&ih, a, 0..MIB)
+            .then_some(())
+            .ok_or(String::from("not yet"))
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The first piece from the stream's position on not had yet.
+    let first_missing = (MIB / PIECE..16 * MIB / PIECE)
+        .find(|p| !engine.has_bytes(&ih, b, p * PIECE..(p + 1) * PIECE))
+        .unwrap();
+    pack.seeders.remove(0).stop().await;
+    let end = (first_missing + 12) * PIECE;
+    let (mut last, mut longest) = (Instant::now(), Duration::ZERO);
+    let mut chunk = vec![0u8; 64 * 1024];
+    while (got.len() as u64) < end {
+        let n = tokio::time::timeout(Duration::from_secs(30), s.read(&mut chunk))
+            .await
+            .expect("bytes within 30 s")
+            .unwrap();
+        assert!(n > 0, "B ended early at {}", got.len());
+        longest = longest.max(last.elapsed());
+        last = Instant::now();
+        got.extend_from_slice(&chunk[..n]);
+    }
+    assert!(
+        got == Pack::b_content(16, seed)[..got.len()],
+        "B's bytes differ"
+    );
+    eprintln!("after the fast peer left, from piece {first_missing} to 12 past it: longest wait {longest:?}");
+    assert!(
+        longest < Duration::from_millis(2500),
+        "the stream waited {longest:?} for a piece"
     );
 }

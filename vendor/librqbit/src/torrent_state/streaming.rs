@@ -88,10 +88,6 @@ impl TorrentStreams {
         self.next_stream_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    fn is_background(&self, stream_id: StreamId) -> bool {
-        self.streams.get(&stream_id).is_some_and(|s| s.background)
-    }
-
     fn register_waker(&self, stream_id: StreamId, waker: Waker) {
         if let Some(mut s) = self.streams.get_mut(&stream_id) {
             let vm = s.value_mut();
@@ -225,13 +221,11 @@ impl AsyncRead for FileStream {
         }));
         if !have {
             debug!(stream_id = self.stream_id, file_id = self.file_id, piece_id = %current.id, "poll pending, not have");
-            // A background stream's window moved on: peers that found
-            // nothing to request would otherwise look again only at their
-            // 5 s timer (a player's stream has urgent pieces, which are
-            // looked at every 200 ms).
-            if self.streams.is_background(self.stream_id) {
-                self.torrent.wake_peers_for_streams();
-            }
+            // The stream's window moved on to a piece not had: peers that
+            // found nothing to request (its window was all had) would
+            // otherwise look again only at their 5 s timer (swarmcast
+            // patches 5 and 13).
+            self.torrent.wake_peers_for_streams();
             return Poll::Pending;
         }
 
