@@ -313,8 +313,8 @@ impl PieceTracker {
         keep: impl Fn(ValidPieceIndex) -> bool,
         can_release: impl Fn(ValidPieceIndex) -> bool,
     ) -> Vec<(ValidPieceIndex, PeerHandle)> {
-        let waiting = (urgent.iter())
-            .any(|p| !self.chunks.is_piece_have(*p) && !self.inflight.contains_key(p));
+        let waiting =
+            (urgent.iter()).any(|p| !self.chunks.is_piece_have(*p) && !self.is_inflight(*p));
         if !waiting {
             return Vec::new();
         }
