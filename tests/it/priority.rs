@@ -99,6 +99,12 @@ impl Pack {
     fn b_content(big_mib: usize, seed: u64) -> Vec<u8> {
         content(big_mib * MIB as usize, seed + 1)
     }
+
+    /// Does the engine have B's piece `p` (counted from B's start)?
+    fn has_b_piece(&self, p: u64) -> bool {
+        let range = p * PIECE..(p + 1) * PIECE;
+        self.server.app.engine().has_bytes(&self.ih, self.b, range)
+    }
 }
 
 /// A stream that reads `read_ahead` ahead, of a player whose rate is not known.
@@ -307,7 +313,7 @@ async fn a_stream_fetches_ahead_what_it_asked_for() {
     // Pieces of B held in `from..to`, in bytes.
     let held = |from: u64, to: u64| {
         (from / PIECE..to / PIECE)
-            .filter(|p| engine.has_bytes(&ih, b, p * PIECE..(p + 1) * PIECE))
+            .filter(|p| pack.has_b_piece(*p))
             .count() as u64
             * PIECE
     };
@@ -410,7 +416,7 @@ async fn a_seek_leaves_the_pieces_held_before_it() {
     // B's pieces of the first 2 MiB (the stream's window before the seek).
     let old_window = || {
         (0..2 * MIB / PIECE)
-            .filter(|p| engine.has_bytes(&ih, b, p * PIECE..(p + 1) * PIECE))
+            .filter(|p| pack.has_b_piece(*p))
             .collect::<Vec<_>>()
     };
     // Opened at once: a torrent whose selected files (A) are complete with
@@ -560,7 +566,7 @@ async fn the_stream_goes_on_when_its_fastest_peer_leaves() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The first piece from the stream's position on not had yet.
     let first_missing = (MIB / PIECE..16 * MIB / PIECE)
-        .find(|p| !engine.has_bytes(&ih, b, p * PIECE..(p + 1) * PIECE))
+        .find(|p| !pack.has_b_piece(*p))
         .unwrap();
     pack.seeders.remove(0).stop().await;
     let end = (first_missing + 12) * PIECE;
