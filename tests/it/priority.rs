@@ -592,3 +592,55 @@ async fn the_stream_goes_on_when_its_fastest_peer_leaves() {
         "the stream waited {longest:?} for a piece"
     );
 }
+
+/// Bytes a seeder has sent of its torrent.
+fn uploaded(seeder: &Seeder) -> u64 {
+    (seeder.session).with_torrents(|ts| ts.map(|(_, t)| t.stats().uploaded_bytes).sum())
+}
+
+/// A peer too slow for the pieces a player needs fetches their ends while
+/// the fast one fetches them from the start (our librqbit patch 14). Patch
+/// 4 keeps a peer more than 4× slower than the fastest off those pieces:
+/// without patch 14 the slow seeder here sends nothing of B. Seeders at
+/// 1 MiB/s and 160 KiB/s (6.4× slower; robbed of its piece of A, so never
+/// measured by piece); the engine asks a peer for 8 chunks at a time; the
+/// stream's pieces are all urgent (5 s of media at 256 KiB/s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_slow_peer_fetches_the_ends_of_the_pieces_a_player_needs() {
+    use tokio::io::AsyncReadExt;
+    let seed = 53;
+    let pack = Pack::seeded_by(8, &[1024, 160], seed, Some(8)).await;
+    let (engine, ih, a, b) = (pack.server.app.engine(), pack.ih, pack.a, pack.b);
+    eventually(Duration::from_secs(20), "A whole", || async {
+        (engine.has_bytes(&ih, a, 0..MIB))
+            .then_some(())
+            .ok_or(String::from("not yet"))
+    })
+    .await;
+    // The slow seeder's cancelled chunks of A (8 at most) are sent by then.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let slow_before = uploaded(&pack.seeders[1]);
+    let urgent = 5 * 256 * 1024;
+    let pace = swarmcast::torrent::read_ahead::Pace {
+        read_ahead: Some(urgent),
+        bytes_per_second: Some(256 * 1024),
+        background: false,
+    };
+    let mut s = engine.open(&ih, b, pace).await.unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(30), s.read_to_end(&mut got))
+        .await
+        .expect("B within 30 s")
+        .unwrap();
+    assert!(got == Pack::b_content(8, seed), "B's bytes differ");
+    let slow = uploaded(&pack.seeders[1]) - slow_before;
+    eprintln!(
+        "B's 8 MiB in {:?}; the slow seeder sent {slow} bytes of it",
+        started.elapsed()
+    );
+    assert!(
+        slow >= PIECE,
+        "the slow seeder sent {slow} bytes of B: it fetched no piece's end"
+    );
+}

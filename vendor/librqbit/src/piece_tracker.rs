@@ -29,6 +29,19 @@ use crate::{
 pub struct InflightPiece {
     pub peer: PeerHandle,
     pub started: Instant,
+    /// The holder asked for every chunk below this one (it asks in order;
+    /// swarmcast patch 14).
+    pub frontier: u32,
+}
+
+/// The end of an urgent piece a second peer fetches while another fetches
+/// the piece, or before one does (swarmcast patch 14): `peer` asked for the
+/// chunks from `next` to the last.
+#[derive(Debug, Clone)]
+pub struct Help {
+    pub peer: PeerHandle,
+    pub next: u32,
+    pub started: Instant,
 }
 
 /// Result of attempting to acquire a piece.
@@ -79,6 +92,7 @@ where
 pub struct PieceTracker {
     chunks: ChunkTracker,
     inflight: HashMap<ValidPieceIndex, InflightPiece>,
+    help: HashMap<ValidPieceIndex, Help>,
 }
 
 impl PieceTracker {
@@ -89,6 +103,7 @@ impl PieceTracker {
         Self {
             chunks,
             inflight: HashMap::new(),
+            help: HashMap::new(),
         }
     }
 
@@ -194,6 +209,7 @@ impl PieceTracker {
             }
             let from_peer = std::mem::replace(&mut info.peer, peer);
             info.started = Instant::now();
+            info.frontier = 0;
             return Some(AcquireResult::Stolen { piece, from_peer });
         }
         None
@@ -207,6 +223,7 @@ impl PieceTracker {
             InflightPiece {
                 peer,
                 started: Instant::now(),
+                frontier: 0,
             },
         );
         AcquireResult::Reserved(piece)
@@ -246,6 +263,7 @@ impl PieceTracker {
         let info = self.inflight.get_mut(&piece)?;
         info.peer = req.peer;
         info.started = Instant::now();
+        info.frontier = 0;
 
         Some(AcquireResult::Stolen {
             piece,
@@ -257,12 +275,22 @@ impl PieceTracker {
 
     /// Remove piece from inflight tracking (e.g., after all chunks received).
     ///
-    /// Returns download duration if piece was in-flight.
+    /// Returns its holder (`None`: fetched by its helper alone, swarmcast
+    /// patch 14) and download duration if piece was in-flight or helped.
     /// Note: Does NOT mark the piece as downloaded - caller should do hash check
     /// and then call `mark_piece_hash_ok` or `mark_piece_hash_failed`.
-    pub fn take_inflight(&mut self, piece: ValidPieceIndex) -> Option<Duration> {
-        let inflight = self.inflight.remove(&piece)?;
-        Some(inflight.started.elapsed())
+    pub fn take_inflight(
+        &mut self,
+        piece: ValidPieceIndex,
+    ) -> Option<(Option<PeerHandle>, Duration)> {
+        let help = self.help.remove(&piece);
+        if let Some(info) = self.inflight.remove(&piece) {
+            return Some((Some(info.peer), info.started.elapsed()));
+        }
+        let help = help?;
+        // Out of the queue while its hash is checked, as a piece in flight.
+        self.chunks.reserve_needed_piece(piece);
+        Some((None, help.started.elapsed()))
     }
 
     /// Mark piece as downloaded after successful hash verification.
@@ -293,6 +321,9 @@ impl PieceTracker {
             self.inflight.remove(&piece);
             self.chunks.mark_piece_broken_if_not_have(piece);
         }
+        // Its chunks asked for at the end of others' pieces will not come;
+        // their holders ask for them when they get there (patch 14).
+        self.help.retain(|_, h| h.peer != peer);
         count
     }
 
@@ -326,17 +357,94 @@ impl PieceTracker {
             self.inflight.remove(piece);
             self.chunks.requeue_keeping_chunks(*piece);
         }
-        released
+        // The ends of pieces others fetch, too (swarmcast patch 14).
+        let helped: Vec<_> = (self.help.iter())
+            .filter(|(p, _)| !keep(**p) && can_release(**p))
+            .map(|(p, h)| (*p, h.peer))
+            .collect();
+        for (piece, _) in &helped {
+            self.help.remove(piece);
+        }
+        released.into_iter().chain(helped).collect()
     }
 
     /// Should `peer` request this chunk now (swarmcast patch 8)? `None`:
     /// the piece is no longer its own (taken over, or complete); `false`:
     /// the chunk came already (from the peer that held the piece before).
-    pub fn chunk_wanted_from(&self, peer: PeerHandle, chunk: &ChunkInfo) -> Option<bool> {
-        match self.inflight.get(&chunk.piece_index) {
-            Some(info) if info.peer == peer => Some(!self.chunks.is_chunk_received(chunk)),
+    /// Either way the holder has passed it (patch 14's `frontier`).
+    pub fn chunk_wanted_from(&mut self, peer: PeerHandle, chunk: &ChunkInfo) -> Option<bool> {
+        match self.inflight.get_mut(&chunk.piece_index) {
+            Some(info) if info.peer == peer => {
+                info.frontier = info.frontier.max(chunk.chunk_index + 1);
+                Some(!self.chunks.is_chunk_received(chunk))
+            }
             _ => None,
         }
+    }
+
+    /// May a chunk of `piece` that came from `peer` be written: is the
+    /// piece its own, or is it the piece's helper (swarmcast patch 14)?
+    pub fn may_write(&self, peer: PeerHandle, piece: ValidPieceIndex) -> bool {
+        self.inflight.get(&piece).is_some_and(|i| i.peer == peer)
+            || self.help.get(&piece).is_some_and(|h| h.peer == peer)
+    }
+
+    /// A chunk at the end of an urgent piece for `peer` to ask for while
+    /// another peer fetches the piece or will (swarmcast patch 14): going
+    /// through the `urgent` pieces in the players' order, the last chunk not
+    /// come and not asked for of the first piece `peer` has, does not hold,
+    /// and nobody else helps with, that `in_time` (given the chunks the
+    /// holders still ask for before it) says comes before the fastest peer
+    /// would ask for it. The piece's holder asks for what has not come when
+    /// it gets there: a claim late or lost costs a chunk twice, never a
+    /// chunk missing.
+    pub fn claim_tail(
+        &mut self,
+        peer: PeerHandle,
+        urgent: &[ValidPieceIndex],
+        peer_has_piece: impl Fn(ValidPieceIndex) -> bool,
+        in_time: impl Fn(u32) -> bool,
+    ) -> Option<ChunkInfo> {
+        let lengths = *self.chunks.get_lengths();
+        let mut ahead = 0;
+        for &piece in urgent {
+            if self.chunks.is_piece_have(piece) {
+                continue;
+            }
+            let chunks = lengths.iter_chunk_infos(piece).collect::<Vec<_>>();
+            let holder = self.inflight.get(&piece);
+            let help = self.help.get(&piece);
+            let from = holder.map_or(0, |i| i.frontier as usize).min(chunks.len());
+            let to = help.map_or(chunks.len(), |h| h.next as usize).max(from);
+            let missing = |range: std::ops::Range<usize>| {
+                (chunks[range].iter())
+                    .filter(|c| !self.chunks.is_chunk_received(c))
+                    .count() as u32
+            };
+            let mine = peer_has_piece(piece)
+                && holder.is_none_or(|i| i.peer != peer)
+                && help.is_none_or(|h| h.peer == peer);
+            let last = (from..to)
+                .rev()
+                .find(|i| !self.chunks.is_chunk_received(&chunks[*i]));
+            if let (true, Some(last)) = (mine, last) {
+                if in_time(ahead + missing(from..last)) {
+                    let started = help.map_or_else(Instant::now, |h| h.started);
+                    let next = last as u32;
+                    self.help.insert(
+                        piece,
+                        Help {
+                            peer,
+                            next,
+                            started,
+                        },
+                    );
+                    return Some(chunks[last]);
+                }
+            }
+            ahead += missing(from..to);
+        }
+        None
     }
 
     /// Check if a piece is currently in-flight.
@@ -401,8 +509,11 @@ mod tests {
     /// Create a simple ChunkTracker for testing.
     /// Creates a torrent with the specified number of pieces, all selected.
     fn make_test_chunk_tracker(num_pieces: u32) -> ChunkTracker {
+        make_chunk_tracker_of(num_pieces, 16384) // 16KB pieces
+    }
+
+    fn make_chunk_tracker_of(num_pieces: u32, piece_length: u32) -> ChunkTracker {
         // Create a simple single-file torrent
-        let piece_length = 16384u32; // 16KB pieces
         let total_length = piece_length as u64 * num_pieces as u64;
 
         let lengths = Lengths::new(total_length, piece_length).unwrap();
@@ -872,5 +983,109 @@ mod tests {
             }
             _ => panic!("Expected Stolen, got {:?}", result),
         }
+    }
+
+    // swarmcast patch 14: the end of an urgent piece from a second peer.
+
+    /// Two urgent pieces of four chunks; `peer(1)` holds the first and has
+    /// asked for its first two chunks.
+    fn helped_tracker() -> (PieceTracker, [ValidPieceIndex; 2]) {
+        let mut tracker = PieceTracker::new(make_chunk_tracker_of(2, 4 * 16384));
+        let urgent = [0, 1].map(|i| {
+            tracker
+                .chunks
+                .get_lengths()
+                .validate_piece_index(i)
+                .unwrap()
+        });
+        let got = tracker.acquire_urgent(peer(1), None, &urgent[..1], |_| true, |_| true);
+        assert!(matches!(got, Some(AcquireResult::Reserved(_))));
+        let lengths = *tracker.chunks.get_lengths();
+        for chunk in lengths.iter_chunk_infos(urgent[0]).take(2) {
+            assert_eq!(tracker.chunk_wanted_from(peer(1), &chunk), Some(true));
+        }
+        (tracker, urgent)
+    }
+
+    fn claim(
+        t: &mut PieceTracker,
+        p: PeerHandle,
+        urgent: &[ValidPieceIndex],
+    ) -> Option<(u32, u32)> {
+        let chunk = t.claim_tail(p, urgent, |_| true, |ahead| ahead >= 1)?;
+        Some((chunk.piece_index.get(), chunk.chunk_index))
+    }
+
+    #[test]
+    fn a_helper_asks_for_the_end_of_an_urgent_piece_from_the_last_chunk_down() {
+        let (mut t, urgent) = helped_tracker();
+        // Chunk 3 of piece 0: the holder asks for chunk 2 first.
+        assert_eq!(claim(&mut t, peer(2), &urgent), Some((0, 3)));
+        // Chunk 2 is the holder's next: piece 1's end, 1 + 3 chunks ahead.
+        assert_eq!(claim(&mut t, peer(2), &urgent), Some((1, 3)));
+        assert_eq!(claim(&mut t, peer(2), &urgent), Some((1, 2)));
+        assert!(t.may_write(peer(2), urgent[0]) && t.may_write(peer(1), urgent[0]));
+        assert!(!t.may_write(peer(3), urgent[0]));
+        // Nobody helps with a piece another helps with, or holds it.
+        assert_eq!(t.claim_tail(peer(3), &urgent, |_| true, |_| true), None);
+        assert_eq!(claim(&mut t, peer(1), &urgent[..1]), None);
+        // Only what comes in time, of pieces the peer has.
+        let mut t = helped_tracker().0;
+        assert_eq!(t.claim_tail(peer(2), &urgent, |_| true, |a| a >= 6), None);
+        assert_eq!(
+            t.claim_tail(peer(2), &urgent, |p| p.get() == 1, |_| true)
+                .map(|c| c.piece_index.get()),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn a_holder_past_a_chunk_keeps_it() {
+        let (mut t, urgent) = helped_tracker();
+        let lengths = *t.chunks.get_lengths();
+        for chunk in lengths.iter_chunk_infos(urgent[0]) {
+            t.chunk_wanted_from(peer(1), &chunk);
+        }
+        assert_eq!(claim(&mut t, peer(2), &urgent), Some((1, 3)));
+        // Nor a chunk that came.
+        let mut t = helped_tracker().0;
+        let data = [0u8; 16384];
+        t.mark_chunk_downloaded(&Piece::from_data(1, 3 * 16384, &data[..]));
+        assert_eq!(claim(&mut t, peer(2), &urgent), Some((0, 3)));
+        assert_eq!(claim(&mut t, peer(2), &urgent), Some((1, 2)));
+    }
+
+    #[test]
+    fn a_piece_its_helper_completed_is_taken_for_its_hash_check() {
+        let (mut t, urgent) = helped_tracker();
+        while claim(&mut t, peer(2), &urgent[1..]).is_some() {}
+        let data = [0u8; 16384];
+        for begin in 0..4 {
+            t.mark_chunk_downloaded(&Piece::from_data(1, begin * 16384, &data[..]));
+        }
+        let (holder, _) = t.take_inflight(urgent[1]).unwrap();
+        assert_eq!(holder, None);
+        assert!(!t.may_write(peer(2), urgent[1]));
+        assert_eq!(
+            t.chunks
+                .iter_queued_pieces(&vec![0], &make_test_file_infos(2))
+                .count(),
+            0
+        );
+        // The holder's piece: its holder.
+        assert_eq!(t.take_inflight(urgent[0]).unwrap().0, Some(peer(1)));
+    }
+
+    #[test]
+    fn a_dead_helper_leaves_the_end_to_others() {
+        let (mut t, urgent) = helped_tracker();
+        assert_eq!(claim(&mut t, peer(2), &urgent), Some((0, 3)));
+        t.release_pieces_owned_by(peer(2));
+        assert!(!t.may_write(peer(2), urgent[0]));
+        assert_eq!(claim(&mut t, peer(3), &urgent), Some((0, 3)));
+        // A seek leaves the ends of pieces outside every window behind.
+        let released = t.release_unless(&urgent[1..], |_| false, |_| true);
+        assert!(released.contains(&(urgent[0], peer(3))));
+        assert!(!t.may_write(peer(3), urgent[0]));
     }
 }

@@ -3,7 +3,7 @@
 //! several streams' pieces by when each player needs them. Pure (std only),
 //! so it is tested where it is used: swarmcast's tests include this file.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A peer whose average piece time is more than this many times the
 /// fastest peer's does not take urgent pieces.
@@ -29,6 +29,83 @@ pub fn may_take(mine: Option<Duration>, best: Option<Duration>, robbed: bool) ->
         (Some(mine), Some(best)) => mine <= best * SLOW_FACTOR,
         (None, Some(_)) => true,
     }
+}
+
+/// A peer's pace in chunks a second while it had requests in flight
+/// (swarmcast patch 14): measured from its first chunks, where its average
+/// piece time needs a piece it fetched whole, which a slow peer robbed of
+/// every piece it took never has. Time with nothing asked of it does not
+/// count; a cancelled chunk that came anyway counts as time, not as a chunk.
+#[derive(Debug, Default)]
+pub struct BusyPace {
+    since: Option<Instant>,
+    busy: Duration,
+    chunks: u32,
+}
+
+impl BusyPace {
+    /// A request went out to a peer with none in flight.
+    pub fn busy(&mut self, now: Instant) {
+        self.since.get_or_insert(now);
+    }
+
+    /// A chunk asked for came; `idle`: none is in flight any more.
+    pub fn chunk(&mut self, now: Instant, idle: bool) {
+        self.chunks = self.chunks.saturating_add(1);
+        if idle {
+            self.idle(now);
+        }
+    }
+
+    /// Nothing is in flight any more (the rest was cancelled).
+    pub fn idle(&mut self, now: Instant) {
+        if let Some(since) = self.since.take() {
+            self.busy += now.saturating_duration_since(since);
+        }
+    }
+
+    /// Chunks a second so far; `None` before the first chunk.
+    pub fn chunks_per_second(&self, now: Instant) -> Option<f64> {
+        let running = self
+            .since
+            .map_or(Duration::ZERO, |s| now.saturating_duration_since(s));
+        let busy = (self.busy + running).as_secs_f64();
+        (self.chunks > 0 && busy > 0.0).then(|| f64::from(self.chunks) / busy)
+    }
+}
+
+/// How much sooner than the fastest peer would ask for it a chunk claimed
+/// at the end of an urgent piece must come (swarmcast patch 14): a peer's
+/// pace wavers around its average.
+pub const CLAIM_MARGIN: Duration = Duration::from_millis(250);
+
+/// The pace, in chunks a second, taken for a peer whose `BusyPace` has no
+/// chunk yet (16 KiB/s: slower than any peer worth asking).
+pub const UNMEASURED_PACE: f64 = 1.0;
+
+/// Which chunks at the end of an urgent piece may a peer ask for while
+/// another fetches the piece, or will (swarmcast patch 14)? Those that come
+/// before the fastest connected peer (average piece time `best`) would ask
+/// for them itself: given the number of chunks it must ask for first, the
+/// returned test says whether this peer (`mine` chunks a second, its
+/// `BusyPace`; `queued` requests already sent) gets the chunk by then, with
+/// `CLAIM_MARGIN` to spare. A peer not measured yet is taken to send
+/// `UNMEASURED_PACE`, so its first chunk is one the fastest peer would ask
+/// for only a second or more later. `None`: the fastest peer's pace is not
+/// known, nothing to claim.
+pub fn claim_in_time(
+    mine: Option<f64>,
+    best: Option<Duration>,
+    queued: usize,
+    chunks_per_piece: u32,
+) -> Option<impl Fn(u32) -> bool> {
+    let mine = mine.unwrap_or(UNMEASURED_PACE);
+    let best = f64::from(chunks_per_piece) / best?.as_secs_f64();
+    if !(mine.is_finite() && best.is_finite() && mine > 0.0 && best > 0.0) {
+        return None;
+    }
+    let comes_in = (queued as f64 + 1.0) / mine + CLAIM_MARGIN.as_secs_f64();
+    Some(move |ahead: u32| f64::from(ahead) / best >= comes_in)
 }
 
 /// Should a peer whose average piece time is `mine` take over an urgent
@@ -128,6 +205,54 @@ mod tests {
         assert!(should_steal(Some(MS(1000)), MS(2000), 0.9));
         // Complete (hash check pending): nothing to take over but the time.
         assert!(!should_steal(Some(MS(1000)), MS(1500), 1.0));
+    }
+
+    #[test]
+    fn a_tail_chunk_is_claimed_only_if_it_comes_before_the_fastest_peer_asks() {
+        // Pieces of 64 chunks: the fastest at 1 s a piece (64 chunks/s),
+        // this peer at 4 s (16 chunks/s).
+        let in_time = claim_in_time(Some(16.0), Some(MS(1000)), 0, 64).unwrap();
+        // Its chunk comes in 1/16 s + 0.25 s = 0.3125 s: 20 chunks of the
+        // fastest peer's asking.
+        assert!(in_time(20));
+        assert!(!in_time(19));
+        // With 16 requests queued it comes in 1.3125 s: 84 chunks ahead.
+        let queued = claim_in_time(Some(16.0), Some(MS(1000)), 16, 64).unwrap();
+        assert!(!queued(83));
+        assert!(queued(84));
+        // The fastest peer itself claims what is a margin away.
+        let fastest = claim_in_time(Some(64.0), Some(MS(1000)), 0, 64).unwrap();
+        assert!(fastest(17));
+        assert!(!fastest(16));
+    }
+
+    #[test]
+    fn a_pace_not_known_claims_little_or_nothing() {
+        // Not measured: one chunk a second.
+        let unmeasured = claim_in_time(None, Some(MS(1000)), 0, 64).unwrap();
+        assert!(unmeasured(80));
+        assert!(!unmeasured(79));
+        assert!(claim_in_time(Some(64.0), None, 0, 64).is_none());
+        assert!(claim_in_time(Some(64.0), Some(MS(0)), 0, 64).is_none());
+        assert!(claim_in_time(Some(0.0), Some(MS(1000)), 0, 64).is_none());
+    }
+
+    #[test]
+    fn a_peers_pace_counts_only_the_time_it_had_requests() {
+        let t0 = Instant::now();
+        let mut pace = BusyPace::default();
+        assert_eq!(pace.chunks_per_second(t0), None);
+        pace.busy(t0);
+        pace.chunk(t0 + MS(250), false);
+        pace.chunk(t0 + MS(500), true);
+        // Idle for ten seconds: not counted.
+        pace.busy(t0 + MS(10_500));
+        pace.busy(t0 + MS(10_600));
+        pace.chunk(t0 + MS(11_000), false);
+        assert_eq!(pace.chunks_per_second(t0 + MS(11_000)), Some(3.0));
+        // Cancelled: the time counts, no chunk.
+        pace.idle(t0 + MS(12_000));
+        assert_eq!(pace.chunks_per_second(t0 + MS(20_000)), Some(1.5));
     }
 
     #[test]

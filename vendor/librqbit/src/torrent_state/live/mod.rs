@@ -1081,6 +1081,13 @@ impl PeerFlowControl {
 
 // All peer state that would never be used by other actors should pe put here.
 // This state tracks a live peer.
+/// What a peer fetches next: a piece, or one chunk at the end of an
+/// urgent piece another peer fetches or will (swarmcast patch 14).
+enum Next {
+    Piece(ValidPieceIndex),
+    Tail(ChunkInfo),
+}
+
 struct PeerHandler {
     state: Arc<TorrentStateLive>,
     counters: Arc<AtomicPeerCounters>,
@@ -1487,7 +1494,7 @@ impl PeerHandler {
     /// Acquire a piece for this peer: try steal (10x) → reserve → steal (3x).
     ///
     /// Returns the piece index to download, or None if no pieces are available.
-    fn acquire_next_piece(&self) -> crate::Result<Option<ValidPieceIndex>> {
+    fn acquire_next_piece(&self) -> crate::Result<Option<Next>> {
         if self.is_choked() {
             debug!("we are choked, can't acquire piece");
             return Ok(None);
@@ -1500,11 +1507,12 @@ impl PeerHandler {
         // peers fast enough (computed before the peer lock is taken).
         let my_avg = self.counters.average_piece_download_time();
         let urgent = self.state.streams.urgent_pieces(&self.state.lengths);
-        let may_take_urgent = urgent.is_empty() || {
-            // swarmcast patch 9: of the peers connected now; one gone (its
-            // counters stay) would keep every slower one off urgent pieces.
-            // swarmcast patch 11: and not robbed since their last piece.
-            let best = (self.state.peers.states.iter())
+        // swarmcast patch 9: of the peers connected now; one gone (its
+        // counters stay) would keep every slower one off urgent pieces.
+        // swarmcast patch 11: and not robbed since their last piece.
+        let best = match urgent.is_empty() {
+            true => None,
+            false => (self.state.peers.states.iter())
                 .filter(|p| p.value().get_live().is_some())
                 .filter_map(|p| {
                     let c = &p.value().stats.counters;
@@ -1512,7 +1520,9 @@ impl PeerHandler {
                         .then(|| c.average_piece_download_time())
                         .flatten()
                 })
-                .min();
+                .min(),
+        };
+        let may_take_urgent = urgent.is_empty() || {
             let robbed = self.counters.robbed_since_last_piece();
             super::urgent::may_take(my_avg, best, robbed)
         };
@@ -1541,6 +1551,20 @@ impl PeerHandler {
                     true => pieces.acquire_urgent(self.addr, my_avg, &urgent, has, can_steal),
                     false => None,
                 };
+                // swarmcast patch 14: no urgent piece of its own; the end of
+                // one another peer fetches, if it comes in time.
+                let chunks_per_piece = self.state.lengths.default_chunks_per_piece();
+                let queued = live.requested_inflight_count();
+                let mine = live.pace.chunks_per_second(Instant::now());
+                if let (None, Some(in_time)) = (
+                    &urgent_result,
+                    super::urgent::claim_in_time(mine, best, queued, chunks_per_piece),
+                ) {
+                    if let Some(chunk) = pieces.claim_tail(self.addr, &urgent, has, in_time) {
+                        trace!(?chunk, "asking for the end of an urgent piece");
+                        return Ok(Some(Next::Tail(chunk)));
+                    }
+                }
                 // A slow peer is as one without the urgent pieces.
                 let has_for_me =
                     |p: ValidPieceIndex| has(p) && (may_take_urgent || !urgent.contains(&p));
@@ -1559,13 +1583,13 @@ impl PeerHandler {
                 match result {
                     AcquireResult::Reserved(piece) => {
                         trace!("reserved piece {}", piece);
-                        Ok(Some(piece))
+                        Ok(Some(Next::Piece(piece)))
                     }
                     AcquireResult::Stolen { piece, from_peer } => {
                         debug!("stole piece {} from {}", piece, from_peer);
                         // Store steal info to process after releasing peer lock to avoid deadlock
                         steal_info = Some((from_peer, piece));
-                        Ok(Some(piece))
+                        Ok(Some(Next::Piece(piece)))
                     }
                     AcquireResult::NoneAvailable => Ok(None),
                 }
@@ -1780,7 +1804,11 @@ impl PeerHandler {
             // Acquire a piece using the strategy: try steal (10x) → reserve → steal (3x).
             let new_piece_notify = self.state.new_pieces_notify.notified();
             let next = match self.acquire_next_piece()? {
-                Some(next) => next,
+                Some(Next::Piece(next)) => next,
+                Some(Next::Tail(chunk)) => match self.request_tail_chunk(chunk).await? {
+                    true => continue,
+                    false => return Ok(()),
+                },
                 None => {
                     debug!("no pieces to request");
                     // swarmcast patch 4: while a player waits for a piece
@@ -1822,19 +1850,7 @@ impl PeerHandler {
                 }
 
                 aframe!(self.wait_for_request_slot()).await;
-
-                self.state
-                    .ratelimits
-                    .prepare_for_download(NonZeroU32::new(request.length).unwrap())
-                    .await?;
-
-                if let Some(session) = self.state.torrent().session.upgrade() {
-                    session
-                        .ratelimits
-                        .prepare_for_download(NonZeroU32::new(request.length).unwrap())
-                        .await?;
-                }
-
+                self.prepare_for_download(request.length).await?;
                 aframe!(self.wait_for_request_slot()).await;
                 match self.chunk_wanted(&chunk) {
                     None => break,
@@ -1880,11 +1896,45 @@ impl PeerHandler {
         }
     }
 
+    /// Wait for the torrent's and the session's download limits to let
+    /// `length` bytes more be asked for.
+    async fn prepare_for_download(&self, length: u32) -> crate::Result<()> {
+        let length = NonZeroU32::new(length).unwrap();
+        self.state.ratelimits.prepare_for_download(length).await?;
+        if let Some(session) = self.state.torrent().session.upgrade() {
+            session.ratelimits.prepare_for_download(length).await?;
+        }
+        Ok(())
+    }
+
+    /// Ask for a chunk claimed at the end of an urgent piece (swarmcast
+    /// patch 14). `false`: the peer is gone.
+    async fn request_tail_chunk(&self, chunk: ChunkInfo) -> crate::Result<bool> {
+        self.prepare_for_download(chunk.size).await?;
+        let added = (self.state.peers).with_live_mut(self.addr, "add tail request", |live| {
+            live.add_inflight_request(chunk)
+        });
+        match added {
+            None => return Ok(false),
+            Some(false) => return Ok(true),
+            Some(true) => {}
+        }
+        let request = Request {
+            index: chunk.piece_index.get(),
+            begin: chunk.offset,
+            length: chunk.size,
+        };
+        Ok(self
+            .tx
+            .send(WriterRequest::Message(Message::Request(request)))
+            .is_ok())
+    }
+
     /// Is `chunk` still this peer's to request (swarmcast patch 8)? See
     /// `PieceTracker::chunk_wanted_from`.
     fn chunk_wanted(&self, chunk: &ChunkInfo) -> Option<bool> {
-        let g = self.state.lock_read("chunk_wanted");
-        g.get_pieces().ok()?.chunk_wanted_from(self.addr, chunk)
+        let mut g = self.state.lock_write("chunk_wanted");
+        g.get_pieces_mut().ok()?.chunk_wanted_from(self.addr, chunk)
     }
 
     fn on_i_am_choked(&self) {
@@ -1982,8 +2032,10 @@ impl PeerHandler {
                     .get(piece.index as usize)
                     .map(|l| l.read());
 
-                match g.get_pieces()?.get_inflight(chunk_info.piece_index) {
-                    Some(inflight) if inflight.peer == addr => {}
+                // swarmcast patch 14: or it helps with the piece's end.
+                let pieces = g.get_pieces()?;
+                match pieces.get_inflight(chunk_info.piece_index) {
+                    _ if pieces.may_write(addr, chunk_info.piece_index) => {}
                     Some(inflight) => {
                         debug!(
                             "in-flight piece {} was stolen by {}, ignoring",
@@ -2052,7 +2104,7 @@ impl PeerHandler {
             // It shouldn't impact perf anyway, but dropping just in case.
             drop(ppl_guard);
 
-            let full_piece_download_time = match full_piece_download_time {
+            let (holder, full_piece_download_time) = match full_piece_download_time {
                 Some(t) => t,
                 None => return Ok(()),
             };
@@ -2093,8 +2145,21 @@ impl PeerHandler {
                         Ordering::Relaxed,
                     );
 
-                    // Per-peer piece counters.
-                    counters.on_piece_completed(piece_len, full_piece_download_time);
+                    // Per-peer piece counters: the holder's, also when a
+                    // helper brought the last chunk (swarmcast patch 14); a
+                    // helper's own pace is that of the pieces it holds.
+                    match holder {
+                        Some(h) if h == addr => {
+                            counters.on_piece_completed(piece_len, full_piece_download_time)
+                        }
+                        Some(h) => {
+                            state.peers.with_peer(h, |p| {
+                                (p.stats.counters)
+                                    .on_piece_completed(piece_len, full_piece_download_time)
+                            });
+                        }
+                        None => {}
+                    }
                     state.peers.reset_peer_backoff(addr);
 
                     trace!(piece = index, "successfully downloaded and verified");

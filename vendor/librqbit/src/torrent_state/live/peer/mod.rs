@@ -30,6 +30,9 @@ pub(crate) struct Peer {
     state: PeerState,
     pub stats: stats::atomic::PeerStats,
     pub outgoing_address: Option<SocketAddr>,
+    /// Its pace while it had requests in flight, kept between connections
+    /// (swarmcast patch 14; the live connection's is `LivePeerState::pace`).
+    pace: crate::torrent_state::urgent::BusyPace,
 }
 
 impl Peer {
@@ -49,6 +52,7 @@ impl Peer {
             state,
             stats: Default::default(),
             outgoing_address: None,
+            pace: Default::default(),
         }
     }
 
@@ -58,6 +62,7 @@ impl Peer {
             outgoing_address: Some(addr),
             stats: Default::default(),
             state: Default::default(),
+            pace: Default::default(),
         }
     }
 
@@ -164,7 +169,16 @@ impl Peer {
             }
         }
 
-        std::mem::replace(&mut self.state, new)
+        let mut old = std::mem::replace(&mut self.state, new);
+        // swarmcast patch 14: a peer's pace outlives its connection.
+        if let PeerState::Live(live) = &mut old {
+            live.pace.idle(std::time::Instant::now());
+            self.pace = std::mem::take(&mut live.pace);
+        }
+        if let PeerState::Live(live) = &mut self.state {
+            live.pace = std::mem::take(&mut self.pace);
+        }
+        old
     }
 
     pub fn get_live(&self) -> Option<&LivePeerState> {
@@ -269,6 +283,9 @@ pub(crate) struct LivePeerState {
 
     request_slots_changed: Arc<Notify>,
 
+    /// Its pace while it had requests in flight (swarmcast patch 14).
+    pub pace: crate::torrent_state::urgent::BusyPace,
+
     // The main channel to send requests to peer.
     pub tx: PeerTx,
 
@@ -291,6 +308,7 @@ impl LivePeerState {
             inflight_requests: Default::default(),
             late_cancelled_request_tolerance: 0,
             request_slots_changed: Default::default(),
+            pace: Default::default(),
             tx,
             connection_kind,
         }
@@ -309,11 +327,14 @@ impl LivePeerState {
     }
 
     pub fn add_inflight_request(&mut self, chunk: ChunkInfo) -> bool {
+        self.pace.busy(std::time::Instant::now());
         self.inflight_requests.insert(chunk)
     }
 
     pub fn remove_inflight_request(&mut self, chunk: &ChunkInfo) -> RemoveInflightRequestResult {
         if self.inflight_requests.remove(chunk) {
+            let idle = self.inflight_requests.is_empty();
+            self.pace.chunk(std::time::Instant::now(), idle);
             self.request_slots_changed.notify_waiters();
             return RemoveInflightRequestResult::Expected;
         }
@@ -346,6 +367,9 @@ impl LivePeerState {
             }
         });
 
+        if self.inflight_requests.is_empty() {
+            self.pace.idle(std::time::Instant::now());
+        }
         if self.inflight_requests.len() != before {
             self.request_slots_changed.notify_waiters();
         }
