@@ -644,3 +644,38 @@ async fn a_slow_peer_fetches_the_ends_of_the_pieces_a_player_needs() {
         "the slow seeder sent {slow} bytes of B: it fetched no piece's end"
     );
 }
+
+/// A seek waits at most a second for what a slow peer was asked before it
+/// (our librqbit patch 15). Requests cancelled by the seek come anyway
+/// (librqbit's seeder, like many, does not read cancels), so the new
+/// position's first chunk waits for every request queued before it: 32
+/// chunks are 4 s at 128 KiB/s. With the patch a peer is sent what it
+/// answers in a second at its pace (8 chunks here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_seek_waits_at_most_a_second_of_a_slow_peers_requests() {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let pack = Pack::streamed_only(8, 128, 55, None).await;
+    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
+    // Opened at once (see `a_seek_leaves_the_pieces_held_before_it`).
+    let mut s = engine.open(&ih, b, pace(Some(2 * MIB))).await.unwrap();
+    let mut head = vec![0u8; PIECE as usize];
+    tokio::time::timeout(Duration::from_secs(30), s.read_exact(&mut head))
+        .await
+        .expect("B's first piece within 30 s")
+        .unwrap();
+    // The peer's queue fills with the window's next pieces.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let seeked = Instant::now();
+    s.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), s.read_u8())
+        .await
+        .expect("a byte at the new position within 20 s")
+        .unwrap();
+    let waited = seeked.elapsed();
+    // A piece is 2 s at this rate; the queue before it 1 s (4 s unpaced).
+    eprintln!("first byte after the seek: {waited:?}");
+    assert!(
+        waited < Duration::from_millis(4500),
+        "the seek waited {waited:?} for the new position's first byte"
+    );
+}

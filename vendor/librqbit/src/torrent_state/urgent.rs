@@ -74,6 +74,28 @@ impl BusyPace {
     }
 }
 
+/// How long a peer's requests in flight take it to answer, at its pace
+/// (swarmcast patch 15).
+pub const WINDOW_TIME: Duration = Duration::from_secs(1);
+/// The fewest requests a measured peer is sent at a time (patch 15).
+pub const MIN_WINDOW: usize = 4;
+
+/// How many requests a peer may have in flight (swarmcast patch 15): what
+/// it answers in `WINDOW_TIME` at its pace (`BusyPace`), within
+/// `MIN_WINDOW` and `max` (the window the peer and the session allow; all
+/// of it while the pace is not known). A request queued behind a slow
+/// peer's others waits for them all: 32 chunks are 4 s of a 1 Mbit/s peer,
+/// which a chunk a player needs, or a seek, then waits out. A second of
+/// requests is still far more than a round trip's worth, so a peer's pace
+/// is never held down by it while its round trip is under a second.
+pub fn paced_window(max: usize, pace: Option<f64>) -> usize {
+    let Some(pace) = pace else {
+        return max;
+    };
+    let paced = (pace * WINDOW_TIME.as_secs_f64()).ceil() as usize;
+    paced.clamp(MIN_WINDOW.min(max), max)
+}
+
 /// How much sooner than the fastest peer would ask for it a chunk claimed
 /// at the end of an urgent piece must come (swarmcast patch 14): a peer's
 /// pace wavers around its average.
@@ -235,6 +257,17 @@ mod tests {
         assert!(claim_in_time(Some(64.0), None, 0, 64).is_none());
         assert!(claim_in_time(Some(64.0), Some(MS(0)), 0, 64).is_none());
         assert!(claim_in_time(Some(0.0), Some(MS(1000)), 0, 64).is_none());
+    }
+
+    #[test]
+    fn a_peer_is_sent_a_seconds_worth_of_requests() {
+        assert_eq!(paced_window(32, None), 32, "not measured: all");
+        assert_eq!(paced_window(32, Some(8.0)), 8, "1 Mbit/s");
+        assert_eq!(paced_window(32, Some(7.5)), 8);
+        assert_eq!(paced_window(32, Some(64.0)), 32, "8 Mbit/s: the most");
+        assert_eq!(paced_window(32, Some(0.4)), 4, "at least 4");
+        assert_eq!(paced_window(2, Some(0.4)), 2, "never past the most");
+        assert_eq!(paced_window(32, Some(f64::INFINITY)), 32);
     }
 
     #[test]

@@ -2251,12 +2251,6 @@ impl PeerHandler {
         self.lock_flow_control("is_choked").i_am_choked
     }
 
-    fn requested_inflight_count(&self) -> Option<usize> {
-        self.state
-            .peers
-            .with_live(self.addr, |live| live.requested_inflight_count())
-    }
-
     fn can_send_request(&self) -> bool {
         let (i_am_choked, request_window) = {
             let flow = self.lock_flow_control("can_send_request");
@@ -2267,8 +2261,15 @@ impl PeerHandler {
             return false;
         }
 
-        self.requested_inflight_count()
-            .is_some_and(|requested| requested < request_window)
+        // swarmcast patch 15: a second's worth at the peer's pace.
+        let now = Instant::now();
+        (self.state.peers)
+            .with_live(self.addr, |live| {
+                let pace = live.pace.chunks_per_second(now);
+                let window = super::urgent::paced_window(request_window, pace);
+                live.requested_inflight_count() < window
+            })
+            .unwrap_or(false)
     }
 
     fn lock_flow_control(
