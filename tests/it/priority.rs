@@ -100,6 +100,24 @@ impl Pack {
         content(big_mib * MIB as usize, seed + 1)
     }
 
+    /// A stream of B that asked for 2 MiB ahead, once it has read B's first
+    /// piece. Opened at once: a torrent whose selected files (A) are
+    /// complete with no stream open lets its peers go.
+    async fn b_past_its_first_piece(&self) -> swarmcast::torrent::MediaStream {
+        use tokio::io::AsyncReadExt;
+        let engine = self.server.app.engine();
+        let mut s = engine
+            .open(&self.ih, self.b, pace(Some(2 * MIB)))
+            .await
+            .unwrap();
+        let mut head = vec![0u8; PIECE as usize];
+        tokio::time::timeout(Duration::from_secs(30), s.read_exact(&mut head))
+            .await
+            .expect("B's first piece within 30 s")
+            .unwrap();
+        s
+    }
+
     /// Does the engine have B's piece `p` (counted from B's start)?
     fn has_b_piece(&self, p: u64) -> bool {
         let range = p * PIECE..(p + 1) * PIECE;
@@ -412,21 +430,13 @@ async fn a_seek_leaves_the_pieces_held_before_it() {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let seed = 47;
     let pack = Pack::streamed_only(8, 256, seed, Some(4)).await;
-    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
     // B's pieces of the first 2 MiB (the stream's window before the seek).
     let old_window = || {
         (0..2 * MIB / PIECE)
             .filter(|p| pack.has_b_piece(*p))
             .collect::<Vec<_>>()
     };
-    // Opened at once: a torrent whose selected files (A) are complete with
-    // no stream open lets its peers go.
-    let mut s = engine.open(&ih, b, pace(Some(2 * MIB))).await.unwrap();
-    let mut head = vec![0u8; PIECE as usize];
-    tokio::time::timeout(Duration::from_secs(30), s.read_exact(&mut head))
-        .await
-        .expect("B's first piece within 30 s")
-        .unwrap();
+    let mut s = pack.b_past_its_first_piece().await;
     // The peer is into the next piece when the player seeks away.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = old_window();
@@ -655,14 +665,7 @@ async fn a_slow_peer_fetches_the_ends_of_the_pieces_a_player_needs() {
 async fn a_seek_waits_at_most_a_second_of_a_slow_peers_requests() {
     use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let pack = Pack::streamed_only(8, 128, 55, None).await;
-    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
-    // Opened at once (see `a_seek_leaves_the_pieces_held_before_it`).
-    let mut s = engine.open(&ih, b, pace(Some(2 * MIB))).await.unwrap();
-    let mut head = vec![0u8; PIECE as usize];
-    tokio::time::timeout(Duration::from_secs(30), s.read_exact(&mut head))
-        .await
-        .expect("B's first piece within 30 s")
-        .unwrap();
+    let mut s = pack.b_past_its_first_piece().await;
     // The peer's queue fills with the window's next pieces.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let seeked = Instant::now();
