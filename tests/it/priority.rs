@@ -134,6 +134,18 @@ fn pace(read_ahead: Option<u64>) -> swarmcast::torrent::read_ahead::Pace {
     }
 }
 
+/// Seek `s` to `to`: the time until the first byte there (bounded to 20 s).
+async fn first_byte_after_seek(s: &mut swarmcast::torrent::MediaStream, to: u64) -> Duration {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let seeked = Instant::now();
+    s.seek(std::io::SeekFrom::Start(to)).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(20), s.read_u8())
+        .await
+        .expect("a byte at the new position within 20 s")
+        .unwrap();
+    seeked.elapsed()
+}
+
 /// ftyp, a large mdat, then a large moov — the layout of most torrents.
 fn moov_at_end_mp4(mdat_payload: usize, moov_payload: usize) -> (Vec<u8>, std::ops::Range<u64>) {
     let mut f = Vec::new();
@@ -440,14 +452,9 @@ async fn a_seek_leaves_the_pieces_held_before_it() {
     // The peer is into the next piece when the player seeks away.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let before = old_window();
-    let seeked = Instant::now();
-    s.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(20), s.read_u8())
-        .await
-        .expect("a byte at the new position within 20 s")
-        .unwrap();
+    let waited = first_byte_after_seek(&mut s, 6 * MIB).await;
     let after = old_window();
-    eprintln!("first byte after the seek: {:?}", seeked.elapsed());
+    eprintln!("first byte after the seek: {waited:?}");
     assert_eq!(
         before, after,
         "pieces of the old window completed between the seek and the new position's first byte"
@@ -663,18 +670,11 @@ async fn a_slow_peer_fetches_the_ends_of_the_pieces_a_player_needs() {
 /// answers in a second at its pace (8 chunks here).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_seek_waits_at_most_a_second_of_a_slow_peers_requests() {
-    use tokio::io::{AsyncReadExt, AsyncSeekExt};
     let pack = Pack::streamed_only(8, 128, 55, None).await;
     let mut s = pack.b_past_its_first_piece().await;
     // The peer's queue fills with the window's next pieces.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let seeked = Instant::now();
-    s.seek(std::io::SeekFrom::Start(6 * MIB)).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(20), s.read_u8())
-        .await
-        .expect("a byte at the new position within 20 s")
-        .unwrap();
-    let waited = seeked.elapsed();
+    let waited = first_byte_after_seek(&mut s, 6 * MIB).await;
     // A piece is 2 s at this rate; the queue before it 1 s (4 s unpaced).
     eprintln!("first byte after the seek: {waited:?}");
     assert!(
