@@ -197,7 +197,7 @@ impl PieceTracker {
             if self.chunks.is_piece_have(piece) || !peer_has_piece(piece) {
                 continue;
             }
-            let received = self.holder_received_part(piece);
+            let received = self.chunks.received_part(piece);
             let Some(info) = self.inflight.get_mut(&piece) else {
                 return Some(self.reserve_piece(piece, peer));
             };
@@ -213,19 +213,6 @@ impl PieceTracker {
             return Some(AcquireResult::Stolen { piece, from_peer });
         }
         None
-    }
-
-    /// The part come of the chunks an urgent piece's holder fetches: below
-    /// those its helper asked for (swarmcast patch 14), whose chunks would
-    /// make a slow holder look fast and keep it from being taken over.
-    fn holder_received_part(&self, piece: ValidPieceIndex) -> f64 {
-        let Some(help) = self.help.get(&piece).filter(|h| h.next > 0) else {
-            return self.chunks.received_part(piece);
-        };
-        let lengths = self.chunks.get_lengths();
-        let own = lengths.iter_chunk_infos(piece).take(help.next as usize);
-        let received = own.filter(|c| self.chunks.is_chunk_received(c)).count();
-        received as f64 / f64::from(help.next)
     }
 
     /// Reserve a piece: remove from queue, add to inflight.
@@ -1087,25 +1074,6 @@ mod tests {
         );
         // The holder's piece: its holder.
         assert_eq!(t.take_inflight(urgent[0]).unwrap().0, Some(peer(1)));
-    }
-
-    #[test]
-    fn a_holder_is_judged_by_its_own_chunks_not_its_helpers() {
-        let (mut t, urgent) = helped_tracker();
-        assert_eq!(claim(&mut t, peer(2), &urgent[..1]), Some((0, 3)));
-        // The holder's chunk 0 came of its 3, and the helper's chunk 3.
-        let data = [0u8; 16384];
-        for begin in [0, 3] {
-            t.mark_chunk_downloaded(&Piece::from_data(0, begin * 16384, &data[..]));
-        }
-        assert_eq!(t.holder_received_part(urgent[0]), 1.0 / 3.0);
-        // Its pace: 1/3 in 120 ms, 240 ms more to go; a peer that fetches a
-        // piece in 100 ms takes it over (judged by half of it all, it
-        // would not before 200 ms).
-        std::thread::sleep(Duration::from_millis(120));
-        let ms100 = Some(Duration::from_millis(100));
-        let got = t.acquire_urgent(peer(3), ms100, &urgent[..1], |_| true, |_| true);
-        assert!(matches!(got, Some(AcquireResult::Stolen { .. })), "{got:?}");
     }
 
     #[test]
