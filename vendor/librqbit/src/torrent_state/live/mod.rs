@@ -1745,7 +1745,6 @@ impl PeerHandler {
     // The job of this is to request chunks and also to keep peer alive.
     // The moment this ends, the peer is disconnected.
     async fn task_peer_chunk_requester(&self) -> crate::Result<()> {
-        let handle = self.addr;
         self.wait_for_bitfield().await;
 
         let mut update_interest = {
@@ -1833,12 +1832,6 @@ impl PeerHandler {
             };
 
             for chunk in self.state.lengths.iter_chunk_infos(next) {
-                let request = Request {
-                    index: next.get(),
-                    begin: chunk.offset,
-                    length: chunk.size,
-                };
-
                 // swarmcast patch 8: a piece taken over by another peer is
                 // left to it (its chunks requested here would be thrown
                 // away), and a piece taken over from another peer is
@@ -1850,7 +1843,7 @@ impl PeerHandler {
                 }
 
                 aframe!(self.wait_for_request_slot()).await;
-                self.prepare_for_download(request.length).await?;
+                self.prepare_for_download(chunk.size).await?;
                 aframe!(self.wait_for_request_slot()).await;
                 match self.chunk_wanted(&chunk) {
                     None => break,
@@ -1858,12 +1851,7 @@ impl PeerHandler {
                     Some(true) => {}
                 }
 
-                match self
-                    .state
-                    .peers
-                    .with_live_mut(handle, "add chunk request", |live| {
-                        live.add_inflight_request(chunk)
-                    }) {
+                match self.send_request(chunk) {
                     Some(true) => {}
                     Some(false) => {
                         // This request was already in-flight for this peer for this chunk.
@@ -1884,14 +1872,6 @@ impl PeerHandler {
                     // peer died
                     None => return Ok(()),
                 };
-
-                if self
-                    .tx
-                    .send(WriterRequest::Message(Message::Request(request)))
-                    .is_err()
-                {
-                    return Ok(());
-                }
             }
         }
     }
@@ -1911,23 +1891,27 @@ impl PeerHandler {
     /// patch 14). `false`: the peer is gone.
     async fn request_tail_chunk(&self, chunk: ChunkInfo) -> crate::Result<bool> {
         self.prepare_for_download(chunk.size).await?;
-        let added = (self.state.peers).with_live_mut(self.addr, "add tail request", |live| {
+        Ok(self.send_request(chunk).is_some())
+    }
+
+    /// Count `chunk` in flight and ask the peer for it. `None`: the peer is
+    /// gone; `false`: it was in flight already, not asked again.
+    fn send_request(&self, chunk: ChunkInfo) -> Option<bool> {
+        let added = (self.state.peers).with_live_mut(self.addr, "add chunk request", |live| {
             live.add_inflight_request(chunk)
-        });
-        match added {
-            None => return Ok(false),
-            Some(false) => return Ok(true),
-            Some(true) => {}
+        })?;
+        if !added {
+            return Some(false);
         }
         let request = Request {
             index: chunk.piece_index.get(),
             begin: chunk.offset,
             length: chunk.size,
         };
-        Ok(self
+        let sent = self
             .tx
-            .send(WriterRequest::Message(Message::Request(request)))
-            .is_ok())
+            .send(WriterRequest::Message(Message::Request(request)));
+        sent.is_ok().then_some(true)
     }
 
     /// Is `chunk` still this peer's to request (swarmcast patch 8)? See
