@@ -118,6 +118,17 @@ impl Pack {
         s
     }
 
+    /// Wait (bounded to 20 s) until A, downloaded in the background, is whole.
+    async fn a_whole(&self) {
+        let engine = self.server.app.engine();
+        eventually(Duration::from_secs(20), "A whole", || async {
+            (engine.has_bytes(&self.ih, self.a, 0..MIB))
+                .then_some(())
+                .ok_or(String::from("not yet"))
+        })
+        .await;
+    }
+
     /// Does the engine have B's piece `p` (counted from B's start)?
     fn has_b_piece(&self, p: u64) -> bool {
         let range = p * PIECE..(p + 1) * PIECE;
@@ -565,7 +576,7 @@ async fn the_stream_goes_on_when_its_fastest_peer_leaves() {
     use tokio::io::AsyncReadExt;
     let seed = 51;
     let mut pack = Pack::seeded_by(16, &[4 * 1024, 512], seed, None).await;
-    let (engine, ih, a, b) = (pack.server.app.engine(), pack.ih, pack.a, pack.b);
+    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
     let mut s = engine.open(&ih, b, pace(Some(MIB))).await.unwrap();
     let mut got = vec![0u8; MIB as usize];
     tokio::time::timeout(Duration::from_secs(20), s.read_exact(&mut got))
@@ -573,13 +584,7 @@ async fn the_stream_goes_on_when_its_fastest_peer_leaves() {
         .expect("B's first MiB within 20 s")
         .unwrap();
     // A's 4 pieces came from both (the slow one's first within a second).
-    eventually(Duration::from_secs(20), "A whole", || async {
-        engine
-            .has_bytes(&ih, a, 0..MIB)
-            .then_some(())
-            .ok_or(String::from("not yet"))
-    })
-    .await;
+    pack.a_whole().await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     // The first piece from the stream's position on not had yet.
     let first_missing = (MIB / PIECE..16 * MIB / PIECE)
@@ -627,13 +632,8 @@ async fn a_slow_peer_fetches_the_ends_of_the_pieces_a_player_needs() {
     use tokio::io::AsyncReadExt;
     let seed = 53;
     let pack = Pack::seeded_by(8, &[1024, 160], seed, Some(8)).await;
-    let (engine, ih, a, b) = (pack.server.app.engine(), pack.ih, pack.a, pack.b);
-    eventually(Duration::from_secs(20), "A whole", || async {
-        (engine.has_bytes(&ih, a, 0..MIB))
-            .then_some(())
-            .ok_or(String::from("not yet"))
-    })
-    .await;
+    let (engine, ih, b) = (pack.server.app.engine(), pack.ih, pack.b);
+    pack.a_whole().await;
     // The slow seeder's cancelled chunks of A (8 at most) are sent by then.
     tokio::time::sleep(Duration::from_secs(1)).await;
     let slow_before = uploaded(&pack.seeders[1]);
