@@ -15,8 +15,12 @@ if command -v hadolint >/dev/null 2>&1; then
 else
   echo "NOTE: hadolint is not installed (neither Debian nor PyPI gave it): contrib/Dockerfile not checked"
 fi
+# The integration tests need the swarmcast binary, so this builds
+# target/debug/swarmcast too; the end-to-end suite runs that one (a
+# `cargo build` after it would build it again: the test build's dev-
+# dependencies unify features differently).
 cargo test --locked --all-targets
-cargo build --locked --bin swarmcast
+test -x target/debug/swarmcast
 bash tests/e2e/run.sh target/debug/swarmcast
 bash tests/e2e/renderer.sh target/debug/swarmcast
 bash tests/e2e/verify-systemd.sh target/debug/swarmcast
