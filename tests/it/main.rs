@@ -18,6 +18,7 @@ mod engine_urgent;
 mod errors;
 mod https;
 mod metrics;
+mod peers;
 mod permission;
 mod phone;
 mod priority;

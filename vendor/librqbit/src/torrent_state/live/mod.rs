@@ -1395,7 +1395,7 @@ impl PeerHandler {
             }
         };
 
-        let _error = match error {
+        let error = match error {
             // We let it go ourselves ("nothing left to do"): not an error to
             // back off from (swarmcast patch 12).
             None | Some(crate::Error::Disconnect) => {
@@ -1428,7 +1428,9 @@ impl PeerHandler {
             return Ok(());
         }
 
-        let backoff = pe.value_mut().stats.backoff.next();
+        // swarmcast patch 16: a refusal in the handshake is retried soon, once.
+        let refused = matches!(error, crate::Error::PeerDisconnectedReadingHandshake);
+        let backoff = pe.value_mut().stats.next_retry(refused);
 
         // Prevent deadlocks.
         drop(pe);

@@ -71,10 +71,18 @@ fn backoff() -> ExponentialBackoff {
         .build()
 }
 
+/// How soon a peer that closed our connection during the handshake is
+/// tried again, the first time since it last gave us a piece (swarmcast
+/// patch 16).
+pub(crate) const RETRY_REFUSED: Duration = Duration::from_secs(1);
+
 #[derive(Debug)]
 pub(crate) struct PeerStats {
     pub counters: Arc<PeerCountersAtomic>,
     pub backoff: ExponentialBackoff,
+    /// A refusal in the handshake was retried after `RETRY_REFUSED` since
+    /// the peer last gave us a piece (swarmcast patch 16).
+    pub retried_refusal: bool,
 }
 
 impl Default for PeerStats {
@@ -82,6 +90,7 @@ impl Default for PeerStats {
         Self {
             counters: Arc::new(Default::default()),
             backoff: backoff(),
+            retried_refusal: false,
         }
     }
 }
@@ -89,5 +98,21 @@ impl Default for PeerStats {
 impl PeerStats {
     pub fn reset_backoff(&mut self) {
         self.backoff = backoff();
+        self.retried_refusal = false;
+    }
+
+    /// How long to wait before connecting again after an error; `None`:
+    /// never (swarmcast patch 16). A peer that closed our connection during
+    /// the handshake (`refused`) is tried again after `RETRY_REFUSED`, once
+    /// until it gives us a piece: clients that allow one connection per
+    /// address (transmission; libtorrent by default) refuse a new one while
+    /// they still hold our last, and a magnet's metadata connections close
+    /// just as the torrent connects to the same peers. Any other error, or a
+    /// second refusal, waits out the back-off (10 s at first).
+    pub fn next_retry(&mut self, refused: bool) -> Option<Duration> {
+        if refused && !std::mem::replace(&mut self.retried_refusal, true) {
+            return Some(RETRY_REFUSED);
+        }
+        self.backoff.next()
     }
 }
