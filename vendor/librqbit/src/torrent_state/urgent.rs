@@ -130,6 +130,29 @@ pub fn claim_in_time(
     Some(move |ahead: u32| f64::from(ahead) / best >= comes_in)
 }
 
+/// A peer's piece time for the rules above (swarmcast patch 17): its
+/// average piece time (`avg`, `None` while it has completed no piece), but
+/// never shorter than a piece of `chunks_per_piece` chunks at its `BusyPace`
+/// (`pace`, chunks a second). A piece's time counts from its holder's
+/// reservation or take-over to its hash check; the chunks that came from
+/// the peer it was taken from (kept since patch 8) or from helpers (patch
+/// 14) shorten it, so a 4 Mbit/s peer that completed a piece another had
+/// half fetched looked faster than the 8 Mbit/s one, and took the head's
+/// piece over from it.
+pub fn piece_time(
+    avg: Option<Duration>,
+    pace: Option<f64>,
+    chunks_per_piece: u32,
+) -> Option<Duration> {
+    let at_pace = pace
+        .filter(|p| p.is_finite() && *p > 0.0)
+        .map(|p| Duration::from_secs_f64(f64::from(chunks_per_piece) / p));
+    match (avg, at_pace) {
+        (Some(avg), Some(at_pace)) => Some(avg.max(at_pace)),
+        (avg, _) => avg,
+    }
+}
+
 /// Should a peer whose average piece time is `mine` take over an urgent
 /// piece its holder has been fetching for `elapsed`, with the part
 /// `received` (0.0–1.0) of it come? The holder's time left is judged by
@@ -286,6 +309,21 @@ mod tests {
         // Cancelled: the time counts, no chunk.
         pace.idle(t0 + MS(12_000));
         assert_eq!(pace.chunks_per_second(t0 + MS(20_000)), Some(1.5));
+    }
+
+    #[test]
+    fn a_piece_time_is_never_shorter_than_the_peers_pace_says() {
+        let ms = Duration::from_millis;
+        // 64 chunks at 32 a second: 2 s, though a helped piece took 0.4 s.
+        assert_eq!(piece_time(Some(ms(400)), Some(32.0), 64), Some(ms(2000)));
+        // Its own pieces at its pace: the average stands.
+        assert_eq!(piece_time(Some(ms(2500)), Some(32.0), 64), Some(ms(2500)));
+        // Not measured by a piece: still not measured (the rules for a
+        // peer new to us apply), whatever its first chunks say.
+        assert_eq!(piece_time(None, Some(32.0), 64), None);
+        // No pace yet, or none to trust.
+        assert_eq!(piece_time(Some(ms(400)), None, 64), Some(ms(400)));
+        assert_eq!(piece_time(Some(ms(400)), Some(0.0), 64), Some(ms(400)));
     }
 
     #[test]

@@ -1507,7 +1507,15 @@ impl PeerHandler {
 
         // swarmcast patch 4: pieces players need now go first, and only to
         // peers fast enough (computed before the peer lock is taken).
-        let my_avg = self.counters.average_piece_download_time();
+        // swarmcast patch 17: a piece time never shorter than its pace says.
+        let now = Instant::now();
+        let chunks_per_piece = self.state.lengths.default_chunks_per_piece();
+        let piece_time = |p: &Peer| {
+            let pace = p.get_live().and_then(|l| l.pace.chunks_per_second(now));
+            let avg = p.stats.counters.average_piece_download_time();
+            super::urgent::piece_time(avg, pace, chunks_per_piece)
+        };
+        let my_avg = (self.state.peers.states.get(&self.addr)).and_then(|p| piece_time(p.value()));
         let urgent = self.state.streams.urgent_pieces(&self.state.lengths);
         // swarmcast patch 9: of the peers connected now; one gone (its
         // counters stay) would keep every slower one off urgent pieces.
@@ -1516,12 +1524,8 @@ impl PeerHandler {
             true => None,
             false => (self.state.peers.states.iter())
                 .filter(|p| p.value().get_live().is_some())
-                .filter_map(|p| {
-                    let c = &p.value().stats.counters;
-                    (!c.robbed_since_last_piece())
-                        .then(|| c.average_piece_download_time())
-                        .flatten()
-                })
+                .filter(|p| !p.value().stats.counters.robbed_since_last_piece())
+                .filter_map(|p| piece_time(p.value()))
                 .min(),
         };
         let may_take_urgent = urgent.is_empty() || {
@@ -1555,9 +1559,8 @@ impl PeerHandler {
                 };
                 // swarmcast patch 14: no urgent piece of its own; the end of
                 // one another peer fetches, if it comes in time.
-                let chunks_per_piece = self.state.lengths.default_chunks_per_piece();
                 let queued = live.requested_inflight_count();
-                let mine = live.pace.chunks_per_second(Instant::now());
+                let mine = live.pace.chunks_per_second(now);
                 if let (None, Some(in_time)) = (
                     &urgent_result,
                     super::urgent::claim_in_time(mine, best, queued, chunks_per_piece),
