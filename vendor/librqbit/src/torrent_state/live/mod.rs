@@ -1528,9 +1528,24 @@ impl PeerHandler {
                 .filter_map(|p| piece_time(p.value()))
                 .min(),
         };
+        // swarmcast patch 18: a peer that has sent us no chunk yet takes no
+        // urgent piece while a connected one that has sent some has one: a
+        // peer new to us proves its pace on another piece first.
+        let sent = |l: &peer::LivePeerState| l.pace.chunks_per_second(now).is_some();
+        let has_urgent = |l: &peer::LivePeerState| {
+            (urgent.iter()).any(|u| l.bitfield.get(u.get() as usize).is_some_and(|v| *v))
+        };
+        let new_to_us = !urgent.is_empty()
+            && !(self.state.peers.states.get(&self.addr))
+                .is_some_and(|p| p.value().get_live().is_some_and(sent));
+        let proven_around = new_to_us
+            && (self.state.peers.states.iter()).any(|p| {
+                *p.key() != self.addr
+                    && (p.value().get_live()).is_some_and(|l| sent(l) && has_urgent(l))
+            });
         let may_take_urgent = urgent.is_empty() || {
             let robbed = self.counters.robbed_since_last_piece();
-            super::urgent::may_take(my_avg, best, robbed)
+            !proven_around && super::urgent::may_take(my_avg, best, robbed)
         };
 
         let result = self
