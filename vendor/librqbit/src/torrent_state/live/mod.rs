@@ -1510,12 +1510,15 @@ impl PeerHandler {
         // swarmcast patch 17: a piece time never shorter than its pace says.
         let now = Instant::now();
         let chunks_per_piece = self.state.lengths.default_chunks_per_piece();
-        let piece_time = |p: &Peer| {
-            let pace = p.get_live().and_then(|l| l.pace.chunks_per_second(now));
-            let avg = p.stats.counters.average_piece_download_time();
+        let pace = |l: &peer::LivePeerState| l.pace.chunks_per_second(now);
+        let piece_time = |c: &AtomicPeerCounters, pace: Option<f64>| {
+            let avg = c.average_piece_download_time();
             super::urgent::piece_time(avg, pace, chunks_per_piece)
         };
-        let my_avg = (self.state.peers.states.get(&self.addr)).and_then(|p| piece_time(p.value()));
+        // Its own pace (patch 14), read once for all that follows.
+        let mine = (self.state.peers.states.get(&self.addr))
+            .and_then(|p| p.value().get_live().and_then(pace));
+        let my_avg = piece_time(&self.counters, mine);
         let urgent = self.state.streams.urgent_pieces(&self.state.lengths);
         // swarmcast patch 9: of the peers connected now; one gone (its
         // counters stay) would keep every slower one off urgent pieces.
@@ -1523,25 +1526,24 @@ impl PeerHandler {
         let best = match urgent.is_empty() {
             true => None,
             false => (self.state.peers.states.iter())
-                .filter(|p| p.value().get_live().is_some())
                 .filter(|p| !p.value().stats.counters.robbed_since_last_piece())
-                .filter_map(|p| piece_time(p.value()))
+                .filter_map(|p| {
+                    let live = p.value().get_live()?;
+                    piece_time(&p.value().stats.counters, pace(live))
+                })
                 .min(),
         };
         // swarmcast patch 18: a peer that has sent us no chunk yet takes no
         // urgent piece while a connected one that has sent some has one: a
         // peer new to us proves its pace on another piece first.
-        let sent = |l: &peer::LivePeerState| l.pace.chunks_per_second(now).is_some();
         let has_urgent = |l: &peer::LivePeerState| {
             (urgent.iter()).any(|u| l.bitfield.get(u.get() as usize).is_some_and(|v| *v))
         };
-        let new_to_us = !urgent.is_empty()
-            && !(self.state.peers.states.get(&self.addr))
-                .is_some_and(|p| p.value().get_live().is_some_and(sent));
-        let proven_around = new_to_us
+        let proven_around = !urgent.is_empty()
+            && mine.is_none()
             && (self.state.peers.states.iter()).any(|p| {
                 *p.key() != self.addr
-                    && (p.value().get_live()).is_some_and(|l| sent(l) && has_urgent(l))
+                    && (p.value().get_live()).is_some_and(|l| pace(l).is_some() && has_urgent(l))
             });
         let may_take_urgent = urgent.is_empty() || {
             let robbed = self.counters.robbed_since_last_piece();
@@ -1575,7 +1577,6 @@ impl PeerHandler {
                 // swarmcast patch 14: no urgent piece of its own; the end of
                 // one another peer fetches, if it comes in time.
                 let queued = live.requested_inflight_count();
-                let mine = live.pace.chunks_per_second(now);
                 if let (None, Some(in_time)) = (
                     &urgent_result,
                     super::urgent::claim_in_time(mine, best, queued, chunks_per_piece),
