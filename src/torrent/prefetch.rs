@@ -215,6 +215,7 @@ impl Prefetcher {
         // as soon as the walk is done.
         let beside = async {
             let mut stream = None;
+            let pace = wanting_all_of(pace, &spare);
             if let Ok(s) = self.stream(&mut stream, (info_hash, index), pace).await {
                 if let Err(e) = drain(s, spare.clone()).await {
                     tracing::debug!(%info_hash, index, ?spare, "fetch beside the walk: {e}");
@@ -330,6 +331,22 @@ fn beside_the_walk(container: Container, len: u64) -> Option<Range<u64>> {
     })
 }
 
+/// `pace` with a read-ahead that covers all of `range` from its start:
+/// the pieces of a range fetched beside the walk are wanted all at once,
+/// each from whichever peer is free, not one after the other as the read
+/// reaches them. A piece outside every stream's read-ahead is also one a
+/// seek gives back (the engine's patch 10): the last piece of an MP4, its
+/// `moov`, held by a slow peer, was given back at a player's first request
+/// and came seconds later.
+fn wanting_all_of(pace: Pace, range: &Range<u64>) -> Pace {
+    let len = range.end.saturating_sub(range.start);
+    Pace {
+        // `None`, the engine's default (32 MiB), covers it already.
+        read_ahead: pace.read_ahead.map(|r| r.max(len)),
+        ..pace
+    }
+}
+
 fn io_err(e: std::io::Error) -> EngineError {
     EngineError::Engine(format!("prefetch read: {e}"))
 }
@@ -382,5 +399,29 @@ mod tests {
             beside_the_walk(Container::Mp4, HEAD_LEN + MIB + 1),
             Some(HEAD_LEN + 1..HEAD_LEN + MIB + 1)
         );
+    }
+
+    #[test]
+    fn what_is_fetched_beside_the_walk_is_wanted_all_at_once() {
+        const MIB: u64 = 1024 * 1024;
+        let len = 700 * MIB;
+        let spare = beside_the_walk(Container::Mp4, len).unwrap();
+        // A prefetch reads a head's worth ahead; the range beside the walk
+        // (two pieces of a torrent of 1 MiB pieces, often) is wanted whole.
+        let pace = wanting_all_of(PACE, &spare);
+        assert_eq!(pace.read_ahead, Some(MIB));
+        assert_eq!(wanting_all_of(BACKGROUND, &spare).read_ahead, Some(MIB));
+        assert!(wanting_all_of(BACKGROUND, &spare).background);
+        // A longer read-ahead, or the engine's default, stays.
+        let long = Pace {
+            read_ahead: Some(8 * MIB),
+            ..PACE
+        };
+        assert_eq!(wanting_all_of(long, &spare).read_ahead, Some(8 * MIB));
+        let default = Pace {
+            read_ahead: None,
+            ..PACE
+        };
+        assert_eq!(wanting_all_of(default, &spare).read_ahead, None);
     }
 }
