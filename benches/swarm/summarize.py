@@ -16,6 +16,7 @@ from collections import defaultdict
 # (label, how to get it from a record's metrics, the limit key or None)
 PLAYER_METRICS = [
     ("start-up (s)", lambda m: m.get("startup_s"), "startup_s"),
+    ("the seeders had sent its pieces' bytes (s)", lambda m: m.get("sent_by_s"), "startup_pieces_s"),
     ("stalls (count)", lambda m: m.get("stall_count"), None),
     ("stalled (s)", lambda m: m.get("stall_s"), None),
     ("seek 60 % → resume (s)", lambda m: seek(m, 0.60), "seek_s"),
@@ -47,7 +48,29 @@ def load(paths):
     for path in paths:
         with open(path) as f:
             recs += [json.loads(line) for line in f if line.strip()]
-    return [r for r in recs if "skipped" not in r["metrics"]]
+    recs = [r for r in recs if "skipped" not in r["metrics"]]
+    for r in recs:
+        r["metrics"]["sent_by_s"] = sent_by(r)
+    return recs
+
+
+def sent_by(r):
+    """When the seeders had sent the client, together, as many bytes as
+    the start-up's whole pieces hold (the limit's `startup_pieces_s` at the
+    swarm's rate): a start-up no engine could beat with the bytes the swarm
+    actually sent in that trial — its connections, handshakes and first
+    unchokes are in it, which the limit leaves out. Interpolated between
+    the timeline's samples (one a second, each seeder's bytes through its
+    relay); None without a timeline or if it never got there."""
+    lim, timeline = r["limit"], r["metrics"].get("timeline") or []
+    need = (lim["startup_pieces_s"] - lim["rtt_s"]) * lim["swarm_bytes_per_s"] / 1e6
+    t0, sent0 = 0.0, 0.0
+    for t, _, per_seeder in timeline:
+        sent = sum(per_seeder)
+        if sent >= need:
+            return t0 + (t - t0) * (need - sent0) / (sent - sent0)
+        t0, sent0 = t, sent
+    return None
 
 
 def stat(values):
