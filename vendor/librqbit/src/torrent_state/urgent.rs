@@ -77,20 +77,23 @@ impl BusyPace {
 /// How long a peer's requests in flight take it to answer, at its pace
 /// (swarmcast patch 15).
 pub const WINDOW_TIME: Duration = Duration::from_secs(1);
-/// The fewest requests a measured peer is sent at a time (patch 15).
+/// The fewest requests a peer is sent at a time (patch 15), and all a
+/// peer is sent before its first chunk (patch 19).
 pub const MIN_WINDOW: usize = 4;
 
 /// How many requests a peer may have in flight (swarmcast patch 15): what
 /// it answers in `WINDOW_TIME` at its pace (`BusyPace`), within
-/// `MIN_WINDOW` and `max` (the window the peer and the session allow; all
-/// of it while the pace is not known). A request queued behind a slow
-/// peer's others waits for them all: 32 chunks are 4 s of a 1 Mbit/s peer,
-/// which a chunk a player needs, or a seek, then waits out. A second of
-/// requests is still far more than a round trip's worth, so a peer's pace
-/// is never held down by it while its round trip is under a second.
+/// `MIN_WINDOW` and `max` (the window the peer and the session allow;
+/// `MIN_WINDOW` while the pace is not known, swarmcast patch 19: a slow
+/// peer new to us takes one piece, not two, before its first chunk tells).
+/// A request queued behind a slow peer's others waits for them all: 32
+/// chunks are 4 s of a 1 Mbit/s peer, which a chunk a player needs, or a
+/// seek, then waits out. A second of requests is still far more than a
+/// round trip's worth, so a peer's pace is never held down by it while its
+/// round trip is under a second.
 pub fn paced_window(max: usize, pace: Option<f64>) -> usize {
     let Some(pace) = pace else {
-        return max;
+        return MIN_WINDOW.min(max);
     };
     let paced = (pace * WINDOW_TIME.as_secs_f64()).ceil() as usize;
     paced.clamp(MIN_WINDOW.min(max), max)
@@ -284,7 +287,8 @@ mod tests {
 
     #[test]
     fn a_peer_is_sent_a_seconds_worth_of_requests() {
-        assert_eq!(paced_window(32, None), 32, "not measured: all");
+        assert_eq!(paced_window(32, None), 4, "not measured: the fewest");
+        assert_eq!(paced_window(2, None), 2);
         assert_eq!(paced_window(32, Some(8.0)), 8, "1 Mbit/s");
         assert_eq!(paced_window(32, Some(7.5)), 8);
         assert_eq!(paced_window(32, Some(64.0)), 32, "8 Mbit/s: the most");
