@@ -16,7 +16,7 @@ from collections import defaultdict
 # (label, how to get it from a record's metrics, the limit key or None)
 PLAYER_METRICS = [
     ("start-up (s)", lambda m: m.get("startup_s"), "startup_s"),
-    ("the seeders had sent its pieces' bytes (s)", lambda m: m.get("sent_by_s"), "startup_pieces_s"),
+    ("the seeders had sent its bytes (s)", lambda m: m.get("sent_by_s"), "startup_s"),
     ("stalls (count)", lambda m: m.get("stall_count"), None),
     ("stalled (s)", lambda m: m.get("stall_s"), None),
     ("seek 60 % → resume (s)", lambda m: seek(m, 0.60), "seek_s"),
@@ -55,15 +55,15 @@ def load(paths):
 
 
 def sent_by(r):
-    """When the seeders had sent the client, together, as many bytes as
-    the start-up's whole pieces hold (the limit's `startup_pieces_s` at the
-    swarm's rate): a start-up no engine could beat with the bytes the swarm
-    actually sent in that trial — its connections, handshakes and first
-    unchokes are in it, which the limit leaves out. Interpolated between
-    the timeline's samples (one a second, each seeder's bytes through its
-    relay); None without a timeline or if it never got there."""
+    """When the seeders had sent the client, together, the start-up's
+    bytes (the limit's `startup_bytes`: head, index and 2 s of media): a
+    start-up no engine could beat with the bytes the swarm actually sent in
+    that trial — its connections, handshakes and first unchokes are in it,
+    which the limit leaves out. Interpolated between the timeline's samples
+    (one a second, each seeder's bytes through its relay); None without a
+    timeline or if it never got there."""
     lim, timeline = r["limit"], r["metrics"].get("timeline") or []
-    need = (lim["startup_pieces_s"] - lim["rtt_s"]) * lim["swarm_bytes_per_s"] / 1e6
+    need = lim["startup_bytes"] / 1e6
     t0, sent0 = 0.0, 0.0
     for t, _, per_seeder in timeline:
         sent = sum(per_seeder)
