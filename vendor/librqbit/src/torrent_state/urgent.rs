@@ -92,11 +92,12 @@ pub const MIN_WINDOW: usize = 4;
 /// round trip's worth, so a peer's pace is never held down by it while its
 /// round trip is under a second.
 pub fn paced_window(max: usize, pace: Option<f64>) -> usize {
+    let fewest = MIN_WINDOW.min(max);
     let Some(pace) = pace else {
-        return MIN_WINDOW.min(max);
+        return fewest;
     };
     let paced = (pace * WINDOW_TIME.as_secs_f64()).ceil() as usize;
-    paced.clamp(MIN_WINDOW.min(max), max)
+    paced.clamp(fewest, max)
 }
 
 /// How much sooner than the fastest peer would ask for it a chunk claimed
