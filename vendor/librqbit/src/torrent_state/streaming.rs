@@ -57,9 +57,9 @@ impl StreamState {
         (start_id..end_id).filter_map(|i| lengths.validate_piece_index(i))
     }
 
-    /// The pieces of the urgent window, each with its deadline (none for a
-    /// background stream: no player waits on it).
-    fn urgent(&self, lengths: &Lengths) -> Vec<(u64, ValidPieceIndex)> {
+    /// The pieces of the urgent window, each with its deadline and offset
+    /// (none for a background stream: no player waits on it).
+    fn urgent(&self, lengths: &Lengths) -> Vec<(u64, u64, ValidPieceIndex)> {
         if self.urgent == 0 || self.background {
             return Vec::new();
         }
@@ -71,7 +71,7 @@ impl StreamState {
             .map(|p| {
                 let at = u64::from(p.get()) * dpl;
                 let deadline = super::urgent::deadline_ms(at, start, self.bytes_per_second);
-                (deadline, p)
+                (deadline, at, p)
             })
             .collect()
     }

@@ -191,14 +191,17 @@ pub fn deadline_ms(offset: u64, position: u64, bytes_per_second: u64) -> u64 {
     u64::try_from(ahead * 1000 / u128::from(rate)).unwrap_or(u64::MAX)
 }
 
-/// Pieces (with their deadlines) in the order players need them, each
-/// once (at its earliest deadline).
-pub fn by_deadline<P: Copy + Eq + std::hash::Hash>(mut pieces: Vec<(u64, P)>) -> Vec<P> {
-    pieces.sort_by_key(|(deadline, _)| *deadline);
+/// Pieces (with their deadlines and offsets) in the order players need
+/// them, each once (at its earliest deadline). At equal deadlines the
+/// piece earlier in the torrent comes first: two pieces needed now are
+/// most often a file's head and its index, and a player reads the head
+/// first (not in the order the streams happen to be stored in).
+pub fn by_deadline<P: Copy + Eq + std::hash::Hash>(mut pieces: Vec<(u64, u64, P)>) -> Vec<P> {
+    pieces.sort_by_key(|(deadline, offset, _)| (*deadline, *offset));
     let mut seen = std::collections::HashSet::new();
     pieces
         .into_iter()
-        .filter_map(|(_, p)| seen.insert(p).then_some(p))
+        .filter_map(|(_, _, p)| seen.insert(p).then_some(p))
         .collect()
 }
 
@@ -346,11 +349,24 @@ mod tests {
         // one 1 MB ahead in 4 s: the first one's piece comes first.
         let fast = deadline_ms(5_000_000, 0, 2_500_000);
         let slow = deadline_ms(1_000_000, 0, 250_000);
-        assert_eq!(by_deadline(vec![(slow, 'b'), (fast, 'a')]), vec!['a', 'b']);
+        let pieces = vec![(slow, 0, 'b'), (fast, 5_000_000, 'a')];
+        assert_eq!(by_deadline(pieces), vec!['a', 'b']);
         // A piece two streams want comes once, at its earliest.
         assert_eq!(
-            by_deadline(vec![(30, 'x'), (10, 'y'), (20, 'x')]),
+            by_deadline(vec![(30, 1, 'x'), (10, 2, 'y'), (20, 1, 'x')]),
             vec!['y', 'x']
         );
+    }
+
+    #[test]
+    fn a_head_comes_before_an_index_needed_as_soon() {
+        // A player's first piece and the piece of the file's index, both
+        // needed now: the head first, whichever stream is stored first.
+        let index = (0, 91_226_112, 'i');
+        let head = (0, 0, 'h');
+        assert_eq!(by_deadline(vec![index, head]), vec!['h', 'i']);
+        assert_eq!(by_deadline(vec![head, index]), vec!['h', 'i']);
+        // The deadline still decides first.
+        assert_eq!(by_deadline(vec![(1, 0, 'h'), index]), vec!['i', 'h']);
     }
 }
