@@ -162,16 +162,21 @@ pub fn piece_time(
 /// `received` (0.0–1.0) of it come? The holder's time left is judged by
 /// its pace on the piece so far — a slow peer new to us is caught after
 /// its first chunks, not only after `STEAL_FACTOR` times the thief's piece
-/// time; with nothing come yet, the time it has spent counts. Its pace is
-/// judged once it has had half the thief's piece time (its first chunks
-/// come after a round trip and a slow start). The thief fetches the piece
-/// whole again. Only a measured peer steals.
+/// time. Its pace is judged once it has had half the thief's piece time
+/// (its first chunks come after a round trip and a slow start). With
+/// nothing come yet, a holder that has sent nothing of it in the thief's
+/// whole piece time is slow or has other chunks queued ahead: it needs at
+/// least as long again, `STEAL_FACTOR` (2) times the thief's in all. The
+/// thief fetches the piece whole again. Only a measured peer steals.
 pub fn should_steal(mine: Option<Duration>, elapsed: Duration, received: f64) -> bool {
     let Some(mine) = mine else {
         return false;
     };
     let waited = elapsed >= mine * STEAL_FACTOR;
-    if !(received > 0.0 && received < 1.0) || elapsed < mine / 2 {
+    if received <= 0.0 {
+        return elapsed >= mine;
+    }
+    if received >= 1.0 || elapsed < mine / 2 {
         return waited;
     }
     let left = elapsed.mul_f64((1.0 - received) / received);
@@ -234,9 +239,11 @@ mod tests {
 
     #[test]
     fn an_urgent_piece_goes_to_whoever_would_have_had_it_twice() {
-        // Nothing of it come yet: by the time the holder spent.
-        assert!(!should_steal(Some(MS(1000)), MS(1999), 0.0));
-        assert!(should_steal(Some(MS(1000)), MS(2000), 0.0));
+        // Nothing of it come in the thief's piece time: a holder as fast
+        // would have sent some (a second's worth of requests is queued at
+        // most, patch 15), so it needs as long again at least.
+        assert!(!should_steal(Some(MS(1000)), MS(999), 0.0));
+        assert!(should_steal(Some(MS(1000)), MS(1000), 0.0));
         assert!(!should_steal(None, MS(60_000), 0.0), "an unmeasured thief");
         assert!(!should_steal(None, MS(60_000), 0.1), "an unmeasured thief");
     }
