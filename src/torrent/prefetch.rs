@@ -43,7 +43,10 @@ pub const BACKGROUND: Pace = Pace {
 /// The end of an MP4 or Matroska file fetched beside the walk: the last
 /// piece or two of most torrents, where an index at the end starts or is.
 const BESIDE_TAIL_LEN: u64 = 1024 * 1024;
-/// Prefetch jobs running at once (each holds up to two engine streams).
+/// The start of the media kept wanted while the walk reads the index:
+/// 2 s at 8 Mbit/s.
+const START_LEN: u64 = 2 * 1024 * 1024;
+/// Prefetch jobs running at once (each holds up to three engine streams).
 const MAX_JOBS: usize = 4;
 /// A prefetch that has not got its bytes after this long gives up.
 const JOB_TIMEOUT: Duration = Duration::from_secs(600);
@@ -206,26 +209,36 @@ impl Prefetcher {
         pace: Pace,
     ) -> Result<IndexInfo, EngineError> {
         let walk = self.walk(info_hash, index, container, len, pace);
-        let spare = beside_the_walk(container, len)
-            .filter(|r| !self.engine.has_bytes(&info_hash, index, r.clone()));
-        let Some(spare) = spare else {
-            return walk.await;
-        };
-        // Its own stream, dropped (and its pieces no longer wanted first)
-        // as soon as the walk is done.
+        let missing = |r: &Range<u64>| !self.engine.has_bytes(&info_hash, index, r.clone());
+        let spare = beside_the_walk(container, len).filter(missing);
+        let held = start_held(container, len).filter(missing);
+        // Each its own stream, dropped (and its pieces no longer wanted
+        // first) as soon as the walk is done.
         let beside = async {
             let mut stream = None;
-            let pace = wanting_all_of(pace, &spare);
-            if let Ok(s) = self.stream(&mut stream, (info_hash, index), pace).await {
-                if let Err(e) = drain(s, spare.clone()).await {
-                    tracing::debug!(%info_hash, index, ?spare, "fetch beside the walk: {e}");
+            if let Some(spare) = spare {
+                let pace = wanting_all_of(pace, &spare);
+                if let Ok(s) = self.stream(&mut stream, (info_hash, index), pace).await {
+                    if let Err(e) = drain(s, spare.clone()).await {
+                        tracing::debug!(%info_hash, index, ?spare, "fetch beside the walk: {e}");
+                    }
                 }
+            }
+            std::future::pending().await
+        };
+        let hold = async {
+            let mut stream = None;
+            if let Some(held) = held {
+                // Opened and never read: it stays at the start.
+                let pace = wanting_all_of(pace, &held);
+                let _ = self.stream(&mut stream, (info_hash, index), pace).await;
             }
             std::future::pending().await
         };
         tokio::select! {
             found = walk => found,
             never = beside => never,
+            never = hold => never,
         }
     }
 
@@ -331,6 +344,23 @@ fn beside_the_walk(container: Container, len: u64) -> Option<Range<u64>> {
     })
 }
 
+/// What a prefetch keeps wanted, unread, while the walk goes to an MP4's
+/// or a Matroska file's index: the start of the media, which a player
+/// reads right after the index. Left to the walk's own stream, it would be
+/// wanted by no stream from the moment the walk leaves the head until the
+/// player comes back (~1 s on the swarm bench), and a slow peer holding
+/// its second piece kept it that long. Unread, the stream stays at the
+/// start: its pieces come after the head's and the index's, by when a
+/// player needs them.
+fn start_held(container: Container, len: u64) -> Option<Range<u64>> {
+    match container {
+        Container::Mp4 | Container::Matroska if len > START_LEN + BESIDE_TAIL_LEN => {
+            Some(0..START_LEN)
+        }
+        _ => None,
+    }
+}
+
 /// `pace` with a read-ahead that covers all of `range` from its start:
 /// the pieces of a range fetched beside the walk are wanted all at once,
 /// each from whichever peer is free, not one after the other as the read
@@ -399,6 +429,20 @@ mod tests {
             beside_the_walk(Container::Mp4, HEAD_LEN + MIB + 1),
             Some(HEAD_LEN + 1..HEAD_LEN + MIB + 1)
         );
+    }
+
+    #[test]
+    fn the_start_of_the_media_is_held_while_the_walk_reads_the_index() {
+        const MIB: u64 = 1024 * 1024;
+        let len = 700 * MIB;
+        assert_eq!(start_held(Container::Mp4, len), Some(0..START_LEN));
+        assert_eq!(start_held(Container::Matroska, len), Some(0..START_LEN));
+        // Any other file: the walk reads the tail, the head beside it.
+        assert_eq!(start_held(Container::Other, len), None);
+        // A file the walk and the tail beside it read whole anyway.
+        assert_eq!(start_held(Container::Mp4, START_LEN + MIB), None);
+        let held = start_held(Container::Mp4, len).unwrap();
+        assert_eq!(wanting_all_of(PACE, &held).read_ahead, Some(START_LEN));
     }
 
     #[test]
