@@ -34,12 +34,13 @@ pub struct InflightPiece {
     pub frontier: u32,
 }
 
-/// The end of an urgent piece a second peer fetches while another fetches
-/// the piece, or before one does (swarmcast patch 14): `peer` asked for the
-/// chunks from `next` to the last.
+/// The end of an urgent piece other peers fetch while one fetches the
+/// piece, or before one does (swarmcast patch 14): `peers` asked for the
+/// chunks from `next` to the last, each below the one before (swarmcast
+/// patch 22: more than one helper).
 #[derive(Debug, Clone)]
 pub struct Help {
-    pub peer: PeerHandle,
+    pub peers: Vec<PeerHandle>,
     pub next: u32,
     pub started: Instant,
 }
@@ -322,8 +323,12 @@ impl PieceTracker {
             self.chunks.mark_piece_broken_if_not_have(piece);
         }
         // Its chunks asked for at the end of others' pieces will not come;
-        // their holders ask for them when they get there (patch 14).
-        self.help.retain(|_, h| h.peer != peer);
+        // their holders ask for them when they get there (patch 14). A
+        // piece nobody else helps with has its end free again.
+        for help in self.help.values_mut() {
+            help.peers.retain(|p| *p != peer);
+        }
+        self.help.retain(|_, h| !h.peers.is_empty());
         count
     }
 
@@ -360,7 +365,7 @@ impl PieceTracker {
         // The ends of pieces others fetch, too (swarmcast patch 14).
         let helped: Vec<_> = (self.help.iter())
             .filter(|(p, _)| !keep(**p) && can_release(**p))
-            .map(|(p, h)| (*p, h.peer))
+            .flat_map(|(p, h)| h.peers.iter().map(|peer| (*p, *peer)))
             .collect();
         for (piece, _) in &helped {
             self.help.remove(piece);
@@ -386,18 +391,22 @@ impl PieceTracker {
     /// piece its own, or is it the piece's helper (swarmcast patch 14)?
     pub fn may_write(&self, peer: PeerHandle, piece: ValidPieceIndex) -> bool {
         self.inflight.get(&piece).is_some_and(|i| i.peer == peer)
-            || self.help.get(&piece).is_some_and(|h| h.peer == peer)
+            || self
+                .help
+                .get(&piece)
+                .is_some_and(|h| h.peers.contains(&peer))
     }
 
     /// A chunk at the end of an urgent piece for `peer` to ask for while
     /// another peer fetches the piece or will (swarmcast patch 14): going
     /// through the `urgent` pieces in the players' order, the last chunk not
-    /// come and not asked for of the first piece `peer` has, does not hold,
-    /// and nobody else helps with, that `in_time` (given the chunks the
-    /// holders still ask for before it) says comes before the fastest peer
-    /// would ask for it. The piece's holder asks for what has not come when
-    /// it gets there: a claim late or lost costs a chunk twice, never a
-    /// chunk missing.
+    /// come and not asked for of the first piece `peer` has and does not
+    /// hold, that `in_time` (given the chunks the holders still ask for
+    /// before it) says comes before the fastest peer would ask for it. A
+    /// piece others help with already is helped below their chunks
+    /// (swarmcast patch 22). The piece's holder asks for what has not come
+    /// when it gets there: a claim late or lost costs a chunk twice, never
+    /// a chunk missing.
     pub fn claim_tail(
         &mut self,
         peer: PeerHandle,
@@ -421,24 +430,21 @@ impl PieceTracker {
                     .filter(|c| !self.chunks.is_chunk_received(c))
                     .count() as u32
             };
-            let mine = peer_has_piece(piece)
-                && holder.is_none_or(|i| i.peer != peer)
-                && help.is_none_or(|h| h.peer == peer);
+            let mine = peer_has_piece(piece) && holder.is_none_or(|i| i.peer != peer);
             let last = (from..to)
                 .rev()
                 .find(|i| !self.chunks.is_chunk_received(&chunks[*i]));
             if let (true, Some(last)) = (mine, last) {
                 if in_time(ahead + missing(from..last)) {
-                    let started = help.map_or_else(Instant::now, |h| h.started);
-                    let next = last as u32;
-                    self.help.insert(
-                        piece,
-                        Help {
-                            peer,
-                            next,
-                            started,
-                        },
-                    );
+                    let help = self.help.entry(piece).or_insert_with(|| Help {
+                        peers: Vec::new(),
+                        next: 0,
+                        started: Instant::now(),
+                    });
+                    help.next = last as u32;
+                    if !help.peers.contains(&peer) {
+                        help.peers.push(peer);
+                    }
                     return Some(chunks[last]);
                 }
             }
@@ -1026,8 +1032,14 @@ mod tests {
         assert_eq!(claim(&mut t, peer(2), &urgent), Some((1, 2)));
         assert!(t.may_write(peer(2), urgent[0]) && t.may_write(peer(1), urgent[0]));
         assert!(!t.may_write(peer(3), urgent[0]));
-        // Nobody helps with a piece another helps with, or holds it.
-        assert_eq!(t.claim_tail(peer(3), &urgent, |_| true, |_| true), None);
+        // A piece another helps with is helped below its chunks (patch 22).
+        let below = t.claim_tail(peer(3), &urgent, |_| true, |_| true);
+        assert_eq!(
+            below.map(|c| (c.piece_index.get(), c.chunk_index)),
+            Some((0, 2))
+        );
+        assert!(t.may_write(peer(3), urgent[0]) && t.may_write(peer(2), urgent[0]));
+        // Nobody helps with a piece it holds.
         assert_eq!(claim(&mut t, peer(1), &urgent[..1]), None);
         // Only what comes in time, of pieces the peer has.
         let mut t = helped_tracker().0;
@@ -1087,5 +1099,33 @@ mod tests {
         let released = t.release_unless(&urgent[1..], |_| false, |_| true);
         assert!(released.contains(&(urgent[0], peer(3))));
         assert!(!t.may_write(peer(3), urgent[0]));
+    }
+
+    #[test]
+    fn helpers_share_the_end_of_a_piece_and_leave_it_when_gone() {
+        let (mut t, urgent) = helped_tracker();
+        let piece = &urgent[1..];
+        // Each asks for the last chunk below those the other asked for.
+        assert_eq!(claim(&mut t, peer(2), piece), Some((1, 3)));
+        assert_eq!(claim(&mut t, peer(3), piece), Some((1, 2)));
+        assert_eq!(claim(&mut t, peer(2), piece), Some((1, 1)));
+        assert_eq!(
+            claim(&mut t, peer(3), piece),
+            None,
+            "the first: asked at once"
+        );
+        // One gone: the other's chunks stand; the gone one's are the holder's.
+        t.release_pieces_owned_by(peer(2));
+        assert!(!t.may_write(peer(2), urgent[1]) && t.may_write(peer(3), urgent[1]));
+        assert_eq!(claim(&mut t, peer(4), piece), None);
+        // Both gone: the end is free again.
+        t.release_pieces_owned_by(peer(3));
+        assert_eq!(claim(&mut t, peer(4), piece), Some((1, 3)));
+        assert_eq!(claim(&mut t, peer(5), piece), Some((1, 2)));
+        // A seek gives back each helper's part.
+        let released = t.release_unless(piece, |_| false, |_| true);
+        assert!(released.contains(&(urgent[1], peer(4))));
+        assert!(released.contains(&(urgent[1], peer(5))));
+        assert!(!t.may_write(peer(5), urgent[1]));
     }
 }
