@@ -325,10 +325,10 @@ impl PieceTracker {
         // Its chunks asked for at the end of others' pieces will not come;
         // their holders ask for them when they get there (patch 14). A
         // piece nobody else helps with has its end free again.
-        for help in self.help.values_mut() {
-            help.peers.retain(|p| *p != peer);
-        }
-        self.help.retain(|_, h| !h.peers.is_empty());
+        self.help.retain(|_, h| {
+            h.peers.retain(|p| *p != peer);
+            !h.peers.is_empty()
+        });
         count
     }
 
