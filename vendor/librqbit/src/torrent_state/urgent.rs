@@ -3,6 +3,7 @@
 //! several streams' pieces by when each player needs them. Pure (std only),
 //! so it is tested where it is used: swarmcast's tests include this file.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// A peer whose average piece time is more than this many times the
@@ -36,29 +37,62 @@ pub fn may_take(mine: Option<Duration>, best: Option<Duration>, robbed: bool) ->
 /// piece time needs a piece it fetched whole, which a slow peer robbed of
 /// every piece it took never has. Time with nothing asked of it does not
 /// count; a cancelled chunk that came anyway counts as time, not as a chunk.
+/// It also keeps the peer's answer times (swarmcast patch 23): how long the
+/// first chunk took to come after a request went out with none in flight
+/// and nothing cancelled still on its way.
 #[derive(Debug, Default)]
 pub struct BusyPace {
     since: Option<Instant>,
     busy: Duration,
     chunks: u32,
+    /// Waiting for the first chunk since `since`, nothing unasked come.
+    first: bool,
+    answers: VecDeque<Duration>,
 }
 
 impl BusyPace {
     /// A request went out to a peer with none in flight.
     pub fn busy(&mut self, now: Instant) {
-        self.since.get_or_insert(now);
+        if self.since.is_none() {
+            self.since = Some(now);
+            self.first = true;
+        }
     }
 
-    /// A chunk asked for came; `idle`: none is in flight any more.
-    pub fn chunk(&mut self, now: Instant, idle: bool) {
+    /// A chunk asked for came; `idle`: none is in flight any more. Returns
+    /// the answer time it measured, if it was the first.
+    pub fn chunk(&mut self, now: Instant, idle: bool) -> Option<Duration> {
         self.chunks = self.chunks.saturating_add(1);
+        let first = std::mem::take(&mut self.first);
+        let answer = (self.since)
+            .filter(|_| first)
+            .map(|since| now.saturating_duration_since(since));
+        if let Some(answer) = answer {
+            if self.answers.len() == ANSWERS_KEPT {
+                self.answers.pop_front();
+            }
+            self.answers.push_back(answer);
+        }
         if idle {
             self.idle(now);
         }
+        answer
+    }
+
+    /// A chunk came that was not asked for (cancelled, sent anyway): what
+    /// comes next waited behind it, which is no answer time.
+    pub fn unasked(&mut self) {
+        self.first = false;
+    }
+
+    /// The slowest of the peer's last `ANSWERS_KEPT` answer times.
+    pub fn answer_time(&self) -> Option<Duration> {
+        self.answers.iter().max().copied()
     }
 
     /// Nothing is in flight any more (the rest was cancelled).
     pub fn idle(&mut self, now: Instant) {
+        self.first = false;
         if let Some(since) = self.since.take() {
             self.busy += now.saturating_duration_since(since);
         }
@@ -75,8 +109,14 @@ impl BusyPace {
 }
 
 /// How long a peer's requests in flight take it to answer, at its pace
-/// (swarmcast patch 15).
+/// (swarmcast patch 15), at most, and while its answer time is not known.
 pub const WINDOW_TIME: Duration = Duration::from_secs(1);
+/// How long they take at least, and how many times the peer's answer time
+/// (`BusyPace::answer_time`) they take otherwise (swarmcast patch 23).
+pub const SHORTEST_WINDOW_TIME: Duration = Duration::from_millis(250);
+pub const ANSWER_TIMES: u32 = 2;
+/// How many of a peer's answer times are kept (patch 23).
+pub const ANSWERS_KEPT: usize = 4;
 /// The fewest requests a peer is sent at a time (patch 15), and all a
 /// peer is sent before its first chunk (patch 19).
 pub const MIN_WINDOW: usize = 4;
@@ -91,12 +131,24 @@ pub const MIN_WINDOW: usize = 4;
 /// seek, then waits out. A second of requests is still far more than a
 /// round trip's worth, so a peer's pace is never held down by it while its
 /// round trip is under a second.
-pub fn paced_window(max: usize, pace: Option<f64>) -> usize {
+///
+/// A peer that answers fast (`answer`, its `BusyPace::answer_time`) is sent
+/// `ANSWER_TIMES` its answer time's worth, and at least
+/// `SHORTEST_WINDOW_TIME`'s (swarmcast patch 23): what it has been sent
+/// before a seek comes before anything the seek needs, and a fast peer's
+/// second is half a second of a 1 MiB/s pipe. A peer that sends what it
+/// is asked only now and then (transmission, idle, answers every half
+/// second) keeps its second: a shorter queue would run dry between its
+/// turns, its pace fall and its queue shrink further.
+pub fn paced_window(max: usize, pace: Option<f64>, answer: Option<Duration>) -> usize {
     let fewest = MIN_WINDOW.min(max);
     let Some(pace) = pace else {
         return fewest;
     };
-    let paced = (pace * WINDOW_TIME.as_secs_f64()).ceil() as usize;
+    let time = answer.map_or(WINDOW_TIME, |answer| {
+        (answer * ANSWER_TIMES).clamp(SHORTEST_WINDOW_TIME, WINDOW_TIME)
+    });
+    let paced = (pace * time.as_secs_f64()).ceil() as usize;
     paced.clamp(fewest, max)
 }
 
@@ -298,14 +350,53 @@ mod tests {
 
     #[test]
     fn a_peer_is_sent_a_seconds_worth_of_requests() {
-        assert_eq!(paced_window(32, None), 4, "not measured: the fewest");
-        assert_eq!(paced_window(2, None), 2);
-        assert_eq!(paced_window(32, Some(8.0)), 8, "1 Mbit/s");
-        assert_eq!(paced_window(32, Some(7.5)), 8);
-        assert_eq!(paced_window(32, Some(64.0)), 32, "8 Mbit/s: the most");
-        assert_eq!(paced_window(32, Some(0.4)), 4, "at least 4");
-        assert_eq!(paced_window(2, Some(0.4)), 2, "never past the most");
-        assert_eq!(paced_window(32, Some(f64::INFINITY)), 32);
+        assert_eq!(paced_window(32, None, None), 4, "not measured: the fewest");
+        assert_eq!(paced_window(2, None, None), 2);
+        assert_eq!(paced_window(32, Some(8.0), None), 8, "1 Mbit/s");
+        assert_eq!(paced_window(32, Some(7.5), None), 8);
+        assert_eq!(paced_window(32, Some(64.0), None), 32, "8 Mbit/s: the most");
+        assert_eq!(paced_window(32, Some(0.4), None), 4, "at least 4");
+        assert_eq!(paced_window(2, Some(0.4), None), 2, "never past the most");
+        assert_eq!(paced_window(32, Some(f64::INFINITY), None), 32);
+    }
+
+    #[test]
+    fn a_peer_that_answers_fast_is_sent_less() {
+        let fast = Some(MS(40));
+        assert_eq!(paced_window(32, Some(64.0), fast), 16, "a quarter second");
+        assert_eq!(paced_window(32, Some(64.0), Some(MS(300))), 32, "0.6 s");
+        assert_eq!(paced_window(64, Some(64.0), Some(MS(300))), 39);
+        assert_eq!(paced_window(64, Some(64.0), Some(MS(500))), 64, "1 s");
+        assert_eq!(paced_window(64, Some(64.0), Some(MS(3000))), 64);
+        assert_eq!(paced_window(32, Some(8.0), fast), 4, "never under 4");
+        assert_eq!(paced_window(32, None, fast), 4, "no pace: the fewest");
+    }
+
+    #[test]
+    fn an_answer_time_is_the_first_chunk_after_idle_with_nothing_unasked() {
+        let t0 = Instant::now();
+        let mut pace = BusyPace::default();
+        assert_eq!(pace.answer_time(), None);
+        pace.busy(t0);
+        pace.busy(t0 + MS(10));
+        assert_eq!(pace.chunk(t0 + MS(40), false), Some(MS(40)));
+        assert_eq!(pace.chunk(t0 + MS(600), true), None, "not the first");
+        // Cancelled: what came unasked was ahead of the next request.
+        pace.busy(t0 + MS(1000));
+        pace.idle(t0 + MS(1100));
+        pace.busy(t0 + MS(1200));
+        pace.unasked();
+        assert_eq!(pace.chunk(t0 + MS(1800), false), None);
+        assert_eq!(pace.answer_time(), Some(MS(40)));
+        // The slowest of the last four.
+        for (i, ms) in [500, 30, 30, 30, 30].into_iter().enumerate() {
+            let at = t0 + MS(10_000 * (i as u64 + 1));
+            pace.idle(at);
+            pace.busy(at);
+            assert_eq!(pace.chunk(at + MS(ms), false), Some(MS(ms)));
+            let slowest = if i < 4 { 500 } else { 30 };
+            assert_eq!(pace.answer_time(), Some(MS(slowest)), "after {i}");
+        }
     }
 
     #[test]

@@ -2266,12 +2266,14 @@ impl PeerHandler {
             return false;
         }
 
-        // swarmcast patch 15: a second's worth at the peer's pace.
+        // swarmcast patches 15 and 23: a second's worth at the peer's pace,
+        // less if it answers fast.
         let now = Instant::now();
         (self.state.peers)
             .with_live(self.addr, |live| {
                 let pace = live.pace.chunks_per_second(now);
-                let window = super::urgent::paced_window(request_window, pace);
+                let answer = live.pace.answer_time();
+                let window = super::urgent::paced_window(request_window, pace, answer);
                 live.requested_inflight_count() < window
             })
             .unwrap_or(false)

@@ -12,7 +12,7 @@ use tokio::sync::{
     Notify,
     mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel},
 };
-use tracing::debug;
+use tracing::{debug, trace};
 
 use crate::peer_connection::WriterRequest;
 use crate::stream_connect::ConnectionKind;
@@ -334,11 +334,14 @@ impl LivePeerState {
     pub fn remove_inflight_request(&mut self, chunk: &ChunkInfo) -> RemoveInflightRequestResult {
         if self.inflight_requests.remove(chunk) {
             let idle = self.inflight_requests.is_empty();
-            self.pace.chunk(std::time::Instant::now(), idle);
+            if let Some(answer) = self.pace.chunk(std::time::Instant::now(), idle) {
+                trace!(?answer, "answer time");
+            }
             self.request_slots_changed.notify_waiters();
             return RemoveInflightRequestResult::Expected;
         }
 
+        self.pace.unasked();
         if self.late_cancelled_request_tolerance > 0 {
             // This may be any unexpected chunk, not necessarily the exact canceled
             // one, but the tolerance is bounded by cancels we sent.
