@@ -171,11 +171,13 @@ impl Prefetcher {
                 *entry = state;
             }
             this.ended.notify_waiters();
-            if held.is_some() {
+            // The start stays wanted until the player is back (`start_held`).
+            if let Some(held) = held {
                 tokio::select! {
                     _ = tokio::time::sleep(HOLD_AFTER_WALK) => {}
                     _ = this.shutdown.cancelled() => {}
                 }
+                drop(held);
             }
         });
     }
