@@ -67,6 +67,12 @@ pub struct TorrentConfig {
     /// 512 MiB. Until the duration is known, 32 MiB.
     #[serde(deserialize_with = "de_duration", serialize_with = "ser_duration")]
     pub read_ahead: Duration,
+    /// A player reads a piece's bytes as they come, before the piece's hash
+    /// is checked: it starts, and resumes after a seek, on the bytes it
+    /// needs rather than on whole pieces. A piece that then fails its check
+    /// (a bad peer) was played as it came and is fetched again. `false`:
+    /// players get checked pieces only.
+    pub stream_unverified: bool,
     /// Bytes per second all torrents download at most; 0 = no limit.
     pub max_download_rate: ByteSize,
     /// Bytes per second all torrents upload at most; 0 = no limit.
@@ -218,6 +224,7 @@ impl Default for TorrentConfig {
             metadata_timeout: Duration::from_secs(60),
             request_window: 32,
             read_ahead: Duration::from_secs(30),
+            stream_unverified: true,
             max_download_rate: ByteSize(0),
             max_upload_rate: ByteSize(0),
             seed_ratio: 1.0,

@@ -55,6 +55,8 @@ pub struct EngineOptions {
     pub max_streams: usize,
     /// Block requests kept outstanding per peer.
     pub request_window: usize,
+    /// Players read chunks before their piece's hash is checked.
+    pub stream_unverified: bool,
     /// Torrents the catalog adds again itself at start, with their peers
     /// (`session_file`): the engine does not restore them on its own.
     pub take_over: std::collections::HashSet<InfoHash>,
@@ -80,6 +82,7 @@ impl EngineOptions {
             metadata_timeout: config.torrent.metadata_timeout,
             max_streams: config.torrent.max_streams,
             request_window: config.torrent.request_window,
+            stream_unverified: config.torrent.stream_unverified,
             take_over: Default::default(),
             disk_budget: config.storage.max_disk_usage.0,
             max_download_rate: config.torrent.max_download_rate.0,
@@ -720,10 +723,12 @@ impl TorrentEngine for RqbitEngine {
             if let Some(bytes) = pace.read_ahead {
                 stream.set_read_ahead(bytes);
             }
-            // What no player waits on yet is never urgent.
+            // What no player waits on yet is never urgent, and a prefetch
+            // fetches checked pieces for later.
             if !pace.background {
                 let urgent = super::read_ahead::urgent(pace.bytes_per_second, piece_len);
                 stream.set_urgent(urgent, pace.bytes_per_second.unwrap_or(0));
+                stream.set_responsive(self.opts.stream_unverified);
             }
             stream.set_background(pace.background);
             Ok(Box::new(stream) as MediaStream)

@@ -269,3 +269,57 @@ async fn each_stream_ends_with_one_line_saying_why() {
     );
     seeder.stop().await;
 }
+
+/// A player reads a piece's bytes as its chunks come, before the piece's
+/// hash is checked (`torrent.stream-unverified`, librqbit patch 24); with
+/// the key off, only once the piece is checked. The seeder sends 256 KiB/s,
+/// so its 1 MiB piece takes about 4 s and the first 64 KiB come long before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_player_reads_a_pieces_chunks_as_they_come() {
+    for stream_unverified in [true, false] {
+        let checked = piece_checked_at_the_first_bytes(stream_unverified).await;
+        assert_eq!(
+            checked, !stream_unverified,
+            "stream-unverified = {stream_unverified}: the first bytes came with the piece checked: {checked}"
+        );
+    }
+}
+
+/// Was the first piece checked when a player had read its first 64 KiB?
+async fn piece_checked_at_the_first_bytes(stream_unverified: bool) -> bool {
+    use swarmcast::torrent::{InfoHash, TorrentEngine};
+    const MIB: usize = 1024 * 1024;
+    let film = content(2 * MIB, 62);
+    let files: Vec<(&str, &[u8])> = vec![("slow.mkv", &film)];
+    let seeder =
+        Seeder::start_throttled("slow.mkv", &files, MIB as u32, None, Some(256 * 1024)).await;
+    let dirs = tempfile::tempdir().unwrap();
+    let mut config = test_config(&dirs.path().join("s"), &dirs.path().join("d"));
+    config.torrent.stream_unverified = stream_unverified;
+    let server = Server::start(config).await;
+    let (status, t) = server.add_uri(&seeder.magnet()).await;
+    assert_eq!(status, 201, "{t}");
+    let url = server.url(t["files"][0]["url"].as_str().unwrap());
+    let mut body = server.http.get(url).send().await.unwrap();
+    let started = Instant::now();
+    let mut got = Vec::new();
+    while got.len() < 64 * 1024 {
+        let chunk = tokio::time::timeout(Duration::from_secs(20), body.chunk())
+            .await
+            .expect("bytes within 20 s")
+            .unwrap()
+            .expect("the body goes on");
+        got.extend_from_slice(&chunk);
+    }
+    let ih = InfoHash::parse(&seeder.info_hash).unwrap();
+    let checked = server.app.engine().has_bytes(&ih, 0, 0..MIB as u64);
+    eprintln!(
+        "stream-unverified = {stream_unverified}: 64 KiB in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        got[..] == film[..got.len()],
+        "the bytes differ from the film's"
+    );
+    checked
+}

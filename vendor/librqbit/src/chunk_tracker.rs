@@ -2,7 +2,10 @@ use std::collections::HashSet;
 
 use anyhow::Context;
 use buffers::ByteBuf;
-use librqbit_core::lengths::{ChunkInfo, Lengths, ValidPieceIndex};
+use librqbit_core::{
+    constants::CHUNK_SIZE,
+    lengths::{ChunkInfo, Lengths, ValidPieceIndex},
+};
 use peer_binary_protocol::Piece;
 use tracing::{debug, trace};
 
@@ -273,6 +276,24 @@ impl ChunkTracker {
         if self.selected[id] && !self.have.as_slice()[id] {
             self.queue_pieces.set(id, true);
         }
+    }
+
+    /// How many bytes from `offset` in a piece can be read: the rest of the
+    /// piece if it is had, else those of the chunks that came in a row from
+    /// there, before the piece's hash is checked (swarmcast patch 24).
+    pub(crate) fn received_from(&self, index: ValidPieceIndex, offset: u32) -> u32 {
+        let len = self.lengths.piece_length(index);
+        if self.is_piece_have(index) {
+            return len.saturating_sub(offset);
+        }
+        let first = (offset / CHUNK_SIZE) as usize;
+        let came = match self.chunk_status.get(self.lengths.chunk_range(index)) {
+            Some(s) if first < s.len() => s[first..].leading_ones(),
+            _ => 0,
+        };
+        ((first + came) as u32 * CHUNK_SIZE)
+            .min(len)
+            .saturating_sub(offset)
     }
 
     pub(crate) fn is_piece_have(&self, id: ValidPieceIndex) -> bool {
@@ -697,6 +718,53 @@ mod tests {
         assert!(ct.queue_pieces[0]);
         assert!(ct.queue_pieces[1]);
         assert!(ct.queue_pieces[2]);
+    }
+
+    // swarmcast patch 24: what a responsive stream may read of a piece not had.
+    #[test]
+    fn test_received_from_counts_the_chunks_in_a_row_from_the_offset() {
+        let piece_len = CHUNK_SIZE * 3;
+        let l = Lengths::new(piece_len as u64 + CHUNK_SIZE as u64 / 2, piece_len).unwrap();
+        let files = vec![FileInfo {
+            relative_filename: "0".into(),
+            offset_in_torrent: 0,
+            piece_range: 0..2,
+            len: l.total_length(),
+            attrs: Default::default(),
+        }];
+        let bf_len = l.piece_bitfield_bytes();
+        let have = BF::from_boxed_slice(vec![0u8; bf_len].into_boxed_slice());
+        let mut selected = BF::from_boxed_slice(vec![0u8; bf_len].into_boxed_slice());
+        selected.get_mut(0..2).unwrap().fill(true);
+        let mut ct = ChunkTracker::new(have.into_dyn(), selected, l, &files).unwrap();
+        let (p0, p1) = (
+            l.validate_piece_index(0).unwrap(),
+            l.validate_piece_index(1).unwrap(),
+        );
+        let zeros = vec![0u8; CHUNK_SIZE as usize];
+        let chunk = |piece: u32, begin: u32, len: u32| {
+            peer_binary_protocol::Piece::from_data(piece, begin, &zeros[..len as usize])
+        };
+
+        assert_eq!(ct.received_from(p0, 0), 0);
+        ct.mark_chunk_downloaded(&chunk(0, 0, CHUNK_SIZE));
+        ct.mark_chunk_downloaded(&chunk(0, 2 * CHUNK_SIZE, CHUNK_SIZE));
+        assert_eq!(ct.received_from(p0, 0), CHUNK_SIZE);
+        assert_eq!(ct.received_from(p0, 100), CHUNK_SIZE - 100);
+        assert_eq!(
+            ct.received_from(p0, CHUNK_SIZE + 5),
+            0,
+            "the middle chunk is missing"
+        );
+        assert_eq!(ct.received_from(p0, 2 * CHUNK_SIZE + 5), CHUNK_SIZE - 5);
+        ct.mark_chunk_downloaded(&chunk(0, CHUNK_SIZE, CHUNK_SIZE));
+        assert_eq!(ct.received_from(p0, 100), piece_len - 100);
+
+        // The last piece's one short chunk, then the piece had.
+        ct.mark_chunk_downloaded(&chunk(1, 0, CHUNK_SIZE / 2));
+        assert_eq!(ct.received_from(p1, 10), CHUNK_SIZE / 2 - 10);
+        ct.mark_piece_downloaded(p0);
+        assert_eq!(ct.received_from(p0, 7), piece_len - 7);
     }
 
     // Between its last chunk arriving and its hash passing, a piece is neither queued,

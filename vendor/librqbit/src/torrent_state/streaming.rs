@@ -40,6 +40,8 @@ struct StreamState {
     bytes_per_second: u64,
     /// A prefetch, not a player: its pieces come after the players'.
     background: bool,
+    /// Reads a piece's chunks as they come, before its hash is checked.
+    responsive: bool,
     waker: Option<Waker>,
 }
 
@@ -128,8 +130,23 @@ impl TorrentStreams {
         piece_id: ValidPieceIndex,
         lengths: &Lengths,
     ) {
+        self.wake_streams_in(piece_id, lengths, |_| true)
+    }
+
+    /// A chunk of the piece came (swarmcast patch 24).
+    pub(crate) fn wake_streams_on_chunk(&self, piece_id: ValidPieceIndex, lengths: &Lengths) {
+        self.wake_streams_in(piece_id, lengths, |s| s.responsive)
+    }
+
+    fn wake_streams_in(
+        &self,
+        piece_id: ValidPieceIndex,
+        lengths: &Lengths,
+        wants: impl Fn(&StreamState) -> bool,
+    ) {
         for mut w in self.streams.iter_mut() {
             if w.value().current_piece(lengths).map(|p| p.id) == Some(piece_id)
+                && wants(w.value())
                 && let Some(waker) = w.value_mut().waker.take()
             {
                 debug!(
@@ -210,16 +227,22 @@ impl AsyncRead for FileStream {
         );
 
         // if the piece is not there, register to wake when it is
-        // check if we have the piece for real
-        let have = poll_try_io!(self.torrent.with_chunk_tracker(|ct| {
-            let have = ct.get_have_pieces().as_slice()[current.id.get() as usize];
-            if !have {
+        // check if we have the piece for real (or, responsive, its next
+        // chunk: swarmcast patch 24)
+        let responsive = (self.streams.streams.get(&self.stream_id)).is_some_and(|s| s.responsive);
+        let ready = poll_try_io!(self.torrent.with_chunk_tracker(|ct| {
+            let ready = match responsive {
+                true => ct.received_from(current.id, current.piece_offset),
+                false if ct.is_piece_have(current.id) => current.piece_remaining,
+                false => 0,
+            };
+            if ready == 0 {
                 self.streams
                     .register_waker(self.stream_id, cx.waker().clone());
             }
-            have
+            ready
         }));
-        if !have {
+        if ready == 0 {
             debug!(stream_id = self.stream_id, file_id = self.file_id, piece_id = %current.id, "poll pending, not have");
             // The stream's window moved on to a piece not had: peers that
             // found nothing to request (its window was all had) would
@@ -234,7 +257,7 @@ impl AsyncRead for FileStream {
         let file_remaining = self.file_len - self.position;
         let bytes_to_read: usize = poll_try_io!(
             (buf.len() as u64)
-                .min(current.piece_remaining as u64)
+                .min(ready as u64)
                 .min(file_remaining)
                 .try_into()
         );
@@ -421,6 +444,7 @@ impl ManagedTorrent {
                 urgent: 0,
                 bytes_per_second: 0,
                 background: false,
+                responsive: false,
                 waker: None,
                 file_len: fd_len,
                 file_abs_offset: fd_offset,
@@ -474,6 +498,16 @@ impl FileStream {
     pub fn set_background(&mut self, background: bool) {
         if let Some(mut s) = self.streams.streams.get_mut(&self.stream_id) {
             s.value_mut().background = background;
+        }
+    }
+
+    /// Read a piece's chunks as they come, before the piece's hash is
+    /// checked (off by default): a player starts and resumes after a seek
+    /// on the bytes it needs, not on whole pieces. A piece that then fails
+    /// its check has been read as it came; it is fetched again.
+    pub fn set_responsive(&mut self, responsive: bool) {
+        if let Some(mut s) = self.streams.streams.get_mut(&self.stream_id) {
+            s.value_mut().responsive = responsive;
         }
     }
 

@@ -2111,7 +2111,11 @@ impl PeerHandler {
 
             let (holder, full_piece_download_time) = match full_piece_download_time {
                 Some(t) => t,
-                None => return Ok(()),
+                None => {
+                    // A responsive stream reads the chunk now (swarmcast patch 24).
+                    (state.streams).wake_streams_on_chunk(chunk_info.piece_index, &state.lengths);
+                    return Ok(());
+                }
             };
 
             match state
