@@ -233,31 +233,33 @@ impl Prefetcher {
         let spare = beside_the_walk(container, len).filter(missing);
         let held = start_held(container, len).filter(missing);
         // Each its own stream, dropped (and its pieces no longer wanted
-        // first) as soon as the walk is done.
+        // first) as soon as the walk is done; both open before the walk's
+        // first read, which may come at once (a head had, or read as its
+        // chunks come): the walk's first seek gives back what peers hold
+        // outside every open stream's window (librqbit patch 10).
+        let mut spare_stream = None;
+        if let Some(spare) = &spare {
+            let pace = wanting_all_of(pace, spare);
+            let _ = self
+                .stream(&mut spare_stream, (info_hash, index), pace)
+                .await;
+        }
+        if let Some(held) = &held {
+            // Opened and never read: it stays at the start.
+            let pace = wanting_all_of(pace, held);
+            let _ = self.stream(held_stream, (info_hash, index), pace).await;
+        }
         let beside = async {
-            let mut stream = None;
-            if let Some(spare) = spare {
-                let pace = wanting_all_of(pace, &spare);
-                if let Ok(s) = self.stream(&mut stream, (info_hash, index), pace).await {
-                    if let Err(e) = drain(s, spare.clone()).await {
-                        tracing::debug!(%info_hash, index, ?spare, "fetch beside the walk: {e}");
-                    }
+            if let (Some(s), Some(spare)) = (spare_stream.as_mut(), spare) {
+                if let Err(e) = drain(s, spare.clone()).await {
+                    tracing::debug!(%info_hash, index, ?spare, "fetch beside the walk: {e}");
                 }
-            }
-            std::future::pending().await
-        };
-        let hold = async {
-            if let Some(held) = held {
-                // Opened and never read: it stays at the start.
-                let pace = wanting_all_of(pace, &held);
-                let _ = self.stream(held_stream, (info_hash, index), pace).await;
             }
             std::future::pending().await
         };
         tokio::select! {
             found = walk => found,
             never = beside => never,
-            never = hold => never,
         }
     }
 
