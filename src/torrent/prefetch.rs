@@ -233,21 +233,26 @@ impl Prefetcher {
         let spare = beside_the_walk(container, len).filter(missing);
         let held = start_held(container, len).filter(missing);
         // Each its own stream, dropped (and its pieces no longer wanted
-        // first) as soon as the walk is done; both open before the walk's
-        // first read, which may come at once (a head had, or read as its
-        // chunks come): the walk's first seek gives back what peers hold
-        // outside every open stream's window (librqbit patch 10).
-        let mut spare_stream = None;
-        if let Some(spare) = &spare {
-            let pace = wanting_all_of(pace, spare);
-            let _ = self
-                .stream(&mut spare_stream, (info_hash, index), pace)
-                .await;
-        }
+        // first) as soon as the walk is done; both open, and at their
+        // ranges, before the walk's first read, which may come at once (a
+        // head had, or read as its chunks come): a seek gives back what
+        // peers hold outside every open stream's window (librqbit patch
+        // 10), the start's first so that the spare's seek keeps it.
         if let Some(held) = &held {
             // Opened and never read: it stays at the start.
             let pace = wanting_all_of(pace, held);
             let _ = self.stream(held_stream, (info_hash, index), pace).await;
+        }
+        let mut spare_stream = None;
+        if let Some(spare) = &spare {
+            let pace = wanting_all_of(pace, spare);
+            if let Ok(s) = self
+                .stream(&mut spare_stream, (info_hash, index), pace)
+                .await
+            {
+                // At its range already (`drain` seeks no further).
+                let _ = s.seek(std::io::SeekFrom::Start(spare.start)).await;
+            }
         }
         let beside = async {
             if let (Some(s), Some(spare)) = (spare_stream.as_mut(), spare) {
