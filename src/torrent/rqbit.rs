@@ -723,8 +723,8 @@ impl TorrentEngine for RqbitEngine {
             if let Some(bytes) = pace.read_ahead {
                 stream.set_read_ahead(bytes);
             }
-            // What no player waits on yet is never urgent, and a prefetch
-            // fetches checked pieces for later.
+            // What no player waits on yet is never urgent, and what is
+            // fetched for later (a background stream) reads checked pieces.
             if !pace.background {
                 let urgent = super::read_ahead::urgent(pace.bytes_per_second, piece_len);
                 stream.set_urgent(urgent, pace.bytes_per_second.unwrap_or(0));
