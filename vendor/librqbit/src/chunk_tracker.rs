@@ -278,14 +278,11 @@ impl ChunkTracker {
         }
     }
 
-    /// How many bytes from `offset` in a piece can be read: the rest of the
-    /// piece if it is had, else those of the chunks that came in a row from
-    /// there, before the piece's hash is checked (swarmcast patch 24).
+    /// How many bytes from `offset` in a piece have come: those of the
+    /// chunks that came in a row from there, which a stream may read before
+    /// the piece's hash is checked (swarmcast patch 24). All of a piece had.
     pub(crate) fn received_from(&self, index: ValidPieceIndex, offset: u32) -> u32 {
         let len = self.lengths.piece_length(index);
-        if self.is_piece_have(index) {
-            return len.saturating_sub(offset);
-        }
         let first = (offset / CHUNK_SIZE) as usize;
         let came = match self.chunk_status.get(self.lengths.chunk_range(index)) {
             Some(s) if first < s.len() => s[first..].leading_ones(),

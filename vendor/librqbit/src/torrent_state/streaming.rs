@@ -231,10 +231,12 @@ impl AsyncRead for FileStream {
         // chunk: swarmcast patch 24)
         let responsive = (self.streams.streams.get(&self.stream_id)).is_some_and(|s| s.responsive);
         let ready = poll_try_io!(self.torrent.with_chunk_tracker(|ct| {
-            let ready = match responsive {
-                true => ct.received_from(current.id, current.piece_offset),
-                false if ct.is_piece_have(current.id) => current.piece_remaining,
-                false => 0,
+            let ready = if ct.is_piece_have(current.id) {
+                current.piece_remaining
+            } else if responsive {
+                ct.received_from(current.id, current.piece_offset)
+            } else {
+                0
             };
             if ready == 0 {
                 self.streams
