@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test swarmcast has: installs the tools the end-to-end suite needs
 # (Debian packages; idempotent), checks contrib/Dockerfile with hadolint,
-# then unit + integration tests, then the
+# then unit + integration tests, librqbit's own tests of what we patch, then the
 # end-to-end suite against the freshly built binary, the systemd unit check,
 # the Debian package (of that build: installed, run, purged),
 # and each fuzz target for 10 s (RELIABILITY.md).
@@ -23,6 +23,8 @@ fi
 # in debug (clippy --all-targets compiles them; `cargo bench` runs them).
 cargo test --locked --lib --bins --tests
 test -x target/debug/swarmcast
+# librqbit's own tests of the modules our patches change, on vendor/librqbit.
+bash scripts/test-librqbit.sh
 bash tests/e2e/run.sh target/debug/swarmcast
 bash tests/e2e/renderer.sh target/debug/swarmcast
 bash tests/e2e/verify-systemd.sh target/debug/swarmcast
