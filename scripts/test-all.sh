@@ -15,7 +15,8 @@ if command -v hadolint >/dev/null 2>&1; then
 else
   echo "NOTE: hadolint is not installed (neither Debian nor PyPI gave it): contrib/Dockerfile not checked"
 fi
-# The one build of swarmcast (CI builds once). The integration tests need
+# The one build of the swarmcast binary (besides fuzz/run.sh's instrumented
+# parsers). The integration tests need
 # the swarmcast binary, so this builds target/debug/swarmcast too; the
 # end-to-end suite and the Debian package use that one (a `cargo build`
 # after it would build it again: the test build's dev-dependencies unify
