@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Every test swarmcast has: installs the tools the end-to-end suite needs
 # (Debian packages; idempotent), checks contrib/Dockerfile with hadolint,
-# then unit + integration tests, librqbit's own tests of what we patch, then the
-# end-to-end suite against the freshly built binary, the systemd unit check,
-# the Debian package (of that build: installed, run, purged),
+# then unit + integration tests, librqbit's own tests of what we patch,
+# then the end-to-end suite against the freshly built binary, the systemd
+# unit check, the Debian package (of that build: installed, run, purged),
 # and each fuzz target for 10 s (RELIABILITY.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,11 +16,10 @@ else
   echo "NOTE: hadolint is not installed (neither Debian nor PyPI gave it): contrib/Dockerfile not checked"
 fi
 # The one build of the swarmcast binary (besides fuzz/run.sh's instrumented
-# parsers). The integration tests need
-# the swarmcast binary, so this builds target/debug/swarmcast too; the
-# end-to-end suite and the Debian package use that one (a `cargo build`
-# after it would build it again: the test build's dev-dependencies unify
-# features differently). Not --all-targets: that would run the benches,
+# parsers). The integration tests need the binary, so this builds
+# target/debug/swarmcast too; the end-to-end suite and the Debian package
+# use that one (a `cargo build` after it would build it again: the test
+# build's dev-dependencies unify features differently). Not --all-targets: that would run the benches,
 # in debug (clippy --all-targets compiles them; `cargo bench` runs them).
 cargo test --locked --lib --bins --tests
 test -x target/debug/swarmcast

@@ -11,8 +11,9 @@ mod crash;
 /// librqbit patch 5's pure order: players' stream pieces before background ones.
 #[path = "../../vendor/librqbit/src/torrent_state/stream_order.rs"]
 mod engine_stream_order;
-/// librqbit patch 4's pure policy (vendor/PATCHES.md): the vendored crate's
-/// tests are not run here, so this file's own tests run in ours.
+/// librqbit patch 4's pure policy (vendor/PATCHES.md): its tests run with
+/// a plain `cargo test` here too (scripts/test-librqbit.sh runs them in CI
+/// with the crate's other tests of what we patch).
 #[path = "../../vendor/librqbit/src/torrent_state/urgent.rs"]
 mod engine_urgent;
 mod errors;
